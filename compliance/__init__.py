@@ -1,0 +1,1 @@
+"""Compliance: jurisdiction rules as data, ID and patient checks, traceability (Metrc), reports."""

@@ -1,0 +1,1 @@
+"""Delivery: orders, zones, drivers and vehicles, routes, manifests, GPS and proof of delivery."""

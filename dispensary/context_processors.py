@@ -1,0 +1,14 @@
+"""What every page of the shell needs: the current store, the switcher's stores, the member's role."""
+
+
+def shell(request) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    stores = getattr(request, "accessible_stores", [])
+    store = getattr(request, "store", None)
+    return {
+        "current_store": store if store else None,
+        "switchable_stores": stores,
+        "primary_role": user.primary_role,
+    }

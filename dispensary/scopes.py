@@ -1,0 +1,7 @@
+"""API scopes an API client can be granted. Apps add theirs here as they gain endpoints."""
+
+SCOPES: dict[str, str] = {
+    "stores:read": "Read the stores the client may reach.",
+    "customers:read": "Read customers and look them up by phone.",
+    "customers:write": "Create and change customers.",
+}

@@ -1,0 +1,73 @@
+"""Reads of the core: which stores a member may work at, customers and their lookup by phone, dead letters."""
+
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from dispensary.audit import audit_record
+from dispensary.models import Customer, EventDelivery, Organization, Store, User
+from dispensary.phones import phone_normalize
+
+STORE_ACCESS = "dispensary.access_store"
+
+
+def store_list_for_user(user: User) -> QuerySet[Store]:
+    """The active stores a staff member may work at (superusers: every store)."""
+    stores = Store.objects.filter(is_active=True).select_related("organization")
+    if user.is_superuser:
+        return stores
+    if not user.is_authenticated or user.organization_id is None:
+        return stores.none()
+    return get_objects_for_user(
+        user,
+        STORE_ACCESS,
+        klass=stores.filter(organization_id=user.organization_id),
+        accept_global_perms=False,
+    )
+
+
+def user_can_access_store(user: User, store: Store) -> bool:
+    if user.is_superuser:
+        return True
+    return user.organization_id == store.organization_id and user.has_perm(STORE_ACCESS, store)
+
+
+def customer_list(*, organization: Organization, search: str = "") -> QuerySet[Customer]:
+    customers = Customer.objects.filter(organization=organization)
+    search = search.strip()
+    if search:
+        from django.db.models import Q
+
+        from dispensary.errors import InvalidPhoneNumber
+
+        query = Q(last_name__istartswith=search) | Q(first_name__istartswith=search) | Q(email__iexact=search)
+        try:
+            query |= Q(phone=phone_normalize(search))
+        except InvalidPhoneNumber:
+            pass
+        customers = customers.filter(query)
+    return customers
+
+
+def customer_get_by_phone(*, organization: Organization, phone: str) -> Customer | None:
+    """Any common spelling of the number finds the customer; InvalidPhoneNumber if it is no number."""
+    return Customer.objects.filter(organization=organization, phone=phone_normalize(phone)).first()
+
+
+def customer_record_viewed(*, customer: Customer, actor, store: Store | None = None, via: str) -> None:
+    """Reads of a customer record are logged: customers may be patients, and regulators ask who looked."""
+    audit_record(
+        actor=actor,
+        action="customer.viewed",
+        instance=customer,
+        after={"via": via},
+        organization=customer.organization,
+        store=store,
+    )
+
+
+def dead_letter_list(*, organization: Organization | None) -> QuerySet[EventDelivery]:
+    """Dead letters a manager of the organization may see (events with no organization belong to none)."""
+    deliveries = EventDelivery.objects.filter(status=EventDelivery.Status.DEAD).select_related("event")
+    if organization is None:
+        return deliveries
+    return deliveries.filter(event__organization=organization)

@@ -1,0 +1,366 @@
+"""Every write of the core: customers, staff and their stores, API credentials, dead-letter retries."""
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from dispensary import events
+from dispensary.audit import audit_record, snapshot
+from dispensary.errors import DuplicateCustomer, ValidationFailed
+from dispensary.event_types import CustomerCreated, CustomerUpdated
+from dispensary.models import ApiClient, Customer, EventDelivery, Organization, StaffToken, Store, User
+from dispensary.phones import phone_normalize
+from dispensary.roles import Role
+
+CUSTOMER_EDITABLE_FIELDS = (
+    "phone",
+    "first_name",
+    "last_name",
+    "date_of_birth",
+    "email",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+    "customer_type",
+    "home_store",
+    "notes",
+)
+STORE_ACCESS = "dispensary.access_store"
+
+
+def _validate(instance, *, exclude: Iterable[str] = ()) -> None:
+    """Field validation only; uniqueness is left to the database constraint (never check-then-insert)."""
+    try:
+        instance.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        details = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+        first = next(iter(details.values()))[0]
+        raise ValidationFailed(f"Please correct the customer details: {first}", details=details) from error
+
+
+def _check_home_store(organization: Organization, home_store: Store | None) -> None:
+    if home_store is not None and home_store.organization_id != organization.pk:
+        raise ValidationFailed(
+            "The home store belongs to another organization.", details={"home_store": ["Unknown store."]}
+        )
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    organization: Organization,
+    actor,
+    phone: str,
+    first_name: str,
+    last_name: str,
+    date_of_birth: dt.date | None = None,
+    email: str = "",
+    address_line1: str = "",
+    address_line2: str = "",
+    city: str = "",
+    region: str = "",
+    postal_code: str = "",
+    customer_type: str = Customer.Type.ADULT_USE,
+    home_store: Store | None = None,
+    notes: str = "",
+    store: Store | None = None,
+) -> Customer:
+    _check_home_store(organization, home_store)
+    customer = Customer(
+        organization=organization,
+        phone=phone_normalize(phone),
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        date_of_birth=date_of_birth,
+        email=email.strip().lower(),
+        address_line1=address_line1.strip(),
+        address_line2=address_line2.strip(),
+        city=city.strip(),
+        region=region.strip(),
+        postal_code=postal_code.strip(),
+        customer_type=customer_type,
+        home_store=home_store,
+        notes=notes,
+    )
+    _validate(customer)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError as error:
+        existing = Customer.objects.filter(organization=organization, phone=customer.phone).first()
+        if existing is None:
+            raise
+        raise DuplicateCustomer(customer.phone, existing.pk) from error
+    audit_record(
+        actor=actor,
+        action="customer.created",
+        instance=customer,
+        after=snapshot(customer),
+        organization=organization,
+        store=store,
+    )
+    events.publish(
+        CustomerCreated(
+            customer_id=customer.pk,
+            organization_id=organization.pk,
+            customer_type=customer.customer_type,
+            home_store_id=customer.home_store_id,
+        )
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, actor, store: Store | None = None, **changes) -> Customer:
+    unknown = set(changes) - set(CUSTOMER_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            "These customer fields cannot be changed: " + ", ".join(sorted(unknown)),
+            details={name: ["Not an editable field."] for name in sorted(unknown)},
+        )
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = snapshot(locked)
+    if "phone" in changes:
+        changes["phone"] = phone_normalize(changes["phone"])
+    if "home_store" in changes:
+        _check_home_store(locked.organization, changes["home_store"])
+    for name in (
+        "first_name",
+        "last_name",
+        "address_line1",
+        "address_line2",
+        "city",
+        "region",
+        "postal_code",
+    ):
+        if name in changes:
+            changes[name] = (changes[name] or "").strip()
+    if "email" in changes:
+        changes["email"] = (changes["email"] or "").strip().lower()
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    _validate(locked)
+    after = snapshot(locked)
+    changed = sorted(name for name in after if after[name] != before[name] and name != "updated_at")
+    if not changed:
+        return locked
+    try:
+        with transaction.atomic():
+            locked.save()
+    except IntegrityError as error:
+        existing = Customer.objects.filter(organization_id=locked.organization_id, phone=locked.phone).first()
+        if existing is None or existing.pk == locked.pk:
+            raise
+        raise DuplicateCustomer(locked.phone, existing.pk) from error
+    after = snapshot(locked)
+    audit_record(
+        actor=actor,
+        action="customer.updated",
+        instance=locked,
+        before={name: before[name] for name in changed},
+        after={name: after[name] for name in changed},
+        organization=locked.organization,
+        store=store,
+    )
+    events.publish(
+        CustomerUpdated(customer_id=locked.pk, organization_id=locked.organization_id, changed_fields=changed)
+    )
+    return locked
+
+
+# --- Staff and stores ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def staff_create(
+    *,
+    organization: Organization,
+    actor,
+    username: str,
+    password: str,
+    roles: Iterable[Role],
+    stores: Iterable[Store],
+    first_name: str = "",
+    last_name: str = "",
+    email: str = "",
+) -> User:
+    user = User(
+        organization=organization, username=username, first_name=first_name, last_name=last_name, email=email
+    )
+    user.set_password(password)
+    try:
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    except ValidationError as error:
+        raise ValidationFailed("Please correct the staff details.", details=error.message_dict) from error
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:
+        raise ValidationFailed(
+            f"The username {username!r} is taken.", details={"username": ["This username is taken."]}
+        ) from error
+    user.groups.set(Group.objects.filter(name__in=[Role(role).value for role in roles]))
+    for store in stores:
+        staff_grant_store(user=user, store=store, actor=actor)
+    audit_record(
+        actor=actor,
+        action="staff.created",
+        instance=user,
+        after={"username": user.username, "roles": sorted(Role(role).value for role in roles)},
+        organization=organization,
+    )
+    return user
+
+
+@transaction.atomic
+def staff_grant_store(*, user: User, store: Store, actor) -> None:
+    if user.organization_id != store.organization_id:
+        raise ValidationFailed("Staff can only work at stores of their own organization.")
+    assign_perm(STORE_ACCESS, user, store)
+    audit_record(
+        actor=actor,
+        action="staff.store_granted",
+        instance=user,
+        after={"store_id": store.pk},
+        organization=store.organization,
+        store=store,
+    )
+
+
+@transaction.atomic
+def staff_revoke_store(*, user: User, store: Store, actor) -> None:
+    remove_perm(STORE_ACCESS, user, store)
+    audit_record(
+        actor=actor,
+        action="staff.store_revoked",
+        instance=user,
+        before={"store_id": store.pk},
+        organization=store.organization,
+        store=store,
+    )
+
+
+# --- API credentials ----------------------------------------------------------------------------------
+
+KEY_PREFIX_LENGTH = 12
+
+
+def secret_hash(secret: str) -> str:
+    # Secrets are 256 random bits, so a fast hash is enough: there is nothing to guess.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_key(kind: str) -> tuple[str, str, str]:
+    prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
+    secret = secrets.token_urlsafe(32)
+    return prefix, secret, f"dsp_{kind}_{prefix}_{secret}"
+
+
+@transaction.atomic
+def api_client_create(
+    *, organization: Organization, actor, name: str, scopes: Iterable[str], stores: Iterable[Store]
+) -> tuple[ApiClient, str]:
+    """Create an API client and return it with its key, which is shown once and never stored."""
+    from dispensary.scopes import SCOPES
+
+    scopes = sorted(set(scopes))
+    unknown = [scope for scope in scopes if scope not in SCOPES]
+    if unknown:
+        raise ValidationFailed(f"Unknown scopes: {', '.join(unknown)}", details={"scopes": unknown})
+    stores = list(stores)
+    if not name.strip():
+        raise ValidationFailed("Give the API client a name.", details={"name": ["This field is required."]})
+    if any(store.organization_id != organization.pk for store in stores):
+        raise ValidationFailed("API clients can only reach stores of their own organization.")
+    prefix, secret, key = _new_key("c")
+    client = ApiClient.objects.create(
+        organization=organization,
+        name=name.strip(),
+        key_prefix=prefix,
+        secret_hash=secret_hash(secret),
+        scopes=scopes,
+        created_by=actor if isinstance(actor, User) else None,
+    )
+    client.stores.set(stores)
+    audit_record(
+        actor=actor,
+        action="api_client.created",
+        instance=client,
+        after={"name": client.name, "scopes": scopes, "stores": [store.pk for store in stores]},
+        organization=organization,
+    )
+    return client, key
+
+
+@transaction.atomic
+def api_client_revoke(*, client: ApiClient, actor) -> ApiClient:
+    client = ApiClient.objects.select_for_update().get(pk=client.pk)
+    if client.is_active:
+        client.is_active = False
+        client.save(update_fields=["is_active"])
+        audit_record(
+            actor=actor,
+            action="api_client.revoked",
+            instance=client,
+            before={"is_active": True},
+            after={"is_active": False},
+            organization=client.organization,
+        )
+    return client
+
+
+@transaction.atomic
+def staff_token_create(
+    *, user: User, name: str, expires_at: dt.datetime | None = None
+) -> tuple[StaffToken, str]:
+    prefix, secret, key = _new_key("s")
+    token = StaffToken.objects.create(
+        user=user,
+        name=name.strip() or "API token",
+        key_prefix=prefix,
+        secret_hash=secret_hash(secret),
+        expires_at=expires_at,
+    )
+    audit_record(
+        actor=user,
+        action="staff_token.created",
+        instance=token,
+        after={"name": token.name},
+        organization=user.organization,
+    )
+    return token, key
+
+
+# --- Outbox -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def event_delivery_retry(*, delivery: EventDelivery, actor) -> EventDelivery:
+    """Give a dead letter a fresh round of attempts; it is dispatched when this transaction commits."""
+    locked = EventDelivery.objects.select_for_update().select_related("event").get(pk=delivery.pk)
+    if locked.status != EventDelivery.Status.DEAD:
+        raise ValidationFailed("Only dead letters can be retried.", details={"status": locked.status})
+    before = {"status": locked.status, "attempts": locked.attempts}
+    locked.status = EventDelivery.Status.PENDING
+    locked.attempts = 0
+    locked.next_attempt_at = timezone.now()
+    locked.save(update_fields=["status", "attempts", "next_attempt_at"])
+    audit_record(
+        actor=actor,
+        action="event_delivery.retried",
+        instance=locked,
+        before=before,
+        after={"status": locked.status, "attempts": 0},
+        organization=locked.event.organization,
+    )
+    transaction.on_commit(lambda: events.dispatch([locked.pk]), robust=True)
+    return locked

@@ -1,0 +1,16 @@
+"""Composition root: every app's URLs."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include("dispensary.api.urls")),
+    path("pos/", include("pos.urls")),
+    path("delivery/", include("delivery.urls")),
+    path("", include("dispensary.views.urls")),
+]
+
+handler403 = "dispensary.views.errors.permission_denied"
+handler404 = "dispensary.views.errors.page_not_found"
+handler500 = "dispensary.views.errors.server_error"

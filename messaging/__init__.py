@@ -1,0 +1,1 @@
+"""Messaging: consent, SMS and email providers, templates, flows, segments, campaigns, attribution."""
