@@ -1,9 +1,10 @@
 """Reads of the core: which stores a member may work at, customers and their lookup by phone, dead letters."""
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 
 from dispensary.audit import audit_record
+from dispensary.errors import InvalidPhoneNumber
 from dispensary.models import Customer, EventDelivery, Organization, Store, User
 from dispensary.phones import phone_normalize
 
@@ -35,10 +36,6 @@ def customer_list(*, organization: Organization, search: str = "") -> QuerySet[C
     customers = Customer.objects.filter(organization=organization)
     search = search.strip()
     if search:
-        from django.db.models import Q
-
-        from dispensary.errors import InvalidPhoneNumber
-
         query = Q(last_name__istartswith=search) | Q(first_name__istartswith=search) | Q(email__iexact=search)
         try:
             query |= Q(phone=phone_normalize(search))
