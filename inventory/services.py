@@ -1,0 +1,432 @@
+"""Every write of inventory: receiving packages into stock, and the stock services the checkout and delivery
+call (allocate, release, commit, sell), adjustments.
+
+Writers lock the packages they change with select_for_update in primary-key order, then decide with the locked
+rows; every quantity change is a StockMovement written in the same transaction as the package's totals."""
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from dispensary import events
+from dispensary.audit import actor_label, audit_record
+from dispensary.clock import store_local_date
+from dispensary.errors import ValidationFailed
+from dispensary.models import Store, User
+from inventory.errors import InsufficientStock, InvalidQuantity, PackageNotSellable, PackageTagTaken
+from inventory.events import PackageAdjusted, PackageReceived, StockLow
+from inventory.models import MILLI, ZERO, Package, Product, StockMovement, quantity_text, tag_validator
+
+SELLING_LOCATIONS = (Package.Location.SALES_FLOOR,)
+
+
+class AdjustmentReason:
+    """The fixed list of adjustment and waste reasons; some must be reported to the state."""
+
+    DAMAGED = "damaged"
+    EXPIRED = "expired"
+    DESTROYED = "destroyed"
+    THEFT = "theft_shrinkage"
+    SCALE_VARIANCE = "scale_variance"
+    ENTRY_ERROR = "entry_error"
+    LAB_SAMPLE = "lab_sample"
+    RETURNED_TO_VENDOR = "returned_to_vendor"
+    COUNT_VARIANCE = "count_variance"
+
+    CHOICES = [
+        (DAMAGED, "Damaged"),
+        (EXPIRED, "Expired"),
+        (DESTROYED, "Destroyed"),
+        (THEFT, "Theft or shrinkage"),
+        (SCALE_VARIANCE, "Scale variance"),
+        (ENTRY_ERROR, "Entry error"),
+        (LAB_SAMPLE, "Lab sample"),
+        (RETURNED_TO_VENDOR, "Returned to vendor"),
+        (COUNT_VARIANCE, "Count variance"),
+    ]
+    REPORTED_TO_STATE = {THEFT}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What caused a movement: a sale, an order, a transfer, a count."""
+
+    type: str
+    id: str
+
+
+@dataclass(frozen=True)
+class StockRequest:
+    """A quantity of a product; `package_id` pins a package (a scanned tag) instead of first-expiring-first-out."""
+
+    product_id: int
+    quantity: Decimal
+    package_id: int | None = None
+
+
+@dataclass(frozen=True)
+class StockTake:
+    """Part of a request served by one package."""
+
+    package_id: int
+    product_id: int
+    quantity: Decimal
+
+
+def _positive(quantity) -> Decimal:
+    try:
+        value = Decimal(str(quantity))
+    except ArithmeticError as error:
+        raise InvalidQuantity(f"{quantity!r} is not a quantity.", quantity) from error
+    if not value.is_finite() or value <= ZERO:
+        raise InvalidQuantity("Quantities must be greater than zero.", quantity)
+    if value != value.quantize(MILLI):
+        raise InvalidQuantity("Quantities have at most three decimal places.", quantity)
+    return value
+
+
+def _movement(
+    package: Package,
+    *,
+    kind: str,
+    quantity: Decimal = ZERO,
+    allocated_delta: Decimal = ZERO,
+    actor,
+    reason: str = "",
+    note: str = "",
+    reference: Reference | None = None,
+) -> StockMovement:
+    """Apply a change to a locked package and record it. The caller holds the row lock."""
+    package.quantity_on_hand += quantity
+    package.quantity_allocated += allocated_delta
+    if package.quantity_on_hand < ZERO or package.quantity_allocated < ZERO:
+        raise InvalidQuantity(f"Package {package.tag} cannot go below zero.", package.quantity_on_hand)
+    if package.quantity_allocated > package.quantity_on_hand:
+        raise InvalidQuantity(f"Package {package.tag} cannot allocate more than it holds.", allocated_delta)
+    fields = ["quantity_on_hand", "quantity_allocated"]
+    if package.quantity_on_hand == ZERO and package.status == Package.Status.ACTIVE:
+        package.status = Package.Status.FINISHED
+        fields.append("status")
+    elif package.quantity_on_hand > ZERO and package.status == Package.Status.FINISHED:
+        package.status = Package.Status.ACTIVE
+        fields.append("status")
+    package.save(update_fields=fields)
+    return StockMovement(
+        package=package,
+        store_id=package.store_id,
+        kind=kind,
+        quantity=quantity,
+        allocated_delta=allocated_delta,
+        actor=actor if isinstance(actor, User) else None,
+        actor_label=actor_label(actor)[:200],
+        reason=reason,
+        note=note,
+        reference_type=reference.type if reference else "",
+        reference_id=reference.id if reference else "",
+    )
+
+
+# --- Receiving a package into stock -------------------------------------------------------------------
+
+
+@transaction.atomic
+def package_receive(
+    *,
+    store: Store,
+    product: Product,
+    tag: str,
+    quantity,
+    actor,
+    reference: Reference | None = None,
+    location: str = Package.Location.VAULT,
+    **details,
+) -> Package:
+    """Create a package at the store with a received movement. Bad input changes nothing."""
+    tag = (tag or "").strip().upper()
+    try:
+        tag_validator(tag)
+    except Exception as error:  # noqa: BLE001 - Django's ValidationError, turned into ours
+        raise ValidationFailed(
+            f"{tag!r} is not a package tag: 24 digits and capital letters.", details={"tag": [str(tag)]}
+        ) from error
+    quantity = _positive(quantity)
+    if product.organization_id != store.organization_id:
+        raise ValidationFailed("The product belongs to another organization.", details={"product": ["Unknown."]})
+    if product.sold_by == Product.SoldBy.EACH and quantity != quantity.to_integral_value():
+        raise InvalidQuantity("Packaged units are counted in whole units.", quantity)
+    package = Package(
+        store=store, product=product, tag=tag, unit=product.sold_by, location=location,
+        received_at=timezone.now(), **details,
+    )
+    try:
+        with transaction.atomic():
+            package.save()
+    except IntegrityError as error:
+        raise PackageTagTaken(tag) from error
+    movement = _movement(
+        package, kind=StockMovement.Kind.RECEIVED, quantity=quantity, actor=actor, reference=reference
+    )
+    movement.save()
+    events.publish(
+        PackageReceived(
+            organization_id=store.organization_id, store_id=store.pk, package_id=package.pk, tag=tag,
+            quantity=quantity_text(quantity), unit=package.unit,
+        )
+    )
+    return package
+
+
+# --- Stock for the checkout and delivery --------------------------------------------------------------
+
+
+def _sellable(package: Package, *, today: dt.date, locations: Sequence[str]) -> bool:
+    return (
+        package.status == Package.Status.ACTIVE
+        and package.lab_status != Package.LabStatus.FAILED
+        and (package.expires_on is None or package.expires_on >= today)
+        and package.location in locations
+        and package.quantity_available > ZERO
+    )
+
+
+def fefo_key(package: Package):
+    """First-expiring first out, then first received, then oldest row."""
+    return (package.expires_on is None, package.expires_on or dt.date.max, package.received_at, package.pk)
+
+
+def _lock_candidates(store: Store, requests: Sequence[StockRequest], locations) -> dict[int, list[Package]]:
+    """Lock every package that could serve the requests, in primary-key order, and group them by product."""
+    product_ids = {request.product_id for request in requests if request.package_id is None}
+    pinned_ids = {request.package_id for request in requests if request.package_id is not None}
+    candidates = Package.objects.filter(store=store, status=Package.Status.ACTIVE)
+    ids = set(
+        candidates.filter(product_id__in=product_ids, location__in=locations).values_list("pk", flat=True)
+    ) | set(Package.objects.filter(store=store, pk__in=pinned_ids).values_list("pk", flat=True))
+    locked = Package.objects.select_for_update().filter(pk__in=ids).select_related("product").order_by("pk")
+    by_product: dict[int, list[Package]] = defaultdict(list)
+    for package in locked:
+        by_product[package.product_id].append(package)
+    return by_product
+
+
+def _plan(
+    store: Store, requests: Sequence[StockRequest], *, locations: Sequence[str]
+) -> list[tuple[Package, Decimal]]:
+    """Decide which locked packages serve each request; raise before anything is written."""
+    today = store_local_date(store)
+    by_product = _lock_candidates(store, requests, locations)
+    packages = {package.pk: package for group in by_product.values() for package in group}
+    remaining = {pk: package.quantity_available for pk, package in packages.items()}
+    plan: list[tuple[Package, Decimal]] = []
+    for request in requests:
+        wanted = _positive(request.quantity)
+        if request.package_id is not None:
+            package = packages.get(request.package_id)
+            if package is None or package.product_id != request.product_id:
+                raise PackageNotSellable(
+                    "That package is not in this store's stock for this product.",
+                    details={"package_id": request.package_id},
+                )
+            if not _sellable(package, today=today, locations=(package.location,)):
+                raise PackageNotSellable(
+                    f"Package {package.tag} cannot be sold: {_why_not(package, today)}.",
+                    details={"package_id": package.pk, "tag": package.tag},
+                )
+            pool = [package]
+        else:
+            pool = sorted(
+                (p for p in by_product.get(request.product_id, []) if _sellable(p, today=today, locations=locations)),
+                key=fefo_key,
+            )
+        available = sum((remaining[p.pk] for p in pool), ZERO)
+        if available < wanted:
+            product = pool[0].product if pool else Product.objects.get(pk=request.product_id)
+            raise InsufficientStock(
+                product_id=request.product_id, product_name=product.name, requested=wanted, available=available
+            )
+        for package in pool:
+            if wanted == ZERO:
+                break
+            take = min(wanted, remaining[package.pk])
+            if take <= ZERO:
+                continue
+            remaining[package.pk] -= take
+            wanted -= take
+            plan.append((package, take))
+    return plan
+
+
+def _why_not(package: Package, today: dt.date) -> str:
+    if package.status != Package.Status.ACTIVE:
+        return package.get_status_display().lower()
+    if package.lab_status == Package.LabStatus.FAILED:
+        return "it failed lab testing"
+    if package.expires_on is not None and package.expires_on < today:
+        return f"it expired on {package.expires_on:%Y-%m-%d}"
+    return "none of it is available"
+
+
+def _publish_low_stock(store: Store, product_ids: Iterable[int], before: dict[int, Decimal]) -> None:
+    """StockLow when a product's available quantity at the store crosses below its reorder point."""
+    after = _available_by_product(store, product_ids)
+    products = Product.objects.filter(pk__in=list(product_ids), reorder_point__gt=0).only("pk", "reorder_point")
+    for product in products:
+        if before.get(product.pk, ZERO) >= product.reorder_point > after.get(product.pk, ZERO):
+            events.publish(
+                StockLow(
+                    organization_id=store.organization_id, store_id=store.pk, product_id=product.pk,
+                    available=quantity_text(after.get(product.pk, ZERO)),
+                    reorder_point=quantity_text(product.reorder_point),
+                )
+            )
+
+
+def _available_by_product(store: Store, product_ids: Iterable[int]) -> dict[int, Decimal]:
+    rows = (
+        Package.objects.filter(store=store, product_id__in=list(product_ids), status=Package.Status.ACTIVE)
+        .values("product_id")
+        .annotate(available=Sum(F("quantity_on_hand") - F("quantity_allocated")))
+    )
+    return {row["product_id"]: row["available"] or ZERO for row in rows}
+
+
+def _apply(
+    store: Store,
+    plan: list[tuple[Package, Decimal]],
+    *,
+    kind: str,
+    sign_on_hand: int,
+    sign_allocated: int,
+    actor,
+    reference: Reference,
+) -> list[StockTake]:
+    product_ids = {package.product_id for package, _ in plan}
+    before = _available_by_product(store, product_ids)
+    movements = [
+        _movement(
+            package,
+            kind=kind,
+            quantity=take * sign_on_hand,
+            allocated_delta=take * sign_allocated,
+            actor=actor,
+            reference=reference,
+        )
+        for package, take in plan
+    ]
+    StockMovement.objects.bulk_create(movements)
+    _publish_low_stock(store, product_ids, before)
+    return [StockTake(package.pk, package.product_id, take) for package, take in plan]
+
+
+@transaction.atomic
+def stock_allocate(
+    *, store: Store, requests: Sequence[StockRequest], actor, reference: Reference,
+    locations: Sequence[str] = SELLING_LOCATIONS,
+) -> list[StockTake]:
+    """Reserve stock for an order (pickup, delivery): first-expiring-first-out unless a package is pinned."""
+    plan = _plan(store, requests, locations=locations)
+    return _apply(store, plan, kind=StockMovement.Kind.ALLOCATED, sign_on_hand=0, sign_allocated=1,
+                  actor=actor, reference=reference)
+
+
+@transaction.atomic
+def stock_sell(
+    *, store: Store, requests: Sequence[StockRequest], actor, reference: Reference,
+    locations: Sequence[str] = SELLING_LOCATIONS,
+) -> list[StockTake]:
+    """Take stock out for a sale at the counter, in one step. All or nothing."""
+    plan = _plan(store, requests, locations=locations)
+    return _apply(store, plan, kind=StockMovement.Kind.SOLD, sign_on_hand=-1, sign_allocated=0,
+                  actor=actor, reference=reference)
+
+
+def _lock_takes(store: Store, takes: Sequence[StockTake]) -> dict[int, Package]:
+    ids = sorted({take.package_id for take in takes})
+    locked = {p.pk: p for p in Package.objects.select_for_update().filter(store=store, pk__in=ids).order_by("pk")}
+    missing = set(ids) - set(locked)
+    if missing:
+        raise ValidationFailed("Unknown packages for this store.", details={"package_ids": sorted(missing)})
+    return locked
+
+
+@transaction.atomic
+def stock_release(*, store: Store, takes: Sequence[StockTake], actor, reference: Reference) -> None:
+    """Give back allocated stock (an order cancelled or changed)."""
+    locked = _lock_takes(store, takes)
+    plan = []
+    for take in takes:
+        package, quantity = locked[take.package_id], _positive(take.quantity)
+        if quantity > package.quantity_allocated:
+            raise InvalidQuantity(f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity)
+        plan.append((package, quantity))
+    _apply(store, plan, kind=StockMovement.Kind.RELEASED, sign_on_hand=0, sign_allocated=-1,
+           actor=actor, reference=reference)
+
+
+@transaction.atomic
+def stock_commit(
+    *, store: Store, takes: Sequence[StockTake], actor, reference: Reference, kind: str = StockMovement.Kind.SOLD
+) -> None:
+    """Turn allocated stock into a sale or a delivery: on hand and allocated both go down."""
+    if kind not in (StockMovement.Kind.SOLD, StockMovement.Kind.DELIVERED):
+        raise ValidationFailed("Only sold or delivered stock can be committed.")
+    locked = _lock_takes(store, takes)
+    plan = []
+    for take in takes:
+        package, quantity = locked[take.package_id], _positive(take.quantity)
+        if quantity > package.quantity_allocated:
+            raise InvalidQuantity(f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity)
+        plan.append((package, quantity))
+    _apply(store, plan, kind=kind, sign_on_hand=-1, sign_allocated=-1, actor=actor, reference=reference)
+
+
+# --- Adjustments --------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def package_adjust(
+    *, package: Package, quantity, reason: str, actor, note: str = "", reference: Reference | None = None
+) -> StockMovement:
+    """Change on hand by a signed quantity for one of the fixed reasons. Never below what is allocated."""
+    valid = {code for code, _ in AdjustmentReason.CHOICES}
+    if reason not in valid:
+        raise ValidationFailed(f"Choose a reason from the list, not {reason!r}.", details={"reason": sorted(valid)})
+    try:
+        delta = Decimal(str(quantity))
+    except ArithmeticError as error:
+        raise InvalidQuantity(f"{quantity!r} is not a quantity.", quantity) from error
+    if not delta.is_finite() or delta == ZERO:
+        raise InvalidQuantity("An adjustment changes the quantity by a non-zero amount.", quantity)
+    _positive(abs(delta))
+    locked = Package.objects.select_for_update().select_related("store").get(pk=package.pk)
+    if locked.quantity_on_hand + delta < locked.quantity_allocated:
+        raise InvalidQuantity(
+            f"Package {locked.tag} holds {locked.quantity_on_hand} with {locked.quantity_allocated} allocated; "
+            f"it cannot go down by {abs(delta)}.",
+            quantity,
+        )
+    before = {"quantity_on_hand": quantity_text(locked.quantity_on_hand)}
+    movement = _movement(
+        locked, kind=StockMovement.Kind.ADJUSTED, quantity=delta, actor=actor, reason=reason, note=note,
+        reference=reference,
+    )
+    movement.save()
+    audit_record(
+        actor=actor, action="package.adjusted", instance=locked, before=before,
+        after={"quantity_on_hand": quantity_text(locked.quantity_on_hand), "reason": reason, "note": note},
+        organization=locked.store.organization, store=locked.store,
+    )
+    events.publish(
+        PackageAdjusted(
+            organization_id=locked.store.organization_id, store_id=locked.store_id, package_id=locked.pk,
+            tag=locked.tag, quantity=quantity_text(delta), reason=reason, movement_id=movement.pk,
+            report_to_state=reason in AdjustmentReason.REPORTED_TO_STATE,
+        )
+    )
+    return movement
