@@ -23,6 +23,7 @@ def quantity_text(value: Decimal) -> str:
     text = format(Decimal(value).quantize(MILLI), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
+
 # Metrc package tags: 24 characters, upper-case letters and digits (for example 1A4FF0100000022000000123).
 tag_validator = RegexValidator(
     r"^[0-9A-Z]{24}$", "A package tag is 24 characters: digits and capital letters.", code="tag"
@@ -85,7 +86,11 @@ class Product(models.Model):
     strain = models.CharField(max_length=120, blank=True)
     sold_by = models.CharField(max_length=4, choices=SoldBy.choices, default=SoldBy.EACH)
     net_amount = models.DecimalField(
-        max_digits=10, decimal_places=3, null=True, blank=True, validators=[MinValueValidator(ZERO)],
+        max_digits=10,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(ZERO)],
         help_text="Net weight or volume of one unit.",
     )
     net_unit = models.CharField(max_length=4, choices=NetUnit.choices, blank=True)
@@ -94,7 +99,9 @@ class Product(models.Model):
     thc_percent = models.DecimalField("THC %", max_digits=5, decimal_places=2, null=True, blank=True)
     cbd_percent = models.DecimalField("CBD %", max_digits=5, decimal_places=2, null=True, blank=True)
     price = models.DecimalField(
-        max_digits=10, decimal_places=2, validators=[MinValueValidator(ZERO)],
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(ZERO)],
         help_text="Price per unit (per gram when sold by weight), before tax.",
     )
     sku = models.CharField("SKU", max_length=60)
@@ -110,7 +117,8 @@ class Product(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "sku"], name="product_sku_unique_per_org"),
             models.UniqueConstraint(
-                fields=["organization", "barcode"], condition=~models.Q(barcode=""),
+                fields=["organization", "barcode"],
+                condition=~models.Q(barcode=""),
                 name="product_barcode_unique_per_org",
             ),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_not_negative"),
@@ -178,9 +186,13 @@ class Package(models.Model):
         ordering = ["store_id", "tag"]
         constraints = [
             models.UniqueConstraint(fields=["store", "tag"], name="package_tag_unique_per_store"),
-            models.CheckConstraint(condition=models.Q(quantity_on_hand__gte=0), name="package_on_hand_not_negative"),
             models.CheckConstraint(
-                condition=models.Q(quantity_allocated__gte=0, quantity_allocated__lte=models.F("quantity_on_hand")),
+                condition=models.Q(quantity_on_hand__gte=0), name="package_on_hand_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    quantity_allocated__gte=0, quantity_allocated__lte=models.F("quantity_on_hand")
+                ),
                 name="package_allocated_within_on_hand",
             ),
         ]

@@ -55,7 +55,9 @@ def ledger_mismatch_list(*, store: Store) -> list[LedgerMismatch]:
             moved_allocated=Coalesce(Subquery(sums.annotate(s=Sum("allocated_delta")).values("s")), zero),
         )
         .exclude(quantity_on_hand=F("moved_on_hand"), quantity_allocated=F("moved_allocated"))
-        .values_list("pk", "tag", "quantity_on_hand", "moved_on_hand", "quantity_allocated", "moved_allocated")
+        .values_list(
+            "pk", "tag", "quantity_on_hand", "moved_on_hand", "quantity_allocated", "moved_allocated"
+        )
         .order_by("pk")
     )
     return [LedgerMismatch(*row) for row in rows]

@@ -157,12 +157,19 @@ def package_receive(
         ) from error
     quantity = _positive(quantity)
     if product.organization_id != store.organization_id:
-        raise ValidationFailed("The product belongs to another organization.", details={"product": ["Unknown."]})
+        raise ValidationFailed(
+            "The product belongs to another organization.", details={"product": ["Unknown."]}
+        )
     if product.sold_by == Product.SoldBy.EACH and quantity != quantity.to_integral_value():
         raise InvalidQuantity("Packaged units are counted in whole units.", quantity)
     package = Package(
-        store=store, product=product, tag=tag, unit=product.sold_by, location=location,
-        received_at=timezone.now(), **details,
+        store=store,
+        product=product,
+        tag=tag,
+        unit=product.sold_by,
+        location=location,
+        received_at=timezone.now(),
+        **details,
     )
     try:
         with transaction.atomic():
@@ -175,8 +182,12 @@ def package_receive(
     movement.save()
     events.publish(
         PackageReceived(
-            organization_id=store.organization_id, store_id=store.pk, package_id=package.pk, tag=tag,
-            quantity=quantity_text(quantity), unit=package.unit,
+            organization_id=store.organization_id,
+            store_id=store.pk,
+            package_id=package.pk,
+            tag=tag,
+            quantity=quantity_text(quantity),
+            unit=package.unit,
         )
     )
     return package
@@ -241,14 +252,21 @@ def _plan(
             pool = [package]
         else:
             pool = sorted(
-                (p for p in by_product.get(request.product_id, []) if _sellable(p, today=today, locations=locations)),
+                (
+                    p
+                    for p in by_product.get(request.product_id, [])
+                    if _sellable(p, today=today, locations=locations)
+                ),
                 key=fefo_key,
             )
         available = sum((remaining[p.pk] for p in pool), ZERO)
         if available < wanted:
             product = pool[0].product if pool else Product.objects.get(pk=request.product_id)
             raise InsufficientStock(
-                product_id=request.product_id, product_name=product.name, requested=wanted, available=available
+                product_id=request.product_id,
+                product_name=product.name,
+                requested=wanted,
+                available=available,
             )
         for package in pool:
             if wanted == ZERO:
@@ -275,12 +293,16 @@ def _why_not(package: Package, today: dt.date) -> str:
 def _publish_low_stock(store: Store, product_ids: Iterable[int], before: dict[int, Decimal]) -> None:
     """StockLow when a product's available quantity at the store crosses below its reorder point."""
     after = _available_by_product(store, product_ids)
-    products = Product.objects.filter(pk__in=list(product_ids), reorder_point__gt=0).only("pk", "reorder_point")
+    products = Product.objects.filter(pk__in=list(product_ids), reorder_point__gt=0).only(
+        "pk", "reorder_point"
+    )
     for product in products:
         if before.get(product.pk, ZERO) >= product.reorder_point > after.get(product.pk, ZERO):
             events.publish(
                 StockLow(
-                    organization_id=store.organization_id, store_id=store.pk, product_id=product.pk,
+                    organization_id=store.organization_id,
+                    store_id=store.pk,
+                    product_id=product.pk,
                     available=quantity_text(after.get(product.pk, ZERO)),
                     reorder_point=quantity_text(product.reorder_point),
                 )
@@ -326,29 +348,53 @@ def _apply(
 
 @transaction.atomic
 def stock_allocate(
-    *, store: Store, requests: Sequence[StockRequest], actor, reference: Reference,
+    *,
+    store: Store,
+    requests: Sequence[StockRequest],
+    actor,
+    reference: Reference,
     locations: Sequence[str] = SELLING_LOCATIONS,
 ) -> list[StockTake]:
     """Reserve stock for an order (pickup, delivery): first-expiring-first-out unless a package is pinned."""
     plan = _plan(store, requests, locations=locations)
-    return _apply(store, plan, kind=StockMovement.Kind.ALLOCATED, sign_on_hand=0, sign_allocated=1,
-                  actor=actor, reference=reference)
+    return _apply(
+        store,
+        plan,
+        kind=StockMovement.Kind.ALLOCATED,
+        sign_on_hand=0,
+        sign_allocated=1,
+        actor=actor,
+        reference=reference,
+    )
 
 
 @transaction.atomic
 def stock_sell(
-    *, store: Store, requests: Sequence[StockRequest], actor, reference: Reference,
+    *,
+    store: Store,
+    requests: Sequence[StockRequest],
+    actor,
+    reference: Reference,
     locations: Sequence[str] = SELLING_LOCATIONS,
 ) -> list[StockTake]:
     """Take stock out for a sale at the counter, in one step. All or nothing."""
     plan = _plan(store, requests, locations=locations)
-    return _apply(store, plan, kind=StockMovement.Kind.SOLD, sign_on_hand=-1, sign_allocated=0,
-                  actor=actor, reference=reference)
+    return _apply(
+        store,
+        plan,
+        kind=StockMovement.Kind.SOLD,
+        sign_on_hand=-1,
+        sign_allocated=0,
+        actor=actor,
+        reference=reference,
+    )
 
 
 def _lock_takes(store: Store, takes: Sequence[StockTake]) -> dict[int, Package]:
     ids = sorted({take.package_id for take in takes})
-    locked = {p.pk: p for p in Package.objects.select_for_update().filter(store=store, pk__in=ids).order_by("pk")}
+    locked = {
+        p.pk: p for p in Package.objects.select_for_update().filter(store=store, pk__in=ids).order_by("pk")
+    }
     missing = set(ids) - set(locked)
     if missing:
         raise ValidationFailed("Unknown packages for this store.", details={"package_ids": sorted(missing)})
@@ -363,15 +409,29 @@ def stock_release(*, store: Store, takes: Sequence[StockTake], actor, reference:
     for take in takes:
         package, quantity = locked[take.package_id], _positive(take.quantity)
         if quantity > package.quantity_allocated:
-            raise InvalidQuantity(f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity)
+            raise InvalidQuantity(
+                f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity
+            )
         plan.append((package, quantity))
-    _apply(store, plan, kind=StockMovement.Kind.RELEASED, sign_on_hand=0, sign_allocated=-1,
-           actor=actor, reference=reference)
+    _apply(
+        store,
+        plan,
+        kind=StockMovement.Kind.RELEASED,
+        sign_on_hand=0,
+        sign_allocated=-1,
+        actor=actor,
+        reference=reference,
+    )
 
 
 @transaction.atomic
 def stock_commit(
-    *, store: Store, takes: Sequence[StockTake], actor, reference: Reference, kind: str = StockMovement.Kind.SOLD
+    *,
+    store: Store,
+    takes: Sequence[StockTake],
+    actor,
+    reference: Reference,
+    kind: str = StockMovement.Kind.SOLD,
 ) -> None:
     """Turn allocated stock into a sale or a delivery: on hand and allocated both go down."""
     if kind not in (StockMovement.Kind.SOLD, StockMovement.Kind.DELIVERED):
@@ -381,7 +441,9 @@ def stock_commit(
     for take in takes:
         package, quantity = locked[take.package_id], _positive(take.quantity)
         if quantity > package.quantity_allocated:
-            raise InvalidQuantity(f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity)
+            raise InvalidQuantity(
+                f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity
+            )
         plan.append((package, quantity))
     _apply(store, plan, kind=kind, sign_on_hand=-1, sign_allocated=-1, actor=actor, reference=reference)
 
@@ -396,7 +458,9 @@ def package_adjust(
     """Change on hand by a signed quantity for one of the fixed reasons. Never below what is allocated."""
     valid = {code for code, _ in AdjustmentReason.CHOICES}
     if reason not in valid:
-        raise ValidationFailed(f"Choose a reason from the list, not {reason!r}.", details={"reason": sorted(valid)})
+        raise ValidationFailed(
+            f"Choose a reason from the list, not {reason!r}.", details={"reason": sorted(valid)}
+        )
     try:
         delta = Decimal(str(quantity))
     except ArithmeticError as error:
@@ -413,19 +477,33 @@ def package_adjust(
         )
     before = {"quantity_on_hand": quantity_text(locked.quantity_on_hand)}
     movement = _movement(
-        locked, kind=StockMovement.Kind.ADJUSTED, quantity=delta, actor=actor, reason=reason, note=note,
+        locked,
+        kind=StockMovement.Kind.ADJUSTED,
+        quantity=delta,
+        actor=actor,
+        reason=reason,
+        note=note,
         reference=reference,
     )
     movement.save()
     audit_record(
-        actor=actor, action="package.adjusted", instance=locked, before=before,
+        actor=actor,
+        action="package.adjusted",
+        instance=locked,
+        before=before,
         after={"quantity_on_hand": quantity_text(locked.quantity_on_hand), "reason": reason, "note": note},
-        organization=locked.store.organization, store=locked.store,
+        organization=locked.store.organization,
+        store=locked.store,
     )
     events.publish(
         PackageAdjusted(
-            organization_id=locked.store.organization_id, store_id=locked.store_id, package_id=locked.pk,
-            tag=locked.tag, quantity=quantity_text(delta), reason=reason, movement_id=movement.pk,
+            organization_id=locked.store.organization_id,
+            store_id=locked.store_id,
+            package_id=locked.pk,
+            tag=locked.tag,
+            quantity=quantity_text(delta),
+            reason=reason,
+            movement_id=movement.pk,
             report_to_state=reason in AdjustmentReason.REPORTED_TO_STATE,
         )
     )

@@ -46,7 +46,9 @@ def next_tag() -> str:
 def receive(store, product, quantity, *, actor=None, tag=None, **details):
     """A package on the sales floor with `quantity` received through the ledger."""
     details.setdefault("location", "sales_floor")
-    return package_receive(store=store, product=product, tag=tag or next_tag(), quantity=quantity, actor=actor, **details)
+    return package_receive(
+        store=store, product=product, tag=tag or next_tag(), quantity=quantity, actor=actor, **details
+    )
 
 
 def days(n: int) -> dt.date:

@@ -56,7 +56,10 @@ def test_many_registers_never_sell_more_than_exists():
     def sell(index):
         quantity = Decimal(1 if index < 12 else 2)
         return stock_sell(
-            store=store, requests=[StockRequest(product.pk, quantity)], actor=None, reference=Reference("sale", str(index))
+            store=store,
+            requests=[StockRequest(product.pk, quantity)],
+            actor=None,
+            reference=Reference("sale", str(index)),
         )
 
     wins, losses = compete(16, sell)

@@ -21,7 +21,7 @@ from inventory.services import (
     stock_sell,
 )
 from tests.factories import StoreFactory
-from tests.inventory.factories import ProductFactory, days, next_tag, receive
+from tests.inventory.factories import ProductFactory, days, receive
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -39,8 +39,14 @@ def movements(package):
 
 def test_receive_creates_the_package_and_its_first_movement(store, product, manager):
     package = package_receive(
-        store=store, product=product, tag="1a4ff0100000022000000123", quantity="12", actor=manager,
-        reference=Reference("transfer", "M-77"), supplier_name="Coastal Farms", harvest_batch="HB-1",
+        store=store,
+        product=product,
+        tag="1a4ff0100000022000000123",
+        quantity="12",
+        actor=manager,
+        reference=Reference("transfer", "M-77"),
+        supplier_name="Coastal Farms",
+        harvest_batch="HB-1",
     )
     assert package.tag == "1A4FF0100000022000000123"
     assert (package.quantity_on_hand, package.quantity_allocated, package.unit) == (D(12), D(0), "each")
@@ -94,7 +100,11 @@ def test_sell_takes_first_expiring_first_then_first_received(store, product):
     assert order == [soon, late, no_expiry_old, no_expiry_new]
 
     takes = stock_sell(store=store, requests=[StockRequest(product.pk, D(9))], actor=None, reference=SALE)
-    assert [(t.package_id, t.quantity) for t in takes] == [(soon.pk, D(2)), (late.pk, D(5)), (no_expiry_old.pk, D(2))]
+    assert [(t.package_id, t.quantity) for t in takes] == [
+        (soon.pk, D(2)),
+        (late.pk, D(5)),
+        (no_expiry_old.pk, D(2)),
+    ]
     for package, expected in [(soon, 0), (late, 0), (no_expiry_old, 2), (no_expiry_new, 4)]:
         package.refresh_from_db()
         assert package.quantity_on_hand == D(expected)
@@ -115,7 +125,10 @@ def test_expired_on_hold_recalled_failed_lab_and_back_room_stock_is_skipped(stor
     with pytest.raises(InsufficientStock) as error:
         stock_sell(store=store, requests=[StockRequest(product.pk, D(4))], actor=None, reference=SALE)
     assert error.value.details == {
-        "product_id": product.pk, "product": product.name, "requested": "4", "available": "3",
+        "product_id": product.pk,
+        "product": product.name,
+        "requested": "4",
+        "available": "3",
     }
     assert StockMovement.objects.filter(kind="sold").count() == 0
 
@@ -141,7 +154,10 @@ def test_a_scanned_tag_overrides_fefo(store, product):
     receive(store, product, 5, expires_on=days(10))
     pinned = receive(store, product, 5, expires_on=days(200))
     takes = stock_sell(
-        store=store, requests=[StockRequest(product.pk, D(1), package_id=pinned.pk)], actor=None, reference=SALE
+        store=store,
+        requests=[StockRequest(product.pk, D(1), package_id=pinned.pk)],
+        actor=None,
+        reference=SALE,
     )
     assert takes == [StockTake(pinned.pk, product.pk, D(1))]
 
@@ -150,13 +166,18 @@ def test_a_scanned_unsellable_tag_says_why(store, product):
     expired = receive(store, product, 5, expires_on=days(-3))
     with pytest.raises(PackageNotSellable, match="expired"):
         stock_sell(
-            store=store, requests=[StockRequest(product.pk, D(1), package_id=expired.pk)], actor=None, reference=SALE
+            store=store,
+            requests=[StockRequest(product.pk, D(1), package_id=expired.pk)],
+            actor=None,
+            reference=SALE,
         )
     other_store_package = receive(StoreFactory(organization=store.organization), product, 5)
     with pytest.raises(PackageNotSellable):
         stock_sell(
-            store=store, requests=[StockRequest(product.pk, D(1), package_id=other_store_package.pk)],
-            actor=None, reference=SALE,
+            store=store,
+            requests=[StockRequest(product.pk, D(1), package_id=other_store_package.pk)],
+            actor=None,
+            reference=SALE,
         )
     assert StockMovement.objects.filter(kind="sold").count() == 0
 
@@ -164,15 +185,26 @@ def test_a_scanned_unsellable_tag_says_why(store, product):
 def test_allocation_reserves_stock_then_commit_or_release(store, product):
     package = receive(store, product, 5)
     order = Reference("order", "O-1")
-    takes = stock_allocate(store=store, requests=[StockRequest(product.pk, D(3))], actor=None, reference=order)
+    takes = stock_allocate(
+        store=store, requests=[StockRequest(product.pk, D(3))], actor=None, reference=order
+    )
     package.refresh_from_db()
-    assert (package.quantity_on_hand, package.quantity_allocated, package.quantity_available) == (D(5), D(3), D(2))
+    assert (package.quantity_on_hand, package.quantity_allocated, package.quantity_available) == (
+        D(5),
+        D(3),
+        D(2),
+    )
     # Nothing sells what is allocated to another order.
     with pytest.raises(InsufficientStock):
         stock_sell(store=store, requests=[StockRequest(product.pk, D(3))], actor=None, reference=SALE)
     stock_release(store=store, takes=[StockTake(package.pk, product.pk, D(1))], actor=None, reference=order)
-    stock_commit(store=store, takes=[StockTake(package.pk, product.pk, D(2))], actor=None, reference=order,
-                 kind="delivered")
+    stock_commit(
+        store=store,
+        takes=[StockTake(package.pk, product.pk, D(2))],
+        actor=None,
+        reference=order,
+        kind="delivered",
+    )
     package.refresh_from_db()
     assert (package.quantity_on_hand, package.quantity_allocated) == (D(3), D(0))
     assert movements(package) == [
@@ -183,13 +215,17 @@ def test_allocation_reserves_stock_then_commit_or_release(store, product):
     ]
     assert takes == [StockTake(package.pk, product.pk, D(3))]
     with pytest.raises(InvalidQuantity):
-        stock_commit(store=store, takes=[StockTake(package.pk, product.pk, D(1))], actor=None, reference=order)
+        stock_commit(
+            store=store, takes=[StockTake(package.pk, product.pk, D(1))], actor=None, reference=order
+        )
     assert ledger_mismatch_list(store=store) == []
 
 
 def test_adjustment_needs_a_listed_reason_and_never_goes_below_allocated(store, product, manager):
     package = receive(store, product, 5)
-    stock_allocate(store=store, requests=[StockRequest(product.pk, D(2))], actor=None, reference=Reference("order", "1"))
+    stock_allocate(
+        store=store, requests=[StockRequest(product.pk, D(2))], actor=None, reference=Reference("order", "1")
+    )
     with pytest.raises(ValidationFailed):
         package_adjust(package=package, quantity="-1", reason="felt like it", actor=manager)
     with pytest.raises(InvalidQuantity):
@@ -198,10 +234,17 @@ def test_adjustment_needs_a_listed_reason_and_never_goes_below_allocated(store, 
         package_adjust(package=package, quantity="0", reason="damaged", actor=manager)
     assert AuditRecord.objects.filter(action="package.adjusted").count() == 0
 
-    movement = package_adjust(package=package, quantity="-3", reason="theft_shrinkage", actor=manager, note="case 14")
+    movement = package_adjust(
+        package=package, quantity="-3", reason="theft_shrinkage", actor=manager, note="case 14"
+    )
     package.refresh_from_db()
     assert (package.quantity_on_hand, package.quantity_allocated) == (D(2), D(2))
-    assert (movement.kind, movement.quantity, movement.reason, movement.note) == ("adjusted", D(-3), "theft_shrinkage", "case 14")
+    assert (movement.kind, movement.quantity, movement.reason, movement.note) == (
+        "adjusted",
+        D(-3),
+        "theft_shrinkage",
+        "case 14",
+    )
     event = OutboxEvent.objects.get(name="inventory.package_adjusted")
     assert event.payload["report_to_state"] is True
     assert AuditRecord.objects.get(action="package.adjusted").before == {"quantity_on_hand": "5"}

@@ -22,7 +22,9 @@ class Command(BaseCommand):
         for store in stores:
             mismatches = ledger_mismatch_list(store=store)
             problems += len(mismatches)
-            self.stdout.write(f"{store.code}: {'ledger balances' if not mismatches else f'{len(mismatches)} mismatches'}")
+            self.stdout.write(
+                f"{store.code}: {'ledger balances' if not mismatches else f'{len(mismatches)} mismatches'}"
+            )
             for m in mismatches:
                 self.stdout.write(
                     f"  {m.tag}: on hand {m.on_hand} vs movements {m.movements_on_hand}; "
