@@ -194,6 +194,11 @@ OUTBOX = {
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("OUTBOX_SWEEP_INTERVAL_SECONDS", "30")),
 }
 
+INVENTORY = {
+    # A receiving shortage or overage larger than this share of the manifest quantity is flagged for the state.
+    "DISCREPANCY_REPORT_PERCENT": float(os.environ.get("RECEIVING_DISCREPANCY_REPORT_PERCENT", "2")),
+}
+
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

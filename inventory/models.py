@@ -285,3 +285,102 @@ class StockMovement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Stock movements are immutable; record a new movement instead.")
+
+
+class IncomingTransfer(models.Model):
+    """A shipment arriving at a store under a manifest, from a CSV upload or the state's feed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+
+    class Source(models.TextChoices):
+        CSV = "csv", "CSV upload"
+        STATE = "state", "State feed"
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="incoming_transfers")
+    manifest_number = models.CharField(max_length=60)
+    shipper_license = models.CharField(max_length=60)
+    shipper_name = models.CharField(max_length=200)
+    source = models.CharField(max_length=6, choices=Source.choices, default=Source.CSV)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "manifest_number"], name="manifest_unique_per_store"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Manifest {self.manifest_number}"
+
+
+class TransferLine(models.Model):
+    """One package on a manifest (or scanned without being on it)."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    transfer = models.ForeignKey(IncomingTransfer, on_delete=models.CASCADE, related_name="lines")
+    tag = models.CharField(max_length=24, validators=[tag_validator])
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    on_manifest = models.BooleanField(default=True)
+    expected_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    received_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    scanned_at = models.DateTimeField(null=True, blank=True)
+    scanned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    harvest_batch = models.CharField(max_length=100, blank=True)
+    harvest_date = models.DateField(null=True, blank=True)
+    packaged_on = models.DateField(null=True, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    lab_status = models.CharField(
+        max_length=8, choices=Package.LabStatus.choices, default=Package.LabStatus.PENDING
+    )
+    decision = models.CharField(max_length=8, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["transfer_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "tag"], name="one_line_per_tag_per_transfer")
+        ]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class ReceivingDiscrepancy(models.Model):
+    class Kind(models.TextChoices):
+        SHORTAGE = "shortage", "Shortage"
+        OVERAGE = "overage", "Overage"
+        UNEXPECTED = "unexpected", "Unexpected package"
+        MISSING = "missing", "Missing package"
+
+    transfer = models.ForeignKey(IncomingTransfer, on_delete=models.CASCADE, related_name="discrepancies")
+    line = models.ForeignKey(TransferLine, on_delete=models.CASCADE, related_name="discrepancies")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    expected_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    received_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    report_to_state = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["transfer_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.line.tag}"

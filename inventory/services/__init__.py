@@ -1,0 +1,32 @@
+"""Every write of inventory. Stock services (receive, allocate, release, commit, sell, adjust) live in
+`stock`; receiving against manifests in `receiving`."""
+
+from inventory.services.stock import (
+    SELLING_LOCATIONS,
+    AdjustmentReason,
+    Reference,
+    StockRequest,
+    StockTake,
+    fefo_key,
+    package_adjust,
+    package_receive,
+    stock_allocate,
+    stock_commit,
+    stock_release,
+    stock_sell,
+)
+
+__all__ = [
+    "SELLING_LOCATIONS",
+    "AdjustmentReason",
+    "Reference",
+    "StockRequest",
+    "StockTake",
+    "fefo_key",
+    "package_adjust",
+    "package_receive",
+    "stock_allocate",
+    "stock_commit",
+    "stock_release",
+    "stock_sell",
+]
