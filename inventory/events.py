@@ -37,3 +37,39 @@ class StockLow(Event):
     product_id: int
     available: str
     reorder_point: str
+
+
+@dataclass(frozen=True)
+class PackageWasted(Event):
+    name = "inventory.package_wasted"
+    organization_id: int
+    store_id: int
+    package_id: int
+    tag: str
+    quantity: str
+    reason: str
+    method: str
+    waste_weight_g: str | None
+    waste_record_id: int
+    report_to_state: bool
+
+
+@dataclass(frozen=True)
+class PackageMoved(Event):
+    name = "inventory.package_moved"
+    organization_id: int
+    store_id: int
+    package_id: int
+    tag: str
+    from_location: str
+    to_location: str
+
+
+@dataclass(frozen=True)
+class RecallOpened(Event):
+    name = "inventory.recall_opened"
+    organization_id: int
+    recall_id: int
+    criterion: str
+    value: str
+    package_ids: list[int]

@@ -384,3 +384,130 @@ class ReceivingDiscrepancy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.line.tag}"
+
+
+class WasteRecord(models.Model):
+    """Stock taken out as waste. Destruction also needs the method, the waste weight and a witness."""
+
+    class Method(models.TextChoices):
+        GRIND_AND_MIX = "grind_and_mix", "Ground and mixed with non-cannabis waste (50/50)"
+        COMPOST = "compost", "Compost"
+        INCINERATION = "incineration", "Incineration"
+        HAULER = "hauler", "Licensed waste hauler"
+
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="waste_records")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    movement = models.OneToOneField("StockMovement", on_delete=models.PROTECT, related_name="waste_record")
+    quantity = models.DecimalField(**QUANTITY)
+    reason = models.CharField(max_length=40)
+    method = models.CharField(max_length=20, choices=Method.choices, blank=True)
+    waste_weight_g = models.DecimalField(max_digits=12, decimal_places=3, null=True, blank=True)
+    witness = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    report_to_state = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} of {self.package} ({self.reason})"
+
+
+class InventoryCount(models.Model):
+    """A cycle count (by category or location) or a full count, entered blind and approved by a manager."""
+
+    class Scope(models.TextChoices):
+        FULL = "full", "Full count"
+        CATEGORY = "category", "Category"
+        LOCATION = "location", "Location"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Counting"
+        APPROVED = "approved", "Approved"
+        CANCELLED = "cancelled", "Cancelled"
+
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="inventory_counts")
+    scope = models.CharField(max_length=10, choices=Scope.choices)
+    scope_value = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+
+    def __str__(self) -> str:
+        label = self.get_scope_display()
+        return f"{label}: {self.scope_value}" if self.scope_value else label
+
+
+class CountLine(models.Model):
+    """One package on a count sheet: what the platform held when the count opened, what was counted, and the
+    state's quantity once compliance has synced packages."""
+
+    count = models.ForeignKey(InventoryCount, on_delete=models.CASCADE, related_name="lines")
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="+")
+    system_quantity = models.DecimalField(**QUANTITY)
+    counted_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    state_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    counted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    counted_at = models.DateTimeField(null=True, blank=True)
+    movement = models.ForeignKey(
+        "StockMovement", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["count_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["count", "package"], name="one_line_per_package_per_count")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.count}: {self.package}"
+
+    @property
+    def variance(self) -> Decimal | None:
+        if self.counted_quantity is None:
+            return None
+        return self.counted_quantity - self.system_quantity
+
+
+class Recall(models.Model):
+    """A recall across the organization's stores, by package tag, harvest batch, product or supplier."""
+
+    class Criterion(models.TextChoices):
+        TAG = "tag", "Package tag"
+        HARVEST_BATCH = "harvest_batch", "Harvest batch"
+        PRODUCT = "product", "Product"
+        SUPPLIER = "supplier", "Supplier licence"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="recalls")
+    criterion = models.CharField(max_length=15, choices=Criterion.choices)
+    value = models.CharField(max_length=200)
+    reason = models.TextField()
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+    held_at = models.DateTimeField(null=True, blank=True)
+    packages = models.ManyToManyField(Package, related_name="recalls")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Recall {self.pk}: {self.get_criterion_display()} {self.value}"

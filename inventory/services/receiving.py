@@ -8,6 +8,7 @@ import io
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -48,7 +49,7 @@ def normalize_tag(raw: str) -> str:
     tag = (raw or "").strip().upper()
     try:
         tag_validator(tag)
-    except Exception as error:  # noqa: BLE001 - Django's ValidationError, turned into ours
+    except DjangoValidationError as error:
         raise ValidationFailed(
             f"{raw!r} is not a package tag: 24 digits and capital letters.", details={"tag": [f"{raw!r}"]}
         ) from error

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -151,7 +152,7 @@ def package_receive(
     tag = (tag or "").strip().upper()
     try:
         tag_validator(tag)
-    except Exception as error:  # noqa: BLE001 - Django's ValidationError, turned into ours
+    except DjangoValidationError as error:
         raise ValidationFailed(
             f"{tag!r} is not a package tag: 24 digits and capital letters.", details={"tag": [str(tag)]}
         ) from error
@@ -495,16 +496,20 @@ def package_adjust(
         organization=locked.store.organization,
         store=locked.store,
     )
+    publish_adjusted(locked, movement)
+    return movement
+
+
+def publish_adjusted(package: Package, movement: StockMovement) -> None:
     events.publish(
         PackageAdjusted(
-            organization_id=locked.store.organization_id,
-            store_id=locked.store_id,
-            package_id=locked.pk,
-            tag=locked.tag,
-            quantity=quantity_text(delta),
-            reason=reason,
+            organization_id=package.store.organization_id,
+            store_id=package.store_id,
+            package_id=package.pk,
+            tag=package.tag,
+            quantity=quantity_text(movement.quantity),
+            reason=movement.reason,
             movement_id=movement.pk,
-            report_to_state=reason in AdjustmentReason.REPORTED_TO_STATE,
+            report_to_state=movement.reason in AdjustmentReason.REPORTED_TO_STATE,
         )
     )
-    return movement
