@@ -7,6 +7,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 
@@ -300,3 +301,24 @@ class StaffToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} / {self.name} ({self.key_prefix})"
+
+
+class IdempotencyKey(models.Model):
+    """An API write answered under the caller's Idempotency-Key: a retry gets the first answer, not a second
+    write. Claimed in the transaction of the write, so a concurrent retry waits for it."""
+
+    principal = models.CharField(max_length=40, help_text='"user:<id>" or "client:<id>".')
+    endpoint = models.CharField(max_length=300, help_text='Method and path, e.g. "POST /api/v1/customers".')
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["principal", "endpoint", "key"], name="idempotency_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} {self.endpoint} {self.key}"

@@ -340,6 +340,19 @@ def staff_token_create(
     return token, key
 
 
+@transaction.atomic
+def staff_token_revoke(*, token: StaffToken, actor) -> None:
+    """Delete the token, so its key stops working at once; the audit log keeps that it existed."""
+    audit_record(
+        actor=actor,
+        action="staff_token.revoked",
+        instance=token,
+        before={"name": token.name, "key_prefix": token.key_prefix},
+        organization=token.user.organization,
+    )
+    StaffToken.objects.filter(pk=token.pk).delete()
+
+
 # --- Outbox -------------------------------------------------------------------------------------------
 
 

@@ -78,8 +78,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dispensary.middleware.CurrentStoreMiddleware",
-    # AxesMiddleware last, as its documentation asks.
+    # AxesMiddleware last, as its documentation asks; only the API's lockout answer sits inside it.
     "axes.middleware.AxesMiddleware",
+    "dispensary.api.middleware.ApiLockoutMiddleware",
 ]
 
 ROOT_URLCONF = "dispensary.urls"
@@ -246,6 +247,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One class per operation may share a URL (dispensary.api.routing.by_method); show each as its operation.
+    "PREPROCESSING_HOOKS": ["dispensary.api.routing.expand_by_method"],
 }
 
 # --- Cache ----------------------------------------------------------------------------------------------

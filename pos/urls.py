@@ -1,1 +1,11 @@
-urlpatterns = []
+from django.urls import path
+
+from pos import views
+
+app_name = "pos"
+
+urlpatterns = [
+    path("", views.checkout, name="checkout"),
+    path("lookup/", views.customer_lookup, name="customer_lookup"),
+    path("customers/new/", views.customer_new, name="customer_new"),
+]

@@ -22,12 +22,17 @@ class IsStaffOrApiClient(permissions.BasePermission):
         user = request.user
         if not (isinstance(user, ApiClientUser) or (isinstance(user, User) and user.is_active)):
             return False
-        kind = "read" if request.method in permissions.SAFE_METHODS else "write"
-        scope = getattr(view, "scopes", {}).get(kind)
-        perm = getattr(view, "perms", {}).get(kind)
-        if scope is None and perm is None:
+        if not hasattr(view, request.method.lower()):
+            # A method the view does not serve: let it answer 405 (which reveals nothing).
             return True
-        return principal_allowed(request, scope=scope, perm=perm)
+        kind = "read" if request.method in permissions.SAFE_METHODS else "write"
+        scopes = getattr(view, "scopes", None)
+        perms = getattr(view, "perms", None)
+        if scopes is None and perms is None:
+            return True
+        # A view that declares scopes or perms but none for this kind of method is closed to it, rather than
+        # open to every authenticated caller.
+        return principal_allowed(request, scope=(scopes or {}).get(kind), perm=(perms or {}).get(kind))
 
     def has_object_permission(self, request, view, obj) -> bool:
         organization = principal_organization(request)

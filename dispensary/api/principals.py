@@ -39,6 +39,14 @@ def principal_actor(request):
     return user.client if isinstance(user, ApiClientUser) else user
 
 
+def principal_key(request) -> str:
+    """A stable name for the caller, for keys that must not be shared between callers (idempotency)."""
+    user = request.user
+    if isinstance(user, ApiClientUser):
+        return f"client:{user.client.pk}"
+    return f"user:{user.pk}"
+
+
 def principal_organization(request) -> Organization | None:
     return getattr(request.user, "organization", None)
 
@@ -46,7 +54,9 @@ def principal_organization(request) -> Organization | None:
 def principal_stores(request) -> QuerySet[Store]:
     user = request.user
     if isinstance(user, ApiClientUser):
-        return user.client.stores.filter(is_active=True).select_related("organization")
+        return user.client.stores.filter(
+            is_active=True, organization_id=user.client.organization_id
+        ).select_related("organization")
     if isinstance(user, User):
         return store_list_for_user(user)
     return Store.objects.none()

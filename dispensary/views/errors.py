@@ -1,6 +1,9 @@
-"""Friendly error pages."""
+"""Friendly error pages. The 500 page is rendered without the request's context processors: when the server
+fails, the database may be the reason, so that page must not touch it."""
 
+from django.http import HttpResponseServerError
 from django.shortcuts import render
+from django.template import loader
 
 
 def permission_denied(request, exception=None):
@@ -12,4 +15,4 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return render(request, "errors/500.html", status=500)
+    return HttpResponseServerError(loader.get_template("errors/500.html").render())

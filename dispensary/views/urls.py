@@ -1,1 +1,19 @@
-urlpatterns = []
+"""Pages of the core: sign-in, landing, store switcher, dashboard, dead letters, customers."""
+
+from django.urls import path
+
+from dispensary.views import auth, customers, dashboard, home, outbox, stores
+
+urlpatterns = [
+    path("", home.landing, name="landing"),
+    path("login/", auth.LoginView.as_view(), name="login"),
+    path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("stores/switch/", stores.store_switch, name="store_switch"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("outbox/dead-letters/", outbox.dead_letter_index, name="dead_letters"),
+    path("outbox/dead-letters/<int:pk>/retry/", outbox.dead_letter_retry, name="dead_letter_retry"),
+    path("customers/", customers.customer_index, name="customer_index"),
+    path("customers/new/", customers.customer_new, name="customer_new"),
+    path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
+]

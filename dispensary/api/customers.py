@@ -1,0 +1,220 @@
+"""Customers of the caller's organization: list and search, detail, lookup by phone, create and change.
+
+Customers may be medical patients, so every read of one record is audit-logged, and a customer of another
+organization is not found (404), never forbidden (403), which would tell that it exists."""
+
+import django_filters
+from django.http import Http404
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from dispensary.api.idempotency import idempotent
+from dispensary.api.principals import principal_actor, principal_organization
+from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
+from dispensary.errors import NotFound
+from dispensary.models import Customer, Store
+from dispensary.selectors import customer_get_by_phone, customer_list, customer_record_viewed
+from dispensary.services import customer_create, customer_update
+
+READ_SCOPE, WRITE_SCOPE = "customers:read", "customers:write"
+VIA = "api"
+
+
+class CustomerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = [
+            "id",
+            "phone",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "address_line1",
+            "address_line2",
+            "city",
+            "region",
+            "postal_code",
+            "customer_type",
+            "home_store",
+            "notes",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class OrganizationStoreField(serializers.PrimaryKeyRelatedField):
+    """A store id of the caller's organization; another organization's store is as unknown as a missing one."""
+
+    def get_queryset(self):
+        organization = self.context["organization"]
+        return Store.objects.filter(organization=organization) if organization else Store.objects.none()
+
+
+class CustomerFieldsSerializer(serializers.Serializer):
+    """The writable fields; the phone is kept raw here, the service normalises and validates it."""
+
+    phone = serializers.CharField(
+        max_length=32, help_text="Any common spelling: (415) 555-0134, +14155550134."
+    )
+    first_name = serializers.CharField(max_length=100)
+    last_name = serializers.CharField(max_length=100)
+    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    region = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    customer_type = serializers.ChoiceField(choices=Customer.Type.choices, required=False)
+    home_store = OrganizationStoreField(required=False, allow_null=True)
+    notes = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+def _customer_get(request, customer_id: int) -> Customer:
+    customer = customer_list(organization=principal_organization(request)).filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
+class CustomerListApi(ListAPIView):
+    scopes = {"read": READ_SCOPE}
+    perms = {"read": "dispensary.view_customer"}
+    OutputSerializer = CustomerSerializer
+    serializer_class = OutputSerializer
+    filter_backends = [DjangoFilterBackend]
+
+    class FilterSet(django_filters.FilterSet):
+        class Meta:
+            model = Customer
+            fields = ["customer_type"]
+
+    filterset_class = FilterSet
+
+    def get_queryset(self):
+        return customer_list(
+            organization=principal_organization(self.request),
+            search=self.request.query_params.get("search", ""),
+        )
+
+    @extend_schema(
+        operation_id="customers_list",
+        parameters=[
+            OpenApiParameter(
+                "search", str, description="Start of a first or last name, an exact email, or a phone number."
+            )
+        ],
+        responses={200: OutputSerializer(many=True), **error_responses(400, 404)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class CustomerDetailApi(APIView):
+    scopes = {"read": READ_SCOPE}
+    perms = {"read": "dispensary.view_customer"}
+    OutputSerializer = CustomerSerializer
+
+    @extend_schema(
+        operation_id="customers_retrieve", responses={200: OutputSerializer, **error_responses(404)}
+    )
+    def get(self, request, customer_id: int):
+        customer = _customer_get(request, customer_id)
+        customer_record_viewed(customer=customer, actor=principal_actor(request), via=VIA)
+        return Response(self.OutputSerializer(customer).data)
+
+
+class CustomerLookupApi(APIView):
+    scopes = {"read": READ_SCOPE}
+    perms = {"read": "dispensary.view_customer"}
+    OutputSerializer = CustomerSerializer
+
+    class InputSerializer(serializers.Serializer):
+        phone = serializers.CharField(
+            max_length=32, help_text="Any common spelling: (415) 555-0134, +14155550134."
+        )
+
+        class Meta:
+            ref_name = "CustomerLookupInput"
+
+    @extend_schema(
+        operation_id="customers_lookup",
+        parameters=[InputSerializer],
+        responses={200: OutputSerializer, **error_responses(400, 404)},
+    )
+    def get(self, request):
+        query = self.InputSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        customer = customer_get_by_phone(organization=principal_organization(request), **query.validated_data)
+        if customer is None:
+            raise NotFound("No customer has this phone number.")
+        customer_record_viewed(customer=customer, actor=principal_actor(request), via=VIA)
+        return Response(self.OutputSerializer(customer).data)
+
+
+class CustomerCreateApi(APIView):
+    scopes = {"write": WRITE_SCOPE}
+    perms = {"write": "dispensary.add_customer"}
+    OutputSerializer = CustomerSerializer
+
+    class InputSerializer(CustomerFieldsSerializer):
+        class Meta:
+            ref_name = "CustomerCreateInput"
+
+    @extend_schema(
+        operation_id="customers_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400, 409, 422)},
+    )
+    @idempotent
+    def post(self, request):
+        data = self.InputSerializer(
+            data=request.data, context={"organization": principal_organization(request)}
+        )
+        data.is_valid(raise_exception=True)
+        customer = customer_create(
+            organization=principal_organization(request),
+            actor=principal_actor(request),
+            **data.validated_data,
+        )
+        return Response(self.OutputSerializer(customer).data, status=status.HTTP_201_CREATED)
+
+
+class CustomerUpdateApi(APIView):
+    scopes = {"write": WRITE_SCOPE}
+    perms = {"write": "dispensary.change_customer"}
+    OutputSerializer = CustomerSerializer
+
+    class InputSerializer(CustomerFieldsSerializer):
+        class Meta:
+            ref_name = "CustomerUpdateInput"
+
+    @extend_schema(
+        operation_id="customers_partial_update",
+        parameters=[IDEMPOTENCY_KEY],
+        request=InputSerializer(partial=True),
+        responses={200: OutputSerializer, **error_responses(400, 404, 409, 422)},
+    )
+    @idempotent
+    def patch(self, request, customer_id: int):
+        customer = _customer_get(request, customer_id)
+        data = self.InputSerializer(
+            data=request.data, partial=True, context={"organization": principal_organization(request)}
+        )
+        data.is_valid(raise_exception=True)
+        actor = principal_actor(request)
+        updated = customer_update(customer=customer, actor=actor, **data.validated_data)
+        if updated.updated_at == customer.updated_at:
+            # Nothing changed, so no customer.updated record names this caller; the answer still shows the
+            # record, and that read is logged like any other.
+            customer_record_viewed(customer=updated, actor=actor, via=VIA)
+        return Response(self.OutputSerializer(updated).data)

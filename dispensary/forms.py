@@ -1,0 +1,88 @@
+"""HTML forms of the core. They shape input for the services; rules live in the services, and the
+application errors they raise are put back on the form's fields."""
+
+from django import forms
+from django.urls import reverse
+from django.utils.html import format_html
+
+from dispensary.errors import ApplicationError, DuplicateCustomer, InvalidPhoneNumber
+from dispensary.models import Customer, Store
+from dispensary.phones import phone_display, phone_normalize
+
+
+class CustomerForm(forms.Form):
+    phone = forms.CharField(
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
+        help_text="Any format: (415) 555-0134, 415.555.0134, +1 415 555 0134.",
+    )
+    first_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    last_name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    date_of_birth = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+    email = forms.EmailField(required=False, widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    customer_type = forms.ChoiceField(
+        label="Customer type", choices=Customer.Type.choices, initial=Customer.Type.ADULT_USE
+    )
+    home_store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, empty_label="—")
+    address_line1 = forms.CharField(label="Address", max_length=200, required=False)
+    address_line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    city = forms.CharField(max_length=100, required=False)
+    region = forms.CharField(label="State", max_length=60, required=False)
+    postal_code = forms.CharField(label="ZIP code", max_length=20, required=False)
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["home_store"].queryset = Store.objects.filter(organization=organization, is_active=True)
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"]
+        try:
+            return phone_normalize(raw)
+        except InvalidPhoneNumber:
+            raise forms.ValidationError(
+                "That is not a valid phone number. Include the area code, for example (415) 555-0134."
+            ) from None
+
+    @classmethod
+    def initial_for(cls, customer: Customer) -> dict:
+        initial = {name: getattr(customer, name) for name in cls.base_fields if name != "home_store"}
+        initial["phone"] = phone_display(customer.phone)
+        initial["home_store"] = customer.home_store_id
+        return initial
+
+    def add_application_error(self, error: ApplicationError) -> None:
+        """Put a service's error back on the form: on its fields when it names them, else on the form."""
+        if isinstance(error, DuplicateCustomer):
+            url = reverse("customer_detail", args=[error.details["customer_id"]])
+            self.add_error(
+                "phone",
+                format_html(
+                    'A customer with this phone number already exists: <a href="{}">open their record</a>.',
+                    url,
+                ),
+            )
+            return
+        placed = False
+        for field, messages in (error.details or {}).items():
+            if field in self.fields and isinstance(messages, list | tuple):
+                for message in messages:
+                    self.add_error(field, str(message))
+                placed = True
+        if not placed:
+            self.add_error(None, error.message)
+
+
+class PhoneLookupForm(forms.Form):
+    phone = forms.CharField(max_length=32)
+
+    def clean_phone(self) -> str:
+        raw = self.cleaned_data["phone"]
+        try:
+            return phone_normalize(raw)
+        except InvalidPhoneNumber:
+            raise forms.ValidationError(
+                f"“{raw}” is not a phone number. Type the full number with its area code."
+            ) from None

@@ -1,0 +1,50 @@
+"""Template helpers of the shell: phone numbers for people, and the navigation a member is allowed to see."""
+
+from django import template
+from django.urls import reverse
+
+from dispensary.phones import phone_display
+from dispensary.views.access import can_see_dashboard, can_see_driver_home, user_primary_role
+
+register = template.Library()
+
+
+@register.filter
+def phone(value: str) -> str:
+    return phone_display(value) if value else ""
+
+
+@register.simple_tag(takes_context=True)
+def nav_items(context) -> list[dict]:
+    """Links of the top bar: the same tests as the pages' own, so no link leads to a 403."""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    items = []
+    if can_see_dashboard(user):
+        items.append(("Dashboard", reverse("dashboard")))
+    if user.has_perm("dispensary.view_customer"):
+        items.append(("Checkout", reverse("pos:checkout")))
+        items.append(("Customers", reverse("customer_index")))
+    if can_see_driver_home(user):
+        items.append(("Delivery", reverse("delivery:driver_home")))
+    if user.has_perm("dispensary.view_eventdelivery"):
+        items.append(("Outbox", reverse("dead_letters")))
+    path = request.path
+    return [
+        {"label": label, "url": url, "active": path == url or (url != "/" and path.startswith(url))}
+        for label, url in items
+    ]
+
+
+@register.simple_tag(takes_context=True)
+def role_label(context) -> str:
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    if user.is_superuser:
+        return "Administrator"
+    role = user_primary_role(user)
+    return role.label if role else "No role"
