@@ -47,6 +47,26 @@ _MANAGEMENT = [
     "dispensary.retry_eventdelivery",
     "dispensary.view_apiclient",
 ]
+_STOCK_READ = ["inventory.view_product", "inventory.view_package", "inventory.view_stockmovement"]
+_STOCK_WORK = [
+    *_STOCK_READ,
+    "inventory.add_product",
+    "inventory.change_product",
+    "inventory.change_package",
+    "inventory.adjust_package",
+    "inventory.view_incomingtransfer",
+    "inventory.add_incomingtransfer",
+    "inventory.change_incomingtransfer",
+    "inventory.approve_incomingtransfer",
+    "inventory.view_wasterecord",
+    "inventory.add_wasterecord",
+    "inventory.view_inventorycount",
+    "inventory.add_inventorycount",
+    "inventory.change_inventorycount",
+    "inventory.approve_inventorycount",
+    "inventory.view_recall",
+    "inventory.add_recall",
+]
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.OWNER: [
         *_MANAGEMENT,
@@ -56,16 +76,23 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "dispensary.view_user",
         "dispensary.add_user",
         "dispensary.change_user",
+        *_STOCK_WORK,
     ],
-    Role.MANAGER: [*_MANAGEMENT, "dispensary.view_user"],
+    Role.MANAGER: [*_MANAGEMENT, "dispensary.view_user", *_STOCK_WORK],
     Role.COMPLIANCE_OFFICER: [
         "dispensary.view_customer",
         "dispensary.view_store",
         "dispensary.view_auditrecord",
         "dispensary.view_outboxevent",
         "dispensary.view_eventdelivery",
+        *_STOCK_READ,
+        "inventory.view_incomingtransfer",
+        "inventory.view_wasterecord",
+        "inventory.view_inventorycount",
+        "inventory.view_recall",
+        "inventory.add_recall",
     ],
-    Role.INVENTORY_MANAGER: ["dispensary.view_store"],
-    Role.BUDTENDER: [*_CUSTOMER_DESK, "dispensary.view_store"],
+    Role.INVENTORY_MANAGER: ["dispensary.view_store", *_STOCK_WORK],
+    Role.BUDTENDER: [*_CUSTOMER_DESK, "dispensary.view_store", *_STOCK_READ],
     Role.DRIVER: ["dispensary.view_store"],
 }

@@ -4,4 +4,7 @@ SCOPES: dict[str, str] = {
     "stores:read": "Read the stores the client may reach.",
     "customers:read": "Read customers and look them up by phone.",
     "customers:write": "Create and change customers.",
+    "inventory:read": "Read products, packages and stock movements.",
+    "inventory:write": "Receive transfers and adjust stock.",
+    "menu:read": "Read the public menu feed (products with available quantity, price and potency).",
 }

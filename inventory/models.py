@@ -200,6 +200,7 @@ class Package(models.Model):
             models.Index(fields=["store", "product", "status"]),
             models.Index(fields=["harvest_batch"]),
         ]
+        permissions = [("adjust_package", "Can adjust and waste package quantities")]
 
     def __str__(self) -> str:
         return self.tag
@@ -318,6 +319,7 @@ class IncomingTransfer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "manifest_number"], name="manifest_unique_per_store"),
         ]
+        permissions = [("approve_incomingtransfer", "Can accept or reject received packages and complete receiving")]
 
     def __str__(self) -> str:
         return f"Manifest {self.manifest_number}"
@@ -447,6 +449,7 @@ class InventoryCount(models.Model):
 
     class Meta:
         ordering = ["-opened_at", "-id"]
+        permissions = [("approve_inventorycount", "Can approve counts into adjustments")]
 
     def __str__(self) -> str:
         label = self.get_scope_display()
