@@ -1,8 +1,24 @@
-"""Load the demo organization, stores, staff and customers (idempotent) and print one login per role."""
+"""Load the demo organization, stores, staff and customers, then every other app's demo data (idempotent),
+and print one login per role."""
 
+import importlib
+import importlib.util
+
+from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from dispensary.demo import DEMO_PASSWORD, STAFF, demo_load
+
+
+def app_demo_loaders():
+    """Each app may ship `<app>/demo.py` with a `demo_load()`; they run in INSTALLED_APPS order, which is the
+    order of the layers (inventory before compliance before pos ...). Found by name, so the core imports none
+    of the apps above it."""
+    for config in apps.get_app_configs():
+        if config.name == "dispensary" or not importlib.util.find_spec(config.name).submodule_search_locations:
+            continue
+        if importlib.util.find_spec(f"{config.name}.demo") is not None:
+            yield config, importlib.import_module(f"{config.name}.demo").demo_load
 
 
 class Command(BaseCommand):
@@ -12,6 +28,11 @@ class Command(BaseCommand):
         added = demo_load()
         summary = ", ".join(f"{count} {kind}" for kind, count in added.items())
         self.stdout.write(f"Demo data ready (added: {summary}).")
+        for config, loader in app_demo_loaders():
+            app_added = loader()
+            if app_added:
+                summary = ", ".join(f"{count} {kind}" for kind, count in app_added.items())
+                self.stdout.write(f"{config.verbose_name} demo data ready (added: {summary}).")
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD})")
         width = max(len(member.username) for member in STAFF)
