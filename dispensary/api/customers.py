@@ -26,6 +26,9 @@ VIA = "api"
 
 
 class CustomerSerializer(serializers.ModelSerializer):
+    # Not format "email": an unknown email is the empty string.
+    email = serializers.CharField(help_text="An email address, or empty when unknown.")
+
     class Meta:
         model = Customer
         fields = [
@@ -99,11 +102,17 @@ class CustomerListApi(ListAPIView):
 
     filterset_class = FilterSet
 
+    class SearchSerializer(serializers.Serializer):
+        # Parsed here so that, say, a NUL character is a 400 and never reaches the database.
+        search = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+        class Meta:
+            ref_name = "CustomerSearch"
+
     def get_queryset(self):
-        return customer_list(
-            organization=principal_organization(self.request),
-            search=self.request.query_params.get("search", ""),
-        )
+        query = self.SearchSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return customer_list(organization=principal_organization(self.request), **query.validated_data)
 
     @extend_schema(
         operation_id="customers_list",

@@ -1,7 +1,8 @@
 """The REST API, mounted at /api/: version 1, its OpenAPI schema, and the docs served from vendored assets."""
 
-from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.http import JsonResponse
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dispensary.api import schema  # noqa: F401 - registers the bearer-key scheme with drf-spectacular
 from dispensary.api.customers import (
@@ -11,11 +12,19 @@ from dispensary.api.customers import (
     CustomerLookupApi,
     CustomerUpdateApi,
 )
+from dispensary.api.docs import OfflineRedocView
+from dispensary.api.errors import error_body
 from dispensary.api.routing import by_method
 from dispensary.api.stores import StoreDetailApi, StoreListApi
 from dispensary.api.tokens import StaffTokenCreateApi, StaffTokenRevokeApi
 
 app_name = "api"
+
+
+def not_found(request, *args, **kwargs):
+    """Any other /api/ URL (an id that is no number, a typo) is a 404 in the API's error body, not a page."""
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
 
 v1 = [
     path("auth/token", by_method(post=StaffTokenCreateApi, delete=StaffTokenRevokeApi), name="token"),
@@ -34,5 +43,6 @@ urlpatterns = [
     *[path(f"v1/{pattern.pattern}", pattern.callback, name=pattern.name) for pattern in v1],
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),
+    re_path(r"", not_found, name="not-found"),
 ]

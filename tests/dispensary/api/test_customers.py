@@ -490,3 +490,12 @@ def test_anonymous_gets_401_on_every_customer_endpoint(anonymous, customer):
     assert {response.json()["code"] for response in calls} == {"not_authenticated"}
     assert Customer.objects.count() == 1
     assert AuditRecord.objects.filter(object_type="dispensary.customer").count() == 0
+
+
+def test_search_with_a_nul_character_is_refused_before_the_database(make_api_client):
+    _, caller = make_api_client(scopes=["customers:read"])
+
+    response = caller.get("/api/v1/customers", {"search": "a\x00b"})
+
+    assert response.status_code == 400
+    assert response.json()["details"] == {"search": ["Null characters are not allowed."]}

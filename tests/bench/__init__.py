@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): they print measured figures and are not timed tests."""
