@@ -1,7 +1,7 @@
 """The REST API, mounted at /api/: version 1, its OpenAPI schema, and the docs served from vendored assets."""
 
 from django.http import JsonResponse
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dispensary.api import schema  # noqa: F401 - registers the bearer-key scheme with drf-spectacular
@@ -41,6 +41,7 @@ v1 = [
 
 urlpatterns = [
     *[path(f"v1/{pattern.pattern}", pattern.callback, name=pattern.name) for pattern in v1],
+    path("v1/inventory/", include("inventory.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),
