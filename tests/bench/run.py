@@ -163,6 +163,9 @@ def main() -> int:
     try:
         print(f"bench: fresh database ready in {time.perf_counter() - started:.1f} s ({database_label()})")
         bench_outbox()
+        from tests.bench.inventory import bench_inventory
+
+        bench_inventory(database_label())
     finally:
         connection.close()
         teardown_databases(old_config, verbosity=0)

@@ -298,3 +298,8 @@ def test_bulk_flower_sells_by_weight(store, organization):
     stock_sell(store=store, requests=[StockRequest(product.pk, D("3.543"))], actor=None, reference=SALE)
     package.refresh_from_db()
     assert package.quantity_on_hand == D("450.049")
+    for _ in range(7):
+        stock_sell(store=store, requests=[StockRequest(product.pk, D("0.1"))], actor=None, reference=SALE)
+    package.refresh_from_db()
+    assert package.quantity_on_hand == D("449.349")
+    assert ledger_mismatch_list(store=store) == []
