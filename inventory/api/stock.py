@@ -94,7 +94,8 @@ class StockMovementListApi(ListAPIView):
         package = filters.NumberFilter(field_name="package_id", help_text="A package id.")
         kind = filters.ChoiceFilter(choices=StockMovement.Kind.choices)
         created = filters.IsoDateTimeFromToRangeFilter(
-            help_text="created_after / created_before: ISO 8601 date-times (UTC without an offset), inclusive."
+            field_name="created_at",
+            help_text="created_after / created_before: ISO 8601 date-times (UTC without an offset), inclusive.",
         )
 
         class Meta:
