@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("dispensary.api.urls")),
     path("pos/", include("pos.urls")),
     path("delivery/", include("delivery.urls")),
+    path("inventory/", include("inventory.urls")),
     path("", include("dispensary.views.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""HTML screens of inventory for managers and stock staff: stock, receiving, waste, counts and recalls."""
