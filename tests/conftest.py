@@ -1,4 +1,15 @@
+"""Shared fixtures, and the markers for outside services.
+
+Tests that need outside services: `postgres` runs only when the default database is PostgreSQL, and
+`celery_live` also needs a Redis broker in TEST_CELERY_BROKER_URL. With TEST_REQUIRE_LIVE=1 (CI's PostgreSQL
+pass) a missing service fails those tests instead of skipping them, so a misconfigured CI cannot pass by
+skipping them.
+"""
+
+import os
+
 import pytest
+from django.db import connection
 
 import tests.dispensary.outbox_handlers  # noqa: F401 - registers the probe handlers
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
@@ -22,3 +33,24 @@ def manager(organization, store):
 @pytest.fixture
 def budtender(organization, store):
     return UserFactory(organization=organization, roles=["budtender"], stores=[store])
+
+
+def live_service_missing(item: pytest.Item) -> str | None:
+    """Why this test cannot run here, or None when it can."""
+    needs_postgres = item.get_closest_marker("postgres") or item.get_closest_marker("celery_live")
+    if needs_postgres and connection.vendor != "postgresql":
+        return f"needs PostgreSQL (DATABASE_URL); the default database is {connection.vendor}"
+    if item.get_closest_marker("celery_live") and not os.environ.get("TEST_CELERY_BROKER_URL"):
+        return "needs a Redis broker for a live Celery worker (TEST_CELERY_BROKER_URL)"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture is set up, so a module's live worker is never started for tests that cannot run.
+    reason = live_service_missing(item)
+    if reason is None:
+        return
+    if os.environ.get("TEST_REQUIRE_LIVE") == "1":
+        pytest.fail(f"TEST_REQUIRE_LIVE=1 but this test {reason}", pytrace=False)
+    pytest.skip(reason)

@@ -4,7 +4,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from inventory.errors import InsufficientStock
 from inventory.models import Package, StockMovement
@@ -14,12 +14,6 @@ from tests.factories import OrganizationFactory, StoreFactory
 from tests.inventory.factories import ProductFactory, receive
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only():
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrency is verified on PostgreSQL (SQLite serialises writers)")
 
 
 def compete(threads: int, work) -> tuple[list, list]:
