@@ -8,4 +8,8 @@ BEAT_SCHEDULE = {
         "task": "dispensary.tasks.outbox_sweep_task",
         "schedule": settings.OUTBOX["SWEEP_INTERVAL_SECONDS"],
     },
+    "idempotency-key-purge": {
+        "task": "dispensary.tasks.idempotency_key_purge_task",
+        "schedule": 3600,
+    },
 }

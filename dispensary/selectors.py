@@ -47,7 +47,11 @@ def customer_list(*, organization: Organization, search: str = "") -> QuerySet[C
 
 def customer_get_by_phone(*, organization: Organization, phone: str) -> Customer | None:
     """Any common spelling of the number finds the customer; InvalidPhoneNumber if it is no number."""
-    return Customer.objects.filter(organization=organization, phone=phone_normalize(phone)).first()
+    return (
+        Customer.objects.select_related("organization", "home_store")
+        .filter(organization=organization, phone=phone_normalize(phone))
+        .first()
+    )
 
 
 def customer_record_viewed(*, customer: Customer, actor, store: Store | None = None, via: str) -> None:

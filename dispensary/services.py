@@ -5,6 +5,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,7 +16,16 @@ from dispensary import events
 from dispensary.audit import audit_record, snapshot
 from dispensary.errors import DuplicateCustomer, ValidationFailed
 from dispensary.event_types import CustomerCreated, CustomerUpdated
-from dispensary.models import ApiClient, Customer, EventDelivery, Organization, StaffToken, Store, User
+from dispensary.models import (
+    ApiClient,
+    Customer,
+    EventDelivery,
+    IdempotencyKey,
+    Organization,
+    StaffToken,
+    Store,
+    User,
+)
 from dispensary.phones import phone_normalize
 from dispensary.roles import Role
 
@@ -377,3 +387,10 @@ def event_delivery_retry(*, delivery: EventDelivery, actor) -> EventDelivery:
     )
     transaction.on_commit(lambda: events.dispatch([locked.pk]), robust=True)
     return locked
+
+
+def idempotency_key_purge(*, older_than: dt.timedelta | None = None) -> int:
+    """Forget API write answers older than the retry window (a client retries within minutes, not days)."""
+    window = older_than or dt.timedelta(hours=settings.IDEMPOTENCY_KEY_RETENTION_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=timezone.now() - window).delete()
+    return deleted

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from dispensary import events
+from dispensary.services import idempotency_key_purge
 
 
 @shared_task(name="dispensary.tasks.deliver_event_task", ignore_result=True)
@@ -13,3 +14,8 @@ def deliver_event_task(delivery_id: int) -> str:
 @shared_task(name="dispensary.tasks.outbox_sweep_task", ignore_result=True)
 def outbox_sweep_task() -> int:
     return events.outbox_sweep()
+
+
+@shared_task(name="dispensary.tasks.idempotency_key_purge_task", ignore_result=True)
+def idempotency_key_purge_task() -> int:
+    return idempotency_key_purge()

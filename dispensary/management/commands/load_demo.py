@@ -15,7 +15,10 @@ def app_demo_loaders():
     order of the layers (inventory before compliance before pos ...). Found by name, so the core imports none
     of the apps above it."""
     for config in apps.get_app_configs():
-        if config.name == "dispensary" or not importlib.util.find_spec(config.name).submodule_search_locations:
+        if (
+            config.name == "dispensary"
+            or not importlib.util.find_spec(config.name).submodule_search_locations
+        ):
             continue
         if importlib.util.find_spec(f"{config.name}.demo") is not None:
             yield config, importlib.import_module(f"{config.name}.demo").demo_load
