@@ -86,7 +86,7 @@ def test_manager_lands_on_the_dashboard_and_switches_store(live_server, browser)
     assert page.url == f"{live_server.url}/dashboard/"
     assert page.locator("h1").inner_text() == "Mission Street"
     page.locator("summary.store-chip").click()
-    page.get_by_role("menuitem", name="Oakland Uptown").click()
+    page.get_by_role("button", name="Oakland Uptown").click()
     page.wait_for_load_state("networkidle")
     assert page.url == f"{live_server.url}/dashboard/"
     assert page.locator("h1").inner_text() == "Oakland Uptown"

@@ -217,3 +217,15 @@ def test_edit_to_a_taken_phone_writes_nothing(client, login, staff, organization
     assert customer.phone == "+14155550134"
     assert customer.first_name == "Ada"
     assert not AuditRecord.objects.filter(action="customer.updated").exists()
+
+
+def test_detail_query_count_is_bounded(client, login, staff, customer, django_assert_max_num_queries):
+    manager = staff("manager")
+    for number in range(5):
+        from dispensary.services import customer_update
+
+        customer_update(customer=customer, actor=manager, first_name=f"Ada {number}")
+    login(manager)
+    with django_assert_max_num_queries(11):
+        response = client.get(f"/customers/{customer.pk}/")
+    assert len(response.context["history"]) == 5

@@ -102,6 +102,6 @@ def test_query_count_is_bounded(
     for _ in range(30):
         dead_letter(organization)
     login(staff("manager"))
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(9):
         response = client.get("/outbox/dead-letters/")
     assert len(response.context["page"].object_list) == 30
