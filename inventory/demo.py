@@ -16,10 +16,30 @@ from inventory.services.receiving import transfer_import_csv, transfer_scan
 from inventory.services.stock import Reference, package_receive
 
 D = Decimal
-BRANDS = ("Coastal Farms", "Glass House", "Pacific Stone", "Sunset Valley", "Great Lakes Grown", "North Shore")
+BRANDS = (
+    "Coastal Farms",
+    "Glass House",
+    "Pacific Stone",
+    "Sunset Valley",
+    "Great Lakes Grown",
+    "North Shore",
+)
 STRAINS = (
-    "Blue Dream", "OG Kush", "Sour Diesel", "Gelato", "Wedding Cake", "GSC", "Granddaddy Purple", "Pineapple Express",
-    "Jack Herer", "Zkittlez", "Gorilla Glue", "Runtz", "Durban Poison", "Harlequin", "ACDC",
+    "Blue Dream",
+    "OG Kush",
+    "Sour Diesel",
+    "Gelato",
+    "Wedding Cake",
+    "GSC",
+    "Granddaddy Purple",
+    "Pineapple Express",
+    "Jack Herer",
+    "Zkittlez",
+    "Gorilla Glue",
+    "Runtz",
+    "Durban Poison",
+    "Harlequin",
+    "ACDC",
 )
 
 # (category, name pattern, sold_by, net amount, net unit, price, buckets per unit, THC mg per unit)
@@ -55,8 +75,14 @@ def _products(organization: Organization, rng: random.Random) -> list[Product]:
         category, pattern, sold_by, net, unit, price, buckets, thc_mg = template
         strain = STRAINS[index % len(STRAINS)]
         sku = f"DEMO-{index:03d}"
-        thc_percent = None if category in ("accessory", "edible", "beverage", "topical", "tincture") else D(
-            f"{rng.uniform(15, 31):.1f}" if category in ("flower", "pre_roll") else f"{rng.uniform(65, 90):.1f}"
+        thc_percent = (
+            None
+            if category in ("accessory", "edible", "beverage", "topical", "tincture")
+            else D(
+                f"{rng.uniform(15, 31):.1f}"
+                if category in ("flower", "pre_roll")
+                else f"{rng.uniform(65, 90):.1f}"
+            )
         )
         product, created = Product.objects.get_or_create(
             organization=organization,
@@ -81,7 +107,10 @@ def _products(organization: Organization, rng: random.Random) -> list[Product]:
         )
         if created:
             ProductLimitAmount.objects.bulk_create(
-                [ProductLimitAmount(product=product, bucket=bucket, amount=D(amount)) for bucket, amount in buckets.items()]
+                [
+                    ProductLimitAmount(product=product, bucket=bucket, amount=D(amount))
+                    for bucket, amount in buckets.items()
+                ]
             )
         products.append(product)
     return products
@@ -109,7 +138,11 @@ def _stock(store: Store, store_index: int, products: list[Product], rng: random.
         else:
             lab = "passed"
         quantity = D(rng.randint(200, 900)) if product.sold_by == "g" else D(rng.randint(4, 40))
-        expires = today + dt.timedelta(days=rng.randint(200, 500)) if product.category not in ("accessory",) else None
+        expires = (
+            today + dt.timedelta(days=rng.randint(200, 500))
+            if product.category not in ("accessory",)
+            else None
+        )
         package_receive(
             store=store,
             product=product,
@@ -131,7 +164,9 @@ def _stock(store: Store, store_index: int, products: list[Product], rng: random.
 
 
 def _lab_results(store: Store) -> None:
-    for package in Package.objects.filter(store=store, lab_status__in=["passed", "failed"], lab_results__isnull=True):
+    for package in Package.objects.filter(
+        store=store, lab_status__in=["passed", "failed"], lab_results__isnull=True
+    ):
         failed = package.lab_status == "failed"
         LabResult.objects.create(
             package=package,
@@ -156,17 +191,30 @@ def _special_packages(store: Store, store_index: int, products: list[Product]) -
     """One expired and one failed-lab package per store: visible in stock, never offered for sale."""
     flower = next(p for p in products if p.category == "flower" and p.sold_by == "each")
     specials = [
-        (_tag(store_index, 901), {"expires_on": timezone.localdate() - dt.timedelta(days=30), "lab_status": "passed"}),
-        (_tag(store_index, 902), {"expires_on": timezone.localdate() + dt.timedelta(days=300), "lab_status": "failed"}),
+        (
+            _tag(store_index, 901),
+            {"expires_on": timezone.localdate() - dt.timedelta(days=30), "lab_status": "passed"},
+        ),
+        (
+            _tag(store_index, 902),
+            {"expires_on": timezone.localdate() + dt.timedelta(days=300), "lab_status": "failed"},
+        ),
     ]
     added = 0
     for tag, fields in specials:
         if not Package.objects.filter(store=store, tag=tag).exists():
             added += 1
             package_receive(
-                store=store, product=flower, tag=tag, quantity=D(12), actor=None,
-                reference=Reference("demo", "initial-stock"), location=Package.Location.SALES_FLOOR,
-                supplier_name=flower.brand, harvest_batch=f"HB-{store_index}99", **fields,
+                store=store,
+                product=flower,
+                tag=tag,
+                quantity=D(12),
+                actor=None,
+                reference=Reference("demo", "initial-stock"),
+                location=Package.Location.SALES_FLOOR,
+                supplier_name=flower.brand,
+                harvest_batch=f"HB-{store_index}99",
+                **fields,
             )
     return added
 
@@ -177,7 +225,9 @@ def _pending_transfer(store: Store, products: list[Product]) -> None:
         return
     chosen = [p for p in products if p.sold_by == "each" and p.category != "accessory"][:3]
     today = timezone.localdate()
-    dates = f"{today - dt.timedelta(days=60)},{today - dt.timedelta(days=10)},{today + dt.timedelta(days=365)}"
+    dates = (
+        f"{today - dt.timedelta(days=60)},{today - dt.timedelta(days=10)},{today + dt.timedelta(days=365)}"
+    )
     rows = "".join(
         f"{manifest},C11-0000001-LIC,Coastal Farms,{_tag(9, 100 + i)},{p.sku},{qty},HB-77,{dates},passed\n"
         for i, (p, qty) in enumerate(zip(chosen, (24, 12, 30), strict=True))
@@ -186,7 +236,9 @@ def _pending_transfer(store: Store, products: list[Product]) -> None:
     transfer = transfer_import_csv(store=store, content=header + rows, actor=None)
     lines = list(TransferLine.objects.filter(transfer=transfer).order_by("id"))
     transfer_scan(transfer=transfer, tag=lines[0].tag, actor=None)  # as expected
-    transfer_scan(transfer=transfer, tag=lines[1].tag, quantity="10", actor=None)  # two short: the discrepancy
+    transfer_scan(
+        transfer=transfer, tag=lines[1].tag, quantity="10", actor=None
+    )  # two short: the discrepancy
 
 
 @transaction.atomic
@@ -198,7 +250,9 @@ def demo_load() -> dict[str, int]:
     before_products = Product.objects.filter(organization=organization).count()
     products = _products(organization, rng)
     added_packages = 0
-    for store_index, store in enumerate(Store.objects.filter(organization=organization).order_by("code"), start=1):
+    for store_index, store in enumerate(
+        Store.objects.filter(organization=organization).order_by("code"), start=1
+    ):
         added_packages += _stock(store, store_index, products, random.Random(store_index))
         added_packages += _special_packages(store, store_index, products)
         _lab_results(store)

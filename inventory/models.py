@@ -319,7 +319,9 @@ class IncomingTransfer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["store", "manifest_number"], name="manifest_unique_per_store"),
         ]
-        permissions = [("approve_incomingtransfer", "Can accept or reject received packages and complete receiving")]
+        permissions = [
+            ("approve_incomingtransfer", "Can accept or reject received packages and complete receiving")
+        ]
 
     def __str__(self) -> str:
         return f"Manifest {self.manifest_number}"
