@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from dispensary.api.principals import principal_organization, principal_stores
 from dispensary.api.schema import error_responses
+from inventory.api.fields import path_id
 from inventory.api.selectors import menu_item_list, product_list
 from inventory.api.serializers import ProductSerializer, QuantityField
 from inventory.models import Product
@@ -62,7 +63,9 @@ class ProductDetailApi(APIView):
     OutputSerializer = ProductSerializer
 
     @extend_schema(
-        operation_id="inventory_products_retrieve", responses={200: OutputSerializer, **error_responses(404)}
+        operation_id="inventory_products_retrieve",
+        parameters=[path_id("product_id")],
+        responses={200: OutputSerializer, **error_responses(404)},
     )
     def get(self, request, product_id: int):
         product = product_list(organization=principal_organization(request)).filter(pk=product_id).first()

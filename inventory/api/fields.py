@@ -1,7 +1,7 @@
 """Input fields shared by the inventory endpoints."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 
 
@@ -11,3 +11,8 @@ class ReachableStoreField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return self.context["stores"]
+
+
+def path_id(name: str) -> OpenApiParameter:
+    """An id in the path: digits only, as the URL converter accepts (a negative id is no URL of the API)."""
+    return OpenApiParameter(name, {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from dispensary.api.idempotency import idempotent
 from dispensary.api.principals import principal_actor, principal_stores
 from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
-from inventory.api.fields import ReachableStoreField
+from inventory.api.fields import ReachableStoreField, path_id
 from inventory.api.selectors import transfer_get, transfer_line_get
 from inventory.api.serializers import QuantityField, TransferLineSerializer, TransferSerializer
 from inventory.models import IncomingTransfer, TransferLine
@@ -82,7 +82,9 @@ class TransferDetailApi(APIView):
     OutputSerializer = TransferSerializer
 
     @extend_schema(
-        operation_id="inventory_transfers_retrieve", responses={200: OutputSerializer, **error_responses(404)}
+        operation_id="inventory_transfers_retrieve",
+        parameters=[path_id("transfer_id")],
+        responses={200: OutputSerializer, **error_responses(404)},
     )
     def get(self, request, transfer_id: int):
         return Response(self.OutputSerializer(_transfer_get(request, transfer_id)).data)
@@ -106,7 +108,7 @@ class TransferScanApi(APIView):
 
     @extend_schema(
         operation_id="inventory_transfers_scan",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[path_id("transfer_id"), IDEMPOTENCY_KEY],
         request=InputSerializer,
         responses={200: OutputSerializer, **error_responses(400, 404, 409, 422)},
     )
@@ -134,7 +136,7 @@ class TransferLineDecideApi(APIView):
 
     @extend_schema(
         operation_id="inventory_transfers_lines_decide",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[path_id("transfer_id"), path_id("line_id"), IDEMPOTENCY_KEY],
         request=InputSerializer,
         responses={200: OutputSerializer, **error_responses(400, 404, 409, 422)},
     )
@@ -160,7 +162,7 @@ class TransferCompleteApi(APIView):
 
     @extend_schema(
         operation_id="inventory_transfers_complete",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[path_id("transfer_id"), IDEMPOTENCY_KEY],
         request=None,
         responses={200: OutputSerializer, **error_responses(400, 404, 409, 422)},
     )

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from dispensary.api.idempotency import idempotent
 from dispensary.api.principals import principal_actor, principal_stores
 from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
+from inventory.api.fields import path_id
 from inventory.api.selectors import package_get, package_list, package_sellable_q, stock_movement_list
 from inventory.api.serializers import (
     PackageDetailSerializer,
@@ -71,7 +72,9 @@ class PackageDetailApi(APIView):
     OutputSerializer = PackageDetailSerializer
 
     @extend_schema(
-        operation_id="inventory_packages_retrieve", responses={200: OutputSerializer, **error_responses(404)}
+        operation_id="inventory_packages_retrieve",
+        parameters=[path_id("package_id")],
+        responses={200: OutputSerializer, **error_responses(404)},
     )
     def get(self, request, package_id: int):
         package = package_get(stores=principal_stores(request), package_id=package_id)
@@ -136,7 +139,7 @@ class PackageAdjustApi(APIView):
 
     @extend_schema(
         operation_id="inventory_packages_adjust",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[path_id("package_id"), IDEMPOTENCY_KEY],
         request=InputSerializer,
         responses={201: OutputSerializer, **error_responses(400, 404, 409, 422)},
     )

@@ -18,6 +18,7 @@ from dispensary.models import Customer
 from dispensary.scopes import SCOPES
 from dispensary.wsgi import application
 from tests.factories import CustomerFactory
+from tests.inventory.api.test_schema import INVENTORY_OPERATIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,7 @@ OPERATIONS = {
     ("GET", "/api/v1/customers/lookup"),
     ("GET", "/api/v1/customers/{customer_id}"),
     ("PATCH", "/api/v1/customers/{customer_id}"),
+    *INVENTORY_OPERATIONS,
 }
 
 
