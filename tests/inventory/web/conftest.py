@@ -10,7 +10,10 @@ def staff(organization, store):
 
     def make(*roles, stores=None, **fields):
         return UserFactory(
-            organization=organization, roles=list(roles), stores=[store] if stores is None else stores, **fields
+            organization=organization,
+            roles=list(roles),
+            stores=[store] if stores is None else stores,
+            **fields,
         )
 
     return make
@@ -33,7 +36,9 @@ def sister_store(organization):
 
 @pytest.fixture
 def product(organization):
-    return ProductFactory(organization=organization, name="Blue Dream 3.5g", sku="FLW-BD35", category="flower")
+    return ProductFactory(
+        organization=organization, name="Blue Dream 3.5g", sku="FLW-BD35", category="flower"
+    )
 
 
 HTMX = {"HTTP_HX_REQUEST": "true"}

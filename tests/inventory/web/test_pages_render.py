@@ -18,7 +18,13 @@ def urls(store, product, manager, organization):
         store=store, manifest_number="M-1", shipper_license="L-1", shipper_name="Grower"
     )
     count = count_open(store=store, scope=InventoryCount.Scope.FULL, actor=manager)
-    recall = recall_open(organization=organization, criterion=Recall.Criterion.TAG, value=package.tag, reason="Mould", actor=manager)
+    recall = recall_open(
+        organization=organization,
+        criterion=Recall.Criterion.TAG,
+        value=package.tag,
+        reason="Mould",
+        actor=manager,
+    )
     return [
         "/inventory/",
         f"/inventory/packages/{package.pk}/",

@@ -51,13 +51,24 @@ def test_upload_creates_a_transfer_and_opens_it(client, login, staff, flower):
     assert response.status_code == 302
     assert response["Location"] == f"/inventory/receiving/{transfer.pk}/"
     page = client.get(response["Location"]).content.decode()
-    assert TAG_A in page and "OG Kush 3.5g" in page and 'autofocus' in page
+    assert TAG_A in page and "OG Kush 3.5g" in page and "autofocus" in page
 
 
 def test_the_page_documents_the_csv_columns(client, login, staff):
     content = login(staff("manager")).get("/inventory/receiving/").content.decode()
-    for column in ("manifest_number", "shipper_license", "shipper_name", "tag", "sku", "quantity",
-                   "harvest_batch", "harvest_date", "packaged_on", "expires_on", "lab_status"):
+    for column in (
+        "manifest_number",
+        "shipper_license",
+        "shipper_name",
+        "tag",
+        "sku",
+        "quantity",
+        "harvest_batch",
+        "harvest_date",
+        "packaged_on",
+        "expires_on",
+        "lab_status",
+    ):
         assert f">{column}<" in content
 
 
@@ -73,12 +84,18 @@ def test_bad_manifest_shows_the_errors_and_writes_nothing(client, login, staff, 
     assert IncomingTransfer.objects.count() == 0 and TransferLine.objects.count() == 0
 
 
-def test_transfers_are_listed_pending_first_and_scoped_to_the_store(client, login, staff, store, sister_store):
-    IncomingTransfer.objects.create(store=store, manifest_number="DONE-1", shipper_license="L",
-                                    shipper_name="S", status="completed")
-    IncomingTransfer.objects.create(store=store, manifest_number="OPEN-1", shipper_license="L", shipper_name="S")
-    IncomingTransfer.objects.create(store=sister_store, manifest_number="THERE-1", shipper_license="L",
-                                    shipper_name="S")
+def test_transfers_are_listed_pending_first_and_scoped_to_the_store(
+    client, login, staff, store, sister_store
+):
+    IncomingTransfer.objects.create(
+        store=store, manifest_number="DONE-1", shipper_license="L", shipper_name="S", status="completed"
+    )
+    IncomingTransfer.objects.create(
+        store=store, manifest_number="OPEN-1", shipper_license="L", shipper_name="S"
+    )
+    IncomingTransfer.objects.create(
+        store=sister_store, manifest_number="THERE-1", shipper_license="L", shipper_name="S"
+    )
     page = login(staff("manager")).get("/inventory/receiving/").context["page"]
     assert [t.manifest_number for t in page.object_list] == ["OPEN-1", "DONE-1"]
 
@@ -139,7 +156,9 @@ def test_decide_and_complete_shows_the_discrepancies(client, transfer, login, st
         f"/inventory/receiving/{transfer.pk}/lines/{line_a.pk}/decide/", {"decision": "accept"}, **HTMX
     ).content.decode()
     assert f"{TAG_A} accepted." in accepted
-    client.post(f"/inventory/receiving/{transfer.pk}/lines/{line_x.pk}/decide/", {"decision": "reject"}, **HTMX)
+    client.post(
+        f"/inventory/receiving/{transfer.pk}/lines/{line_x.pk}/decide/", {"decision": "reject"}, **HTMX
+    )
 
     response = client.post(f"/inventory/receiving/{transfer.pk}/complete/", follow=True)
     content = response.content.decode()

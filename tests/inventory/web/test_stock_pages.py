@@ -155,15 +155,24 @@ def test_package_of_another_store_is_404(client, login, staff, store, sister_sto
 
 def test_detail_shows_fields_lab_results_and_the_whole_ledger(client, login, staff, store, product, manager):
     package = receive(
-        store, product, 10, harvest_batch="HB-9", supplier_name="Coastal", supplier_license="CULT-1",
+        store,
+        product,
+        10,
+        harvest_batch="HB-9",
+        supplier_name="Coastal",
+        supplier_license="CULT-1",
         expires_on=dt.date(2031, 1, 2),
     )
     from inventory.services import package_adjust
 
     package_adjust(package=package, quantity=-2, reason="damaged", actor=manager, note="crushed box")
     result = LabResult.objects.create(
-        package=package, lab_name="SC Labs", tested_on=dt.date(2030, 6, 1), passed=True,
-        thc_percent=D("24.10"), tests={"pesticides": "pass"},
+        package=package,
+        lab_name="SC Labs",
+        tested_on=dt.date(2030, 6, 1),
+        passed=True,
+        thc_percent=D("24.10"),
+        tests={"pesticides": "pass"},
     )
     result.document.save("coa.pdf", ContentFile(b"%PDF-1.4 test"), save=True)
     response = login(staff("budtender")).get(f"/inventory/packages/{package.pk}/")
@@ -226,7 +235,9 @@ def test_adjust_without_htmx_redirects_back(client, login, staff, store, product
         ({"reason": "damaged", "quantity": "-4"}, "it cannot go down by 4"),  # 3 of the 5 are allocated
     ],
 )
-def test_bad_adjustment_shows_the_error_and_writes_nothing(client, login, staff, store, product, data, message):
+def test_bad_adjustment_shows_the_error_and_writes_nothing(
+    client, login, staff, store, product, data, message
+):
     package = receive(store, product, 5)
     stock_allocate(
         store=store,
@@ -254,9 +265,7 @@ def test_destruction_needs_method_weight_and_a_witness(client, login, staff, sto
     assert WasteRecord.objects.count() == 0 and Package.objects.get(pk=package.pk).quantity_on_hand == D(5)
 
 
-def test_witness_is_chosen_from_active_staff_of_the_store(
-    client, login, staff, store, sister_store, product
-):
+def test_witness_is_chosen_from_active_staff_of_the_store(client, login, staff, store, sister_store, product):
     package = receive(store, product, 5)
     manager = staff("manager")
     witness = staff("budtender", first_name="Wanda", last_name="Witness")
@@ -270,7 +279,13 @@ def test_witness_is_chosen_from_active_staff_of_the_store(
 
     bad = client.post(
         f"/inventory/packages/{package.pk}/waste/",
-        {"reason": "destroyed", "quantity": "2", "method": "compost", "waste_weight_g": "40", "witness": elsewhere.pk},
+        {
+            "reason": "destroyed",
+            "quantity": "2",
+            "method": "compost",
+            "waste_weight_g": "40",
+            "witness": elsewhere.pk,
+        },
         **HTMX,
     )
     assert "Select a valid choice" in bad.content.decode()
@@ -278,13 +293,22 @@ def test_witness_is_chosen_from_active_staff_of_the_store(
 
     good = client.post(
         f"/inventory/packages/{package.pk}/waste/",
-        {"reason": "destroyed", "quantity": "2", "method": "compost", "waste_weight_g": "40", "witness": witness.pk},
+        {
+            "reason": "destroyed",
+            "quantity": "2",
+            "method": "compost",
+            "waste_weight_g": "40",
+            "witness": witness.pk,
+        },
         **HTMX,
     )
     assert 'data-testid="on-hand">3 ' in good.content.decode()
     record = WasteRecord.objects.get()
     assert (record.quantity, record.method, record.waste_weight_g, record.witness) == (
-        D(2), "compost", D(40), witness,
+        D(2),
+        "compost",
+        D(40),
+        witness,
     )
 
 
