@@ -1,17 +1,20 @@
 """Reads of inventory: sellable stock in first-expiring-first-out order, and the ledger check."""
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from dispensary.clock import store_local_date
 from dispensary.models import Store
-from inventory.models import Package, StockMovement
+from inventory.models import ZERO, Package, StockMovement
 
 SELLING_LOCATIONS = (Package.Location.SALES_FLOOR,)
+EXPIRING_DAYS = 30
 
 
 def package_sellable_list(
@@ -172,3 +175,45 @@ def recall_sold_unit_list(*, recall) -> list[SoldUnit]:
             )
         )
     return units
+
+
+def package_stock_list(*, store: Store, filters: dict, today: dt.date) -> QuerySet[Package]:
+    """The store's packages with the product's available quantity at the store (active packages), for the
+    low-stock test, in one query however many rows."""
+    zero = Value(ZERO, output_field=DecimalField(max_digits=14, decimal_places=3))
+    product_available = (
+        Package.objects.filter(store=store, product=OuterRef("product"), status=Package.Status.ACTIVE)
+        .values("product")
+        .annotate(total=Sum(F("quantity_on_hand") - F("quantity_allocated")))
+        .values("total")
+    )
+    packages = (
+        Package.objects.filter(store=store)
+        .select_related("product")
+        .annotate(product_available=Coalesce(Subquery(product_available), zero))
+    )
+    search = (filters.get("q") or "").strip()
+    if search:
+        packages = packages.filter(
+            Q(product__name__icontains=search)
+            | Q(product__sku__icontains=search)
+            | Q(tag__icontains=search)
+            | Q(harvest_batch__icontains=search)
+        )
+    if filters.get("category"):
+        packages = packages.filter(product__category=filters["category"])
+    if filters.get("location"):
+        packages = packages.filter(location=filters["location"])
+    status = filters.get("status") or ""
+    if status == "":
+        packages = packages.exclude(status=Package.Status.FINISHED)
+    elif status != "all":
+        packages = packages.filter(status=status)
+    if filters.get("low"):
+        packages = packages.filter(
+            product__reorder_point__gt=0, product_available__lt=F("product__reorder_point")
+        )
+    if filters.get("expiring"):
+        # Expired ones too: they need the same attention, sooner.
+        packages = packages.filter(expires_on__lte=today + dt.timedelta(days=EXPIRING_DAYS))
+    return packages.order_by("product__name", "tag")

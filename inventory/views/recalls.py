@@ -2,6 +2,7 @@
 organization and the units already sold, put all of it on hold in one action, and export both lists as CSV."""
 
 import csv
+import re
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -95,8 +96,23 @@ def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_safe_cell(cell) for cell in row] for row in rows)
     return response
+
+
+NUMBER = re.compile(r"[+-]?[0-9][0-9 .]*")  # phones in E.164 and signed quantities stay as they are
+
+
+def _safe_cell(value):
+    """A cell a spreadsheet would run as a formula (=, +, -, @ ...) is kept as text: names and notes come from
+    outside (customers, suppliers)."""
+    if (
+        isinstance(value, str)
+        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+        and not NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
 
 
 @staff_view("inventory.view_recall")

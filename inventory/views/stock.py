@@ -5,65 +5,20 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError
-from dispensary.models import Store
 from dispensary.views.access import staff_view
 from inventory.forms import AdjustForm, MoveForm, StockFilterForm, WasteForm
-from inventory.models import ZERO, LabResult, Package, quantity_text
+from inventory.models import LabResult, Package, quantity_text
+from inventory.selectors import EXPIRING_DAYS, package_stock_list
 from inventory.services import package_adjust
 from inventory.services.waste import package_move, package_waste
 
 PAGE_SIZE = 50
-EXPIRING_DAYS = 30
-
-
-def package_stock_list(*, store: Store, filters: dict, today: dt.date) -> QuerySet[Package]:
-    """The store's packages with the product's available quantity at the store (active packages), for the
-    low-stock test, in one query however many rows."""
-    zero = Value(ZERO, output_field=DecimalField(max_digits=14, decimal_places=3))
-    product_available = (
-        Package.objects.filter(store=store, product=OuterRef("product"), status=Package.Status.ACTIVE)
-        .values("product")
-        .annotate(total=Sum(F("quantity_on_hand") - F("quantity_allocated")))
-        .values("total")
-    )
-    packages = (
-        Package.objects.filter(store=store)
-        .select_related("product")
-        .annotate(product_available=Coalesce(Subquery(product_available), zero))
-    )
-    search = (filters.get("q") or "").strip()
-    if search:
-        packages = packages.filter(
-            Q(product__name__icontains=search)
-            | Q(product__sku__icontains=search)
-            | Q(tag__icontains=search)
-            | Q(harvest_batch__icontains=search)
-        )
-    if filters.get("category"):
-        packages = packages.filter(product__category=filters["category"])
-    if filters.get("location"):
-        packages = packages.filter(location=filters["location"])
-    status = filters.get("status") or ""
-    if status == "":
-        packages = packages.exclude(status=Package.Status.FINISHED)
-    elif status != "all":
-        packages = packages.filter(status=status)
-    if filters.get("low"):
-        packages = packages.filter(
-            product__reorder_point__gt=0, product_available__lt=F("product__reorder_point")
-        )
-    if filters.get("expiring"):
-        # Expired ones too: they need the same attention, sooner.
-        packages = packages.filter(expires_on__lte=today + dt.timedelta(days=EXPIRING_DAYS))
-    return packages.order_by("product__name", "tag")
 
 
 def mark_package(package: Package, today: dt.date) -> Package:
