@@ -31,7 +31,10 @@ def test_inventory_demo_is_complete_idempotent_and_balanced(capsys):
     transfer = IncomingTransfer.objects.get()
     assert transfer.status == "pending"
     short = [
-        line for line in transfer.lines.all()
+        line
+        for line in transfer.lines.all()
         if line.received_quantity is not None and line.received_quantity != line.expected_quantity
     ]
-    assert [(line.expected_quantity, line.received_quantity) for line in short] == [(Decimal(12), Decimal(10))]
+    assert [(line.expected_quantity, line.received_quantity) for line in short] == [
+        (Decimal(12), Decimal(10))
+    ]
