@@ -242,3 +242,37 @@ def bench_inventory(database_label: str) -> None:
     )
     assert ledger_mismatch_list(store=store) == []
     assert StockMovement.objects.filter(kind="allocated", reference_type="bench").count() >= ALLOCATIONS
+
+    bench_stock_list(store, database_label)
+
+
+def bench_stock_list(store: Store, database_label: str) -> None:
+    """The manager's stock list over the whole store: queries per page and time to render, first page and a
+    filtered search (a bounded count, whatever the number of packages: tests/inventory/web asserts it)."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from dispensary.roles import Role
+    from dispensary.services import staff_create
+
+    manager = staff_create(
+        organization=store.organization,
+        actor=None,
+        username=f"bench-manager-{os.getpid()}",
+        password="bench-password-0",
+        roles=[Role.MANAGER],
+        stores=[store],
+    )
+    client = Client()
+    client.force_login(manager)
+    for label, query in [("first page", {}), ("search 'HB-42' + low stock", {"q": "HB-42", "low": "1"})]:
+        client.get(reverse("inventory:stock_index"), query)  # warm the session and caches
+        started = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("inventory:stock_index"), query)
+        seconds = time.perf_counter() - started
+        assert response.status_code == 200
+        print(
+            f"inventory: stock list, {label}, over {PACKAGES:,} packages: {len(queries)} queries, "
+            f"{seconds * 1000:.0f} ms ({database_label})"
+        )
