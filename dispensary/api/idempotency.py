@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 
+from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
@@ -30,9 +31,21 @@ class IdempotencyKeyReused(ApplicationError):
 def _request_hash(request) -> str:
     data = request.data
     if hasattr(data, "lists"):  # a QueryDict from a form body
-        data = {name: values for name, values in data.lists()}
+        data = {name: [_fingerprint(value) for value in values] for name, values in data.lists()}
     canonical = json.dumps(data, sort_keys=True, cls=DjangoJSONEncoder, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _fingerprint(value):
+    """Uploaded files count by their content, not their name: another file under the same name is another
+    request."""
+    if isinstance(value, UploadedFile):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return {"file": value.name, "sha256": digest.hexdigest()}
+    return value
 
 
 def idempotent(method):

@@ -2,6 +2,7 @@
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dispensary.api import schema  # noqa: F401 - registers the bearer-key scheme with drf-spectacular
@@ -21,6 +22,7 @@ from dispensary.api.tokens import StaffTokenCreateApi, StaffTokenRevokeApi
 app_name = "api"
 
 
+@csrf_exempt  # a POST to an unknown URL is a 404 in the error body, never the CSRF page
 def not_found(request, *args, **kwargs):
     """Any other /api/ URL (an id that is no number, a typo) is a 404 in the API's error body, not a page."""
     return JsonResponse(error_body("not_found", "Not found."), status=404)

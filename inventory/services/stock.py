@@ -104,6 +104,12 @@ def _movement(
     reference: Reference | None = None,
 ) -> StockMovement:
     """Apply a change to a locked package and record it. The caller holds the row lock."""
+    if package.unit == Product.SoldBy.EACH and not (
+        quantity == quantity.to_integral_value() and allocated_delta == allocated_delta.to_integral_value()
+    ):
+        raise InvalidQuantity(
+            f"Package {package.tag} is counted in whole units.", quantity or allocated_delta
+        )
     package.quantity_on_hand += quantity
     package.quantity_allocated += allocated_delta
     if package.quantity_on_hand < ZERO or package.quantity_allocated < ZERO:

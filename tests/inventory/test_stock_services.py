@@ -303,3 +303,14 @@ def test_bulk_flower_sells_by_weight(store, organization):
     package.refresh_from_db()
     assert package.quantity_on_hand == D("449.349")
     assert ledger_mismatch_list(store=store) == []
+
+
+def test_packaged_units_change_only_in_whole_units(store, product, manager):
+    package = receive(store, product, 5)
+    with pytest.raises(InvalidQuantity, match="whole units"):
+        package_adjust(package=package, quantity="-1.5", reason="damaged", actor=manager)
+    with pytest.raises(InvalidQuantity, match="whole units"):
+        stock_sell(store=store, requests=[StockRequest(product.pk, D("0.5"))], actor=None, reference=SALE)
+    package.refresh_from_db()
+    assert package.quantity_on_hand == D(5)
+    assert package.movements.count() == 1

@@ -112,3 +112,13 @@ def test_each_caller_has_its_own_rate(make_api_client, monkeypatch):
 def test_404_for_unknown_api_urls_is_json(url, anonymous):
     body = assert_error_body(anonymous.get(url), 404, "not_found")
     assert body == {"code": "not_found", "message": "Not found.", "details": {}}
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "delete"])
+def test_writes_to_unknown_api_urls_are_json_404s_not_csrf_pages(method, organization):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)("/api/v1/customers/-5", data="{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

@@ -355,3 +355,21 @@ def test_staff_adjustment_names_the_staff_member(organization, store, package, s
 
     assert response.status_code == 201
     assert StockMovement.objects.get(kind="adjusted").actor == manager
+
+
+def test_a_retry_with_another_file_under_the_same_name_is_not_replayed(make_api_client, store, flower):
+    _, caller = make_api_client(scopes=["inventory:write", "inventory:read"])
+    first = SimpleUploadedFile("manifest.csv", GOOD_CSV.encode(), content_type="text/csv")
+    response = caller.post(
+        TRANSFERS, {"store": store.pk, "file": first}, format="multipart", HTTP_IDEMPOTENCY_KEY="upload-1"
+    )
+    assert response.status_code == 201, response.json()
+    other = SimpleUploadedFile(
+        "manifest.csv", manifest(number="0000999999").encode(), content_type="text/csv"
+    )
+    retry = caller.post(
+        TRANSFERS, {"store": store.pk, "file": other}, format="multipart", HTTP_IDEMPOTENCY_KEY="upload-1"
+    )
+    assert retry.status_code == 422
+    assert retry.json()["code"] == "idempotency_key_reused"
+    assert IncomingTransfer.objects.count() == 1
