@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from dispensary.api.idempotency import idempotent
 from dispensary.api.principals import principal_actor, principal_stores
 from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
-from inventory.api.fields import path_id
+from inventory.api.fields import IdFilter, path_id
 from inventory.api.selectors import package_get, package_list, package_sellable_q, stock_movement_list
 from inventory.api.serializers import (
     PackageDetailSerializer,
@@ -32,8 +32,8 @@ class PackageListApi(ListAPIView):
     filter_backends = [filters.DjangoFilterBackend]
 
     class FilterSet(filters.FilterSet):
-        store = filters.NumberFilter(field_name="store_id", help_text="A store id.")
-        product = filters.NumberFilter(field_name="product_id", help_text="A product id.")
+        store = IdFilter(field_name="store_id", help_text="A store id.")
+        product = IdFilter(field_name="product_id", help_text="A product id.")
         category = filters.ChoiceFilter(field_name="product__category", choices=Product.Category.choices)
         status = filters.ChoiceFilter(choices=Package.Status.choices)
         location = filters.ChoiceFilter(choices=Package.Location.choices)
@@ -93,8 +93,8 @@ class StockMovementListApi(ListAPIView):
     filter_backends = [filters.DjangoFilterBackend]
 
     class FilterSet(filters.FilterSet):
-        store = filters.NumberFilter(field_name="store_id", help_text="A store id.")
-        package = filters.NumberFilter(field_name="package_id", help_text="A package id.")
+        store = IdFilter(field_name="store_id", help_text="A store id.")
+        package = IdFilter(field_name="package_id", help_text="A package id.")
         kind = filters.ChoiceFilter(choices=StockMovement.Kind.choices)
         created = filters.IsoDateTimeFromToRangeFilter(
             field_name="created_at",

@@ -196,3 +196,14 @@ def test_movement_list_query_count_does_not_grow(
 
     with django_assert_num_queries(3):
         assert caller.get(MOVEMENTS).json()["count"] == rows
+
+
+@pytest.mark.parametrize("value", ["-6.071773510497385e+78", "1.5", "abc", "0", "99999999999999999999"])
+@pytest.mark.parametrize("name", ["store", "product"])
+def test_id_filters_refuse_what_is_no_id(make_api_client, name, value):
+    _, caller = make_api_client(scopes=["inventory:read"])
+    response = caller.get("/api/v1/inventory/packages", {name: value})
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    movements = caller.get("/api/v1/inventory/movements", {"package": value})
+    assert movements.status_code == 400
