@@ -1,5 +1,6 @@
 """Models of the compliance app."""
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -196,3 +197,137 @@ class TaxRate(SourcedRule):
 
 
 # ------------------------------------------------- end of rules -------------------------------------------------
+
+
+# --- Patients, ID checks and anti-looping (the lead's section) ---------------------------------------------
+
+
+class PatientRegistration(models.Model):
+    """A customer's medical registry card. An expired card blocks medical sales."""
+
+    customer = models.OneToOneField(
+        "dispensary.Customer", on_delete=models.CASCADE, related_name="patient_registration"
+    )
+    card_number = models.CharField(max_length=60)
+    state = models.CharField(max_length=2, help_text="Issuing state, e.g. MI.")
+    issued_on = models.DateField(null=True, blank=True)
+    expires_on = models.DateField()
+    qualifying_conditions = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="For the medical program's demographics reports where a state asks.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["state", "card_number"], name="one_registration_per_card")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.state} card {self.card_number}"
+
+
+class Recommendation(models.Model):
+    """A physician's recommendation for a patient, with the amounts it allows when it gives them."""
+
+    registration = models.ForeignKey(
+        PatientRegistration, on_delete=models.CASCADE, related_name="recommendations"
+    )
+    physician_name = models.CharField(max_length=200)
+    physician_license = models.CharField(max_length=60, blank=True)
+    issued_on = models.DateField()
+    expires_on = models.DateField()
+    allowed_amounts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Per bucket when the recommendation gives them, e.g. {"flower_g": "99"}.',
+    )
+
+    class Meta:
+        ordering = ["-expires_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.physician_name} until {self.expires_on}"
+
+
+class CaregiverLink(models.Model):
+    """A caregiver may buy for the patients linked to them (and only while the link is valid)."""
+
+    caregiver = models.ForeignKey(
+        "dispensary.Customer", on_delete=models.CASCADE, related_name="patients_cared_for"
+    )
+    patient = models.ForeignKey("dispensary.Customer", on_delete=models.CASCADE, related_name="caregivers")
+    caregiver_card_number = models.CharField(max_length=60, blank=True)
+    expires_on = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["caregiver", "patient"], name="one_link_per_caregiver_patient"),
+            models.CheckConstraint(
+                condition=~models.Q(caregiver=models.F("patient")), name="caregiver_is_not_patient"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.caregiver} cares for {self.patient}"
+
+
+class IdVerification(models.Model):
+    """One ID check at a counter. The ID number is kept only as a keyed hash."""
+
+    class Method(models.TextChoices):
+        SCAN = "scan", "Scanned barcode"
+        MANUAL = "manual", "Typed date of birth"
+
+    store = models.ForeignKey("dispensary.Store", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(
+        "dispensary.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="id_verifications",
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    method = models.CharField(max_length=6, choices=Method.choices)
+    id_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    issuing_state = models.CharField(max_length=2, blank=True)
+    date_of_birth = models.DateField()
+    expires_on = models.DateField(null=True, blank=True)
+    age = models.PositiveSmallIntegerField()
+    passed = models.BooleanField()
+    problems = models.JSONField(default=list, blank=True)
+    local_date = models.DateField(help_text="The store's local date of the check.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["id_hash", "local_date"])]
+
+    def __str__(self) -> str:
+        return f"ID check at {self.store} on {self.local_date} ({'passed' if self.passed else 'refused'})"
+
+
+class LoopingAlert(models.Model):
+    """The same ID checked at two stores of the organization on the same local day."""
+
+    organization = models.ForeignKey("dispensary.Organization", on_delete=models.PROTECT, related_name="+")
+    verification = models.ForeignKey(IdVerification, on_delete=models.PROTECT, related_name="alerts")
+    earlier = models.ForeignKey(IdVerification, on_delete=models.PROTECT, related_name="+")
+    local_date = models.DateField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Looping alert {self.local_date}: {self.earlier.store} then {self.verification.store}"
