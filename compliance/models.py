@@ -46,7 +46,8 @@ class SourcedRule(models.Model):
         max_length=300, help_text='Statute or regulation section; "unconfirmed" when not verified.'
     )
     confirmed = models.BooleanField(
-        default=False, help_text="The figure and citation were checked against the source text."
+        default=False,
+        help_text="The figure and citation are known with confidence; unconfirmed rows need a check against the source.",
     )
     note = models.TextField(blank=True)
 
