@@ -186,6 +186,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Key for the hash of ID numbers (anti-looping); without it, one derived from SECRET_KEY is used. Set it in
+# production so that rotating SECRET_KEY does not break matching of today's ID checks.
+ID_HASH_KEY = os.environ.get("ID_HASH_KEY", "")
+
 # API write answers kept for Idempotency-Key replays; older ones are purged by the periodic schedule.
 IDEMPOTENCY_KEY_RETENTION_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION_HOURS", "72"))
 
