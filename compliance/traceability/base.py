@@ -51,20 +51,43 @@ class TraceabilityError(Exception):
 class TransientFailure(TraceabilityError):
     """Worth retrying later: timeouts, connection errors, 429 and 5xx after the provider's own retries."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        accepted_count: int = 0,
+        accepted_ids: list[Any] | None = None,
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.retry_after = retry_after
+        # When a write was split into batches, the leading objects the state had already accepted (their
+        # count and ids) before this failure: resend only objects[accepted_count:].
+        self.accepted_count = accepted_count
+        self.accepted_ids = accepted_ids or []
 
 
 class Rejected(TraceabilityError):
     """The state refused the write (400 with row errors, 401/403 credentials, 404, 413): resending the same
     objects will not help; a person must edit them or enter them manually."""
 
-    def __init__(self, message: str, *, status_code: int, errors: list[RowError] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        errors: list[RowError] | None = None,
+        accepted_count: int = 0,
+        accepted_ids: list[Any] | None = None,
+    ):
         super().__init__(message)
         self.status_code = status_code
         self.errors = errors or []
+        # As for TransientFailure: objects[:accepted_count] were accepted in earlier batches.
+        self.accepted_count = accepted_count
+        self.accepted_ids = accepted_ids or []
 
 
 @dataclass(frozen=True)
@@ -88,7 +111,8 @@ class StateTransfer:
     manifest_number: str
     shipper_license: str
     shipper_name: str
-    packages: list[dict] = field(default_factory=list)  # {"label", "item_name", "quantity", "unit_of_measure"}
+    # {"label", "item_name", "quantity", "unit_of_measure"}; Metrc's provider adds "lab_testing_state"
+    packages: list[dict] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -97,6 +121,15 @@ class PatientStatus:
     active: bool
     expires_on: dt.date | None = None
     allotments: dict = field(default_factory=dict)  # bucket -> remaining, where the state reports it
+
+
+@dataclass(frozen=True)
+class AdjustmentReason:
+    """A reason the state accepts for a package adjustment (Metrc: GET /packages/v2/adjust/reasons)."""
+
+    name: str
+    requires_note: bool = False
+    requires_waste_weight: bool = False
 
 
 class TraceabilityProvider(Protocol):
