@@ -332,3 +332,75 @@ class LoopingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Looping alert {self.local_date}: {self.earlier.store} then {self.verification.store}"
+
+
+# --- Reports to the state: the sync queue (the lead's section) ---------------------------------------------
+
+
+class SyncRecord(models.Model):
+    """One report to the state: what to send (the provider's own request objects, editable before a resend),
+    its status, attempts and the state's answer. Created by event handlers in their transaction."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent, answer unknown"
+        ACCEPTED = "accepted", "Accepted"
+        FAILED = "failed", "Failed"
+        MANUAL = "manual", "Entered manually in Metrc"
+
+    store = models.ForeignKey("dispensary.Store", on_delete=models.PROTECT, related_name="sync_records")
+    kind = models.CharField(max_length=40, help_text="The operation, e.g. sales_receipt.create.")
+    payload = models.JSONField(help_text="The request objects as they are sent.")
+    order_keys = models.JSONField(
+        default=list, blank=True, help_text="Package labels: reports touching a package are sent in order."
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    state_answer = models.JSONField(null=True, blank=True)
+    source_event = models.UUIDField(null=True, blank=True, help_text="The outbox event that caused it.")
+    reference_type = models.CharField(max_length=40, blank=True)
+    reference_id = models.CharField(max_length=64, blank=True)
+    external_number = models.CharField(
+        max_length=60, blank=True, help_text="Our number for it at the state (receipts), to find it again."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    alerted_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_event", "kind", "store"],
+                condition=models.Q(source_event__isnull=False),
+                name="one_report_per_event_kind_store",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "status", "id"]),
+            models.Index(fields=["reference_type", "reference_id"]),
+        ]
+        permissions = [
+            ("resolve_syncrecord", "Can retry, edit and resend, or mark reports as entered manually")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+
+class SyncLane(models.Model):
+    """One sender at a time per store keeps the order of reports: the lane's lease says who sends."""
+
+    store = models.OneToOneField("dispensary.Store", on_delete=models.CASCADE, related_name="sync_lane")
+    leased_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sync lane of {self.store}"
