@@ -169,6 +169,12 @@ def _lower_keys(value: Any) -> Any:
     return value
 
 
+def _plain(value: Decimal) -> str:
+    """A quantity as people write it: 5, 3.5 (not 5.000 or 6.0)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _quantity(value: Any) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
@@ -777,7 +783,7 @@ class MetrcSimulator:
             available = working.setdefault(package.label, package.quantity)
             if quantity > available:
                 row.error(
-                    f"Package {package.label} has {available} {package.unit} available; {quantity} cannot be sold."
+                    f"Package {package.label} has {_plain(available)} {package.unit} available; {_plain(quantity)} cannot be sold."
                 )
                 continue
             working[package.label] = available - quantity
@@ -926,7 +932,7 @@ class MetrcSimulator:
                 continue
             result = working.get(label, package.quantity) + quantity
             if result < 0:
-                row.error(f"Package {label} would fall below zero ({result} {package.unit}).")
+                row.error(f"Package {label} would fall below zero ({_plain(result)} {package.unit}).")
                 continue
             working[label] = result
         if errors:
@@ -998,7 +1004,9 @@ class MetrcSimulator:
                 if label not in delivered:
                     row.error(f"Package {label} is not on delivery {delivery_id}.")
                 elif quantity is not None and not 0 < quantity <= delivered[label]:
-                    row.error(f"Package {label}: {quantity} returned, {delivered[label]} delivered.")
+                    row.error(
+                        f"Package {label}: {_plain(quantity)} returned, {_plain(delivered[label])} delivered."
+                    )
                 elif quantity is not None:
                     package = facility.packages[label]
                     working[label] = working.get(label, package.quantity) + quantity
@@ -1041,7 +1049,7 @@ class MetrcSimulator:
                 continue
             if quantity + taken.get(label, Decimal(0)) > package.quantity:
                 row.error(
-                    f"Package {label} has {package.quantity} {package.unit}; {quantity} cannot be loaded."
+                    f"Package {label} has {_plain(package.quantity)} {package.unit}; {_plain(quantity)} cannot be loaded."
                 )
                 continue
             taken[label] = taken.get(label, Decimal(0)) + quantity
@@ -1125,7 +1133,7 @@ class MetrcSimulator:
                 key = (delivery["Id"], line["PackageLabel"])
                 left = loaded_left.setdefault(key, Decimal(delivery["Loaded"].get(line["PackageLabel"], "0")))
                 if Decimal(str(line["Quantity"])) > left:
-                    row.error(f"Package {line['PackageLabel']} has {left} left on the vehicle.")
+                    row.error(f"Package {line['PackageLabel']} has {_plain(left)} left on the vehicle.")
                 loaded_left[key] = left - Decimal(str(line["Quantity"]))
             if len(errors) == before:
                 accepted.append((row, delivery, lines))
@@ -1194,7 +1202,7 @@ class MetrcSimulator:
                     row.error(f"Package {label} is not on retailer delivery {delivery['Id']}.")
                 elif quantity is not None and not 0 <= quantity <= Decimal(delivery["Loaded"][label]):
                     row.error(
-                        f"Package {label}: {quantity} cannot come back; {delivery['Loaded'][label]} is left on "
+                        f"Package {label}: {_plain(quantity)} cannot come back; {delivery['Loaded'][label]} is left on "
                         "the vehicle."
                     )
                 elif quantity is not None:
