@@ -93,7 +93,7 @@ ROUTES = {
 @functools.cache
 def _document() -> dict:
     with SPEC_PATH.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
 
 
 def _corrected_components() -> dict:
