@@ -71,7 +71,7 @@ LIMITS = [
     ),
     # Colorado: one ounce of flower or its equivalent (8 g concentrate, 800 mg THC in products).
     dict(
-        j="US-CO", type="adult_use", label="flower-equivalent", unit="g", amount="28",
+        j="US-CO", type="adult_use", label="flower and equivalents", unit="g", amount="28",
         window="local_day", terms={"flower_g": 1, "concentrate_g": "3.5", "infused_thc_mg": "0.035"},
         since=D(2022, 1, 1),
         citation="1 CCR 212-3 (Colorado Marijuana Rules), retail sales limits; section number unconfirmed",
@@ -137,7 +137,7 @@ LIMITS = [
     ),
     # Massachusetts: one ounce or its combined dry-weight equivalent per day.
     dict(
-        j="US-MA", type="adult_use", label="flower-equivalent", unit="g", amount="28",
+        j="US-MA", type="adult_use", label="flower and equivalents", unit="g", amount="28",
         window="local_day", terms={"flower_g": 1, "concentrate_g": "5.6", "infused_thc_mg": "0.056"},
         since=D(2018, 11, 20),
         citation="935 CMR 500.140 (limitation on sales); subsection unconfirmed", confirmed=False,
@@ -238,7 +238,8 @@ AGES = [
     ("US-MA", "adult_use", 21, False, D(2018, 11, 20), "M.G.L. c. 94G, § 7", True, ""),
     ("US-MA", "medical", 18, True, D(2018, 11, 20), "935 CMR 501; section unconfirmed", False,
      "Under 18 with certification by two clinicians and a personal caregiver (unconfirmed detail)."),
-    ("US-NV", "adult_use", 21, False, D(2017, 7, 1), "NRS 678D; section unconfirmed", False, ""),
+    ("US-NV", "adult_use", 21, False, D(2017, 7, 1), "NRS 678D; section unconfirmed", False,
+     "Age 21 is certain; the section number is unconfirmed."),
     ("US-NV", "medical", 18, True, D(2017, 7, 1), "NRS 678C; section unconfirmed", False,
      "Minors with a parent or guardian as caregiver (unconfirmed detail)."),
     ("US-IL", "adult_use", 21, False, D(2020, 1, 1), "410 ILCS 705/10-5", True, ""),
