@@ -11,7 +11,7 @@ from compliance.traceability.simulator import DEFAULT_USER_KEY, DEFAULT_VENDOR_K
 
 _shared_lock = threading.Lock()
 _shared_simulator: MetrcSimulator | None = None
-_seeded_stores: set[int] = set()
+_seeded_licenses: set[str] = set()  # by licence: rolled-back test databases reuse primary keys
 
 IN_PROCESS_BASE_URL = "http://metrc-simulator.invalid"
 
@@ -40,7 +40,7 @@ def reset_shared_simulator() -> None:
     global _shared_simulator
     with _shared_lock:
         _shared_simulator = None
-        _seeded_stores.clear()
+        _seeded_licenses.clear()
 
 
 def store_license(store) -> str:
@@ -102,10 +102,11 @@ def provider_for_store(store, *, employee=None, license_number: str | None = Non
 
 
 def _seed_once(simulator: MetrcSimulator, store) -> None:
-    with _shared_lock:
-        if store.pk in _seeded_stores:
-            return
-        _seeded_stores.add(store.pk)
-    from compliance.traceability.seeding import simulator_seed_store
+    from compliance.traceability.seeding import simulator_seed_store, store_licenses
 
+    licenses = store_licenses(store)
+    with _shared_lock:
+        if all(number in _seeded_licenses for number in licenses):
+            return
+        _seeded_licenses.update(licenses)
     simulator_seed_store(simulator, store, user_keys=(DEFAULT_USER_KEY,))
