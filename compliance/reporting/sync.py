@@ -188,13 +188,14 @@ def sync_record_send(*, record: SyncRecord, provider) -> str:
     if claimed is None:
         return "blocked"
     payload = claimed.payload
+    outcome_unknown = bool(claimed.state_answer and claimed.state_answer.get("outcome_unknown"))
     try:
         if (
             claimed.kind == Operation.SALES_RECEIPT_CREATE.value
-            and claimed.attempts > 1
+            and outcome_unknown
             and claimed.external_number
         ):
-            # An earlier attempt may have reached the state before the answer was lost: ask before resending,
+            # The last attempt may have reached the state before its answer was lost: ask before resending,
             # so that a sale is reported exactly once.
             lookup = getattr(provider, "receipt_id_by_external_number", None)
             existing = lookup(claimed.external_number) if lookup else None
@@ -222,9 +223,12 @@ def sync_record_send(*, record: SyncRecord, provider) -> str:
         }
         return _failed(claimed, str(error), answer=answer)
     except TransientFailure as error:
-        return _retry(claimed, str(error), retry_after=error.retry_after)
+        # No answer at all (a timeout, a dropped connection) or a gateway timeout leaves open whether the state
+        # applied the write; a refusal by status (429, 500, 503) means it did not.
+        unknown = error.status_code in (None, 504) or outcome_unknown
+        return _retry(claimed, str(error), retry_after=error.retry_after, outcome_unknown=unknown)
     except TraceabilityError as error:
-        return _retry(claimed, str(error), retry_after=None)
+        return _retry(claimed, str(error), retry_after=None, outcome_unknown=True)
     return _accepted(claimed, {"ids": list(result.ids), "warnings": list(result.warnings)})
 
 
@@ -260,12 +264,15 @@ def _failed(record: SyncRecord, message: str, *, answer) -> str:
     return "failed"
 
 
-def _retry(record: SyncRecord, message: str, *, retry_after: float | None) -> str:
+def _retry(record: SyncRecord, message: str, *, retry_after: float | None, outcome_unknown: bool) -> str:
     delay = _backoff(record.attempts)
     if retry_after:
         delay = max(delay, dt.timedelta(seconds=retry_after))
     SyncRecord.objects.filter(pk=record.pk).update(
-        status=SyncRecord.Status.PENDING, last_error=message[:4000], next_attempt_at=timezone.now() + delay
+        status=SyncRecord.Status.PENDING,
+        last_error=message[:4000],
+        next_attempt_at=timezone.now() + delay,
+        state_answer={"outcome_unknown": True} if outcome_unknown else None,
     )
     return "retry"
 

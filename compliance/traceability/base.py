@@ -146,5 +146,8 @@ class TraceabilityProvider(Protocol):
 
     def incoming_transfers(self, *, modified_since: dt.datetime | None = None) -> list[StateTransfer]: ...
 
+    def receipt_id_by_external_number(self, number: str) -> int | None:
+        """The state's id of a receipt we sent under our own number, or None when the state has none."""
+
     def patient_status(self, patient_license_number: str) -> PatientStatus | None:
         """None where the state offers no patient lookup."""

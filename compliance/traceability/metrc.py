@@ -9,6 +9,7 @@ import datetime as dt
 import email.utils
 import logging
 import time
+import urllib.parse
 import zoneinfo
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -673,6 +674,18 @@ class MetrcProvider:
         response = self._request("GET", path, params=params)
         self._raise_for_status(response)
         return response.json() if response.content else None
+
+    def receipt_id_by_external_number(self, number: str) -> int | None:
+        """The state's id of the receipt sent under our `number` (ExternalReceiptNumber), or None: how the sync
+        queue learns whether a write whose answer was lost reached the state."""
+        try:
+            receipt = self._get(f"/sales/v2/receipts/external/{urllib.parse.quote(number, safe='')}")
+        except Rejected as error:
+            if error.status_code == 404:
+                return None
+            raise
+        receipt_id = _field(receipt or {}, "Id")
+        return int(receipt_id) if receipt_id is not None else None
 
     def list_pages(
         self,

@@ -15,6 +15,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -586,6 +587,7 @@ class MetrcSimulator:
             ("POST", r"/packages/v2/adjust", self._post_adjust),
             ("GET", r"/sales/v2/receipts/active", self._get_active_receipts),
             ("GET", r"/sales/v2/receipts/inactive", self._get_inactive_receipts),
+            ("GET", r"/sales/v2/receipts/external/(?P<external_number>[^/]+)", self._get_receipt_external),
             ("GET", r"/sales/v2/receipts/(?P<receipt_id>\d+)", self._get_receipt),
             ("POST", r"/sales/v2/receipts", self._post_receipts),
             ("PUT", r"/sales/v2/receipts", self._put_receipts),
@@ -686,6 +688,15 @@ class MetrcSimulator:
         if receipt is None:
             return SimulatorResponse(404, {"Message": f"Receipt {receipt_id} was not found."})
         return SimulatorResponse(200, receipt)
+
+    def _get_receipt_external(
+        self, facility: Facility, query: dict, external_number: str
+    ) -> SimulatorResponse:
+        number = urllib.parse.unquote(external_number)
+        for receipt in facility.receipts.values():
+            if receipt.get("ExternalReceiptNumber") == number:
+                return SimulatorResponse(200, receipt)
+        return SimulatorResponse(404, {"Message": f"Receipt with external number {number} was not found."})
 
     def _get_active_deliveries(self, facility: Facility, query: dict) -> SimulatorResponse:
         return self._page(query, [d for d in facility.deliveries.values() if not d["Completed"]])

@@ -2,6 +2,7 @@
 package, retried when the state is unreachable, and left for a person when the state refuses them."""
 
 import datetime as dt
+import time
 from decimal import Decimal
 
 import pytest
@@ -288,7 +289,16 @@ def test_fault_injection_a_thousand_sales_each_reported_exactly_once(
 
     from inventory.models import Package
 
-    simulator.set_faults(fail_every=5, fail_status=500, get_rate_limit=5)
+    simulator.set_faults(
+        fail_every=5,
+        fail_status=500,
+        get_rate_limit=5,
+        # Now and then the state applies a receipt and the answer is lost: the queue's look-ups (reads, rate
+        # limited to 5 a second here) must find it rather than send it again.
+        timeout_every=23,
+        timeout_after_processing=True,
+        timeout_seconds=0.01,
+    )
     # No retries inside the provider: every failure goes back to the queue, which must retry it.
     real_provider = registry.provider_for_store
     monkeypatch.setattr(
@@ -302,13 +312,14 @@ def test_fault_injection_a_thousand_sales_each_reported_exactly_once(
     sales = 1000
     for sale_id in range(1, sales + 1):
         sell(store, rng.choice(products), rng.choice([1, 1, 2]), sale_id=sale_id)
-    for _ in range(50):
+    for _ in range(80):
         if not SyncRecord.objects.exclude(status="accepted").exists():
             break
         SyncRecord.objects.filter(status="pending").update(
             next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
         )
         sync_send_due()
+        time.sleep(0.25)  # the read limit is per second
     assert SyncRecord.objects.count() == sales
     assert SyncRecord.objects.filter(status="accepted").count() == sales
     assert SyncRecord.objects.filter(attempts__gt=1).count() > 100  # the faults really happened
@@ -323,3 +334,29 @@ def test_fault_injection_a_thousand_sales_each_reported_exactly_once(
 def _single_attempt(provider):
     provider.max_attempts = 1
     return provider
+
+
+def test_a_sale_whose_answer_was_lost_is_not_reported_twice(store, organization, simulator):
+    """The state applies the receipt but the answer never arrives (a timeout): before resending, the queue asks
+    the state for our receipt number and finds it, so the sale is on the state's books once."""
+    products = [ProductFactory(organization=organization) for _ in range(2)]
+    packages = [stocked(store, product, simulator, quantity=100) for product in products]
+    simulator.set_faults(timeout_every=3, timeout_after_processing=True, timeout_seconds=0.01)
+    for sale_id in range(1, 31):
+        sell(store, products[sale_id % 2], 1, sale_id=sale_id)
+    simulator.set_faults(timeout_every=None)
+    for _ in range(10):
+        if not SyncRecord.objects.exclude(status="accepted").exists():
+            break
+        SyncRecord.objects.filter(status="pending").update(
+            next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+        )
+        sync_send_due()
+    assert SyncRecord.objects.filter(status="accepted").count() == 30
+    found = SyncRecord.objects.filter(state_answer__found_by="external_number").count()
+    assert found > 0, "some answers were lost and recovered by the lookup"
+    assert len(simulator.receipts(store.license_adult_use)) == 30
+    from inventory.models import Package
+
+    for package in Package.objects.filter(pk__in=[p.pk for p in packages]):
+        assert simulator.package(store.license_adult_use, package.tag).quantity == package.quantity_on_hand
