@@ -289,7 +289,9 @@ def transfer_complete(*, transfer: IncomingTransfer, actor) -> IncomingTransfer:
     """Close the transfer: accepted packages enter stock; discrepancies are recorded. Every scanned line must
     have been decided; lines never scanned are missing and rejected."""
     locked = _lock_pending(transfer)
-    lines = list(TransferLine.objects.select_for_update().filter(transfer=locked).select_related("product"))
+    lines = list(
+        TransferLine.objects.select_for_update(of=("self",)).filter(transfer=locked).select_related("product")
+    )
     undecided = [
         line.tag for line in lines if line.scanned_at and line.decision == TransferLine.Decision.PENDING
     ]

@@ -5,7 +5,9 @@ import re
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.management import call_command
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -95,8 +97,20 @@ def test_swagger_ui_does_not_call_the_online_validator(anonymous):
     assert '"validatorUrl": null' in anonymous.get("/api/docs/").content.decode()
 
 
+@pytest.fixture
+def keep_the_test_connection():
+    """schemathesis calls the WSGI application itself, not Django's test client, so each request would end
+    by closing the database connection, which inside the test's transaction breaks it on PostgreSQL. Django's
+    test client keeps it open the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.mark.timeout(120)
-def test_fuzz_the_api_from_its_schema(organization, store, make_api_client):
+def test_fuzz_the_api_from_its_schema(organization, store, make_api_client, keep_the_test_connection):
     """Every operation, with generated data, as an API client holding every scope; ids of real rows too."""
     customer = CustomerFactory(organization=organization, phone="+14155550134")
     _, caller = make_api_client(scopes=list(SCOPES), stores=[store])

@@ -1,4 +1,4 @@
-import datetime as dt
+import time
 
 import pytest
 from django.utils import timezone
@@ -159,18 +159,21 @@ def test_movements_are_the_ledger_of_reached_stores_in_id_order(
 
 
 def test_movement_filters(make_api_client, store, other_store, package, other_package):
-    adjusted = package_adjust(package=package, quantity=1, reason="entry_error", actor=None)
+    # Movements are append-only (PostgreSQL refuses an UPDATE), so the time filters are tested against a
+    # boundary taken between the received movements and the adjustment.
     received = StockMovement.objects.get(package=package, kind="received")
-    StockMovement.objects.filter(pk=received.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
     other_received = StockMovement.objects.get(package=other_package)
+    time.sleep(0.01)
+    boundary = timezone.now().isoformat()
+    time.sleep(0.01)
+    adjusted = package_adjust(package=package, quantity=1, reason="entry_error", actor=None)
     _, caller = make_api_client(scopes=["inventory:read"], stores=[store, other_store])
-    yesterday = (timezone.now() - dt.timedelta(days=1)).isoformat()
 
     assert ids(caller, MOVEMENTS, store=other_store.pk) == [other_received.pk]
     assert ids(caller, MOVEMENTS, package=package.pk) == [received.pk, adjusted.pk]
     assert ids(caller, MOVEMENTS, kind="adjusted") == [adjusted.pk]
-    assert ids(caller, MOVEMENTS, package=package.pk, created_after=yesterday) == [adjusted.pk]
-    assert ids(caller, MOVEMENTS, created_before=yesterday) == [received.pk]
+    assert ids(caller, MOVEMENTS, package=package.pk, created_after=boundary) == [adjusted.pk]
+    assert ids(caller, MOVEMENTS, created_before=boundary) == sorted([received.pk, other_received.pk])
     bad = caller.get(MOVEMENTS, {"created_after": "last week"})
     assert bad.status_code == 400
     assert bad.json()["code"] == "invalid"
