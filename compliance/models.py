@@ -100,7 +100,7 @@ class PurchaseLimit(SourcedRule):
         ]
 
     def __str__(self) -> str:
-        return f"{self.jurisdiction_id} {self.customer_type} {self.label} {self.amount} {self.unit}"
+        return f"{self.jurisdiction.code} {self.customer_type} {self.label} {self.amount} {self.unit}"
 
 
 class PurchaseLimitTerm(models.Model):
@@ -132,7 +132,7 @@ class AgeRule(SourcedRule):
         ordering = ["jurisdiction_id", "customer_type", "effective_from"]
 
     def __str__(self) -> str:
-        return f"{self.jurisdiction_id} {self.customer_type} {self.minimum_age}+"
+        return f"{self.jurisdiction.code} {self.customer_type} {self.minimum_age}+"
 
 
 class DeliveryRule(SourcedRule):
@@ -152,7 +152,7 @@ class DeliveryRule(SourcedRule):
         ordering = ["jurisdiction_id", "effective_from"]
 
     def __str__(self) -> str:
-        return f"{self.jurisdiction_id} delivery {self.hours_start}-{self.hours_end}"
+        return f"{self.jurisdiction.code} delivery {self.hours_start}-{self.hours_end}"
 
 
 class TaxRate(SourcedRule):
@@ -194,7 +194,7 @@ class TaxRate(SourcedRule):
         ordering = ["jurisdiction_id", "level", "name", "effective_from"]
 
     def __str__(self) -> str:
-        return f"{self.jurisdiction_id} {self.name} {self.rate}%"
+        return f"{self.jurisdiction.code} {self.name} {self.rate}%"
 
 
 # ------------------------------------------------- end of rules -------------------------------------------------
