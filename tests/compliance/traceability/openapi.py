@@ -10,12 +10,12 @@ from typing import Any
 
 import jsonschema
 import yaml
-from django.conf import settings
 
+# A copy of shared/reference/metrc/metrc-openapi-v2.yaml (OpenMetrc, MIT: see reference/LICENSE.md) travels
+# with the tests, so they run wherever the repository is cloned.
 SPEC_PATH = Path(
     os.environ.get(
-        "METRC_OPENAPI_PATH",
-        Path(settings.BASE_DIR).parent / "shared" / "reference" / "metrc" / "metrc-openapi-v2.yaml",
+        "METRC_OPENAPI_PATH", Path(__file__).resolve().parent / "reference" / "metrc-openapi-v2.yaml"
     )
 )
 
