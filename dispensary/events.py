@@ -5,6 +5,7 @@ Apps declare events as frozen dataclasses subclassing `Event` and register handl
 their `handlers.py`, imported from `AppConfig.ready()`.
 """
 
+import contextvars
 import dataclasses
 import datetime as dt
 import json
@@ -24,6 +25,7 @@ from dispensary.models import EventDelivery, OutboxEvent
 logger = logging.getLogger(__name__)
 
 _EVENT_TYPES: dict[str, type["Event"]] = {}
+_DELIVERING: contextvars.ContextVar[str | None] = contextvars.ContextVar("delivering_event", default=None)
 _HANDLERS: dict[str, dict[str, Callable[["Event"], None]]] = {}
 
 
@@ -86,6 +88,12 @@ def handlers_for(event_name: str) -> dict[str, Callable[[Event], None]]:
 
 def event_types() -> dict[str, type[Event]]:
     return dict(_EVENT_TYPES)
+
+
+def delivering_event_uuid() -> str | None:
+    """The uuid of the outbox event whose handler is running (None outside a delivery): handlers that write
+    rows of their own can key them by it."""
+    return _DELIVERING.get()
 
 
 def publish(event: Event, *, organization_id: int | None = None) -> OutboxEvent:
@@ -157,8 +165,12 @@ def deliver(delivery_id: int) -> Outcome:
             if handler is None or event_type is None:
                 raise LookupError(f"No handler {delivery.handler} is registered for {delivery.event.name}.")
             event = event_type.from_payload(delivery.event.payload)
-            with transaction.atomic():
-                handler(event)
+            token = _DELIVERING.set(str(delivery.event.uuid))
+            try:
+                with transaction.atomic():
+                    handler(event)
+            finally:
+                _DELIVERING.reset(token)
         except Exception as error:  # noqa: BLE001 - any handler failure is recorded and retried, never lost
             delivery.last_error = "".join(traceback.format_exception(error))[-4000:]
             if delivery.attempts >= settings.OUTBOX["MAX_ATTEMPTS"]:

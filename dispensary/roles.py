@@ -67,6 +67,28 @@ _STOCK_WORK = [
     "inventory.view_recall",
     "inventory.add_recall",
 ]
+# Compliance: managers, owners and compliance officers oversee reports to the state and looping alerts;
+# budtenders record medical cards, recommendations and caregivers at the counter (and so must see them).
+_PATIENT_READ = [
+    "compliance.view_patientregistration",
+    "compliance.view_recommendation",
+    "compliance.view_caregiverlink",
+]
+_PATIENT_DESK = [
+    *_PATIENT_READ,
+    "compliance.add_patientregistration",
+    "compliance.change_patientregistration",
+    "compliance.add_recommendation",
+    "compliance.change_recommendation",
+    "compliance.add_caregiverlink",
+    "compliance.change_caregiverlink",
+]
+_COMPLIANCE_OVERSIGHT = [
+    "compliance.view_syncrecord",
+    "compliance.resolve_syncrecord",
+    "compliance.view_loopingalert",
+    "compliance.change_loopingalert",
+]
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.OWNER: [
         *_MANAGEMENT,
@@ -77,8 +99,16 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "dispensary.add_user",
         "dispensary.change_user",
         *_STOCK_WORK,
+        *_COMPLIANCE_OVERSIGHT,
+        *_PATIENT_DESK,
     ],
-    Role.MANAGER: [*_MANAGEMENT, "dispensary.view_user", *_STOCK_WORK],
+    Role.MANAGER: [
+        *_MANAGEMENT,
+        "dispensary.view_user",
+        *_STOCK_WORK,
+        *_COMPLIANCE_OVERSIGHT,
+        *_PATIENT_DESK,
+    ],
     Role.COMPLIANCE_OFFICER: [
         "dispensary.view_customer",
         "dispensary.view_store",
@@ -91,8 +121,10 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "inventory.view_inventorycount",
         "inventory.view_recall",
         "inventory.add_recall",
+        *_COMPLIANCE_OVERSIGHT,
+        *_PATIENT_READ,
     ],
     Role.INVENTORY_MANAGER: ["dispensary.view_store", *_STOCK_WORK],
-    Role.BUDTENDER: [*_CUSTOMER_DESK, "dispensary.view_store", *_STOCK_READ],
+    Role.BUDTENDER: [*_CUSTOMER_DESK, "dispensary.view_store", *_STOCK_READ, *_PATIENT_DESK],
     Role.DRIVER: ["dispensary.view_store"],
 }

@@ -8,6 +8,14 @@ BEAT_SCHEDULE = {
         "task": "dispensary.tasks.outbox_sweep_task",
         "schedule": settings.OUTBOX["SWEEP_INTERVAL_SECONDS"],
     },
+    "state-sync-send-due": {
+        "task": "compliance.reporting.tasks.sync_send_due_task",
+        "schedule": settings.STATE_SYNC["SEND_INTERVAL_SECONDS"],
+    },
+    "state-sync-alerts": {
+        "task": "compliance.reporting.tasks.sync_alert_overdue_task",
+        "schedule": 60,
+    },
     "idempotency-key-purge": {
         "task": "dispensary.tasks.idempotency_key_purge_task",
         "schedule": 3600,

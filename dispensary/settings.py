@@ -4,6 +4,7 @@ Two modes: the embedded default (SQLite, in-process tasks, console messages) for
 production (`DISPENSARY_ENV=production`), where secrets must be given and `check --deploy` is clean.
 """
 
+import json
 import os
 from pathlib import Path
 
@@ -186,6 +187,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# Key for the hash of ID numbers (anti-looping); without it, one derived from SECRET_KEY is used. Set it in
+# production so that rotating SECRET_KEY does not break matching of today's ID checks.
+ID_HASH_KEY = os.environ.get("ID_HASH_KEY", "")
+
 # API write answers kept for Idempotency-Key replays; older ones are purged by the periodic schedule.
 IDEMPOTENCY_KEY_RETENTION_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION_HOURS", "72"))
 
@@ -201,6 +206,39 @@ OUTBOX = {
 INVENTORY = {
     # A receiving shortage or overage larger than this share of the manifest quantity is flagged for the state.
     "DISCREPANCY_REPORT_PERCENT": float(os.environ.get("RECEIVING_DISCREPANCY_REPORT_PERCENT", "2")),
+}
+
+# --- Metrc (state traceability) ---------------------------------------------------------------------------
+# A store reports to the real Metrc when METRC_VENDOR_KEY and a user key for the store are both set; every
+# other store reports to the Metrc simulator: in process, or the server at METRC_SIMULATOR_URL
+# (`python manage.py metrc_simulator --port N`). See compliance/traceability/registry.py.
+METRC_STATES = ("AK", "AL", "CA", "CO", "DC", "GU", "KY", "LA", "MA", "MD", "ME", "MI", "MN", "MO", "MS", "MT",
+                "NJ", "NV", "OH", "OK", "OR", "RI", "SD", "WV")  # fmt: skip
+METRC = {
+    "BASE_URLS": {
+        **{f"US-{state}": f"https://api-{state.lower()}.metrc.com" for state in METRC_STATES},
+        **json.loads(os.environ.get("METRC_BASE_URLS_JSON") or "{}"),  # e.g. sandbox addresses
+    },
+    "VENDOR_KEY": os.environ.get("METRC_VENDOR_KEY", ""),
+    # {"<store code>" or "<organization slug>/<store code>": "<user key>"
+    #  or {"key": "<user key>", "employees": {"<username>": "<user key>"}}}
+    "USER_KEYS": json.loads(os.environ.get("METRC_USER_KEYS_JSON") or "{}"),
+    "TIMEOUT_SECONDS": float(os.environ.get("METRC_TIMEOUT_SECONDS", "10")),
+    "MAX_ATTEMPTS": int(os.environ.get("METRC_MAX_ATTEMPTS", "4")),
+    "BACKOFF_BASE_SECONDS": float(os.environ.get("METRC_BACKOFF_BASE_SECONDS", "0.5")),
+    "BACKOFF_MAX_SECONDS": float(os.environ.get("METRC_BACKOFF_MAX_SECONDS", "30")),
+    "SIMULATOR_URL": os.environ.get("METRC_SIMULATOR_URL", ""),
+}
+# --- end Metrc ----------------------------------------------------------------------------------------------
+
+# Reports to the state (the sync queue): retries with backoff and jitter, one sender per store at a time,
+# and an alert when a report waits longer than ALERT_AFTER_MINUTES.
+STATE_SYNC = {
+    "BACKOFF_BASE_SECONDS": float(os.environ.get("STATE_SYNC_BACKOFF_BASE_SECONDS", "30")),
+    "BACKOFF_MAX_SECONDS": float(os.environ.get("STATE_SYNC_BACKOFF_MAX_SECONDS", "1800")),
+    "LEASE_SECONDS": float(os.environ.get("STATE_SYNC_LEASE_SECONDS", "120")),
+    "SEND_INTERVAL_SECONDS": float(os.environ.get("STATE_SYNC_SEND_INTERVAL_SECONDS", "30")),
+    "ALERT_AFTER_MINUTES": float(os.environ.get("STATE_SYNC_ALERT_AFTER_MINUTES", "15")),
 }
 
 # --- Messages out (email and SMS) -----------------------------------------------------------------------

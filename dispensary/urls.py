@@ -9,6 +9,7 @@ urlpatterns = [
     path("pos/", include("pos.urls")),
     path("delivery/", include("delivery.urls")),
     path("inventory/", include("inventory.urls")),
+    path("compliance/", include("compliance.urls")),
     path("", include("dispensary.views.urls")),
 ]
 

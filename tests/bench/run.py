@@ -166,6 +166,12 @@ def main() -> int:
         from tests.bench.inventory import bench_inventory
 
         bench_inventory(database_label())
+        from tests.bench.compliance import bench_compliance
+
+        bench_compliance(database_label())
+        from tests.bench.compliance_reports import bench_compliance_reports
+
+        bench_compliance_reports(database_label())
     finally:
         connection.close()
         teardown_databases(old_config, verbosity=0)

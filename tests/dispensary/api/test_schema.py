@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 from dispensary.models import Customer
 from dispensary.scopes import SCOPES
 from dispensary.wsgi import application
+from tests.compliance.api.test_limits_api import COMPLIANCE_OPERATIONS
 from tests.factories import CustomerFactory
 from tests.inventory.api.test_schema import INVENTORY_OPERATIONS
 
@@ -35,6 +36,7 @@ OPERATIONS = {
     ("GET", "/api/v1/customers/{customer_id}"),
     ("PATCH", "/api/v1/customers/{customer_id}"),
     *INVENTORY_OPERATIONS,
+    *COMPLIANCE_OPERATIONS,
 }
 
 

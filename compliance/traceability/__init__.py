@@ -1,0 +1,1 @@
+"""Traceability providers: the state's track-and-trace system (Metrc) behind one interface."""

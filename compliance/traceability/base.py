@@ -1,0 +1,153 @@
+"""The interface every traceability provider implements, and the errors it raises.
+
+A report to the state is an *operation* (what to do) and a list of *objects* in the provider's own request
+shape (for Metrc, the PascalCase JSON objects of API v2). The sync queue stores exactly that, so a failed
+report can be edited and resent as it will be sent. Providers split writes into the provider's batch size
+(Metrc: 10), retry rate limits and server errors with backoff, and put a timeout on every call.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+
+class Operation(StrEnum):
+    """Writes the platform reports to the state."""
+
+    SALES_RECEIPT_CREATE = "sales_receipt.create"  # POST /sales/v2/receipts
+    SALES_RECEIPT_UPDATE = "sales_receipt.update"  # PUT /sales/v2/receipts
+    SALES_RECEIPT_VOID = "sales_receipt.void"  # DELETE /sales/v2/receipts/{id}; objects: [{"Id": ...}]
+    PACKAGE_ADJUST = "package.adjust"  # POST /packages/v2/adjust
+    SALES_DELIVERY_CREATE = "sales_delivery.create"  # POST /sales/v2/deliveries
+    SALES_DELIVERY_COMPLETE = "sales_delivery.complete"  # PUT /sales/v2/deliveries/complete
+    RETAILER_DELIVERY_CREATE = "retailer_delivery.create"  # POST /sales/v2/deliveries/retailer
+    RETAILER_DELIVERY_DEPART = "retailer_delivery.depart"  # POST /sales/v2/deliveries/retailer/depart
+    RETAILER_DELIVERY_SALE = "retailer_delivery.sale"  # POST /sales/v2/deliveries/retailer/sale
+    RETAILER_DELIVERY_RESTOCK = "retailer_delivery.restock"  # POST /sales/v2/deliveries/retailer/restock
+    RETAILER_DELIVERY_END = "retailer_delivery.end"  # POST /sales/v2/deliveries/retailer/end
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One object the state refused: its index in the request's objects and the state's message."""
+
+    row: int
+    message: str
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    """The state accepted every object; `ids` are the state's ids where it returns them (in request order)."""
+
+    ids: list[Any] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class TraceabilityError(Exception):
+    """Base of provider failures."""
+
+
+class TransientFailure(TraceabilityError):
+    """Worth retrying later: timeouts, connection errors, 429 and 5xx after the provider's own retries."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+        accepted_count: int = 0,
+        accepted_ids: list[Any] | None = None,
+    ):
+        super().__init__(message)
+        self.status_code = status_code
+        self.retry_after = retry_after
+        # When a write was split into batches, the leading objects the state had already accepted (their
+        # count and ids) before this failure: resend only objects[accepted_count:].
+        self.accepted_count = accepted_count
+        self.accepted_ids = accepted_ids or []
+
+
+class Rejected(TraceabilityError):
+    """The state refused the write (400 with row errors, 401/403 credentials, 404, 413): resending the same
+    objects will not help; a person must edit them or enter them manually."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        errors: list[RowError] | None = None,
+        accepted_count: int = 0,
+        accepted_ids: list[Any] | None = None,
+    ):
+        super().__init__(message)
+        self.status_code = status_code
+        self.errors = errors or []
+        # As for TransientFailure: objects[:accepted_count] were accepted in earlier batches.
+        self.accepted_count = accepted_count
+        self.accepted_ids = accepted_ids or []
+
+
+@dataclass(frozen=True)
+class StatePackage:
+    """A package as the state knows it (for three-way reconciliation and receiving)."""
+
+    label: str
+    quantity: Any  # Decimal
+    unit_of_measure: str
+    item_name: str = ""
+    is_on_hold: bool = False
+    is_finished: bool = False
+    lab_testing_state: str = ""
+    last_modified: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class StateTransfer:
+    """An incoming transfer (manifest) with its packages, feeding receiving."""
+
+    manifest_number: str
+    shipper_license: str
+    shipper_name: str
+    # {"label", "item_name", "quantity", "unit_of_measure"}; Metrc's provider adds "lab_testing_state"
+    packages: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PatientStatus:
+    patient_license_number: str
+    active: bool
+    expires_on: dt.date | None = None
+    allotments: dict = field(default_factory=dict)  # bucket -> remaining, where the state reports it
+
+
+@dataclass(frozen=True)
+class AdjustmentReason:
+    """A reason the state accepts for a package adjustment (Metrc: GET /packages/v2/adjust/reasons)."""
+
+    name: str
+    requires_note: bool = False
+    requires_waste_weight: bool = False
+
+
+class TraceabilityProvider(Protocol):
+    """What the sync queue, receiving and reconciliation call. One provider instance serves one store (its
+    licence and keys); `provider_for_store()` in compliance.traceability.registry chooses it."""
+
+    license_number: str
+
+    def submit(self, operation: Operation, objects: list[dict]) -> SubmitResult:
+        """Write objects (split into batches the provider accepts). All or nothing per batch: raises Rejected
+        with row errors indexed into `objects`, or TransientFailure."""
+
+    def active_packages(self, *, modified_since: dt.datetime | None = None) -> list[StatePackage]: ...
+
+    def incoming_transfers(self, *, modified_since: dt.datetime | None = None) -> list[StateTransfer]: ...
+
+    def receipt_id_by_external_number(self, number: str) -> int | None:
+        """The state's id of a receipt we sent under our own number, or None when the state has none."""
+
+    def patient_status(self, patient_license_number: str) -> PatientStatus | None:
+        """None where the state offers no patient lookup."""

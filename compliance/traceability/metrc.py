@@ -1,0 +1,800 @@
+"""The Metrc provider (REST API v2) and the builders that turn platform facts into Metrc request objects.
+
+Follows shared/reference/metrc/README.md where the OpenAPI document is wrong: PascalCase names, facility-local
+times without offset for SalesDateTime and retailer delivery DateTime / ActualArrivalDateTime, dates for
+AdjustmentDate, at most 10 objects per write, `[{row, message}]` 400 answers, v2 list envelopes.
+"""
+
+import datetime as dt
+import email.utils
+import logging
+import time
+import urllib.parse
+import zoneinfo
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from compliance.traceability.base import (
+    AdjustmentReason,
+    Operation,
+    PatientStatus,
+    Rejected,
+    RowError,
+    StatePackage,
+    StateTransfer,
+    SubmitResult,
+    TransientFailure,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 10
+PAGE_SIZE = 20
+# lastModifiedStart for "everything": Metrc went live in 2014; some states return partial lists when the
+# range is left out (README), so list calls always send one.
+HISTORY_START = dt.datetime(2014, 1, 1, tzinfo=dt.UTC)
+MAX_PAGES = 10_000
+
+# (method, path) of each write; SALES_RECEIPT_VOID is one DELETE per object.
+WRITE_ROUTES: dict[Operation, tuple[str, str]] = {
+    Operation.SALES_RECEIPT_CREATE: ("POST", "/sales/v2/receipts"),
+    Operation.SALES_RECEIPT_UPDATE: ("PUT", "/sales/v2/receipts"),
+    Operation.SALES_RECEIPT_VOID: ("DELETE", "/sales/v2/receipts/{id}"),
+    Operation.PACKAGE_ADJUST: ("POST", "/packages/v2/adjust"),
+    Operation.SALES_DELIVERY_CREATE: ("POST", "/sales/v2/deliveries"),
+    Operation.SALES_DELIVERY_COMPLETE: ("PUT", "/sales/v2/deliveries/complete"),
+    Operation.RETAILER_DELIVERY_CREATE: ("POST", "/sales/v2/deliveries/retailer"),
+    Operation.RETAILER_DELIVERY_DEPART: ("POST", "/sales/v2/deliveries/retailer/depart"),
+    Operation.RETAILER_DELIVERY_SALE: ("POST", "/sales/v2/deliveries/retailer/sale"),
+    Operation.RETAILER_DELIVERY_RESTOCK: ("POST", "/sales/v2/deliveries/retailer/restock"),
+    Operation.RETAILER_DELIVERY_END: ("POST", "/sales/v2/deliveries/retailer/end"),
+}
+
+# States whose Metrc offers GET /patients/v2/statuses/{patientLicenseNumber} (endpoints-by-state.md).
+PATIENT_STATUS_STATES = frozenset({"CO", "DC", "GU", "MD", "MI", "MO", "MS", "MT", "NJ", "RI", "SD", "WV"})
+# States whose Metrc offers the sales delivery and retailer delivery endpoints (endpoints-by-state.md).
+DELIVERY_STATES = frozenset(
+    {"CA", "CO", "DC", "GU", "MA", "MD", "ME", "MI", "MO", "MS", "MT", "NJ", "NV", "OR", "RI", "SD"}
+)
+
+CUSTOMER_TYPES = {"adult_use": "Consumer", "medical": "Patient", "caregiver": "Caregiver"}
+UNITS = {
+    "each": "Each",
+    "ea": "Each",
+    "g": "Grams",
+    "mg": "Milligrams",
+    "kg": "Kilograms",
+    "oz": "Ounces",
+    "lb": "Pounds",
+}
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Values
+
+
+def metrc_local_datetime(value: dt.datetime, zone: dt.tzinfo | str) -> str:
+    """An aware datetime as the facility's local time without offset: `2025-03-01T14:05:00.000`."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("metrc_local_datetime needs an aware datetime")
+    if isinstance(zone, str):
+        zone = zoneinfo.ZoneInfo(zone)
+    local = value.astimezone(zone)
+    return f"{local:%Y-%m-%dT%H:%M:%S}.{local.microsecond // 1000:03d}"
+
+
+def metrc_date(value: dt.date | dt.datetime, zone: dt.tzinfo | str | None = None) -> str:
+    """A date (`2025-03-01`); an aware datetime is first turned into the facility's local date."""
+    if isinstance(value, dt.datetime):
+        if zone is None or value.tzinfo is None:
+            raise ValueError("metrc_date needs an aware datetime and the facility's zone")
+        if isinstance(zone, str):
+            zone = zoneinfo.ZoneInfo(zone)
+        value = value.astimezone(zone).date()
+    return value.isoformat()
+
+
+def metrc_utc_timestamp(value: dt.datetime) -> str:
+    """lastModifiedStart/End: UTC, `yyyy-mm-ddThh:mm:ssZ`."""
+    if value.tzinfo is None:
+        raise ValueError("metrc_utc_timestamp needs an aware datetime")
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def metrc_unit(unit: str) -> str:
+    """The platform's unit (`g`, `each`) as Metrc's unit of measure name (`Grams`, `Each`)."""
+    return UNITS.get(unit.strip().lower(), unit)
+
+
+def metrc_customer_type(customer_type: str) -> str:
+    """The platform's customer type (`adult_use`, `medical`) as Metrc's SalesCustomerType."""
+    return CUSTOMER_TYPES.get(customer_type, customer_type)
+
+
+def _number(value: Any) -> float | int:
+    # JSON numbers; the sync queue stores objects as JSON, so no Decimal.
+    if isinstance(value, bool):
+        raise TypeError("a quantity or amount cannot be a boolean")
+    if isinstance(value, int):
+        return value
+    return float(Decimal(str(value)))
+
+
+def _pascal(fields: dict[str, Any]) -> dict[str, Any]:
+    """Drop the None values (Metrc's optional fields), keep the given names (already PascalCase)."""
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _decimal(value: Any) -> Decimal:
+    if value is None:
+        return Decimal(0)
+    return Decimal(str(value))
+
+
+def _parse_timestamp(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    text = str(value).replace("Z", "+00:00")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _field(obj: dict, name: str, default: Any = None) -> Any:
+    """Metrc's answers are PascalCase; read them without regard to case."""
+    if name in obj:
+        return obj[name]
+    lowered = name.lower()
+    for key, value in obj.items():
+        if key.lower() == lowered:
+            return value
+    return default
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Builders (platform facts -> Metrc request objects)
+
+
+def transaction_object(
+    package_label: str,
+    quantity: Any,
+    unit_of_measure: str,
+    total_amount: Any,
+    *,
+    price: Any = None,
+    excise_tax: Any = None,
+    city_tax: Any = None,
+    county_tax: Any = None,
+    municipal_tax: Any = None,
+    sales_tax: Any = None,
+    discount_amount: Any = None,
+    sub_total: Any = None,
+    invoice_number: str | None = None,
+    qr_codes: list[str] | None = None,
+) -> dict:
+    """One line of a receipt or a delivery: quantity of a package in its unit, and the line's total."""
+    money = {
+        "Price": price,
+        "ExciseTax": excise_tax,
+        "CityTax": city_tax,
+        "CountyTax": county_tax,
+        "MunicipalTax": municipal_tax,
+        "SalesTax": sales_tax,
+        "DiscountAmount": discount_amount,
+        "SubTotal": sub_total,
+    }
+    return _pascal(
+        {
+            "PackageLabel": package_label,
+            "Quantity": _number(quantity),
+            "UnitOfMeasure": metrc_unit(unit_of_measure),
+            "TotalAmount": _number(total_amount),
+            **{key: None if value is None else _number(value) for key, value in money.items()},
+            "InvoiceNumber": invoice_number,
+            "QrCodes": list(qr_codes) if qr_codes is not None else None,
+        }
+    )
+
+
+def receipt_object(
+    sale_datetime: dt.datetime,
+    zone: dt.tzinfo | str,
+    customer_type: str,
+    patient_license: str | None = None,
+    *,
+    transactions: list[dict],
+    caregiver_license: str | None = None,
+    identification_method: str | None = None,
+    external_receipt_number: str | None = None,
+    patient_registration_location_id: int | None = None,
+    receipt_id: int | None = None,
+) -> dict:
+    """A sales receipt (POST /sales/v2/receipts); with `receipt_id`, the update of one (PUT)."""
+    return _pascal(
+        {
+            "Id": receipt_id,
+            "SalesDateTime": metrc_local_datetime(sale_datetime, zone),
+            "SalesCustomerType": metrc_customer_type(customer_type),
+            "PatientLicenseNumber": patient_license or None,
+            "CaregiverLicenseNumber": caregiver_license or None,
+            "IdentificationMethod": identification_method,
+            "ExternalReceiptNumber": external_receipt_number,
+            "PatientRegistrationLocationId": patient_registration_location_id,
+            "Transactions": list(transactions),
+        }
+    )
+
+
+def receipt_void_object(receipt_id: int) -> dict:
+    """SALES_RECEIPT_VOID's object: the state's receipt id."""
+    return {"Id": int(receipt_id)}
+
+
+def adjustment_object(
+    label: str, quantity: Any, unit: str, reason: str, date: dt.date, note: str | None = None
+) -> dict:
+    """A package adjustment: `quantity` is the signed change (negative for waste or shrinkage)."""
+    return _pascal(
+        {
+            "Label": label,
+            "Quantity": _number(quantity),
+            "UnitOfMeasure": metrc_unit(unit),
+            "AdjustmentReason": reason,
+            "AdjustmentDate": metrc_date(date),
+            "ReasonNote": note or None,
+        }
+    )
+
+
+def _recipient_fields(recipient: dict | None) -> dict:
+    recipient = recipient or {}
+    return {
+        "RecipientName": recipient.get("name"),
+        "RecipientAddressStreet1": recipient.get("street1"),
+        "RecipientAddressStreet2": recipient.get("street2") or None,
+        "RecipientAddressCity": recipient.get("city"),
+        "RecipientAddressCounty": recipient.get("county"),
+        "RecipientAddressState": recipient.get("state"),
+        "RecipientAddressPostalCode": recipient.get("postal_code"),
+    }
+
+
+def _driver_fields(driver: dict | None) -> dict:
+    driver = driver or {}
+    return {
+        "DriverEmployeeId": driver.get("employee_id"),
+        "DriverName": driver.get("name"),
+        "DriversLicenseNumber": driver.get("license_number"),
+        "PhoneNumberForQuestions": driver.get("phone"),
+        "VehicleMake": driver.get("vehicle_make"),
+        "VehicleModel": driver.get("vehicle_model"),
+        "VehicleLicensePlateNumber": driver.get("vehicle_plate"),
+    }
+
+
+def _optional_local(value: dt.datetime | None, zone: dt.tzinfo | str) -> str | None:
+    return None if value is None else metrc_local_datetime(value, zone)
+
+
+def sales_delivery_object(
+    sale_datetime: dt.datetime,
+    zone: dt.tzinfo | str,
+    customer_type: str,
+    *,
+    transactions: list[dict],
+    recipient: dict,
+    driver: dict,
+    patient_license: str | None = None,
+    consumer_id: str | None = None,
+    planned_route: str | None = None,
+    estimated_departure: dt.datetime | None = None,
+    estimated_arrival: dt.datetime | None = None,
+    transporter_facility_license: str | None = None,
+    recipient_zone_id: str | None = None,
+) -> dict:
+    """A sales delivery (POST /sales/v2/deliveries). `recipient`: name, street1, street2, city, county, state,
+    postal_code; `driver`: employee_id, name, license_number, phone, vehicle_make, vehicle_model,
+    vehicle_plate."""
+    return _pascal(
+        {
+            "SalesDateTime": metrc_local_datetime(sale_datetime, zone),
+            "SalesCustomerType": metrc_customer_type(customer_type),
+            "PatientLicenseNumber": patient_license or None,
+            "ConsumerId": consumer_id,
+            **_driver_fields(driver),
+            **_recipient_fields(recipient),
+            "TransporterFacilityLicenseNumber": transporter_facility_license,
+            "RecipientZoneId": recipient_zone_id,
+            "PlannedRoute": planned_route,
+            "EstimatedDepartureDateTime": _optional_local(estimated_departure, zone),
+            "EstimatedArrivalDateTime": _optional_local(estimated_arrival, zone),
+            "Transactions": list(transactions),
+        }
+    )
+
+
+def returned_package_object(
+    label: str, quantity: Any, unit: str, reason: str, note: str | None = None
+) -> dict:
+    return _pascal(
+        {
+            "Label": label,
+            "ReturnQuantityVerified": _number(quantity),
+            "ReturnUnitOfMeasure": metrc_unit(unit),
+            "ReturnReason": reason,
+            "ReturnReasonNote": note or None,
+        }
+    )
+
+
+def sales_delivery_complete_object(
+    delivery_id: int,
+    actual_arrival: dt.datetime,
+    zone: dt.tzinfo | str,
+    *,
+    accepted_packages: list[str],
+    returned_packages: list[dict] | None = None,
+    payment_type: str | None = None,
+) -> dict:
+    """The completion of a sales delivery (PUT /sales/v2/deliveries/complete)."""
+    return _pascal(
+        {
+            "Id": int(delivery_id),
+            "ActualArrivalDateTime": metrc_local_datetime(actual_arrival, zone),
+            "PaymentType": payment_type,
+            "AcceptedPackages": list(accepted_packages),
+            "ReturnedPackages": list(returned_packages or []),
+        }
+    )
+
+
+def retailer_package_object(
+    package_label: str,
+    quantity: Any,
+    unit: str,
+    total_price: Any,
+    *,
+    remove_current_package: bool | None = None,
+) -> dict:
+    """A package loaded on a retailer delivery (create or restock)."""
+    return _pascal(
+        {
+            "PackageLabel": package_label,
+            "Quantity": _number(quantity),
+            "UnitOfMeasure": metrc_unit(unit),
+            "TotalPrice": _number(total_price),
+            "RemoveCurrentPackage": remove_current_package,
+        }
+    )
+
+
+def retailer_delivery_object(
+    date_time: dt.datetime,
+    zone: dt.tzinfo | str,
+    *,
+    packages: list[dict],
+    driver: dict,
+    estimated_departure: dt.datetime | None = None,
+) -> dict:
+    """A California retailer delivery (a vehicle's inventory): POST /sales/v2/deliveries/retailer."""
+    return _pascal(
+        {
+            "DateTime": metrc_local_datetime(date_time, zone),
+            **_driver_fields(driver),
+            "EstimatedDepartureDateTime": _optional_local(estimated_departure, zone),
+            "Packages": list(packages),
+        }
+    )
+
+
+def retailer_delivery_depart_object(retailer_delivery_id: int) -> dict:
+    return {"RetailerDeliveryId": int(retailer_delivery_id)}
+
+
+def retailer_delivery_sale_object(
+    retailer_delivery_id: int,
+    sale_datetime: dt.datetime,
+    zone: dt.tzinfo | str,
+    customer_type: str,
+    *,
+    transactions: list[dict],
+    recipient: dict,
+    patient_license: str | None = None,
+    consumer_id: str | None = None,
+    phone: str | None = None,
+    estimated_arrival: dt.datetime | None = None,
+) -> dict:
+    """A sale from a retailer delivery's vehicle (POST /sales/v2/deliveries/retailer/sale)."""
+    return _pascal(
+        {
+            "RetailerDeliveryId": int(retailer_delivery_id),
+            "SalesDateTime": metrc_local_datetime(sale_datetime, zone),
+            "SalesCustomerType": metrc_customer_type(customer_type),
+            "PatientLicenseNumber": patient_license or None,
+            "ConsumerId": consumer_id,
+            "PhoneNumberForQuestions": phone,
+            **_recipient_fields(recipient),
+            "EstimatedArrivalDateTime": _optional_local(estimated_arrival, zone),
+            "Transactions": list(transactions),
+        }
+    )
+
+
+def retailer_delivery_restock_object(
+    retailer_delivery_id: int,
+    date_time: dt.datetime,
+    zone: dt.tzinfo | str,
+    *,
+    packages: list[dict],
+    estimated_departure: dt.datetime | None = None,
+) -> dict:
+    """Packages added to (or replacing, RemoveCurrentPackage) a retailer delivery's load."""
+    return _pascal(
+        {
+            "RetailerDeliveryId": int(retailer_delivery_id),
+            "DateTime": metrc_local_datetime(date_time, zone),
+            "EstimatedDepartureDateTime": _optional_local(estimated_departure, zone),
+            "Packages": list(packages),
+        }
+    )
+
+
+def retailer_end_package_object(label: str, end_quantity: Any, unit: str) -> dict:
+    return {"Label": label, "EndQuantity": _number(end_quantity), "EndUnitOfMeasure": metrc_unit(unit)}
+
+
+def retailer_delivery_end_object(
+    retailer_delivery_id: int, actual_arrival: dt.datetime, zone: dt.tzinfo | str, *, packages: list[dict]
+) -> dict:
+    """The vehicle is back: what is left of each package (POST /sales/v2/deliveries/retailer/end)."""
+    return {
+        "RetailerDeliveryId": int(retailer_delivery_id),
+        "ActualArrivalDateTime": metrc_local_datetime(actual_arrival, zone),
+        "Packages": list(packages),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The provider
+
+
+def _retry_after_seconds(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _row_errors(response: httpx.Response, offset: int) -> tuple[str, list[RowError]]:
+    """Metrc's 400 body: `[{"row": 0, "message": "..."}]`, or `{"Message": "..."}` for a whole request."""
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text[:500] or f"HTTP {response.status_code}"), []
+    rows: list[RowError] = []
+    if isinstance(body, list):
+        for item in body:
+            if isinstance(item, dict):
+                row = _field(item, "row")
+                rows.append(
+                    RowError(
+                        row=offset + int(row) if isinstance(row, int) else offset,
+                        message=str(_field(item, "message", "")),
+                    )
+                )
+            else:
+                rows.append(RowError(row=offset, message=str(item)))
+        message = "; ".join(f"row {error.row}: {error.message}" for error in rows) or "rejected"
+        return message, rows
+    if isinstance(body, dict):
+        return str(_field(body, "message", body)), rows
+    return str(body), rows
+
+
+class MetrcProvider:
+    """TraceabilityProvider for one facility (licence) of Metrc API v2."""
+
+    batch_size = BATCH_SIZE
+    page_size = PAGE_SIZE
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        vendor_key: str,
+        user_key: str,
+        license_number: str,
+        jurisdiction: str = "",
+        timeout: float = 10.0,
+        max_attempts: int = 4,
+        backoff_base: float = 0.5,
+        backoff_max: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.license_number = license_number
+        self.jurisdiction = jurisdiction
+        self.state = jurisdiction.removeprefix("US-").upper()
+        self.timeout = timeout
+        self.max_attempts = max(1, max_attempts)
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            auth=httpx.BasicAuth(vendor_key, user_key),
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"<MetrcProvider {self._client.base_url} licence {self.license_number}>"
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------ transport
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max)
+        return min(self.backoff_base * (2 ** (attempt - 1)), self.backoff_max)
+
+    def _request(
+        self, method: str, path: str, *, params: dict | None = None, json: Any = None
+    ) -> httpx.Response:
+        """One call with licenseNumber, retrying 429 and 5xx with backoff. Answers any other status;
+        raises TransientFailure for timeouts, connection errors, and 429/5xx after the last attempt."""
+        query = {"licenseNumber": self.license_number, **(params or {})}
+        last_status: int | None = None
+        retry_after: float | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                response = self._client.request(method, path, params=query, json=json)
+            except httpx.TimeoutException as error:
+                raise TransientFailure(
+                    f"Metrc did not answer {method} {path} within {self.timeout}s"
+                ) from error
+            except httpx.TransportError as error:
+                raise TransientFailure(f"Metrc unreachable for {method} {path}: {error}") from error
+            if response.status_code != 429 and response.status_code < 500:
+                return response
+            last_status = response.status_code
+            retry_after = _retry_after_seconds(response)
+            if attempt < self.max_attempts:
+                delay = self._backoff(attempt, retry_after)
+                logger.info(
+                    "Metrc %s %s answered %s; retry %s in %.2fs", method, path, last_status, attempt, delay
+                )
+                self._sleep(delay)
+        raise TransientFailure(
+            f"Metrc answered {last_status} to {method} {path} {self.max_attempts} times",
+            status_code=last_status,
+            retry_after=retry_after,
+        )
+
+    def _raise_for_status(self, response: httpx.Response, *, offset: int = 0) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        if status == 400:
+            message, rows = _row_errors(response, offset)
+            raise Rejected(message, status_code=400, errors=rows)
+        meaning = {
+            401: "Metrc refused the vendor or user key",
+            403: f"the user key may not act for licence {self.license_number}",
+            404: "Metrc does not know this address or object",
+            413: f"more than {self.batch_size} objects in one request",
+        }.get(status, f"Metrc answered {status}")
+        message, rows = _row_errors(response, offset)
+        raise Rejected(f"{meaning}: {message}", status_code=status, errors=rows)
+
+    # ------------------------------------------------------------------ writes
+
+    def submit(self, operation: Operation, objects: list[dict]) -> SubmitResult:
+        operation = Operation(operation)
+        method, path = WRITE_ROUTES[operation]
+        if operation == Operation.SALES_RECEIPT_VOID:
+            return self._void(path, objects)
+        ids: list[Any] = []
+        warnings: list[str] = []
+        for start in range(0, len(objects), self.batch_size):
+            batch = objects[start : start + self.batch_size]
+            try:
+                response = self._request(method, path, json=batch)
+                self._raise_for_status(response, offset=start)
+            except (Rejected, TransientFailure) as error:
+                error.accepted_count = start
+                error.accepted_ids = list(ids)
+                raise
+            batch_ids, batch_warnings = self._write_answer(response)
+            ids.extend(batch_ids)
+            warnings.extend(batch_warnings)
+        return SubmitResult(ids=ids, warnings=warnings)
+
+    def _void(self, path: str, objects: list[dict]) -> SubmitResult:
+        ids: list[Any] = []
+        for index, obj in enumerate(objects):
+            receipt_id = _field(obj, "Id")
+            if receipt_id is None:
+                raise Rejected(
+                    "a void needs the receipt's Id",
+                    status_code=400,
+                    errors=[RowError(index, "Id is required")],
+                    accepted_count=index,
+                    accepted_ids=list(ids),
+                )
+            try:
+                response = self._request("DELETE", path.format(id=int(receipt_id)))
+                self._raise_for_status(response, offset=index)
+            except (Rejected, TransientFailure) as error:
+                error.accepted_count = index
+                error.accepted_ids = list(ids)
+                if isinstance(error, Rejected) and not error.errors:
+                    error.errors = [RowError(index, str(error))]
+                raise
+            ids.append(int(receipt_id))
+        return SubmitResult(ids=ids)
+
+    @staticmethod
+    def _write_answer(response: httpx.Response) -> tuple[list[Any], list[str]]:
+        if not response.content:
+            return [], []
+        try:
+            body = response.json()
+        except ValueError:
+            return [], []
+        if not isinstance(body, dict):
+            return [], []
+        ids = _field(body, "Ids") or []
+        warnings = _field(body, "Warnings") or []
+        if isinstance(warnings, str):
+            warnings = [warnings]
+        return list(ids), [str(warning) for warning in warnings]
+
+    # ------------------------------------------------------------------ reads
+
+    def _get(self, path: str, params: dict | None = None) -> Any:
+        response = self._request("GET", path, params=params)
+        self._raise_for_status(response)
+        return response.json() if response.content else None
+
+    def receipt_id_by_external_number(self, number: str) -> int | None:
+        """The state's id of the receipt sent under our `number` (ExternalReceiptNumber), or None: how the sync
+        queue learns whether a write whose answer was lost reached the state."""
+        try:
+            receipt = self._get(f"/sales/v2/receipts/external/{urllib.parse.quote(number, safe='')}")
+        except Rejected as error:
+            if error.status_code == 404:
+                return None
+            raise
+        receipt_id = _field(receipt or {}, "Id")
+        return int(receipt_id) if receipt_id is not None else None
+
+    def list_pages(
+        self,
+        path: str,
+        *,
+        modified_since: dt.datetime | None = None,
+        modified_until: dt.datetime | None = None,
+        with_modified_range: bool = True,
+        params: dict | None = None,
+    ) -> Iterator[dict]:
+        """Every record of a v2 list: pageNumber from 1, pageSize 20, lastModifiedStart/End."""
+        query = dict(params or {})
+        if with_modified_range:
+            start = modified_since or HISTORY_START
+            end = modified_until or dt.datetime.now(dt.UTC)
+            query["lastModifiedStart"] = metrc_utc_timestamp(start)
+            query["lastModifiedEnd"] = metrc_utc_timestamp(end)
+        for page in range(1, MAX_PAGES + 1):
+            body = self._get(path, {**query, "pageNumber": page, "pageSize": self.page_size})
+            if isinstance(body, list):  # an answer without the envelope: everything at once
+                yield from body
+                return
+            if not isinstance(body, dict):
+                return
+            data = _field(body, "Data") or []
+            yield from data
+            total_pages = _field(body, "TotalPages")
+            if not data or (isinstance(total_pages, int) and page >= total_pages):
+                return
+            if total_pages is None and len(data) < self.page_size:
+                return
+
+    def active_packages(self, *, modified_since: dt.datetime | None = None) -> list[StatePackage]:
+        packages = []
+        for record in self.list_pages("/packages/v2/active", modified_since=modified_since):
+            item = _field(record, "Item") or {}
+            packages.append(
+                StatePackage(
+                    label=_field(record, "Label", ""),
+                    quantity=_decimal(_field(record, "Quantity")),
+                    unit_of_measure=_field(record, "UnitOfMeasureName") or "",
+                    item_name=_field(item, "Name") or _field(record, "ProductName") or "",
+                    is_on_hold=bool(_field(record, "IsOnHold", False)),
+                    is_finished=bool(_field(record, "IsFinished", False) or _field(record, "FinishedDate")),
+                    lab_testing_state=_field(record, "LabTestingState") or "",
+                    last_modified=_parse_timestamp(_field(record, "LastModified")),
+                )
+            )
+        return packages
+
+    def incoming_transfers(self, *, modified_since: dt.datetime | None = None) -> list[StateTransfer]:
+        transfers = []
+        for record in self.list_pages("/transfers/v2/incoming", modified_since=modified_since):
+            delivery_id = _field(record, "DeliveryId") or _field(record, "Id")
+            packages = [
+                {
+                    "label": _field(package, "PackageLabel", ""),
+                    "item_name": _field(package, "ItemName") or _field(package, "ProductName") or "",
+                    "quantity": _decimal(_field(package, "ShippedQuantity")),
+                    "unit_of_measure": _field(package, "ShippedUnitOfMeasureName") or "",
+                    "lab_testing_state": _field(package, "LabTestingState") or "",
+                }
+                for package in self.list_pages(
+                    f"/transfers/v2/deliveries/{int(delivery_id)}/packages", with_modified_range=False
+                )
+            ]
+            transfers.append(
+                StateTransfer(
+                    manifest_number=str(_field(record, "ManifestNumber", "")),
+                    shipper_license=_field(record, "ShipperFacilityLicenseNumber") or "",
+                    shipper_name=_field(record, "ShipperFacilityName") or "",
+                    packages=packages,
+                )
+            )
+        return transfers
+
+    def patient_status(self, patient_license_number: str) -> PatientStatus | None:
+        if self.state not in PATIENT_STATUS_STATES:
+            return None
+        body = self._get(f"/patients/v2/statuses/{patient_license_number}")
+        records = body if isinstance(body, list) else [body] if isinstance(body, dict) else []
+        if isinstance(body, dict) and _field(body, "Data") is not None:
+            records = _field(body, "Data")
+        if not records:
+            return PatientStatus(patient_license_number=patient_license_number, active=False)
+        record = records[0]
+        allotments = {
+            key: _decimal(_field(record, name))
+            for key, name in (
+                ("flower_oz", "FlowerOuncesAvailable"),
+                ("thc_oz", "ThcOuncesAvailable"),
+                ("purchase_amount_days", "PurchaseAmountDays"),
+            )
+            if _field(record, name) is not None
+        }
+        expires = _field(record, "IdentificationExpirationDate") or _field(record, "ExpirationDate")
+        return PatientStatus(
+            patient_license_number=_field(record, "PatientLicenseNumber") or patient_license_number,
+            active=bool(_field(record, "Active", False)),
+            expires_on=dt.date.fromisoformat(str(expires)[:10]) if expires else None,
+            allotments=allotments,
+        )
+
+    def adjustment_reasons(self) -> list[AdjustmentReason]:
+        return [
+            AdjustmentReason(
+                name=_field(record, "Name", ""),
+                requires_note=bool(_field(record, "RequiresNote", False)),
+                requires_waste_weight=bool(_field(record, "RequiresWasteWeight", False)),
+            )
+            for record in self.list_pages("/packages/v2/adjust/reasons", with_modified_range=False)
+        ]
