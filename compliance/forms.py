@@ -6,26 +6,9 @@ from decimal import Decimal, InvalidOperation
 
 from django import forms
 
-from dispensary.errors import ApplicationError
+from dispensary.forms import ApplicationErrorForm
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class ApplicationErrorForm(forms.Form):
-    """A form that can show a service's ApplicationError: on the fields it names, else on the form."""
-
-    def add_application_error(self, error: ApplicationError) -> None:
-        placed = set()
-        for field, messages in (error.details or {}).items():
-            if field in self.fields and isinstance(messages, list | tuple):
-                for message in messages:
-                    self.add_error(field, str(message))
-                    placed.add(str(message))
-        if placed != {error.message}:
-            self.add_error(None, error.message)
-
-
-# --- State sync -----------------------------------------------------------------------------------------
 
 
 class SyncFilterForm(forms.Form):

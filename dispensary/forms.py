@@ -10,7 +10,22 @@ from dispensary.models import Customer, Store
 from dispensary.phones import phone_display, phone_normalize
 
 
-class CustomerForm(forms.Form):
+class ApplicationErrorForm(forms.Form):
+    """A form that can show a service's ApplicationError: on the fields it names, else on the form."""
+
+    def add_application_error(self, error: ApplicationError) -> None:
+        placed = set()
+        for field, messages in (error.details or {}).items():
+            if field in self.fields and isinstance(messages, list | tuple):
+                for message in messages:
+                    self.add_error(field, str(message))
+                    placed.add(str(message))
+        # The whole message too, unless the fields already say it: field messages alone can be terse.
+        if placed != {error.message}:
+            self.add_error(None, error.message)
+
+
+class CustomerForm(ApplicationErrorForm):
     phone = forms.CharField(
         max_length=32,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "off", "inputmode": "tel"}),
@@ -65,14 +80,7 @@ class CustomerForm(forms.Form):
                 ),
             )
             return
-        placed = False
-        for field, messages in (error.details or {}).items():
-            if field in self.fields and isinstance(messages, list | tuple):
-                for message in messages:
-                    self.add_error(field, str(message))
-                placed = True
-        if not placed:
-            self.add_error(None, error.message)
+        super().add_application_error(error)
 
 
 class PhoneLookupForm(forms.Form):

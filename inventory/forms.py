@@ -5,27 +5,13 @@ from django import forms
 from guardian.shortcuts import get_users_with_perms
 
 from dispensary.errors import ApplicationError
+from dispensary.forms import ApplicationErrorForm
 from dispensary.models import Store, User
 from inventory.models import InventoryCount, Package, Product, Recall, WasteRecord
 from inventory.services.stock import AdjustmentReason
 from inventory.services.waste import WASTE_REASONS
 
 QUANTITY_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
-
-
-class ApplicationErrorForm(forms.Form):
-    """A form that can show a service's ApplicationError: on the fields it names, else on the form."""
-
-    def add_application_error(self, error: ApplicationError) -> None:
-        placed = set()
-        for field, messages in (error.details or {}).items():
-            if field in self.fields and isinstance(messages, list | tuple):
-                for message in messages:
-                    self.add_error(field, str(message))
-                    placed.add(str(message))
-        # The whole message too, unless the fields already say it: field messages alone can be terse.
-        if placed != {error.message}:
-            self.add_error(None, error.message)
 
 
 class StockFilterForm(forms.Form):

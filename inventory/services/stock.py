@@ -408,9 +408,8 @@ def _lock_takes(store: Store, takes: Sequence[StockTake]) -> dict[int, Package]:
     return locked
 
 
-@transaction.atomic
-def stock_release(*, store: Store, takes: Sequence[StockTake], actor, reference: Reference) -> None:
-    """Give back allocated stock (an order cancelled or changed)."""
+def _allocated_plan(store: Store, takes: Sequence[StockTake]) -> list[tuple[Package, Decimal]]:
+    """Lock the packages of earlier takes and check each still holds that much allocated."""
     locked = _lock_takes(store, takes)
     plan = []
     for take in takes:
@@ -420,6 +419,13 @@ def stock_release(*, store: Store, takes: Sequence[StockTake], actor, reference:
                 f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity
             )
         plan.append((package, quantity))
+    return plan
+
+
+@transaction.atomic
+def stock_release(*, store: Store, takes: Sequence[StockTake], actor, reference: Reference) -> None:
+    """Give back allocated stock (an order cancelled or changed)."""
+    plan = _allocated_plan(store, takes)
     _apply(
         store,
         plan,
@@ -443,15 +449,7 @@ def stock_commit(
     """Turn allocated stock into a sale or a delivery: on hand and allocated both go down."""
     if kind not in (StockMovement.Kind.SOLD, StockMovement.Kind.DELIVERED):
         raise ValidationFailed("Only sold or delivered stock can be committed.")
-    locked = _lock_takes(store, takes)
-    plan = []
-    for take in takes:
-        package, quantity = locked[take.package_id], _positive(take.quantity)
-        if quantity > package.quantity_allocated:
-            raise InvalidQuantity(
-                f"Package {package.tag} has only {package.quantity_allocated} allocated.", quantity
-            )
-        plan.append((package, quantity))
+    plan = _allocated_plan(store, takes)
     _apply(store, plan, kind=kind, sign_on_hand=-1, sign_allocated=-1, actor=actor, reference=reference)
 
 
