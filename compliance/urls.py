@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from compliance.views import alerts, patients, sync
+from compliance.views import alerts, patients, state_feed, sync
 
 app_name = "compliance"
 
@@ -25,6 +25,9 @@ urlpatterns = [
         name="patient_recommendation",
     ),
     path("patients/<int:customer_id>/caregivers/", patients.patient_caregiver_view, name="patient_caregiver"),
+    # Reading from the state into inventory: manifests for receiving, quantities for counts
+    path("state/transfers/fetch/", state_feed.state_transfers_fetch, name="state_transfers_fetch"),
+    path("state/counts/<int:pk>/fill/", state_feed.count_state_fill, name="count_state_fill"),
 ]
 
 # --- Reports and audit center: the reports engineer's include lines go below this line -------------------
