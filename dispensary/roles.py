@@ -38,8 +38,11 @@ PRECEDENCE = [
 # Model permissions per role, as "app_label.codename". Permissions of apps that do not define them yet are
 # skipped by roles_sync and picked up when it runs again after their migrations (it runs after every migrate).
 _CUSTOMER_DESK = ["dispensary.view_customer", "dispensary.add_customer", "dispensary.change_customer"]
+_SALES_DESK = ["pos.view_sale", "pos.add_sale"]
 _MANAGEMENT = [
     *_CUSTOMER_DESK,
+    *_SALES_DESK,
+    "pos.approve_refund",
     "dispensary.view_store",
     "dispensary.view_auditrecord",
     "dispensary.view_outboxevent",
@@ -125,6 +128,6 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         *_PATIENT_READ,
     ],
     Role.INVENTORY_MANAGER: ["dispensary.view_store", *_STOCK_WORK],
-    Role.BUDTENDER: [*_CUSTOMER_DESK, "dispensary.view_store", *_STOCK_READ, *_PATIENT_DESK],
+    Role.BUDTENDER: [*_CUSTOMER_DESK, *_SALES_DESK, "dispensary.view_store", *_STOCK_READ, *_PATIENT_DESK],
     Role.DRIVER: ["dispensary.view_store"],
 }

@@ -13,6 +13,7 @@ from inventory.services.stock import (
     stock_allocate,
     stock_commit,
     stock_release,
+    stock_return,
     stock_sell,
 )
 
@@ -28,5 +29,6 @@ __all__ = [
     "stock_allocate",
     "stock_commit",
     "stock_release",
+    "stock_return",
     "stock_sell",
 ]

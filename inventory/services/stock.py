@@ -453,6 +453,23 @@ def stock_commit(
     _apply(store, plan, kind=kind, sign_on_hand=-1, sign_allocated=-1, actor=actor, reference=reference)
 
 
+@transaction.atomic
+def stock_return(*, store: Store, takes: Sequence[StockTake], actor, reference: Reference) -> None:
+    """Put sold stock back on hand (a void or a refund that restocks): "returned" movements, packages locked
+    in primary-key order. A finished package becomes active again."""
+    locked = _lock_takes(store, takes)
+    plan = [(locked[take.package_id], _positive(take.quantity)) for take in takes]
+    _apply(
+        store,
+        plan,
+        kind=StockMovement.Kind.RETURNED,
+        sign_on_hand=1,
+        sign_allocated=0,
+        actor=actor,
+        reference=reference,
+    )
+
+
 # --- Adjustments --------------------------------------------------------------------------------------
 
 

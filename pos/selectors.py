@@ -1,0 +1,126 @@
+"""Reads of the point of sale: taxes in force for pricing, sales lists, a customer's purchase history (also as
+the limit engine's input), and who bought a package (for recalls)."""
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from compliance.models import TaxRate
+from compliance.rules import CartLine, Purchase
+from dispensary.models import Customer, Store
+from inventory.recall_parties import Party
+from pos.models import Refund, Sale, SaleLine, SaleLineTax, Tender
+from pos.pricing import TaxSpec
+
+
+def tax_specs_in_force(*, jurisdiction: str, on: dt.date) -> list[TaxSpec]:
+    rows = TaxRate.objects.filter(
+        Q(effective_from__lte=on) & (Q(effective_to__isnull=True) | Q(effective_to__gte=on)),
+        jurisdiction__code=jurisdiction,
+    ).order_by("level", "id")
+    return [
+        TaxSpec(
+            id=row.pk,
+            name=row.name,
+            level=row.level,
+            customer_type=row.customer_type,
+            rate=row.rate,
+            base=row.base,
+            included_in_price=row.included_in_price,
+            products=row.products,
+        )
+        for row in rows
+    ]
+
+
+def _with_details(queryset: QuerySet[Sale]) -> QuerySet[Sale]:
+    return queryset.select_related("store", "register", "customer", "staff").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=SaleLine.objects.select_related("package", "product").prefetch_related(
+                Prefetch("taxes", queryset=SaleLineTax.objects.order_by("id"))
+            ),
+        ),
+        Prefetch("tenders", queryset=Tender.objects.order_by("id")),
+        Prefetch("refunds", queryset=Refund.objects.order_by("id")),
+    )
+
+
+def sale_list(
+    *,
+    stores: Iterable[Store] | QuerySet[Store],
+    filters: dict | None = None,
+) -> QuerySet[Sale]:
+    """Sales at `stores` (the caller's reach), newest first. filters: store (id), customer (id), status,
+    date_from / date_to (store-local dates, inclusive)."""
+    filters = filters or {}
+    queryset = Sale.objects.filter(store__in=stores)
+    if filters.get("store") is not None:
+        queryset = queryset.filter(store_id=filters["store"])
+    if filters.get("customer") is not None:
+        queryset = queryset.filter(customer_id=filters["customer"])
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("date_from"):
+        queryset = queryset.filter(local_date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        queryset = queryset.filter(local_date__lte=filters["date_to"])
+    return _with_details(queryset).order_by("-completed_at", "-id")
+
+
+def sale_get(*, stores, sale_id: int) -> Sale | None:
+    return _with_details(Sale.objects.filter(store__in=stores, pk=sale_id)).first()
+
+
+def customer_purchase_list(*, customer: Customer, stores=None) -> QuerySet[Sale]:
+    """The customer's sales (completed and voided), newest first; limited to `stores` when given."""
+    queryset = Sale.objects.filter(customer=customer)
+    if stores is not None:
+        queryset = queryset.filter(store__in=stores)
+    return _with_details(queryset).order_by("-completed_at", "-id")
+
+
+def customer_limit_history(*, customer: Customer, since: dt.datetime) -> list[Purchase]:
+    """The customer's completed purchases since `since`, as the limit engine's input: what each line counted
+    for, less what was refunded. Voided sales do not count. One query."""
+    lines = (
+        SaleLine.objects.filter(
+            sale__customer=customer, sale__status=Sale.Status.COMPLETED, sale__completed_at__gte=since
+        )
+        .select_related("sale")
+        .only("quantity", "refunded_quantity", "limit_amounts", "sale__completed_at", "sale__customer_type")
+        .order_by("sale_id", "id")
+    )
+    by_sale: dict[int, tuple[Sale, list[CartLine]]] = {}
+    for line in lines:
+        sale, cart = by_sale.setdefault(line.sale_id, (line.sale, []))
+        if line.refunded_quantity >= line.quantity:
+            continue
+        share = (line.quantity - line.refunded_quantity) / line.quantity
+        amounts = {bucket: Decimal(amount) * share for bucket, amount in line.limit_amounts.items()}
+        cart.append(CartLine(amounts=amounts))
+    return [
+        Purchase(at=sale.completed_at, lines=tuple(cart), customer_type=sale.customer_type)
+        for sale, cart in by_sale.values()
+    ]
+
+
+def sale_parties(reference_ids: Iterable[str]) -> dict[str, Party]:
+    """The recall resolver for stock movements referencing a sale: its customer, in one query."""
+    ids = [int(value) for value in reference_ids if str(value).isdigit()]
+    sales = (
+        Sale.objects.filter(pk__in=ids)
+        .select_related("customer")
+        .only("pk", "customer__id", "customer__first_name", "customer__last_name", "customer__phone")
+    )
+    result = {}
+    for sale in sales:
+        customer = sale.customer
+        result[str(sale.pk)] = Party(
+            customer_id=customer.pk if customer else None,
+            customer_name=f"{customer.first_name} {customer.last_name}".strip() if customer else "Anonymous",
+            customer_phone=customer.phone if customer else "",
+        )
+    return result

@@ -1,0 +1,646 @@
+"""Every write of the point of sale: completing a sale (limits, ID, stock, pricing, tenders in one
+transaction), voiding it on the same local day, and refunding lines back to stock or to waste."""
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from compliance.identity import IdRefused, medical_status
+from compliance.models import IdVerification
+from compliance.rules import CartLine, purchase_limits_check
+from compliance.rules import Customer as RulesCustomer
+from compliance.selectors import jurisdiction_rules_get
+from dispensary.audit import audit_record
+from dispensary.clock import store_local_date
+from dispensary.errors import ValidationFailed
+from dispensary.events import publish
+from dispensary.models import Customer, Store, User
+from inventory.models import Package, Product, quantity_text
+from inventory.services import AdjustmentReason, Reference, StockRequest, StockTake, stock_return, stock_sell
+from inventory.services.waste import package_waste
+from pos.errors import (
+    ApprovalRequired,
+    PurchaseLimitExceeded,
+    RefundInvalid,
+    SaleNotAllowed,
+    TenderInvalid,
+    VoidNotAllowed,
+)
+from pos.events import SaleCompleted, SaleRefunded, SaleVoided
+from pos.models import (
+    CustomerType,
+    Refund,
+    RefundLine,
+    Register,
+    Sale,
+    SaleLine,
+    SaleLineTax,
+    Tender,
+)
+from pos.pricing import ZERO, Discount, PriceLine, line_price, money, totals_of
+from pos.selectors import customer_limit_history, tax_specs_in_force
+
+APPROVE_REFUND = "pos.approve_refund"
+
+
+@dataclass(frozen=True)
+class SaleLineInput:
+    """A product and quantity; `package_id` when a tag was scanned (otherwise first-expiring-first-out)."""
+
+    product_id: int
+    quantity: Decimal
+    package_id: int | None = None
+    discount_percent: Decimal | None = None
+    discount_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class TenderInput:
+    kind: str  # "cash" or "card"
+    amount: Decimal
+    reference: str = ""
+
+
+def _sale_reference(sale: Sale) -> Reference:
+    return Reference("sale", str(sale.pk))
+
+
+# --- Completing a sale -----------------------------------------------------------------------------------------
+
+
+def _check_id(id_verification: IdVerification | None, *, store: Store, customer, today: dt.date) -> None:
+    if id_verification is None:
+        raise IdRefused("Check the customer's ID before the sale.", details={"id_verification": ["Missing."]})
+    if id_verification.store_id != store.pk or id_verification.local_date != today:
+        raise IdRefused(
+            "The ID check is not from this visit: check the ID again.",
+            details={"id_verification": ["Not from this store today."]},
+        )
+    if customer is not None and id_verification.customer_id not in (None, customer.pk):
+        raise IdRefused(
+            "The ID checked belongs to another customer.", details={"id_verification": ["Other customer."]}
+        )
+    if id_verification.expires_on is not None and id_verification.expires_on < today:
+        raise IdRefused(
+            f"The ID expired on {id_verification.expires_on:%b %d, %Y}.", details={"expires_on": ["Expired."]}
+        )
+    if not id_verification.passed:
+        problems = list(id_verification.problems or ["The ID check did not pass."])
+        raise IdRefused(" ".join(problems), details={"problems": problems})
+
+
+def _limit_cart(lines: Sequence[SaleLineInput], products: dict[int, Product]) -> list[CartLine]:
+    cart = []
+    for line in lines:
+        product = products[line.product_id]
+        amounts = {row.bucket: row.amount * Decimal(line.quantity) for row in product.limit_amounts.all()}
+        cart.append(
+            CartLine(amounts=amounts, label=f"{quantity_text(Decimal(line.quantity))} x {product.name}")
+        )
+    return cart
+
+
+def _history_start(rules, now: dt.datetime) -> dt.datetime:
+    longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
+    return now - dt.timedelta(days=longest + 1)
+
+
+def _check_limits(*, store, customer, customer_type, age, lines, products, today, now) -> None:
+    rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
+    history = customer_limit_history(customer=customer, since=_history_start(rules, now)) if customer else []
+    verdict = purchase_limits_check(
+        rules,
+        RulesCustomer(type=customer_type, age=age),
+        history,
+        _limit_cart(lines, products),
+        on=today,
+        time_zone=store.time_zone,
+    )
+    if verdict.allowed:
+        return
+    codes = {violation.code for violation in verdict.violations}
+    messages = " ".join(violation.message for violation in verdict.violations)
+    if codes & {"age_below_minimum", "age_unknown"}:
+        raise IdRefused(messages, details={"violations": [v.as_dict() for v in verdict.violations]})
+    if "customer_type_not_allowed" in codes:
+        raise SaleNotAllowed(messages)
+    raise PurchaseLimitExceeded(
+        messages,
+        details={
+            "violations": [v.as_dict() for v in verdict.violations],
+            "limits": [usage.as_dict() for usage in verdict.limits],
+        },
+    )
+
+
+def _tenders(tenders: Sequence[TenderInput], total: Decimal) -> list[Tender]:
+    """Cards pay first and exactly; cash covers the rest and gets the change."""
+    if not tenders:
+        raise TenderInvalid("Take a payment.", details={"tenders": ["At least one tender."]})
+    rows, paid_by_card, cash = [], ZERO, ZERO
+    for tender in tenders:
+        amount = money(Decimal(tender.amount))
+        if tender.kind not in Tender.Kind.values or amount <= ZERO:
+            raise TenderInvalid(
+                "Each tender is cash or card with a positive amount.", details={"tenders": [str(tender)]}
+            )
+        if tender.kind == Tender.Kind.CARD:
+            if not tender.reference:
+                raise TenderInvalid(
+                    "A card payment needs its reference.", details={"reference": ["Required."]}
+                )
+            paid_by_card += amount
+        else:
+            cash += amount
+    if paid_by_card > total:
+        raise TenderInvalid(
+            f"Cards cover {paid_by_card} of a {total} sale; a card is never charged more than the sale.",
+            details={"card": str(paid_by_card), "total": str(total)},
+        )
+    due_in_cash = total - paid_by_card
+    if cash < due_in_cash:
+        raise TenderInvalid(
+            f"{due_in_cash} is due in cash and {cash} was tendered.",
+            details={"due": str(due_in_cash), "tendered": str(cash + paid_by_card)},
+        )
+
+    for tender in tenders:
+        amount = money(Decimal(tender.amount))
+        if tender.kind == Tender.Kind.CARD:
+            rows.append(Tender(kind=tender.kind, amount=amount, applied=amount, reference=tender.reference))
+        else:
+            applied = min(amount, due_in_cash)
+            due_in_cash -= applied
+            rows.append(
+                Tender(
+                    kind=tender.kind,
+                    amount=amount,
+                    applied=applied,
+                    change_due=amount - applied,
+                    reference=tender.reference,
+                )
+            )
+    return rows
+
+
+def _share(amount: Decimal, quantity: Decimal, of: Decimal) -> Decimal:
+    return amount if quantity == of else money(amount * quantity / of)
+
+
+def line_event(line: SaleLine, quantity: Decimal | None = None) -> dict:
+    """A line in the events' shape (the state's receipt line); `quantity` for what is left after refunds."""
+    quantity = line.quantity if quantity is None else quantity
+    data = {
+        "package_id": line.package_id,
+        "package_label": line.package.tag,
+        "quantity": quantity_text(quantity),
+        "unit": line.unit,
+        "total_amount": str(_share(line.net_amount, quantity, line.quantity)),
+        "discount_amount": str(_share(line.discount_amount, quantity, line.quantity)),
+    }
+    by_field: dict[str, Decimal] = {}
+    for tax in line.taxes.all():
+        by_field[tax.field] = by_field.get(tax.field, ZERO) + _share(tax.amount, quantity, line.quantity)
+    data.update({name: str(amount) for name, amount in by_field.items()})
+    return data
+
+
+def _patient_license(customer, customer_type: str) -> str:
+    if customer is None or customer_type != CustomerType.MEDICAL:
+        return ""
+    registration = getattr(customer, "patient_registration", None)
+    return registration.card_number if registration else ""
+
+
+def _validate(*, store, register, customer, customer_type, lines, idempotency_key) -> None:
+    problems = {}
+    if register.store_id != store.pk:
+        problems["register"] = ["The register is at another store."]
+    if customer_type not in CustomerType.values:
+        problems["customer_type"] = [f"Unknown customer type {customer_type!r}."]
+    elif customer is None and customer_type == CustomerType.MEDICAL:
+        problems["customer"] = ["A medical sale needs the patient."]
+    if customer is not None and customer.organization_id != store.organization_id:
+        problems["customer"] = ["Unknown customer."]
+    if not lines:
+        problems["lines"] = ["A sale has at least one line."]
+    if not idempotency_key or len(idempotency_key) > 100:
+        problems["idempotency_key"] = ["Give an idempotency key of at most 100 characters."]
+    if problems:
+        raise ValidationFailed("The sale cannot be completed as given.", details=problems)
+
+
+def sale_complete(
+    *,
+    store: Store,
+    register: Register,
+    staff: User,
+    customer: Customer | None,
+    customer_type: str,
+    lines: Sequence[SaleLineInput],
+    tenders: Sequence[TenderInput],
+    idempotency_key: str,
+    id_verification: IdVerification | None = None,
+    now: dt.datetime | None = None,
+) -> Sale:
+    """Complete a sale in one transaction. A retried call with the same idempotency key returns the first sale
+    (the unique constraint decides); a refused sale writes nothing."""
+    _validate(
+        store=store,
+        register=register,
+        customer=customer,
+        customer_type=customer_type,
+        lines=lines,
+        idempotency_key=idempotency_key,
+    )
+    now = now or timezone.now()
+    today = store_local_date(store, at=now)
+    with transaction.atomic():
+        sale = Sale(
+            store=store,
+            register=register,
+            customer=customer,
+            customer_type=customer_type,
+            staff=staff,
+            id_verification=id_verification,
+            local_date=today,
+            completed_at=now,
+            receipt_number=f"pending-{uuid.uuid4().hex}",
+            idempotency_key=idempotency_key,
+        )
+        try:
+            with transaction.atomic():
+                sale.save()
+        except IntegrityError:
+            first = Sale.objects.filter(store=store, idempotency_key=idempotency_key).first()
+            if first is None:
+                raise
+            return first
+        _check_id(id_verification, store=store, customer=customer, today=today)
+        if customer is not None:
+            # One sale at a time per customer, so two registers cannot both use the same allowance.
+            Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        if customer_type == CustomerType.MEDICAL:
+            status = medical_status(customer=customer, today=today)
+            if not status.allowed:
+                raise SaleNotAllowed(" ".join(status.problems), details={"problems": list(status.problems)})
+        products = {
+            product.pk: product
+            for product in Product.objects.filter(
+                organization_id=store.organization_id, pk__in={line.product_id for line in lines}
+            ).prefetch_related("limit_amounts")
+        }
+        unknown = sorted({line.product_id for line in lines} - set(products))
+        if unknown:
+            raise ValidationFailed("Unknown products.", details={"product_ids": unknown})
+        _check_limits(
+            store=store,
+            customer=customer,
+            customer_type=customer_type,
+            age=id_verification.age,
+            lines=lines,
+            products=products,
+            today=today,
+            now=now,
+        )
+        takes = stock_sell(
+            store=store,
+            requests=[
+                StockRequest(
+                    product_id=line.product_id, quantity=Decimal(line.quantity), package_id=line.package_id
+                )
+                for line in lines
+            ],
+            actor=staff,
+            reference=_sale_reference(sale),
+        )
+        sale_lines = _write_lines(
+            sale, lines, takes, products, tax_specs_in_force(jurisdiction=store.jurisdiction, on=today)
+        )
+        priced = totals_of([priced for _, priced in sale_lines])
+        tender_rows = _tenders(tenders, priced.total)
+        for row in tender_rows:
+            row.sale = sale
+        Tender.objects.bulk_create(tender_rows)
+        sale.receipt_number = f"{store.code}-{sale.pk}"
+        sale.subtotal = priced.subtotal
+        sale.discount_total = priced.discount_total
+        sale.excise_tax_total = priced.tax_totals.get("excise", ZERO)
+        sale.sales_tax_total = priced.tax_totals.get("state", ZERO)
+        sale.local_tax_total = priced.tax_totals.get("local", ZERO)
+        sale.tax_total = priced.tax_total
+        sale.total = priced.total
+        sale.save(
+            update_fields=[
+                "receipt_number",
+                "subtotal",
+                "discount_total",
+                "excise_tax_total",
+                "sales_tax_total",
+                "local_tax_total",
+                "tax_total",
+                "total",
+            ]
+        )
+        audit_record(
+            actor=staff,
+            action="sale.completed",
+            instance=sale,
+            after={
+                "receipt_number": sale.receipt_number,
+                "total": str(sale.total),
+                "customer_type": customer_type,
+                "lines": len(sale_lines),
+                "change_due": str(sum((row.change_due for row in tender_rows), ZERO)),
+            },
+            organization=store.organization,
+            store=store,
+        )
+        publish(
+            SaleCompleted(
+                sale_id=sale.pk,
+                organization_id=store.organization_id,
+                store_id=store.pk,
+                completed_at=now.astimezone(dt.UTC).isoformat(),
+                customer_type=customer_type,
+                lines=[line_event(line) for line, _ in sale_lines],
+                customer_id=customer.pk if customer else None,
+                patient_license_number=_patient_license(customer, customer_type),
+                receipt_number=sale.receipt_number,
+            )
+        )
+        return sale
+
+
+def _write_lines(sale, lines, takes, products, taxes) -> list:
+    """One sale line per package taken (a request served by two packages makes two lines); a fixed discount
+    is spent on the first pieces of its line."""
+    packages = {p.pk: p for p in Package.objects.filter(pk__in={take.package_id for take in takes})}
+    pieces = iter(takes)
+    result = []
+    for line in lines:
+        product = products[line.product_id]
+        wanted = Decimal(line.quantity)
+        fixed_left = money(Decimal(line.discount_amount)) if line.discount_amount is not None else None
+        while wanted > ZERO:
+            take = next(pieces)
+            wanted -= take.quantity
+            if fixed_left is not None:
+                discount = Discount(amount=fixed_left)
+            elif line.discount_percent is not None:
+                discount = Discount(percent=Decimal(line.discount_percent))
+            else:
+                discount = Discount()
+            priced = line_price(PriceLine(product.price, take.quantity, discount), taxes, sale.customer_type)
+            if fixed_left is not None:
+                fixed_left -= priced.discount_amount
+            row = SaleLine(
+                sale=sale,
+                product=product,
+                package=packages[take.package_id],
+                quantity=take.quantity,
+                unit=packages[take.package_id].unit,
+                unit_price=product.price,
+                list_amount=priced.list_amount,
+                discount_amount=priced.discount_amount,
+                net_amount=priced.net_amount,
+                tax_amount=priced.tax_amount,
+                total=priced.total,
+                limit_amounts={
+                    row.bucket: quantity_text(row.amount * take.quantity)
+                    for row in product.limit_amounts.all()
+                },
+            )
+            result.append((row, priced))
+    SaleLine.objects.bulk_create([row for row, _ in result])
+    tax_rows = [
+        SaleLineTax(
+            line=row,
+            tax_rate_id=tax.tax.id,
+            name=tax.tax.name,
+            field=tax.tax.field,
+            level=tax.tax.level,
+            rate=tax.tax.rate,
+            included_in_price=tax.tax.included_in_price,
+            amount=tax.amount,
+        )
+        for row, priced in result
+        for tax in priced.taxes
+    ]
+    SaleLineTax.objects.bulk_create(tax_rows)
+    by_line: dict[int, list] = {}
+    for tax in tax_rows:
+        by_line.setdefault(id(tax.line), []).append(tax)
+    for row, _ in result:
+        # The events read the taxes through the related manager; fill its cache instead of querying again.
+        row._prefetched_objects_cache = {"taxes": _Prefetched(by_line.get(id(row), []))}
+    return result
+
+
+class _Prefetched(list):
+    def all(self):
+        return self
+
+
+# --- Voids and refunds -----------------------------------------------------------------------------------------
+
+
+def _check_approver(approver, store: Store) -> None:
+    if (
+        approver is None
+        or not getattr(approver, "is_active", False)
+        or getattr(approver, "organization_id", None) != store.organization_id
+        or not approver.has_perm(APPROVE_REFUND)
+        or not approver.has_perm("dispensary.access_store", store)
+    ):
+        raise ApprovalRequired(
+            "A manager of this store must approve.", details={"approver": ["Needs pos.approve_refund."]}
+        )
+
+
+def _locked_sale(sale: Sale) -> Sale:
+    return Sale.objects.select_for_update().select_related("store", "store__organization").get(pk=sale.pk)
+
+
+@transaction.atomic
+def sale_void(*, sale: Sale, actor: User, approver: User, now: dt.datetime | None = None) -> Sale:
+    """Void a sale on its local day: everything not refunded goes back to stock, the state's receipt is voided."""
+    now = now or timezone.now()
+    locked = _locked_sale(sale)
+    store = locked.store
+    _check_approver(approver, store)
+    if locked.status != Sale.Status.COMPLETED:
+        raise VoidNotAllowed("This sale is already voided.", details={"status": locked.status})
+    if store_local_date(store, at=now) != locked.local_date:
+        raise VoidNotAllowed(
+            f"Only sales of today can be voided; this one is from {locked.local_date:%Y-%m-%d}. Refund it instead.",
+            details={"local_date": locked.local_date.isoformat()},
+        )
+    takes = [
+        StockTake(line.package_id, line.product_id, line.remaining_quantity)
+        for line in locked.lines.all()
+        if line.remaining_quantity > ZERO
+    ]
+    if takes:
+        stock_return(store=store, takes=takes, actor=actor, reference=_sale_reference(locked))
+    locked.status = Sale.Status.VOIDED
+    locked.voided_at = now
+    locked.voided_by = actor
+    locked.void_approved_by = approver
+    locked.save(update_fields=["status", "voided_at", "voided_by", "void_approved_by"])
+    audit_record(
+        actor=actor,
+        action="sale.voided",
+        instance=locked,
+        before={"status": Sale.Status.COMPLETED},
+        after={"status": Sale.Status.VOIDED, "approved_by": approver.get_username()},
+        organization=store.organization,
+        store=store,
+    )
+    publish(
+        SaleVoided(
+            sale_id=locked.pk,
+            organization_id=store.organization_id,
+            store_id=store.pk,
+            voided_at=now.astimezone(dt.UTC).isoformat(),
+        )
+    )
+    return locked
+
+
+@transaction.atomic
+def sale_refund(
+    *,
+    sale: Sale,
+    lines: Sequence[tuple[SaleLine, Decimal, bool]],
+    reason: str,
+    actor: User,
+    approver: User,
+    waste_reason: str = AdjustmentReason.DAMAGED,
+    now: dt.datetime | None = None,
+) -> Refund:
+    """Refund some quantity of some lines: restocked, or returned and wasted. Amounts are the line's rounded
+    shares, so refunds of a whole line add up to exactly what was paid."""
+    now = now or timezone.now()
+    locked = _locked_sale(sale)
+    store = locked.store
+    _check_approver(approver, store)
+    reason = (reason or "").strip()
+    if locked.status != Sale.Status.COMPLETED:
+        raise RefundInvalid("A voided sale cannot be refunded.", details={"status": locked.status})
+    if not reason:
+        raise RefundInvalid("Give the reason for the refund.", details={"reason": ["Required."]})
+    if not lines:
+        raise RefundInvalid("Choose the lines to refund.", details={"lines": ["At least one."]})
+    sale_lines = {
+        line.pk: line
+        for line in SaleLine.objects.select_for_update()
+        .filter(sale=locked)
+        .select_related("package")
+        .order_by("pk")
+    }
+    for line in sale_lines.values():
+        line.taxes_list = list(line.taxes.all())
+    seen, plan = set(), []
+    for sale_line, quantity, restock in lines:
+        line = sale_lines.get(sale_line.pk)
+        quantity = Decimal(str(quantity))
+        if line is None or line.pk in seen:
+            raise RefundInvalid("Each line of this sale at most once.", details={"line": [sale_line.pk]})
+        seen.add(line.pk)
+        whole = line.unit != Product.SoldBy.EACH or quantity == quantity.to_integral_value()
+        if not (ZERO < quantity <= line.remaining_quantity) or not whole:
+            raise RefundInvalid(
+                f"Line {line.pk} has {quantity_text(line.remaining_quantity)} left to refund.",
+                details={"line": line.pk, "quantity": str(quantity)},
+            )
+        plan.append((line, quantity, bool(restock)))
+
+    refund = Refund.objects.create(
+        sale=locked, reason=reason, actor=actor, approved_by=approver, created_at=now
+    )
+    rows = []
+    for line, quantity, restock in plan:
+        before, after = line.remaining_quantity, line.remaining_quantity - quantity
+        net = _share(line.net_amount, before, line.quantity) - _share(line.net_amount, after, line.quantity)
+        tax = sum(
+            (
+                _share(t.amount, before, line.quantity) - _share(t.amount, after, line.quantity)
+                for t in line.taxes_list
+            ),
+            ZERO,
+        )
+        total = _share(line.total, before, line.quantity) - _share(line.total, after, line.quantity)
+        rows.append(
+            RefundLine(
+                refund=refund,
+                sale_line=line,
+                quantity=quantity,
+                restock=restock,
+                net_amount=net,
+                tax_amount=tax,
+                total=total,
+            )
+        )
+        SaleLine.objects.filter(pk=line.pk).update(refunded_quantity=F("refunded_quantity") + quantity)
+        line.refunded_quantity += quantity
+    stock_return(
+        store=store,
+        takes=[StockTake(line.package_id, line.product_id, quantity) for line, quantity, _ in plan],
+        actor=actor,
+        reference=Reference("refund", str(refund.pk)),
+    )
+    for row, (line, quantity, restock) in zip(rows, plan, strict=True):
+        if not restock:
+            row.waste_record = package_waste(
+                package=line.package,
+                quantity=quantity,
+                reason=waste_reason,
+                actor=actor,
+                note=f"Refund {refund.pk} of sale {locked.receipt_number}: {reason}"[:2000],
+            )
+    RefundLine.objects.bulk_create(rows)
+    refund.net_amount = sum((row.net_amount for row in rows), ZERO)
+    refund.tax_amount = sum((row.tax_amount for row in rows), ZERO)
+    refund.total = sum((row.total for row in rows), ZERO)
+    refund.save(update_fields=["net_amount", "tax_amount", "total"])
+    Sale.objects.filter(pk=locked.pk).update(refunded_total=F("refunded_total") + refund.total)
+    audit_record(
+        actor=actor,
+        action="sale.refunded",
+        instance=locked,
+        after={
+            "refund_id": refund.pk,
+            "total": str(refund.total),
+            "reason": reason,
+            "approved_by": approver.get_username(),
+            "lines": [
+                {"line": line.pk, "quantity": quantity_text(quantity), "restock": restock}
+                for line, quantity, restock in plan
+            ],
+        },
+        organization=store.organization,
+        store=store,
+    )
+    remaining = []
+    for line in sale_lines.values():
+        if line.remaining_quantity > ZERO:
+            line._prefetched_objects_cache = {"taxes": _Prefetched(line.taxes_list)}
+            remaining.append(line_event(line, line.remaining_quantity))
+    publish(
+        SaleRefunded(
+            sale_id=locked.pk,
+            organization_id=store.organization_id,
+            store_id=store.pk,
+            refund_id=refund.pk,
+            refunded_at=now.astimezone(dt.UTC).isoformat(),
+            remaining_lines=remaining,
+        )
+    )
+    return refund

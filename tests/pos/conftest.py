@@ -1,0 +1,40 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from compliance.identity import id_verify
+from pos.models import Register
+from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
+
+
+@pytest.fixture
+def register(store):
+    return Register.objects.create(store=store, name="Register 1")
+
+
+@pytest.fixture
+def product(organization):
+    """An eighth: 45.00, counts 3.5 g of flower."""
+    product = ProductFactory(organization=organization, price=Decimal("45.00"))
+    ProductLimitAmountFactory(product=product, bucket="flower_g", amount=Decimal("3.5"))
+    return product
+
+
+@pytest.fixture
+def package(store, product):
+    return receive(store, product, 10)
+
+
+@pytest.fixture
+def adult_id(store, budtender):
+    return lambda customer=None: (
+        id_verify(
+            store=store,
+            staff=budtender,
+            minimum_age=21,
+            date_of_birth=dt.date(1990, 5, 17),
+            expires_on=dt.date.today() + dt.timedelta(days=800),
+            customer=customer,
+        ).verification
+    )

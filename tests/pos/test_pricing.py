@@ -1,0 +1,92 @@
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from pos.pricing import Discount, PriceLine, TaxSpec, sale_price
+from pos.selectors import tax_specs_in_force
+
+ON = dt.date(2026, 3, 2)
+
+
+def taxes(jurisdiction):
+    return tax_specs_in_force(jurisdiction=jurisdiction, on=ON)
+
+
+@pytest.mark.django_db
+def test_california_adult_use_excise_and_sales_tax_rounded_per_line():
+    priced = sale_price(
+        [PriceLine(D("45.00"), D("2")), PriceLine(D("19.99"), D("1"), Discount(percent=D("10")))],
+        taxes("US-CA"),
+        "adult_use",
+    )
+    first, second = priced.lines
+    assert (first.list_amount, first.net_amount, first.tax_by_field()) == (
+        D("90.00"),
+        D("90.00"),
+        {"excise_tax": D("13.50"), "sales_tax": D("6.53")},
+    )
+    assert first.total == D("110.03")
+    # 19.99 - 2.00 = 17.99; excise 2.6985 -> 2.70; sales 1.304275 -> 1.30
+    assert (second.discount_amount, second.net_amount) == (D("2.00"), D("17.99"))
+    assert second.tax_by_field() == {"excise_tax": D("2.70"), "sales_tax": D("1.30")}
+    assert second.total == D("21.99")
+    assert (priced.subtotal, priced.discount_total, priced.tax_total, priced.total) == (
+        D("109.99"),
+        D("2.00"),
+        D("24.03"),
+        D("132.02"),
+    )
+    assert priced.tax_totals == {"excise": D("16.20"), "state": D("7.83"), "local": D("0")}
+
+
+@pytest.mark.django_db
+def test_california_medical_is_exempt_from_sales_tax_by_its_row():
+    priced = sale_price([PriceLine(D("45.00"), D("2"))], taxes("US-CA"), "medical")
+    assert priced.lines[0].tax_by_field() == {"excise_tax": D("13.50")}
+    assert priced.total == D("103.50")
+
+
+@pytest.mark.django_db
+def test_colorado_special_sales_tax_for_adult_use_and_state_sales_tax_for_medical():
+    adult = sale_price([PriceLine(D("45.00"), D("1"), Discount(amount=D("5")))], taxes("US-CO"), "adult_use")
+    # wholesale excise is not on the receipt; 15% of 40.00
+    assert adult.lines[0].tax_by_field() == {"sales_tax": D("6.00")}
+    assert adult.total == D("46.00")
+    medical = sale_price([PriceLine(D("45.00"), D("1"))], taxes("US-CO"), "medical")
+    assert medical.lines[0].tax_by_field() == {"sales_tax": D("1.31")}  # 2.9% of 45 = 1.305
+    assert medical.total == D("46.31")
+
+
+@pytest.mark.django_db
+def test_michigan_excise_for_adult_use_and_sales_tax_for_both():
+    adult = sale_price([PriceLine(D("12.345"), D("3.5"))], taxes("US-MI"), "adult_use")
+    line = adult.lines[0]
+    assert line.list_amount == D("43.21")  # 43.2075
+    assert line.tax_by_field() == {"excise_tax": D("4.32"), "sales_tax": D("2.59")}
+    assert adult.total == D("50.12")
+    medical = sale_price([PriceLine(D("45.00"), D("1"))], taxes("US-MI"), "medical")
+    assert medical.lines[0].tax_by_field() == {"sales_tax": D("2.70")}
+    assert medical.total == D("47.70")
+
+
+def test_tax_included_in_shelf_price_is_taken_out_and_the_total_stays_the_shelf_price():
+    included = [
+        TaxSpec("Excise", "excise", "both", D("10"), included_in_price=True),
+        TaxSpec("Sales", "state", "both", D("5"), "retail_price_with_excise", included_in_price=True),
+    ]
+    line = sale_price([PriceLine(D("50.00"), D("1"))], included, "adult_use").lines[0]
+    # base x (1 + 0.10 + 0.05 x 1.10) = 50 -> base 43.29; excise 4.33; sales gets the rest, 2.38
+    assert (line.net_amount, line.tax_by_field(), line.total) == (
+        D("43.29"),
+        {"excise_tax": D("4.33"), "sales_tax": D("2.38")},
+        D("50.00"),
+    )
+
+
+def test_fixed_discount_never_goes_below_zero_and_local_taxes_without_rate_are_skipped():
+    local = [TaxSpec("City cannabis tax", "local", "both", D("4")), TaxSpec("County", "local", "both", None)]
+    line = sale_price([PriceLine(D("10.00"), D("1"), Discount(amount=D("15")))], local, "adult_use").lines[0]
+    assert (line.discount_amount, line.net_amount, line.total) == (D("10.00"), D("0.00"), D("0.00"))
+    line = sale_price([PriceLine(D("10.00"), D("1"))], local, "adult_use").lines[0]
+    assert line.tax_by_field() == {"city_tax": D("0.40")}

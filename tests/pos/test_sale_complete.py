@@ -1,0 +1,245 @@
+import datetime as dt
+from decimal import Decimal as D
+
+import pytest
+
+from compliance.identity import IdRefused, id_verify
+from dispensary.models import AuditRecord, OutboxEvent
+from inventory.errors import InsufficientStock
+from inventory.models import Package, StockMovement
+from inventory.selectors import ledger_mismatch_list
+from pos.errors import PurchaseLimitExceeded, SaleNotAllowed, TenderInvalid
+from pos.models import Sale, SaleLine, SaleLineTax, Tender
+from pos.services import SaleLineInput, TenderInput, sale_complete
+from tests.factories import CustomerFactory
+from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, days, receive
+
+pytestmark = pytest.mark.django_db
+
+
+def complete(
+    store, register, budtender, verification, lines, *, customer=None, tenders=None, key="k-1", **kw
+):
+    return sale_complete(
+        store=store,
+        register=register,
+        staff=budtender,
+        customer=customer,
+        customer_type=kw.pop("customer_type", "adult_use"),
+        lines=lines,
+        tenders=tenders or [TenderInput("cash", D("200"))],
+        idempotency_key=key,
+        id_verification=verification,
+        **kw,
+    )
+
+
+def test_sale_writes_lines_taxes_tenders_audit_and_event(
+    store, register, budtender, product, package, adult_id
+):
+    customer = CustomerFactory(organization=store.organization)
+    sale = complete(
+        store,
+        register,
+        budtender,
+        adult_id(customer),
+        [SaleLineInput(product.pk, D("2"), package_id=package.pk, discount_percent=D("10"))],
+        customer=customer,
+        tenders=[TenderInput("card", D("50.00"), reference="AUTH-1"), TenderInput("cash", D("60"))],
+    )
+    # 90.00 - 9.00 = 81.00; excise 12.15; sales tax 7.25% = 5.8725 -> 5.87
+    assert (sale.subtotal, sale.discount_total, sale.excise_tax_total, sale.sales_tax_total) == (
+        D("90.00"),
+        D("9.00"),
+        D("12.15"),
+        D("5.87"),
+    )
+    assert (sale.tax_total, sale.total, sale.receipt_number) == (
+        D("18.02"),
+        D("99.02"),
+        f"{store.code}-{sale.pk}",
+    )
+    line = SaleLine.objects.get(sale=sale)
+    assert (line.quantity, line.net_amount, line.total, line.limit_amounts) == (
+        D("2"),
+        D("81.00"),
+        D("99.02"),
+        {"flower_g": "7"},
+    )
+    assert sorted(SaleLineTax.objects.filter(line=line).values_list("field", "amount")) == [
+        ("excise_tax", D("12.15")),
+        ("sales_tax", D("5.87")),
+    ]
+    assert list(Tender.objects.filter(sale=sale).values_list("kind", "applied", "change_due")) == [
+        ("card", D("50.00"), D("0.00")),
+        ("cash", D("49.02"), D("10.98")),
+    ]
+    package.refresh_from_db()
+    assert package.quantity_on_hand == D("8")
+    assert ledger_mismatch_list(store=store) == []
+    assert AuditRecord.objects.filter(action="sale.completed", object_id=str(sale.pk)).count() == 1
+    event = OutboxEvent.objects.get(name="pos.sale_completed")
+    assert event.payload["lines"] == [
+        {
+            "package_id": package.pk,
+            "package_label": package.tag,
+            "quantity": "2",
+            "unit": "each",
+            "total_amount": "81.00",
+            "discount_amount": "9.00",
+            "excise_tax": "12.15",
+            "sales_tax": "5.87",
+        }
+    ]
+    assert event.payload["receipt_number"] == sale.receipt_number
+
+
+def test_fefo_splits_a_line_across_packages(store, register, budtender, product, adult_id):
+    later = receive(store, product, 5, expires_on=days(60))
+    sooner = receive(store, product, 1, expires_on=days(10))
+    sale = complete(store, register, budtender, adult_id(), [SaleLineInput(product.pk, D("2"))])
+    assert list(sale.lines.order_by("id").values_list("package_id", "quantity")) == [
+        (sooner.pk, D("1")),
+        (later.pk, D("1")),
+    ]
+    assert sale.total == D("110.02")  # two lines of 45.00 + 6.75 + 3.26 (3.2625)
+    assert ledger_mismatch_list(store=store) == []
+
+
+def nothing_written():
+    return not Sale.objects.exists() and not StockMovement.objects.filter(kind="sold").exists()
+
+
+def test_limit_at_the_limit_passes_and_one_over_fails_writing_nothing(
+    store, register, budtender, organization, adult_id
+):
+    ounce = ProductFactory(organization=organization, price=D("100.00"))
+    ProductLimitAmountFactory(product=ounce, bucket="flower_g", amount=D("28.5"))
+    gram = ProductFactory(organization=organization, price=D("10.00"))
+    ProductLimitAmountFactory(product=gram, bucket="flower_g", amount=D("1"))
+    receive(store, ounce, 3)
+    gram_package = receive(store, gram, 3)
+    customer = CustomerFactory(organization=organization)
+    complete(
+        store,
+        register,
+        budtender,
+        adult_id(customer),
+        [SaleLineInput(ounce.pk, D("1"))],
+        customer=customer,
+        tenders=[TenderInput("cash", D("200"))],
+    )
+    with pytest.raises(PurchaseLimitExceeded) as error:
+        complete(
+            store,
+            register,
+            budtender,
+            adult_id(customer),
+            [SaleLineInput(gram.pk, D("1"))],
+            customer=customer,
+            key="k-2",
+        )
+    assert "1 g over" in error.value.message
+    assert error.value.details["violations"][0]["over"] == "1"
+    assert Sale.objects.count() == 1
+    gram_package.refresh_from_db()
+    assert gram_package.quantity_on_hand == D("3")
+    # Medical purchases never combine with adult use: the same customer's other type starts afresh.
+
+
+def test_one_over_the_limit_in_a_single_cart_fails(store, register, budtender, organization, adult_id):
+    ounce = ProductFactory(organization=organization, price=D("100.00"))
+    ProductLimitAmountFactory(product=ounce, bucket="flower_g", amount=D("28.5"))
+    receive(store, ounce, 3)
+    with pytest.raises(PurchaseLimitExceeded):
+        complete(
+            store,
+            register,
+            budtender,
+            adult_id(),
+            [SaleLineInput(ounce.pk, D("2"))],
+            tenders=[TenderInput("cash", D("300"))],
+        )
+    assert nothing_written()
+
+
+def test_under_age_or_missing_or_stale_id_is_refused(store, register, budtender, product, package):
+    young = id_verify(
+        store=store,
+        staff=budtender,
+        minimum_age=21,
+        date_of_birth=dt.date.today().replace(year=dt.date.today().year - 19),
+    ).verification
+    with pytest.raises(IdRefused):
+        complete(store, register, budtender, young, [SaleLineInput(product.pk, D("1"))])
+    with pytest.raises(IdRefused):
+        complete(store, register, budtender, None, [SaleLineInput(product.pk, D("1"))])
+    expired = id_verify(
+        store=store, staff=budtender, minimum_age=21, date_of_birth=dt.date(1980, 1, 1), expires_on=days(-3)
+    ).verification
+    with pytest.raises(IdRefused):
+        complete(store, register, budtender, expired, [SaleLineInput(product.pk, D("1"))])
+    assert nothing_written()
+
+
+def test_medical_sale_needs_a_valid_card(store, register, budtender, product, package, adult_id):
+    customer = CustomerFactory(organization=store.organization, customer_type="medical")
+    with pytest.raises(SaleNotAllowed):
+        complete(
+            store,
+            register,
+            budtender,
+            adult_id(customer),
+            [SaleLineInput(product.pk, D("1"))],
+            customer=customer,
+            customer_type="medical",
+        )
+    assert nothing_written()
+
+
+def test_cash_short_is_refused(store, register, budtender, product, package, adult_id):
+    with pytest.raises(TenderInvalid):
+        complete(
+            store,
+            register,
+            budtender,
+            adult_id(),
+            [SaleLineInput(product.pk, D("1"))],
+            tenders=[TenderInput("cash", D("55.00"))],
+        )
+    assert nothing_written()
+    sale = complete(
+        store,
+        register,
+        budtender,
+        adult_id(),
+        [SaleLineInput(product.pk, D("1"))],
+        tenders=[TenderInput("cash", D("55.01"))],
+    )
+    assert sale.tenders.get().change_due == D("0.00")
+
+
+def test_idempotent_retry_returns_the_first_sale_and_sells_once(
+    store, register, budtender, product, package, adult_id
+):
+    verification = adult_id()
+    first = complete(
+        store, register, budtender, verification, [SaleLineInput(product.pk, D("1"))], key="same"
+    )
+    again = complete(
+        store, register, budtender, verification, [SaleLineInput(product.pk, D("1"))], key="same"
+    )
+    assert again.pk == first.pk
+    assert Sale.objects.count() == 1
+    package.refresh_from_db()
+    assert package.quantity_on_hand == D("9")
+    assert OutboxEvent.objects.filter(name="pos.sale_completed").count() == 1
+
+
+def test_insufficient_stock_writes_nothing(store, register, budtender, organization, adult_id):
+    accessory = ProductFactory(organization=organization, price=D("5.00"))  # counts for no limit
+    package = receive(store, accessory, 10)
+    with pytest.raises(InsufficientStock):
+        complete(store, register, budtender, adult_id(), [SaleLineInput(accessory.pk, D("11"))])
+    assert nothing_written()
+    assert Package.objects.get(pk=package.pk).quantity_on_hand == D("10")
