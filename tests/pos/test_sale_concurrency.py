@@ -16,7 +16,11 @@ from pos.services import SaleLineInput, TenderInput, sale_complete
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("shipped_rules"),
+]
 
 
 def compete(work, threads=2):
