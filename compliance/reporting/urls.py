@@ -12,6 +12,7 @@ urlpatterns = [
     path("reports/three-way/", views.three_way, name="three_way"),
     path("reports/waste/", views.waste, name="waste"),
     path("reports/demographics/", views.demographics, name="demographics"),
+    path("reports/sales/", views.sales, name="sales"),
     path("audit/", views.audit_search, name="audit_search"),
     path("audit/package/<int:pk>/", views.audit_package, name="audit_package"),
     path("audit/patient/<int:pk>/", views.audit_patient, name="audit_patient"),

@@ -12,6 +12,7 @@ from compliance.reporting.forms import (
     AuditSearchForm,
     DemographicsForm,
     ReconciliationForm,
+    SalesForm,
     ThreeWayForm,
     WasteForm,
 )
@@ -21,6 +22,7 @@ from compliance.reporting.reports import (
     DEMOGRAPHICS_PERMISSIONS,
     RECONCILIATION_PERMISSIONS,
     REPORTS,
+    SALES_PERMISSIONS,
     THREE_WAY_PERMISSIONS,
     WASTE_PERMISSIONS,
 )
@@ -35,6 +37,7 @@ from compliance.reporting.reports.inventory import (
     waste_log,
 )
 from compliance.reporting.reports.patients import demographics_document, medical_demographics
+from compliance.reporting.reports.sales import daily_sales, daily_sales_document
 from dispensary.clock import store_local_date
 from dispensary.models import Customer
 from dispensary.views.access import staff_view
@@ -175,6 +178,22 @@ def demographics(request):
         document,
         filename,
         {"form": form, "section": "demographics"},
+    )
+
+
+@staff_view(*SALES_PERMISSIONS)
+def sales(request):
+    today = store_local_date(request.store).isoformat()
+    form = _bound(SalesForm, request, {"start": today, "end": today})
+    document = None
+    if form.is_valid():
+        report = daily_sales(
+            store=request.store, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+        )
+        document = daily_sales_document(report)
+    filename = slugify(f"sales-{request.store.code}-{form.data['start']}-{form.data['end']}")
+    return _respond(
+        request, "compliance/reports/report.html", document, filename, {"form": form, "section": "sales"}
     )
 
 
