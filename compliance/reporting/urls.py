@@ -16,6 +16,7 @@ urlpatterns = [
     path("audit/", views.audit_search, name="audit_search"),
     path("audit/package/<int:pk>/", views.audit_package, name="audit_package"),
     path("audit/patient/<int:pk>/", views.audit_patient, name="audit_patient"),
+    path("audit/patient/<int:pk>/purchases/", views.purchase_history, name="purchase_history"),
     path("audit/batch/", views.audit_batch, name="audit_batch"),
     path("audit/manifest/<int:pk>/", views.audit_manifest, name="audit_manifest"),
     path("audit/day/<str:day>/", views.audit_day, name="audit_day"),

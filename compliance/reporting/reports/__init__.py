@@ -33,6 +33,7 @@ AUDIT_PATIENT_PERMISSIONS = (
     "dispensary.view_customer",
     "compliance.view_patientregistration",
 )
+PURCHASE_HISTORY_PERMISSIONS = (*AUDIT_PATIENT_PERMISSIONS, "pos.view_sale")
 
 REPORTS = [
     ReportEntry(

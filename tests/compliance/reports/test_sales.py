@@ -112,3 +112,66 @@ def test_page_csv_pdf_and_permissions(client, sell, store, officer, budtender):
     assert "Daily sales" in client.get(reverse("compliance:reports:index")).content.decode()
     client.force_login(budtender)
     assert client.get(url).status_code == 403
+
+
+def test_purchase_history_in_the_patient_record_and_its_page(
+    client,
+    sell,
+    store,
+    officer,
+    manager,
+    budtender,
+    package,  # noqa: F811
+):
+    kept = sell("3")
+    customer = kept.customer
+    voided = sell("1")
+    refunded = sell("2")
+    Sale.objects.filter(pk__in=[voided.pk, refunded.pk]).update(customer=customer)
+    sale_void(sale=voided, actor=budtender, approver=manager)
+    line = refunded.lines.get()
+    sale_refund(sale=refunded, lines=[(line, D("1"), True)], reason="r", actor=budtender, approver=manager)
+    other = sell("1")  # another customer's: not in the history
+
+    from compliance.reporting.audit_center import patient_record
+
+    with CaptureQueriesContext(connection) as queries:
+        record = patient_record(customer=customer, actor=officer, store=store)
+    sales = next(table for table in record.tables if table.title == "Sales")
+    assert {row[2] for row in sales.rows} == {
+        kept.receipt_number,
+        voided.receipt_number,
+        refunded.receipt_number,
+    }
+    assert other.receipt_number not in {row[2] for row in sales.rows}
+    by_receipt = {row[2]: (row, flags) for row, flags in zip(sales.rows, sales.flags, strict=True)}
+    row, flags = by_receipt[kept.receipt_number]
+    assert row[5:] == [package.tag, "3 each", "165.04", "completed"] and flags == []
+    assert by_receipt[voided.receipt_number][1] == ["Voided"]
+    assert by_receipt[voided.receipt_number][0][-1] == "voided"
+    assert by_receipt[refunded.receipt_number][0][-2:] == ["110.03", "refunded 1"]
+    assert by_receipt[refunded.receipt_number][1] == ["Partly refunded"]
+    assert row[0] == f"{store_local_date(store):%Y-%m-%d}"
+    bounded = len(queries)
+
+    sell("1")  # more sales of others change nothing
+    Sale.objects.filter(pk=sell("1").pk).update(customer=customer)
+    with CaptureQueriesContext(connection) as queries:
+        patient_record(customer=customer, actor=officer, store=store)
+    assert len(queries) == bounded
+
+    url = reverse("compliance:reports:purchase_history", args=[customer.pk])
+    client.force_login(officer)
+    assert client.get(url).status_code == 403  # needs pos.view_sale
+    client.force_login(grant(officer, "pos.view_sale", "dispensary.view_auditrecord"))
+    from dispensary.models import AuditRecord
+
+    before = AuditRecord.objects.filter(action="customer.viewed").count()
+    page = client.get(url)
+    assert page.status_code == 200 and kept.receipt_number in page.content.decode()
+    csv = client.get(url, {"format": "csv"}).content.decode()
+    assert kept.receipt_number in csv and "165.04" in csv and other.receipt_number not in csv
+    assert client.get(url, {"format": "pdf"}).content.startswith(b"%PDF")
+    viewed = AuditRecord.objects.filter(action="customer.viewed").order_by("-id")
+    assert viewed.count() == before + 3
+    assert viewed[0].after == {"via": "audit_center"} and viewed[0].object_id == str(customer.pk)
