@@ -6,7 +6,10 @@ from compliance.traceability.registry import reset_shared_simulator
 from inventory.selectors import ledger_mismatch_list
 from pos.models import Register, Sale
 
-pytestmark = pytest.mark.django_db(transaction=True)  # the state reports are sent on commit, as when embedded
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the state reports are sent on commit, as when embedded
+    pytest.mark.usefixtures("shipped_rules"),  # an earlier transactional test may have flushed them
+]
 
 
 @pytest.fixture(autouse=True)
