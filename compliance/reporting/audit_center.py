@@ -22,6 +22,7 @@ from compliance.models import (
     SyncRecord,
 )
 from compliance.reporting.reports.document import Document, Table
+from compliance.reporting.reports.sales import purchase_history_table
 from dispensary.clock import store_local_day_bounds
 from dispensary.errors import InvalidPhoneNumber
 from dispensary.models import AuditRecord, Customer, Organization, Store
@@ -661,11 +662,7 @@ def patient_record(*, customer: Customer, actor, store: Store | None) -> Documen
     audit = Q(object_type="dispensary.customer", object_id=str(customer.pk))
     if registration is not None:
         audit |= Q(object_type="compliance.patientregistration", object_id=str(registration.pk))
-    sales = Table(
-        "Sales",
-        ["When", "Store", "Receipt", "Total"],
-        empty_text="Sales appear here once the checkout records them.",
-    )
+    sales = purchase_history_table(customer)
     return Document(
         f"Customer record: {customer.first_name} {customer.last_name}",
         facts=facts,

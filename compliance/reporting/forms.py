@@ -36,6 +36,10 @@ class ReconciliationForm(PeriodForm):
     discrepancies = forms.BooleanField(label="Discrepancies only", required=False)
 
 
+class SalesForm(PeriodForm):
+    pass
+
+
 class ThreeWayForm(forms.Form):
     category = forms.ChoiceField(label="Category", choices=CATEGORY_CHOICES, required=False)
     mismatches = forms.BooleanField(label="Mismatches only", required=False)

@@ -12,6 +12,7 @@ from compliance.reporting.forms import (
     AuditSearchForm,
     DemographicsForm,
     ReconciliationForm,
+    SalesForm,
     ThreeWayForm,
     WasteForm,
 )
@@ -19,8 +20,10 @@ from compliance.reporting.reports import (
     AUDIT_PATIENT_PERMISSIONS,
     AUDIT_PERMISSIONS,
     DEMOGRAPHICS_PERMISSIONS,
+    PURCHASE_HISTORY_PERMISSIONS,
     RECONCILIATION_PERMISSIONS,
     REPORTS,
+    SALES_PERMISSIONS,
     THREE_WAY_PERMISSIONS,
     WASTE_PERMISSIONS,
 )
@@ -35,8 +38,14 @@ from compliance.reporting.reports.inventory import (
     waste_log,
 )
 from compliance.reporting.reports.patients import demographics_document, medical_demographics
+from compliance.reporting.reports.sales import (
+    daily_sales,
+    daily_sales_document,
+    purchase_history_document,
+)
 from dispensary.clock import store_local_date
 from dispensary.models import Customer
+from dispensary.selectors import customer_record_viewed
 from dispensary.views.access import staff_view
 from inventory.models import IncomingTransfer, Package
 
@@ -178,6 +187,22 @@ def demographics(request):
     )
 
 
+@staff_view(*SALES_PERMISSIONS)
+def sales(request):
+    today = store_local_date(request.store).isoformat()
+    form = _bound(SalesForm, request, {"start": today, "end": today})
+    document = None
+    if form.is_valid():
+        report = daily_sales(
+            store=request.store, start=form.cleaned_data["start"], end=form.cleaned_data["end"]
+        )
+        document = daily_sales_document(report)
+    filename = slugify(f"sales-{request.store.code}-{form.data['start']}-{form.data['end']}")
+    return _respond(
+        request, "compliance/reports/report.html", document, filename, {"form": form, "section": "sales"}
+    )
+
+
 # --- Audit center ---------------------------------------------------------------------------------------------
 
 
@@ -258,3 +283,11 @@ def audit_patient(request, pk: int):
     customer = get_object_or_404(Customer, pk=pk, organization=request.organization)
     document = audit_center.patient_record(customer=customer, actor=request.user, store=request.store)
     return _respond(request, "compliance/audit/record.html", document, f"customer-{customer.pk}", {})
+
+
+@staff_view(*PURCHASE_HISTORY_PERMISSIONS)
+def purchase_history(request, pk: int):
+    customer = get_object_or_404(Customer, pk=pk, organization=request.organization)
+    customer_record_viewed(customer=customer, actor=request.user, store=request.store, via="audit_center")
+    document = purchase_history_document(customer)
+    return _respond(request, "compliance/audit/record.html", document, f"purchases-{customer.pk}", {})

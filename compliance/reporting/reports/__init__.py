@@ -2,11 +2,11 @@
 
 - `inventory`: inventory reconciliation for a period, three-way reconciliation (counted, platform, state), the
   waste and destruction log;
-- `patients`: medical program demographics.
+- `patients`: medical program demographics;
+- `sales`: daily sales by product category and customer type, with each tax.
 
-Daily sales by category and customer type, and a patient's purchase history, belong here too once the checkout
-records sales (pos.events.SaleCompleted and the Sale models): each is one more module returning a `Document`,
-one more view in compliance.reporting.views and one more line in `REPORTS` below; nothing else changes."""
+A report is one module returning a `Document`, one view in compliance.reporting.views and one line in `REPORTS`
+below."""
 
 from dataclasses import dataclass
 
@@ -26,12 +26,14 @@ THREE_WAY_PERMISSIONS = ("inventory.view_package", "inventory.view_inventorycoun
 WASTE_PERMISSIONS = ("inventory.view_wasterecord", "compliance.view_syncrecord")
 # A management report for the state: budtenders read patients at the counter but not the programme's figures.
 DEMOGRAPHICS_PERMISSIONS = ("compliance.view_patientregistration", "compliance.view_syncrecord")
+SALES_PERMISSIONS = (*RECONCILIATION_PERMISSIONS, "pos.view_sale")
 AUDIT_PERMISSIONS = ("dispensary.view_auditrecord", "inventory.view_stockmovement")
 AUDIT_PATIENT_PERMISSIONS = (
     *AUDIT_PERMISSIONS,
     "dispensary.view_customer",
     "compliance.view_patientregistration",
 )
+PURCHASE_HISTORY_PERMISSIONS = (*AUDIT_PATIENT_PERMISSIONS, "pos.view_sale")
 
 REPORTS = [
     ReportEntry(
@@ -57,5 +59,11 @@ REPORTS = [
         "Medical program demographics",
         "Active patients by qualifying condition and by age band on a date.",
         DEMOGRAPHICS_PERMISSIONS,
+    ),
+    ReportEntry(
+        "sales",
+        "Daily sales",
+        "Sales, units, net sales, discounts and each tax by product category and customer type, net of refunds.",
+        SALES_PERMISSIONS,
     ),
 ]

@@ -1,0 +1,109 @@
+"""Point-of-sale demo data: a register per demo store and about 20 sales over the last days, each with its own
+ID check (a typed date of birth) through the same services as the counter, so the state sync queue reports
+them. Medical sales only for customers whose registry card is valid on the day; everyone else buys as adult
+use. Idempotent: each sale by its idempotency key ("demo-sale-N"), registers by name."""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from compliance.identity import id_verify, medical_status
+from dispensary.clock import age_on
+from dispensary.demo import ORG_SLUG
+from dispensary.models import Customer, Organization, Store, User
+from inventory.models import Product
+from inventory.selectors import package_sellable_list
+from pos.models import CustomerType, Register, Sale
+from pos.services import SaleLineInput, TenderInput, sale_complete
+
+SALES = 20
+REGISTER_NAME = "Register 1"
+STAFF = {"sf-mission": "budtender", "detroit-riverside": "budtender.mi"}
+CATEGORIES = ("flower", "pre_roll", "vape", "edible", "concentrate")
+ID_VALID_FOR = dt.timedelta(days=900)
+
+
+def _products(store: Store) -> list[Product]:
+    products = Product.objects.filter(
+        organization_id=store.organization_id, category__in=CATEGORIES
+    ).order_by("sku")
+    return [
+        product for product in products if package_sellable_list(store=store, product_id=product.pk).exists()
+    ]
+
+
+def _sale_time(store: Store, index: int) -> dt.datetime:
+    """Sale N: 1 to 4 days ago (N % 4 + 1), between 10:00 and 19:59 local time."""
+    now = timezone.now()
+    day = timezone.localtime(now, store.tz).date() - dt.timedelta(days=index % 4 + 1)
+    moment = dt.datetime.combine(day, dt.time(10 + index % 10, (index * 7) % 60), tzinfo=store.tz)
+    return min(moment, now)
+
+
+def _customer_type(customer: Customer, day: dt.date) -> str:
+    if (
+        customer.customer_type == Customer.Type.MEDICAL
+        and medical_status(customer=customer, today=day).allowed
+    ):
+        return CustomerType.MEDICAL
+    return CustomerType.ADULT_USE
+
+
+def demo_load() -> dict[str, int]:
+    organization = Organization.objects.filter(slug=ORG_SLUG).first()
+    if organization is None:
+        return {"sales": 0}
+    stores = list(Store.objects.filter(organization=organization, code__in=STAFF).order_by("code"))
+    done = set(Sale.objects.filter(store__in=stores).values_list("idempotency_key", flat=True))
+    wanted = [index for index in range(1, SALES + 1) if f"demo-sale-{index}" not in done]
+    if not wanted or not stores:
+        return {"sales": 0}
+    setup = {}
+    for store in stores:
+        register, _ = Register.objects.get_or_create(store=store, name=REGISTER_NAME)
+        staff = User.objects.get(username=STAFF[store.code])
+        customers = [
+            customer
+            for customer in Customer.objects.filter(organization=organization, home_store=store).order_by(
+                "pk"
+            )[:60]
+            if customer.date_of_birth and age_on(customer.date_of_birth, timezone.localdate()) >= 22
+        ]
+        setup[store.pk] = (register, staff, customers, _products(store))
+    added = 0
+    for index in wanted:
+        store = stores[index % len(stores)]
+        register, staff, customers, products = setup[store.pk]
+        if not customers or not products:
+            continue
+        customer = customers[index % len(customers)]
+        at = _sale_time(store, index)
+        day = timezone.localtime(at, store.tz).date()
+        customer_type = _customer_type(customer, day)
+        verification = id_verify(
+            store=store,
+            staff=staff,
+            minimum_age=18 if customer_type == CustomerType.MEDICAL else 21,
+            date_of_birth=customer.date_of_birth,
+            expires_on=day + ID_VALID_FOR,
+            customer=customer,
+            at=at,
+        ).verification
+        lines = [SaleLineInput(products[(index * 3) % len(products)].pk, Decimal("1"))]
+        if index % 3 == 0:
+            lines.append(SaleLineInput(products[(index * 3 + 1) % len(products)].pk, Decimal("1")))
+        sale_complete(
+            store=store,
+            register=register,
+            staff=staff,
+            customer=customer,
+            customer_type=customer_type,
+            lines=lines,
+            tenders=[TenderInput("cash", Decimal("500"))],
+            idempotency_key=f"demo-sale-{index}",
+            id_verification=verification,
+            now=at,
+        )
+        added += 1
+    return {"sales": added}
