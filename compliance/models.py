@@ -26,6 +26,10 @@ class Jurisdiction(models.Model):
     time_zone = models.CharField(max_length=64, validators=[validate_time_zone])
     adult_use_legal = models.BooleanField(default=True)
     medical_legal = models.BooleanField(default=True)
+    anonymous_sales_allowed = models.BooleanField(
+        default=True,
+        help_text="Adult-use sales without a customer record (medical sales always need the patient).",
+    )
 
     class Meta:
         ordering = ["code"]

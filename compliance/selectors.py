@@ -54,6 +54,7 @@ def jurisdiction_rules_get(*, jurisdiction: str, on: dt.date) -> JurisdictionRul
         time_zone=found.time_zone,
         adult_use_legal=found.adult_use_legal,
         medical_legal=found.medical_legal,
+        anonymous_sales_allowed=found.anonymous_sales_allowed,
         limits=tuple(
             Limit(
                 customer_type=row.customer_type,

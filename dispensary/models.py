@@ -156,6 +156,8 @@ class Customer(models.Model):
     customer_type = models.CharField(max_length=10, choices=Type.choices, default=Type.ADULT_USE)
     home_store = models.ForeignKey(Store, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     notes = models.TextField(blank=True)
+    is_veteran = models.BooleanField("veteran (verified)", default=False)
+    is_employee = models.BooleanField("employee", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -173,6 +175,36 @@ class Customer(models.Model):
     @property
     def full_name(self) -> str:
         return str(self)
+
+
+class MarketingConsent(models.Model):
+    """The consent ledger: each grant or withdrawal of marketing consent per channel, with the disclosure text
+    the customer was shown and its version. The latest row per channel is the customer's current choice."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "Text messages"
+        EMAIL = "email", "Email"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="marketing_consents")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    granted = models.BooleanField()
+    disclosure_version = models.CharField(max_length=40)
+    disclosure_text = models.TextField()
+    source = models.CharField(max_length=20, help_text="counter, api, keyword (STOP), web.")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["customer_id", "channel", "-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "channel", "recorded_at"], name="consent_customer_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {'granted' if self.granted else 'withdrawn'} {self.recorded_at:%Y-%m-%d}"
 
 
 class AuditRecord(models.Model):

@@ -14,7 +14,7 @@ from dispensary.demo import ORG_SLUG
 from dispensary.models import Customer, Organization, Store, User
 from inventory.models import Product
 from inventory.selectors import package_sellable_list
-from pos.models import CustomerType, Register, Sale
+from pos.models import CustomerType, DrawerSession, Register, Sale
 from pos.services import SaleLineInput, TenderInput, sale_complete
 
 SALES = 20
@@ -63,6 +63,14 @@ def demo_load() -> dict[str, int]:
     for store in stores:
         register, _ = Register.objects.get_or_create(store=store, name=REGISTER_NAME)
         staff = User.objects.get(username=STAFF[store.code])
+        if not DrawerSession.objects.filter(register=register, status=DrawerSession.Status.OPEN).exists():
+            DrawerSession.objects.create(
+                register=register,
+                store=store,
+                opened_by=staff,
+                opened_at=timezone.now() - dt.timedelta(days=5),
+                opening_amount=Decimal("200.00"),
+            )
         customers = [
             customer
             for customer in Customer.objects.filter(organization=organization, home_store=store).order_by(

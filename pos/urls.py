@@ -1,6 +1,6 @@
 from django.urls import path
 
-from pos import views
+from pos.views import counter as views
 
 app_name = "pos"
 

@@ -177,6 +177,7 @@ class JurisdictionRules:
     taxes: tuple[Tax, ...] = ()
     adult_use_legal: bool = True
     medical_legal: bool = True
+    anonymous_sales_allowed: bool = True
 
 
 # --- The question ---------------------------------------------------------------------------------------------

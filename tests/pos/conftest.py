@@ -4,13 +4,13 @@ from decimal import Decimal
 import pytest
 
 from compliance.identity import id_verify
-from pos.models import Register
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
+from tests.pos.factories import register_with_drawer
 
 
 @pytest.fixture
-def register(store):
-    return Register.objects.create(store=store, name="Register 1")
+def register(store, budtender):
+    return register_with_drawer(store, budtender)
 
 
 @pytest.fixture

@@ -243,3 +243,42 @@ def test_insufficient_stock_writes_nothing(store, register, budtender, organizat
         complete(store, register, budtender, adult_id(), [SaleLineInput(accessory.pk, D("11"))])
     assert nothing_written()
     assert Package.objects.get(pk=package.pk).quantity_on_hand == D("10")
+
+
+def test_cash_needs_the_registers_open_drawer_and_the_sale_records_it(
+    store, register, budtender, product, package, adult_id
+):
+    from pos.models import DrawerSession, Register
+
+    closed = Register.objects.create(store=store, name="Register 2")
+    with pytest.raises(TenderInvalid, match="Open the drawer of Register 2"):
+        complete(store, closed, budtender, adult_id(), [SaleLineInput(product.pk, D("1"))])
+    assert Sale.objects.count() == 0
+    by_card = complete(
+        store,
+        closed,
+        budtender,
+        adult_id(),
+        [SaleLineInput(product.pk, D("1"))],
+        tenders=[TenderInput("card", D("55.01"), reference="A-9")],
+        key="card-only",
+    )
+    assert by_card.drawer_session is None
+    sale = complete(store, register, budtender, adult_id(), [SaleLineInput(product.pk, D("1"))], key="cash")
+    assert sale.drawer_session == DrawerSession.objects.get(register=register)
+
+
+def test_anonymous_sale_refused_where_the_state_requires_the_customer(
+    store, register, budtender, product, package, adult_id
+):
+    from compliance.models import Jurisdiction
+
+    Jurisdiction.objects.filter(code=store.jurisdiction).update(anonymous_sales_allowed=False)
+    with pytest.raises(SaleNotAllowed, match="does not allow anonymous sales"):
+        complete(store, register, budtender, adult_id(), [SaleLineInput(product.pk, D("1"))])
+    assert Sale.objects.count() == 0
+    assert Package.objects.get(pk=package.pk).quantity_on_hand == D("10")
+    customer = CustomerFactory(organization=store.organization)
+    assert complete(
+        store, register, budtender, adult_id(customer), [SaleLineInput(product.pk, D("1"))], customer=customer
+    ).total

@@ -11,10 +11,11 @@ from django.db import connections
 from compliance.identity import id_verify
 from inventory.errors import InsufficientStock
 from inventory.selectors import ledger_mismatch_list
-from pos.models import Register, Sale
+from pos.models import Sale
 from pos.services import SaleLineInput, TenderInput, sale_complete
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive
+from tests.pos.factories import register_with_drawer
 
 pytestmark = [
     pytest.mark.postgres,
@@ -54,7 +55,7 @@ def counter():
     staff = UserFactory(organization=organization, roles=["budtender"], stores=[store])
     product = ProductFactory(organization=organization, price=D("10.00"))
     package = receive(store, product, 1)
-    registers = [Register.objects.create(store=store, name=f"R{i}") for i in range(2)]
+    registers = [register_with_drawer(store, staff, name=f"R{i}") for i in range(2)]
     verification = id_verify(
         store=store, staff=staff, minimum_age=21, date_of_birth=dt.date(1990, 1, 1)
     ).verification

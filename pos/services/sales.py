@@ -35,6 +35,7 @@ from pos.errors import (
 from pos.events import SaleCompleted, SaleRefunded, SaleVoided
 from pos.models import (
     CustomerType,
+    DrawerSession,
     Refund,
     RefundLine,
     Register,
@@ -113,6 +114,11 @@ def _history_start(rules, now: dt.datetime) -> dt.datetime:
 
 def _check_limits(*, store, customer, customer_type, age, lines, products, today, now) -> None:
     rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
+    if customer is None and not rules.anonymous_sales_allowed:
+        raise SaleNotAllowed(
+            f"{rules.name} does not allow anonymous sales: look the customer up or add them.",
+            details={"customer": ["Required in this state."]},
+        )
     history = customer_limit_history(customer=customer, since=_history_start(rules, now)) if customer else []
     verdict = purchase_limits_check(
         rules,
@@ -137,6 +143,16 @@ def _check_limits(*, store, customer, customer_type, age, lines, products, today
             "limits": [usage.as_dict() for usage in verdict.limits],
         },
     )
+
+
+def _open_drawer(register: Register, tenders: Sequence[TenderInput]) -> DrawerSession | None:
+    """The register's open drawer, which cash goes into; cash cannot be taken without one."""
+    drawer = DrawerSession.objects.filter(register=register, status=DrawerSession.Status.OPEN).first()
+    if drawer is None and any(tender.kind == Tender.Kind.CASH for tender in tenders):
+        raise TenderInvalid(
+            f"Open the drawer of {register.name} before taking cash.", details={"drawer": ["Not open."]}
+        )
+    return drawer
 
 
 def _tenders(tenders: Sequence[TenderInput], total: Decimal) -> list[Tender]:
@@ -283,6 +299,7 @@ def sale_complete(
                 raise
             return first
         _check_id(id_verification, store=store, customer=customer, today=today)
+        sale.drawer_session = _open_drawer(register, tenders)
         if customer is not None:
             # One sale at a time per customer, so two registers cannot both use the same allowance.
             Customer.objects.select_for_update().filter(pk=customer.pk).first()
@@ -338,6 +355,7 @@ def sale_complete(
         sale.total = priced.total
         sale.save(
             update_fields=[
+                "drawer_session",
                 "receipt_number",
                 "subtotal",
                 "discount_total",

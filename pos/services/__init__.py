@@ -1,0 +1,21 @@
+"""Every write of the point of sale, one module per use-case family; the sale's are re-exported here."""
+
+from pos.services.sales import (
+    APPROVE_REFUND,
+    SaleLineInput,
+    TenderInput,
+    line_event,
+    sale_complete,
+    sale_refund,
+    sale_void,
+)
+
+__all__ = [
+    "APPROVE_REFUND",
+    "SaleLineInput",
+    "TenderInput",
+    "line_event",
+    "sale_complete",
+    "sale_refund",
+    "sale_void",
+]

@@ -1,0 +1,1 @@
+"""The point of sale's HTML views, one module per screen."""
