@@ -1,0 +1,278 @@
+"""What a cart would cost and how it stands against the purchase limits, without writing anything: the
+checkout screen shows it after every change, and completing the sale prices with the same functions, so the
+customer pays what the screen showed.
+
+Discounts on a line come from price overrides and manual discounts a manager approved (and, through
+`line_discounts_for`, from promotions, coupons and loyalty rewards); taxes from the jurisdiction's rows in force."""
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+
+from compliance.rules import CartLine, purchase_limits_check
+from compliance.rules import Customer as RulesCustomer
+from compliance.rules.limits import LimitUsage, Verdict, Violation
+from compliance.selectors import jurisdiction_rules_get
+from dispensary.clock import store_local_date
+from dispensary.models import Customer, Store
+from inventory.models import Product, quantity_text
+from pos.pricing import ZERO, Discount, PriceLine, TaxAmount, line_price, money
+from pos.selectors.sales import customer_limit_history, tax_specs_in_force
+
+
+@dataclass(frozen=True)
+class QuoteLineInput:
+    """A cart line: a product and quantity, the pinned package when a tag was scanned, and what a manager
+    approved for it (a unit price override, or a percentage or amount off)."""
+
+    product_id: int
+    quantity: Decimal
+    package_id: int | None = None
+    price_override: Decimal | None = None
+    discount_percent: Decimal | None = None
+    discount_amount: Decimal | None = None
+    approved_by_id: int | None = None
+
+
+@dataclass(frozen=True)
+class QuoteDiscount:
+    """One discount on one line. source: promotion, coupon, reward or override (SaleLineDiscount.Source)."""
+
+    source: str
+    name: str
+    amount: Decimal
+    promotion_id: int | None = None
+    coupon_id: int | None = None
+    reward_id: int | None = None
+    approved_by_id: int | None = None
+
+
+@dataclass(frozen=True)
+class QuoteLine:
+    index: int  # position in the input lines
+    product: Product
+    package_id: int | None
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal  # the list price
+    list_amount: Decimal
+    discounts: tuple[QuoteDiscount, ...]
+    discount_amount: Decimal
+    net_amount: Decimal
+    taxes: tuple[TaxAmount, ...]
+    tax_amount: Decimal
+    total: Decimal
+    limit_amounts: dict[str, Decimal]
+
+
+@dataclass(frozen=True)
+class CodeResult:
+    """What became of a coupon code or a reward the cart asked for."""
+
+    code: str
+    applied: bool
+    message: str
+    amount: Decimal = ZERO
+    coupon_id: int | None = None
+    reward_id: int | None = None
+    message_id: str = ""
+
+
+@dataclass(frozen=True)
+class Quote:
+    lines: tuple[QuoteLine, ...]
+    subtotal: Decimal
+    discount_total: Decimal
+    tax_totals: dict[str, Decimal]  # by level: excise, state, local
+    tax_fields: dict[str, Decimal]  # by receipt field: excise_tax, sales_tax, city_tax, ...
+    tax_total: Decimal
+    total: Decimal
+    verdict: Verdict
+    coupons: tuple[CodeResult, ...] = ()
+    rewards: tuple[CodeResult, ...] = ()
+    points_balance: int | None = None  # None: no loyalty account
+    points_to_earn: int = 0
+    points_to_redeem: int = 0
+    tier_name: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def limits(self) -> tuple[LimitUsage, ...]:
+        return self.verdict.limits
+
+    @property
+    def limit_violations(self) -> tuple[Violation, ...]:
+        return tuple(v for v in self.verdict.violations if v.code == "limit_exceeded")
+
+
+def products_for(store: Store, product_ids) -> dict[int, Product]:
+    return {
+        product.pk: product
+        for product in Product.objects.filter(organization_id=store.organization_id, pk__in=set(product_ids))
+        .prefetch_related("limit_amounts")
+        .order_by("pk")
+    }
+
+
+def limit_amounts_of(product: Product, quantity: Decimal) -> dict[str, Decimal]:
+    return {row.bucket: row.amount * Decimal(quantity) for row in product.limit_amounts.all()}
+
+
+def limits_verdict(
+    *,
+    store: Store,
+    customer: Customer | None,
+    customer_type: str,
+    age: int | None,
+    lines: Sequence,
+    products: dict[int, Product],
+    now: dt.datetime,
+    rules=None,
+) -> Verdict:
+    """The limit engine's verdict on lines (anything with product_id and quantity) for this customer today,
+    with their purchases in the longest window (net of refunds, voids left out)."""
+    today = store_local_date(store, at=now)
+    rules = rules or jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
+    longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
+    since = now - dt.timedelta(days=longest + 1)
+    history = customer_limit_history(customer=customer, since=since) if customer else []
+    cart = [
+        CartLine(
+            amounts=limit_amounts_of(products[line.product_id], Decimal(line.quantity)),
+            label=f"{quantity_text(Decimal(line.quantity))} x {products[line.product_id].name}",
+        )
+        for line in lines
+    ]
+    return purchase_limits_check(
+        rules, RulesCustomer(type=customer_type, age=age), history, cart, on=today, time_zone=store.time_zone
+    )
+
+
+def manual_discounts(line: QuoteLineInput, product: Product) -> list[QuoteDiscount]:
+    """A manager's price override and manual discounts, as discounts on the list price."""
+    list_amount = money(product.price * Decimal(line.quantity))
+    found = []
+    if line.price_override is not None:
+        overridden = money(Decimal(line.price_override) * Decimal(line.quantity))
+        if overridden < list_amount:
+            found.append(
+                QuoteDiscount(
+                    "override",
+                    f"Price override to {money(Decimal(line.price_override))}",
+                    list_amount - overridden,
+                    approved_by_id=line.approved_by_id,
+                )
+            )
+    if line.discount_percent is not None:
+        amount = Discount(percent=Decimal(line.discount_percent)).of(list_amount)
+        found.append(
+            QuoteDiscount(
+                "override", f"{line.discount_percent}% off", amount, approved_by_id=line.approved_by_id
+            )
+        )
+    if line.discount_amount is not None:
+        amount = Discount(amount=Decimal(line.discount_amount)).of(list_amount)
+        found.append(QuoteDiscount("override", "Amount off", amount, approved_by_id=line.approved_by_id))
+    return found
+
+
+def _capped(discounts: list[QuoteDiscount], list_amount: Decimal) -> tuple[QuoteDiscount, ...]:
+    """Discounts never take a line below zero: the last ones shrink."""
+    result, left = [], list_amount
+    for discount in discounts:
+        amount = min(discount.amount, left)
+        if amount > ZERO:
+            result.append(QuoteDiscount(**{**discount.__dict__, "amount": amount}))
+            left -= amount
+    return tuple(result)
+
+
+def price_lines(
+    lines: Sequence[QuoteLineInput],
+    products: dict[int, Product],
+    taxes,
+    customer_type: str,
+    discounts_by_line: dict[int, list[QuoteDiscount]] | None = None,
+) -> list[QuoteLine]:
+    discounts_by_line = discounts_by_line or {}
+    priced = []
+    for index, line in enumerate(lines):
+        product = products[line.product_id]
+        quantity = Decimal(line.quantity)
+        list_amount = money(product.price * quantity)
+        discounts = _capped(manual_discounts(line, product) + discounts_by_line.get(index, []), list_amount)
+        amount_off = sum((d.amount for d in discounts), ZERO)
+        result = line_price(
+            PriceLine(product.price, quantity, Discount(amount=amount_off)), taxes, customer_type
+        )
+        priced.append(
+            QuoteLine(
+                index=index,
+                product=product,
+                package_id=line.package_id,
+                quantity=quantity,
+                unit=product.sold_by,
+                unit_price=product.price,
+                list_amount=result.list_amount,
+                discounts=discounts,
+                discount_amount=result.discount_amount,
+                net_amount=result.net_amount,
+                taxes=result.taxes,
+                tax_amount=result.tax_amount,
+                total=result.total,
+                limit_amounts=limit_amounts_of(product, quantity),
+            )
+        )
+    return priced
+
+
+def quote_totals(lines: Sequence[QuoteLine]) -> dict:
+    by_level: dict[str, Decimal] = {"excise": ZERO, "state": ZERO, "local": ZERO}
+    by_field: dict[str, Decimal] = {}
+    for line in lines:
+        for tax in line.taxes:
+            by_level[tax.tax.level] = by_level.get(tax.tax.level, ZERO) + tax.amount
+            by_field[tax.tax.field] = by_field.get(tax.tax.field, ZERO) + tax.amount
+    return {
+        "subtotal": sum((line.list_amount for line in lines), ZERO),
+        "discount_total": sum((line.discount_amount for line in lines), ZERO),
+        "tax_totals": by_level,
+        "tax_fields": by_field,
+        "tax_total": sum((line.tax_amount for line in lines), ZERO),
+        "total": sum((line.total for line in lines), ZERO),
+    }
+
+
+def sale_quote(
+    *,
+    store: Store,
+    customer: Customer | None,
+    customer_type: str,
+    lines: Sequence[QuoteLineInput],
+    age: int | None = None,
+    coupon_codes: Sequence[str] = (),
+    promotion_ids: Sequence[int] = (),
+    reward_ids: Sequence[int] = (),
+    at: dt.datetime | None = None,
+) -> Quote:
+    """Price `lines` and check them against the limits, as completing the sale now would. Products of other
+    organizations are left out (a cart only holds this organization's)."""
+    now = at or timezone.now()
+    today = store_local_date(store, at=now)
+    products = products_for(store, [line.product_id for line in lines])
+    lines = [line for line in lines if line.product_id in products]
+    verdict = limits_verdict(
+        store=store,
+        customer=customer,
+        customer_type=customer_type,
+        age=age,
+        lines=lines,
+        products=products,
+        now=now,
+    )
+    taxes = tax_specs_in_force(jurisdiction=store.jurisdiction, on=today)
+    priced = price_lines(lines, products, taxes, customer_type)
+    return Quote(lines=tuple(priced), verdict=verdict, **quote_totals(priced))
