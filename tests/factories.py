@@ -73,7 +73,8 @@ class CustomerFactory(factory.django.DjangoModelFactory):
         model = Customer
 
     organization = factory.SubFactory(OrganizationFactory)
-    phone = factory.Sequence(lambda n: f"+1415555{n % 10000:04d}")
+    # 2000-9999: tests type numbers of the 0000-1999 range themselves.
+    phone = factory.Sequence(lambda n: f"+1415555{2000 + n % 8000:04d}")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     date_of_birth = dt.date(1990, 5, 17)

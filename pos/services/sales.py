@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
+from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -13,8 +15,6 @@ from django.utils import timezone
 
 from compliance.identity import IdRefused, medical_status
 from compliance.models import IdVerification
-from compliance.rules import CartLine, purchase_limits_check
-from compliance.rules import Customer as RulesCustomer
 from compliance.selectors import jurisdiction_rules_get
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
@@ -41,11 +41,20 @@ from pos.models import (
     Register,
     Sale,
     SaleLine,
+    SaleLineDiscount,
     SaleLineTax,
     Tender,
 )
-from pos.pricing import ZERO, Discount, PriceLine, line_price, money, totals_of
-from pos.selectors import customer_limit_history, tax_specs_in_force
+from pos.pricing import ZERO, money
+from pos.selectors import tax_specs_in_force
+from pos.selectors.quote import (
+    QuoteLine,
+    QuoteLineInput,
+    limits_verdict,
+    price_lines,
+    products_for,
+    quote_totals,
+)
 
 APPROVE_REFUND = "pos.approve_refund"
 
@@ -59,6 +68,8 @@ class SaleLineInput:
     package_id: int | None = None
     discount_percent: Decimal | None = None
     discount_amount: Decimal | None = None
+    price_override: Decimal | None = None
+    approved_by_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,22 +107,6 @@ def _check_id(id_verification: IdVerification | None, *, store: Store, customer,
         raise IdRefused(" ".join(problems), details={"problems": problems})
 
 
-def _limit_cart(lines: Sequence[SaleLineInput], products: dict[int, Product]) -> list[CartLine]:
-    cart = []
-    for line in lines:
-        product = products[line.product_id]
-        amounts = {row.bucket: row.amount * Decimal(line.quantity) for row in product.limit_amounts.all()}
-        cart.append(
-            CartLine(amounts=amounts, label=f"{quantity_text(Decimal(line.quantity))} x {product.name}")
-        )
-    return cart
-
-
-def _history_start(rules, now: dt.datetime) -> dt.datetime:
-    longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
-    return now - dt.timedelta(days=longest + 1)
-
-
 def _check_limits(*, store, customer, customer_type, age, lines, products, today, now) -> None:
     rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
     if customer is None and not rules.anonymous_sales_allowed:
@@ -119,14 +114,15 @@ def _check_limits(*, store, customer, customer_type, age, lines, products, today
             f"{rules.name} does not allow anonymous sales: look the customer up or add them.",
             details={"customer": ["Required in this state."]},
         )
-    history = customer_limit_history(customer=customer, since=_history_start(rules, now)) if customer else []
-    verdict = purchase_limits_check(
-        rules,
-        RulesCustomer(type=customer_type, age=age),
-        history,
-        _limit_cart(lines, products),
-        on=today,
-        time_zone=store.time_zone,
+    verdict = limits_verdict(
+        store=store,
+        customer=customer,
+        customer_type=customer_type,
+        age=age,
+        lines=lines,
+        products=products,
+        now=now,
+        rules=rules,
     )
     if verdict.allowed:
         return
@@ -307,12 +303,7 @@ def sale_complete(
             status = medical_status(customer=customer, today=today)
             if not status.allowed:
                 raise SaleNotAllowed(" ".join(status.problems), details={"problems": list(status.problems)})
-        products = {
-            product.pk: product
-            for product in Product.objects.filter(
-                organization_id=store.organization_id, pk__in={line.product_id for line in lines}
-            ).prefetch_related("limit_amounts")
-        }
+        products = products_for(store, [line.product_id for line in lines])
         unknown = sorted({line.product_id for line in lines} - set(products))
         if unknown:
             raise ValidationFailed("Unknown products.", details={"product_ids": unknown})
@@ -337,10 +328,14 @@ def sale_complete(
             actor=staff,
             reference=_sale_reference(sale),
         )
-        sale_lines = _write_lines(
-            sale, lines, takes, products, tax_specs_in_force(jurisdiction=store.jurisdiction, on=today)
+        priced_lines = price_lines(
+            [_quote_input(line) for line in lines],
+            products,
+            tax_specs_in_force(jurisdiction=store.jurisdiction, on=today),
+            customer_type,
         )
-        priced = totals_of([priced for _, priced in sale_lines])
+        sale_lines = _write_lines(sale, priced_lines, takes)
+        priced = SimpleNamespace(**quote_totals(priced_lines))
         tender_rows = _tenders(tenders, priced.total)
         for row in tender_rows:
             row.sale = sale
@@ -387,7 +382,7 @@ def sale_complete(
                 store_id=store.pk,
                 completed_at=now.astimezone(dt.UTC).isoformat(),
                 customer_type=customer_type,
-                lines=[line_event(line) for line, _ in sale_lines],
+                lines=[line_event(line) for line in sale_lines],
                 customer_id=customer.pk if customer else None,
                 patient_license_number=_patient_license(customer, customer_type),
                 receipt_number=sale.receipt_number,
@@ -396,69 +391,115 @@ def sale_complete(
         return sale
 
 
-def _write_lines(sale, lines, takes, products, taxes) -> list:
-    """One sale line per package taken (a request served by two packages makes two lines); a fixed discount
-    is spent on the first pieces of its line."""
+def _quote_input(line: SaleLineInput) -> QuoteLineInput:
+    return QuoteLineInput(
+        product_id=line.product_id,
+        quantity=Decimal(line.quantity),
+        package_id=line.package_id,
+        price_override=line.price_override,
+        discount_percent=line.discount_percent,
+        discount_amount=line.discount_amount,
+        approved_by_id=line.approved_by_id,
+    )
+
+
+def _split(amount: Decimal, shares: list[Decimal], whole: Decimal) -> list[Decimal]:
+    """`amount` in parts proportional to `shares` (which sum to `whole`); the last part takes the rounding."""
+    parts, left = [], amount
+    for share in shares[:-1]:
+        part = money(amount * share / whole)
+        parts.append(part)
+        left -= part
+    return [*parts, left]
+
+
+def _write_lines(sale: Sale, priced: list[QuoteLine], takes: list[StockTake]) -> list:
+    """One sale line per package taken (a line served by two packages makes two sale lines, its amounts,
+    discounts and taxes split by quantity so they still add up to the quoted line)."""
     packages = {p.pk: p for p in Package.objects.filter(pk__in={take.package_id for take in takes})}
     pieces = iter(takes)
-    result = []
-    for line in lines:
-        product = products[line.product_id]
-        wanted = Decimal(line.quantity)
-        fixed_left = money(Decimal(line.discount_amount)) if line.discount_amount is not None else None
+    rows, discounts, tax_rows = [], [], []
+    for quoted in priced:
+        line_takes, wanted = [], quoted.quantity
         while wanted > ZERO:
             take = next(pieces)
             wanted -= take.quantity
-            if fixed_left is not None:
-                discount = Discount(amount=fixed_left)
-            elif line.discount_percent is not None:
-                discount = Discount(percent=Decimal(line.discount_percent))
-            else:
-                discount = Discount()
-            priced = line_price(PriceLine(product.price, take.quantity, discount), taxes, sale.customer_type)
-            if fixed_left is not None:
-                fixed_left -= priced.discount_amount
+            line_takes.append(take)
+        shares = [take.quantity for take in line_takes]
+
+        def split(amount, shares=shares, quoted=quoted):
+            return _split(amount, shares, quoted.quantity)
+
+        parts = zip(
+            line_takes,
+            split(quoted.list_amount),
+            split(quoted.discount_amount),
+            split(quoted.net_amount),
+            split(quoted.tax_amount),
+            split(quoted.total),
+            zip(*[split(d.amount) for d in quoted.discounts], strict=True)
+            if quoted.discounts
+            else repeat(()),
+            zip(*[split(t.amount) for t in quoted.taxes], strict=True) if quoted.taxes else repeat(()),
+            strict=False,
+        )
+        for take, list_amount, discount, net, tax, total, discount_parts, tax_parts in parts:
+            package = packages[take.package_id]
             row = SaleLine(
                 sale=sale,
-                product=product,
-                package=packages[take.package_id],
+                product=quoted.product,
+                package=package,
                 quantity=take.quantity,
-                unit=packages[take.package_id].unit,
-                unit_price=product.price,
-                list_amount=priced.list_amount,
-                discount_amount=priced.discount_amount,
-                net_amount=priced.net_amount,
-                tax_amount=priced.tax_amount,
-                total=priced.total,
+                unit=package.unit,
+                unit_price=quoted.unit_price,
+                list_amount=list_amount,
+                discount_amount=discount,
+                net_amount=net,
+                tax_amount=tax,
+                total=total,
                 limit_amounts={
-                    row.bucket: quantity_text(row.amount * take.quantity)
-                    for row in product.limit_amounts.all()
+                    amount.bucket: quantity_text(amount.amount * take.quantity)
+                    for amount in quoted.product.limit_amounts.all()
                 },
             )
-            result.append((row, priced))
-    SaleLine.objects.bulk_create([row for row, _ in result])
-    tax_rows = [
-        SaleLineTax(
-            line=row,
-            tax_rate_id=tax.tax.id,
-            name=tax.tax.name,
-            field=tax.tax.field,
-            level=tax.tax.level,
-            rate=tax.tax.rate,
-            included_in_price=tax.tax.included_in_price,
-            amount=tax.amount,
-        )
-        for row, priced in result
-        for tax in priced.taxes
-    ]
+            rows.append(row)
+            discounts += [
+                SaleLineDiscount(
+                    line=row,
+                    source=d.source,
+                    name=d.name,
+                    amount=amount,
+                    promotion_id=d.promotion_id,
+                    coupon_id=d.coupon_id,
+                    reward_id=d.reward_id,
+                    approved_by_id=d.approved_by_id,
+                )
+                for d, amount in zip(quoted.discounts, discount_parts, strict=True)
+                if amount > ZERO
+            ]
+            tax_rows += [
+                SaleLineTax(
+                    line=row,
+                    tax_rate_id=t.tax.id,
+                    name=t.tax.name,
+                    field=t.tax.field,
+                    level=t.tax.level,
+                    rate=t.tax.rate,
+                    included_in_price=t.tax.included_in_price,
+                    amount=amount,
+                )
+                for t, amount in zip(quoted.taxes, tax_parts, strict=True)
+            ]
+    SaleLine.objects.bulk_create(rows)
+    SaleLineDiscount.objects.bulk_create(discounts)
     SaleLineTax.objects.bulk_create(tax_rows)
     by_line: dict[int, list] = {}
     for tax in tax_rows:
         by_line.setdefault(id(tax.line), []).append(tax)
-    for row, _ in result:
+    for row in rows:
         # The events read the taxes through the related manager; fill its cache instead of querying again.
         row._prefetched_objects_cache = {"taxes": _Prefetched(by_line.get(id(row), []))}
-    return result
+    return rows
 
 
 class _Prefetched(list):
