@@ -172,6 +172,9 @@ def main() -> int:
         from tests.bench.compliance_reports import bench_compliance_reports
 
         bench_compliance_reports(database_label())
+        from tests.bench.checkout import bench_checkout
+
+        bench_checkout(database_label())
     finally:
         connection.close()
         teardown_databases(old_config, verbosity=0)
