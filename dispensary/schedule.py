@@ -20,4 +20,8 @@ BEAT_SCHEDULE = {
         "task": "dispensary.tasks.idempotency_key_purge_task",
         "schedule": 3600,
     },
+    "pos-cart-abandoned": {
+        "task": "pos.tasks.cart_abandoned_publish_task",
+        "schedule": 60,
+    },
 }

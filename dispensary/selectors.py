@@ -1,11 +1,12 @@
 """Reads of the core: which stores a member may work at, customers and their lookup by phone, dead letters."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from guardian.shortcuts import get_objects_for_user
 
 from dispensary.audit import audit_record
+from dispensary.consent import CHANNELS
 from dispensary.errors import InvalidPhoneNumber
-from dispensary.models import Customer, EventDelivery, Organization, Store, User
+from dispensary.models import Customer, EventDelivery, MarketingConsent, Organization, Store, User
 from dispensary.phones import phone_normalize
 
 STORE_ACCESS = "dispensary.access_store"
@@ -64,6 +65,19 @@ def customer_record_viewed(*, customer: Customer, actor, store: Store | None = N
         organization=customer.organization,
         store=store,
     )
+
+
+def marketing_consent_current(customer: Customer) -> dict[str, MarketingConsent | None]:
+    """The customer's current marketing choice per channel: the latest ledger row, or None where they were
+    never asked. One query, however long the ledger."""
+    ledger = MarketingConsent.objects.filter(customer=customer).order_by("-recorded_at", "-id").values("pk")
+    latest = Q()
+    for channel in CHANNELS:
+        latest |= Q(pk=Subquery(ledger.filter(channel=channel)[:1]))
+    rows = {
+        row.channel: row for row in MarketingConsent.objects.filter(latest).select_related("staff", "store")
+    }
+    return {channel: rows.get(channel) for channel in CHANNELS}
 
 
 def dead_letter_list(*, organization: Organization | None) -> QuerySet[EventDelivery]:

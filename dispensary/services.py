@@ -1,4 +1,5 @@
-"""Every write of the core: customers, staff and their stores, API credentials, dead-letter retries."""
+"""Every write of the core: customers and their marketing consent, staff and their stores, API credentials,
+dead-letter retries."""
 
 import datetime as dt
 import hashlib
@@ -14,6 +15,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from dispensary import events
 from dispensary.audit import audit_record, snapshot
+from dispensary.consent import CHANNELS, EMAIL, disclosure_get, disclosure_text
 from dispensary.errors import DuplicateCustomer, ValidationFailed
 from dispensary.event_types import CustomerCreated, CustomerUpdated
 from dispensary.models import (
@@ -21,6 +23,7 @@ from dispensary.models import (
     Customer,
     EventDelivery,
     IdempotencyKey,
+    MarketingConsent,
     Organization,
     StaffToken,
     Store,
@@ -185,6 +188,83 @@ def customer_update(*, customer: Customer, actor, store: Store | None = None, **
         CustomerUpdated(customer_id=locked.pk, organization_id=locked.organization_id, changed_fields=changed)
     )
     return locked
+
+
+# --- Marketing consent ---------------------------------------------------------------------------------
+
+CONSENT_SOURCES = ("counter", "api", "keyword", "web")
+
+
+@transaction.atomic
+def marketing_consent_record(
+    *,
+    customer: Customer,
+    channel: str,
+    granted: bool,
+    disclosure_version: str,
+    staff: User | None,
+    store: Store | None,
+    source: str = "counter",
+    now: dt.datetime | None = None,
+) -> MarketingConsent:
+    """Add a grant or withdrawal of marketing consent to the customer's ledger, with the exact disclosure text
+    of the version they were shown, who recorded it and where. Never part of a sale."""
+    problems = {}
+    if channel not in CHANNELS:
+        problems["channel"] = [f"Unknown channel {channel!r}: use {' or '.join(CHANNELS)}."]
+    disclosure = disclosure_get(channel, disclosure_version) if channel in CHANNELS else None
+    if channel in CHANNELS and (disclosure is None or not disclosure_version):
+        problems["disclosure_version"] = [f"Unknown disclosure version {disclosure_version!r} for {channel}."]
+    if source not in CONSENT_SOURCES:
+        problems["source"] = [f"Unknown source {source!r}."]
+    if store is not None and store.organization_id != customer.organization_id:
+        problems["store"] = ["The store belongs to another organization."]
+    if problems:
+        first = next(iter(problems.values()))[0]
+        raise ValidationFailed(f"The consent cannot be recorded: {first}", details=problems)
+    locked = Customer.objects.select_for_update().select_related("organization").get(pk=customer.pk)
+    if granted and channel == EMAIL and not locked.email:
+        raise ValidationFailed(
+            "Add the customer's email address before recording email consent.",
+            details={"email": ["No email address on file."]},
+        )
+    ledger = MarketingConsent.objects.filter(customer=locked, channel=channel)
+    previous = ledger.order_by("-recorded_at", "-id").first()
+    consent = MarketingConsent.objects.create(
+        customer=locked,
+        channel=channel,
+        granted=bool(granted),
+        disclosure_version=disclosure.version,
+        disclosure_text=disclosure_text(disclosure, business=locked.organization.name),
+        source=source,
+        staff=staff if isinstance(staff, User) else None,
+        store=store,
+        recorded_at=now or timezone.now(),
+    )
+    audit_record(
+        actor=staff,
+        action="customer.marketing_consent_recorded",
+        instance=locked,
+        before=(
+            {
+                "channel": channel,
+                "granted": previous.granted,
+                "disclosure_version": previous.disclosure_version,
+            }
+            if previous
+            else None
+        ),
+        after={
+            "channel": channel,
+            "granted": consent.granted,
+            "disclosure_version": consent.disclosure_version,
+            "source": source,
+            "consent_id": consent.pk,
+        },
+        organization=locked.organization,
+        store=store,
+    )
+    return consent
 
 
 # --- Staff and stores ---------------------------------------------------------------------------------

@@ -241,6 +241,10 @@ STATE_SYNC = {
     "ALERT_AFTER_MINUTES": float(os.environ.get("STATE_SYNC_ALERT_AFTER_MINUTES", "15")),
 }
 
+# --- Point of sale --------------------------------------------------------------------------------------
+# A known customer's cart with lines and no activity for this long publishes CartAbandoned (once).
+POS_CART_ABANDONED_MINUTES = int(os.environ.get("POS_CART_ABANDONED_MINUTES", "30"))
+
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -251,13 +255,19 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Dispensary <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# SMS: "console" prints and keeps a file outbox; "twilio" speaks a Twilio-compatible HTTP API.
+# SMS (messaging/providers.py): "console" logs each text, "file" appends it to SMS_OUTBOX_FILE, "twilio"
+# speaks a Twilio-compatible HTTP API at SMS_API_URL with the account SID and token.
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
-SMS_OUTBOX_DIR = Path(os.environ.get("SMS_OUTBOX_DIR", BASE_DIR / "var" / "sms-outbox"))
+SMS_OUTBOX_FILE = Path(os.environ.get("SMS_OUTBOX_FILE", BASE_DIR / "var" / "sms" / "outbox.log"))
 SMS_API_URL = os.environ.get("SMS_API_URL", "")
 SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID", "")
 SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "")
 SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "")
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
+if PRODUCTION and SMS_BACKEND == "twilio" and not (SMS_ACCOUNT_SID and SMS_AUTH_TOKEN and SMS_FROM_NUMBER):
+    raise ImproperlyConfigured(
+        "SMS_BACKEND=twilio needs SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM_NUMBER."
+    )
 
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

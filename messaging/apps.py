@@ -1,3 +1,5 @@
+"""Messaging: consent, SMS and email providers, templates, flows, segments, campaigns, attribution."""
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,6 @@ class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = "Messaging"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from messaging import handlers  # noqa: F401 - registers the handlers of pos events (receipts)

@@ -49,3 +49,33 @@ class SaleRefunded(Event):
     refund_id: int
     refunded_at: str
     remaining_lines: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ReceiptRequested(Event):
+    """Staff asked for a sale's receipt by text or email; messaging sends it. `destination` is the E.164
+    phone number or the email address the customer gave at the counter."""
+
+    name = "pos.receipt_requested"
+    version = 1
+    sale_id: int
+    organization_id: int
+    store_id: int
+    channel: str  # "sms" or "email"
+    destination: str
+
+
+@dataclass(frozen=True)
+class CartAbandoned(Event):
+    """A known customer's cart with lines saw no activity for POS_CART_ABANDONED_MINUTES. Lines:
+    product_id and quantity (a decimal string); total_estimate is the list price before discounts and taxes."""
+
+    name = "pos.cart_abandoned"
+    version = 1
+    cart_id: int
+    organization_id: int
+    store_id: int
+    customer_id: int
+    lines: list[dict]
+    total_estimate: str
+    last_activity_at: str  # ISO 8601, UTC
