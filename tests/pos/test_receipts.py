@@ -51,8 +51,8 @@ def test_receipt_has_what_the_state_requires_and_every_amount(
         customer=customer,
         tenders=[TenderInput("card", D("50.00"), reference="AUTH-1"), TenderInput("cash", D("60"))],
     )
-    line = SaleLine.objects.get(sale=sale)
-    SaleLineDiscount.objects.create(line=line, source="promotion", name="Happy hour", amount=D("9.00"))
+    # The sale records the 10% as a named line discount (SaleLineDiscount) that the receipt shows.
+    assert SaleLineDiscount.objects.filter(line__sale=sale).count() == 1
     tier = LoyaltyTier.objects.create(organization=store.organization, name="Gold", min_spend=D("500"))
     LoyaltyAccount.objects.create(customer=customer, balance=120, tier=tier)
     Sale.objects.filter(pk=sale.pk).update(points_earned=81, points_redeemed=0)
@@ -79,7 +79,7 @@ def test_receipt_has_what_the_state_requires_and_every_amount(
         receipt_line.list_amount,
         [(d.name, d.amount) for d in receipt_line.discounts],
         receipt_line.net_amount,
-    ) == (product.name, package.tag, "2 x $45.00", D("90.00"), [("Happy hour", D("9.00"))], D("81.00"))
+    ) == (product.name, package.tag, "2 x $45.00", D("90.00"), [("10% off", D("9.00"))], D("81.00"))
     assert (receipt.subtotal, receipt.discount_total, receipt.tax_total, receipt.total) == (
         D("90.00"),
         D("9.00"),
@@ -100,8 +100,11 @@ def test_receipt_has_what_the_state_requires_and_every_amount(
     assert (receipt.customer_phone, receipt.customer_email) == ("+14155550134", "ada@example.com")
 
 
-def test_a_counter_discount_without_a_named_source_still_shows(sell, product, package):
+def test_a_counter_discount_is_named_and_one_without_its_row_still_shows(sell, product, package):
     sale = sell([SaleLineInput(product.pk, D("1"), package_id=package.pk, discount_amount=D("5"))])
+    [line] = receipt_get(sale_id=sale.pk).lines
+    assert [(d.name, d.amount) for d in line.discounts] == [("Amount off", D("5.00"))]
+    SaleLineDiscount.objects.filter(line__sale=sale).delete()  # as sales made before discounts were named
     [line] = receipt_get(sale_id=sale.pk).lines
     assert [(d.name, d.amount) for d in line.discounts] == [("Discount", D("5.00"))]
 
