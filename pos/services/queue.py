@@ -217,7 +217,8 @@ def queue_call_next(
     today = store_local_date(store, at=now)
     with transaction.atomic():
         entry = (
-            QueueEntry.objects.select_for_update(skip_locked=True)
+            # Only the entry's row is locked (not the joined store's); the other budtender skips it, no wait.
+            QueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("store__organization")
             .filter(store=store, local_date=today, status=QueueEntry.Status.WAITING)
             .order_by("checked_in_at", "id")
@@ -230,7 +231,7 @@ def queue_call_next(
 
 def _locked(entry: QueueEntry) -> QueueEntry:
     return (
-        QueueEntry.objects.select_for_update()
+        QueueEntry.objects.select_for_update(of=("self",))
         .select_related("store__organization", "served_by")
         .get(pk=entry.pk)
     )
