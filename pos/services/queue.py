@@ -267,8 +267,9 @@ def _close(entry: QueueEntry, *, staff: User, status: str, allowed: tuple, note:
         locked.finished_at = now or timezone.now()
         locked.note = note
         locked.save(update_fields=["status", "finished_at", "note"])
-        if status == QueueEntry.Status.LEFT and locked.pickup_order_id is not None:
-            # The customer went without picking up: the order stays reserved until it is collected or expires.
+        if locked.pickup_order_id is not None:
+            # Still only checked in (the checkout did not complete it): the customer went without their order,
+            # which stays reserved until it is collected or expires.
             PickupOrder.objects.filter(
                 pk=locked.pickup_order_id, status=PickupOrder.Status.CHECKED_IN
             ).update(status=PickupOrder.Status.RESERVED)
@@ -285,7 +286,8 @@ def _close(entry: QueueEntry, *, staff: User, status: str, allowed: tuple, note:
 
 
 def queue_entry_finish(*, entry: QueueEntry, staff: User, now: dt.datetime | None = None) -> QueueEntry:
-    """The customer was served (whether or not they bought)."""
+    """The customer was served (whether or not they bought). A pickup order the checkout did not complete goes
+    back to reserved."""
     return _close(
         entry,
         staff=staff,

@@ -340,3 +340,22 @@ def test_a_pickup_customer_who_leaves_keeps_the_reservation(store, budtender, ad
     order.refresh_from_db()
     assert order.status == "reserved"
     assert check_in(store, budtender, pickup_order=order, at=minutes(30)).number == 2
+
+
+def test_a_pickup_finished_without_its_sale_stays_reserved_and_a_completed_one_stays_completed(
+    store, budtender, ada
+):
+    order = pickup(store, ada)
+    entry = check_in(store, budtender, pickup_order=order)
+    queue_entry_call(entry=entry, staff=budtender, now=minutes(1))
+    queue_entry_finish(entry=entry, staff=budtender, now=minutes(2))
+    order.refresh_from_db()
+    assert order.status == "reserved"
+    again = check_in(store, budtender, pickup_order=order, at=minutes(3))
+    queue_entry_call(entry=again, staff=budtender, now=minutes(4))
+    PickupOrder.objects.filter(pk=order.pk).update(
+        status=PickupOrder.Status.COMPLETED
+    )  # as the checkout does
+    queue_entry_finish(entry=again, staff=budtender, now=minutes(5))
+    order.refresh_from_db()
+    assert order.status == "completed"

@@ -444,3 +444,20 @@ def test_queue_pages_query_count_does_not_grow(
     with django_assert_num_queries(queries):
         response = client.get(url)
     assert response.status_code == 200
+
+
+def test_check_in_with_a_scanned_id_as_the_browser_sends_it(client, login, budtender, store, ada):
+    california = (
+        "@\n\x1e\rANSI 636014080102DL00410278ZC03190008DLDAQD1234562\nDCSSAMPLE\nDDEN\nDACJANE\nDDFN\nDADMARIE\n"
+        "DDGN\nDCAC\nDCBNONE\nDCDNONE\nDBD08312023\nDBB08311977\nDBA08312099\nDBC2\nDAU064 IN\nDAYBRO\n"
+        "DAG2570 24TH STREET\nDAIANYTOWN\nDAJCA\nDAK958220000  \nDCF00/00/0000NNNAN/ANFD\nDCGUSA\nDDAF\nDDB08292017\r"
+    )
+    # A textarea is submitted with CRLF line breaks.
+    as_sent = california.replace("\r", "").replace("\n", "\r\n")
+    response = login(budtender).post(
+        "/pos/queue/check-in/", {"customer": ada.pk, "customer_type": "adult_use", "scan": as_sent}, **HTMX
+    )
+    assert "data-checked-in" in response.content.decode()
+    verification = QueueEntry.objects.get().id_verification
+    assert (verification.method, verification.passed, verification.issuing_state) == ("scan", True, "CA")
+    assert verification.date_of_birth == dt.date(1977, 8, 31)
