@@ -1,7 +1,8 @@
 """Point-of-sale demo data: a register per demo store and about 20 sales over the last days, each with its own
 ID check (a typed date of birth) through the same services as the counter, so the state sync queue reports
 them. Medical sales only for customers whose registry card is valid on the day; everyone else buys as adult
-use. Idempotent: each sale by its idempotency key ("demo-sale-N"), registers by name."""
+use. Idempotent: each sale by its idempotency key ("demo-sale-N"), registers by name. Also today's check-in
+queue of each demo store, so the door page and the lobby display have someone in them."""
 
 import datetime as dt
 from decimal import Decimal
@@ -9,13 +10,14 @@ from decimal import Decimal
 from django.utils import timezone
 
 from compliance.identity import id_verify, medical_status
-from dispensary.clock import age_on
+from dispensary.clock import age_on, store_local_date, store_local_day_bounds
 from dispensary.demo import ORG_SLUG
 from dispensary.models import Customer, Organization, Store, User
 from inventory.models import Product
 from inventory.selectors import package_sellable_list
-from pos.models import CustomerType, DrawerSession, Register, Sale
+from pos.models import CustomerType, DrawerSession, QueueEntry, Register, Sale
 from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.services.queue import queue_check_in, queue_entry_call, queue_entry_finish
 
 SALES = 20
 REGISTER_NAME = "Register 1"
@@ -51,6 +53,10 @@ def _customer_type(customer: Customer, day: dt.date) -> str:
 
 
 def demo_load() -> dict[str, int]:
+    return {**_sales_load(), **_queue_load()}
+
+
+def _sales_load() -> dict[str, int]:
     organization = Organization.objects.filter(slug=ORG_SLUG).first()
     if organization is None:
         return {"sales": 0}
@@ -115,3 +121,49 @@ def demo_load() -> dict[str, int]:
         )
         added += 1
     return {"sales": added}
+
+
+# --- The check-in queue: today's lobby of each demo store -----------------------------------------------------
+
+# Minutes ago: checked in, called, finished (None: not yet). One served, one being served, three waiting.
+QUEUE_VISITS = [(40, 32, 25), (25, 15, None), (12, None, None), (6, None, None), (2, None, None)]
+
+
+def _queue_load() -> dict[str, int]:
+    """Today's queue of each demo store, through the queue services, when the store has none yet today (so a
+    second load the same day adds nothing, and a load on a later day shows a fresh lobby)."""
+    organization = Organization.objects.filter(slug=ORG_SLUG).first()
+    if organization is None:
+        return {"queue entries": 0}
+    added = 0
+    now = timezone.now()
+
+    for store in Store.objects.filter(organization=organization, code__in=STAFF).order_by("code"):
+        today = store_local_date(store, at=now)
+        if QueueEntry.objects.filter(store=store, local_date=today).exists():
+            continue
+        midnight, _ = store_local_day_bounds(store, today)
+
+        def ago(minutes: int, midnight=midnight) -> dt.datetime:
+            # Never before the local midnight: just after it, the whole queue belongs to the new day.
+            return max(now - dt.timedelta(minutes=minutes), midnight)
+
+        staff = User.objects.get(username=STAFF[store.code])
+        register, _ = Register.objects.get_or_create(store=store, name=REGISTER_NAME)
+        customers = list(
+            Customer.objects.filter(organization=organization, home_store=store).order_by("-pk")[:5]
+        )
+        for (arrived, called, finished), customer in zip(QUEUE_VISITS, customers, strict=False):
+            entry = queue_check_in(
+                store=store,
+                staff=staff,
+                customer=customer,
+                customer_type=customer.customer_type,
+                now=ago(arrived),
+            )
+            if called is not None:
+                queue_entry_call(entry=entry, staff=staff, register=register, now=ago(called))
+            if finished is not None:
+                queue_entry_finish(entry=entry, staff=staff, now=ago(finished))
+            added += 1
+    return {"queue entries": added}

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from pos.views import counter as views
-from pos.views import profiles, receipts
+from pos.views import profiles, queue, receipts
 
 app_name = "pos"
 
@@ -13,4 +13,20 @@ urlpatterns = [
     path("sales/<int:pk>/receipt/send/", receipts.receipt_send, name="receipt_send"),
     path("customers/<int:pk>/profile/", profiles.customer_profile, name="customer_profile"),
     path("customers/<int:pk>/consent/", profiles.consent, name="consent"),
+]
+
+# The check-in queue: the door page, the budtenders' buttons and the lobby display.
+urlpatterns += [
+    path("queue/", queue.queue_door, name="queue"),
+    path("queue/live/", queue.queue_live, name="queue_live"),
+    path("queue/lookup/", queue.queue_lookup, name="queue_lookup"),
+    path("queue/customers/new/", queue.queue_customer_new, name="queue_customer_new"),
+    path("queue/check-in/", queue.queue_check_in_view, name="queue_check_in"),
+    path("queue/pickups/<int:order_id>/arrived/", queue.queue_pickup_arrived, name="queue_pickup_arrived"),
+    path("queue/next/", queue.queue_next, name="queue_next"),
+    path("queue/<int:entry_id>/serve/", queue.queue_serve, name="queue_serve"),
+    path("queue/<int:entry_id>/done/", queue.queue_done, name="queue_done"),
+    path("queue/<int:entry_id>/left/", queue.queue_left, name="queue_left"),
+    path("queue/display/", queue.queue_display, name="queue_display"),
+    path("queue/display/board/", queue.queue_display_board, name="queue_display_board"),
 ]

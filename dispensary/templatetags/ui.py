@@ -26,6 +26,7 @@ def nav_items(context) -> list[dict]:
         items.append(("Dashboard", reverse("dashboard")))
     if user.has_perm("dispensary.view_customer"):
         items.append(("Checkout", reverse("pos:checkout")))
+        items.append(("Queue", reverse("pos:queue")))
         items.append(("Customers", reverse("customer_index")))
     if user.has_perm("compliance.view_syncrecord"):
         items.append(("Compliance", reverse("compliance:sync_index")))
