@@ -38,6 +38,13 @@ class StaffChoiceField(forms.ModelChoiceField):
         return f"{full_name} ({obj.get_username()})" if full_name else obj.get_username()
 
 
+class RegisterChoiceField(forms.ModelChoiceField):
+    """Registers by their name (their str() names the store too, a query each)."""
+
+    def label_from_instance(self, obj) -> str:
+        return obj.name
+
+
 # --- Manager approval ---------------------------------------------------------------------------------------
 
 
@@ -132,7 +139,7 @@ class ManagerPinForm(ApplicationErrorForm):
 
 
 class DrawerOpenForm(ApplicationErrorForm):
-    register = forms.ModelChoiceField(queryset=Register.objects.none(), empty_label=None)
+    register = RegisterChoiceField(queryset=Register.objects.none(), empty_label=None)
     opening_amount = _money_field("Opening count", help_text="The cash in the drawer now, counted.")
 
     def __init__(self, *args, store: Store, registers: list[Register] | None = None, **kwargs):
@@ -178,7 +185,7 @@ class DrawerCloseForm(ApplicationErrorForm):
 
 
 class DrawerHistoryFilterForm(forms.Form):
-    register = forms.ModelChoiceField(
+    register = RegisterChoiceField(
         queryset=Register.objects.none(), required=False, empty_label="All registers"
     )
 
@@ -221,7 +228,7 @@ class SaleRefundForm(ManagerApprovalForm):
         widget=forms.RadioSelect,
         label="Money back",
     )
-    register = forms.ModelChoiceField(
+    register = RegisterChoiceField(
         queryset=Register.objects.none(),
         required=False,
         label="Cash from the drawer of",

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from dispensary.errors import ApplicationError
 from dispensary.views.access import staff_view
+from pos.errors import DrawerNotOpen
 from pos.forms import DrawerCloseForm, DrawerHistoryFilterForm, DrawerMovementForm, DrawerOpenForm
 from pos.models import DrawerMovement, DrawerSession
 from pos.selectors.drawers import (
@@ -137,6 +138,9 @@ def drawer_movement_view(request, pk: int):
                 actor=request.user,
                 approver=form.approver,
             )
+        except DrawerNotOpen as error:
+            messages.error(request, error.message)
+            return redirect("pos:drawer_session", pk=session.pk)
         except ApplicationError as error:
             form.add_application_error(error)
         else:
@@ -158,6 +162,9 @@ def drawer_close_view(request, pk: int):
                 actor=request.user,
                 note=form.cleaned_data["note"],
             )
+        except DrawerNotOpen as error:
+            messages.error(request, error.message)
+            return redirect("pos:drawer_session", pk=session.pk)
         except ApplicationError as error:
             form.add_application_error(error)
         else:

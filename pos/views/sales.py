@@ -74,9 +74,10 @@ def _detail_response(request, sale: Sale, *, void_form=None, refund_form=None):
         "refund_form": None,
         "open_panel": "void" if void_form is not None else "refund" if refund_form is not None else None,
     }
-    if can_act and voidable:
+    # A refused form is shown with its message even when the action is no longer offered.
+    if void_form is not None or (can_act and voidable):
         context["void_form"] = void_form or SaleVoidForm(store=request.store, prefix="void")
-    if can_act and refundable:
+    if refund_form is not None or (can_act and refundable):
         context["refund_form"] = refund_form or SaleRefundForm(
             store=request.store, sale=sale, lines=lines, prefix="refund"
         )
