@@ -124,3 +124,16 @@ def test_the_partial_renders_the_fields_or_says_how_to_get_a_pin(store, manager)
         "pos/_approval_fields.html", {"form": ManagerApprovalForm(store=store, prefix="x")}
     )
     assert 'name="x-manager"' in html and 'name="x-manager_pin"' in html and 'type="password"' in html
+
+
+def test_the_demo_approvers_get_a_pin_once(store):
+    from pos.demo import DEMO_PIN, _demo_pins
+
+    manager = UserFactory(
+        organization=store.organization, username="manager", roles=["manager"], stores=[store]
+    )
+    _demo_pins()
+    assert manager_pin_verify(store=store, manager_id=manager.pk, pin=DEMO_PIN) == manager
+    manager_pin_set(user=manager, pin="97531", actor=manager)
+    _demo_pins()  # a PIN changed on the PIN page is kept
+    assert manager_pin_verify(store=store, manager_id=manager.pk, pin="97531") == manager
