@@ -233,6 +233,9 @@ class SaleRefundForm(ManagerApprovalForm):
         required=False,
         label="Cash from the drawer of",
         empty_label="Choose a register…",
+        error_messages={
+            "invalid_choice": "That register's drawer is not open: choose another, or refund to the card."
+        },
     )
 
     def __init__(self, *args, sale: Sale, lines: list[SaleLine], **kwargs):
