@@ -131,3 +131,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.BUDTENDER: [*_CUSTOMER_DESK, *_SALES_DESK, "dispensary.view_store", *_STOCK_READ, *_PATIENT_DESK],
     Role.DRIVER: ["dispensary.view_store"],
 }
+
+# Cash drawers (open, drops, paid in and out, blind close): budtenders and management.
+for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
+    ROLE_PERMISSIONS[_role].append("pos.manage_drawer")

@@ -1,8 +1,9 @@
 """Point-of-sale demo data: a register per demo store and about 20 sales over the last days, each with its own
 ID check (a typed date of birth) through the same services as the counter, so the state sync queue reports
 them. Medical sales only for customers whose registry card is valid on the day; everyone else buys as adult
-use. Idempotent: each sale by its idempotency key ("demo-sale-N"), registers by name. Also today's check-in
-queue of each demo store, so the door page and the lobby display have someone in them."""
+use. The demo manager and owner get PIN 2468 for approvals. Idempotent: each sale by its idempotency key
+("demo-sale-N"), registers by name, PINs only where none is set. Also today's check-in queue of each demo store,
+so the door page and the lobby display have someone in them."""
 
 import datetime as dt
 from decimal import Decimal
@@ -17,6 +18,7 @@ from inventory.models import Product
 from inventory.selectors import package_sellable_list
 from pos.models import CustomerType, DrawerSession, QueueEntry, Register, Sale
 from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.services.pins import manager_pin_set
 from pos.services.queue import queue_check_in, queue_entry_call, queue_entry_finish
 
 SALES = 20
@@ -24,6 +26,7 @@ REGISTER_NAME = "Register 1"
 STAFF = {"sf-mission": "budtender", "detroit-riverside": "budtender.mi"}
 CATEGORIES = ("flower", "pre_roll", "vape", "edible", "concentrate")
 ID_VALID_FOR = dt.timedelta(days=900)
+DEMO_PIN, DEMO_PIN_USERS = "2468", ("manager", "owner")
 
 
 def _products(store: Store) -> list[Product]:
@@ -52,6 +55,12 @@ def _customer_type(customer: Customer, day: dt.date) -> str:
     return CustomerType.ADULT_USE
 
 
+def _demo_pins() -> None:
+    """The demo's approvers get a known PIN (once: a PIN changed on the PIN page is kept)."""
+    for user in User.objects.filter(username__in=DEMO_PIN_USERS, manager_pin__isnull=True):
+        manager_pin_set(user=user, pin=DEMO_PIN, actor=user)
+
+
 def demo_load() -> dict[str, int]:
     return {**_sales_load(), **_queue_load()}
 
@@ -60,6 +69,7 @@ def _sales_load() -> dict[str, int]:
     organization = Organization.objects.filter(slug=ORG_SLUG).first()
     if organization is None:
         return {"sales": 0}
+    _demo_pins()
     stores = list(Store.objects.filter(organization=organization, code__in=STAFF).order_by("code"))
     done = set(Sale.objects.filter(store__in=stores).values_list("idempotency_key", flat=True))
     wanted = [index for index in range(1, SALES + 1) if f"demo-sale-{index}" not in done]

@@ -1,6 +1,6 @@
 """The point of sale's business-rule errors."""
 
-from dispensary.errors import ApplicationError, PermissionDenied, ValidationFailed
+from dispensary.errors import ApplicationError, Conflict, PermissionDenied, ValidationFailed
 
 
 class PurchaseLimitExceeded(ApplicationError):
@@ -32,3 +32,20 @@ class RefundInvalid(ValidationFailed):
 
 class ApprovalRequired(PermissionDenied):
     code = "approval_required"
+
+
+# --- Cash drawers ---------------------------------------------------------------------------------------------
+
+
+class DrawerAlreadyOpen(Conflict):
+    """The register's drawer is already open: one session per register at a time."""
+
+    code = "drawer_already_open"
+
+
+class DrawerNotOpen(Conflict):
+    code = "drawer_not_open"
+
+
+class DrawerInvalid(ValidationFailed):
+    code = "drawer_invalid"

@@ -28,6 +28,11 @@ def nav_items(context) -> list[dict]:
         items.append(("Checkout", reverse("pos:checkout")))
         items.append(("Queue", reverse("pos:queue")))
         items.append(("Customers", reverse("customer_index")))
+    # Point of sale back office: sales (voids and refunds) and cash drawers.
+    if user.has_perm("pos.view_sale"):
+        items.append(("Sales", reverse("pos:sale_index")))
+    if user.has_perm("pos.manage_drawer"):
+        items.append(("Drawers", reverse("pos:drawer_index")))
     if user.has_perm("compliance.view_syncrecord"):
         items.append(("Compliance", reverse("compliance:sync_index")))
     if can_see_driver_home(user):

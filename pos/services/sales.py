@@ -143,7 +143,12 @@ def _check_limits(*, store, customer, customer_type, age, lines, products, today
 
 def _open_drawer(register: Register, tenders: Sequence[TenderInput]) -> DrawerSession | None:
     """The register's open drawer, which cash goes into; cash cannot be taken without one."""
-    drawer = DrawerSession.objects.filter(register=register, status=DrawerSession.Status.OPEN).first()
+    # Locked, so a blind close computing the expected cash waits for this sale (and refuses it after).
+    drawer = (
+        DrawerSession.objects.select_for_update()
+        .filter(register=register, status=DrawerSession.Status.OPEN)
+        .first()
+    )
     if drawer is None and any(tender.kind == Tender.Kind.CASH for tender in tenders):
         raise TenderInvalid(
             f"Open the drawer of {register.name} before taking cash.", details={"drawer": ["Not open."]}
@@ -583,11 +588,15 @@ def sale_refund(
     approver: User,
     waste_reason: str = AdjustmentReason.DAMAGED,
     now: dt.datetime | None = None,
+    tender_kind: str = Tender.Kind.CASH,
+    register: Register | None = None,
 ) -> Refund:
     """Refund some quantity of some lines: restocked, or returned and wasted. Amounts are the line's rounded
-    shares, so refunds of a whole line add up to exactly what was paid."""
+    shares, so refunds of a whole line add up to exactly what was paid. Cash goes back from the open drawer of
+    `register` (the sale's own when not given), card refunds go back to the card."""
     now = now or timezone.now()
     locked = _locked_sale(sale)
+    drawer = _refund_drawer(locked, tender_kind, register)
     store = locked.store
     _check_approver(approver, store)
     reason = (reason or "").strip()
@@ -622,7 +631,13 @@ def sale_refund(
         plan.append((line, quantity, bool(restock)))
 
     refund = Refund.objects.create(
-        sale=locked, reason=reason, actor=actor, approved_by=approver, created_at=now
+        sale=locked,
+        reason=reason,
+        actor=actor,
+        approved_by=approver,
+        created_at=now,
+        tender_kind=tender_kind,
+        drawer_session=drawer,
     )
     rows = []
     for line, quantity, restock in plan:
@@ -703,3 +718,29 @@ def sale_refund(
         )
     )
     return refund
+
+
+def _refund_drawer(sale: Sale, tender_kind: str, register: Register | None) -> DrawerSession | None:
+    """The open drawer cash is refunded from, locked like a sale's (a blind close waits for it); None for cards."""
+    if tender_kind not in Tender.Kind.values:
+        raise RefundInvalid(
+            "Refund in cash or to the card.", details={"tender_kind": [f"Unknown kind {tender_kind!r}."]}
+        )
+    if tender_kind != Tender.Kind.CASH:
+        return None
+    register = register or sale.register
+    if register.store_id != sale.store_id:
+        raise RefundInvalid(
+            "Refund cash from a register of the sale's store.", details={"register": ["Another store's."]}
+        )
+    drawer = (
+        DrawerSession.objects.select_for_update()
+        .filter(register=register, status=DrawerSession.Status.OPEN)
+        .first()
+    )
+    if drawer is None:
+        raise TenderInvalid(
+            f"Open the drawer of {register.name} before refunding cash, or refund to the card.",
+            details={"register": ["Drawer not open."]},
+        )
+    return drawer
