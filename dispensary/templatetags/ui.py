@@ -40,10 +40,10 @@ def nav_items(context) -> list[dict]:
     if user.has_perm("dispensary.view_eventdelivery"):
         items.append(("Outbox", reverse("dead_letters")))
     path = request.path
-    return [
-        {"label": label, "url": url, "active": path == url or (url != "/" and path.startswith(url))}
-        for label, url in items
-    ]
+    # The longest link that starts the path is the active one (/pos/queue/ is Queue, not also Checkout /pos/).
+    matches = [url for _, url in items if path == url or (url != "/" and path.startswith(url))]
+    active = max(matches, key=len, default=None)
+    return [{"label": label, "url": url, "active": url == active} for label, url in items]
 
 
 @register.simple_tag(takes_context=True)

@@ -138,3 +138,9 @@ def test_lookup_query_count_is_bounded(client, login, staff, customer, django_as
     login(staff("budtender"))
     with django_assert_max_num_queries(10):
         client.post("/pos/lookup/", {"phone": "4155550134"}, **HTMX)
+
+
+def test_only_the_longest_matching_nav_link_is_active(client, login, staff):
+    body = login(staff("budtender")).get("/pos/queue/").content.decode()
+    assert body.count('aria-current="page"') == 1
+    assert 'href="/pos/queue/" aria-current="page"' in body
