@@ -32,3 +32,9 @@ class RefundInvalid(ValidationFailed):
 
 class ApprovalRequired(PermissionDenied):
     code = "approval_required"
+
+
+class CouponInvalid(ValidationFailed):
+    """A coupon code or a reward asked for cannot be used on this sale (the reason is in the message)."""
+
+    code = "coupon_invalid"
