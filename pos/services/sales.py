@@ -53,8 +53,8 @@ from pos.selectors.quote import (
     QuoteLineInput,
     cart_discounts,
     limits_verdict,
-    price_lines,
     points_to_earn,
+    price_lines,
     products_for,
     quote_totals,
 )
