@@ -20,4 +20,8 @@ BEAT_SCHEDULE = {
         "task": "dispensary.tasks.idempotency_key_purge_task",
         "schedule": 3600,
     },
+    "loyalty-points-expire": {
+        "task": "pos.tasks.loyalty_points_expire_task",
+        "schedule": 3600,
+    },
 }
