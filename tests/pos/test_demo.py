@@ -41,4 +41,8 @@ def test_pos_demo_sales_are_reported_and_accepted_and_loading_again_adds_nothing
     call_command("load_demo")
     assert "added: 0 sales" in capsys.readouterr().out
     assert (Sale.objects.count(), IdVerification.objects.count(), SyncRecord.objects.count()) == counts
-    assert (Promotion.objects.count(), Coupon.objects.count(), LoyaltyAccount.objects.count()) == loyalty_counts
+    assert (
+        Promotion.objects.count(),
+        Coupon.objects.count(),
+        LoyaltyAccount.objects.count(),
+    ) == loyalty_counts
