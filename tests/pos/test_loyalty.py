@@ -23,7 +23,8 @@ from pos.models import (
 from pos.selectors.quote import QuoteLineInput, sale_quote
 from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
 from pos.services.loyalty import loyalty_points_expire
-from tests.factories import CustomerFactory
+from pos.tasks import loyalty_points_expire_task
+from tests.factories import CustomerFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -339,3 +340,83 @@ def test_quote_queries_do_not_grow_with_promotions_and_codes(
         Reward.objects.create(organization=store.organization, name="R", points_cost=1, value=D("1"))
     )
     assert quote(["SAVE5"] + [f"c{n}" for n in range(10)]) == few
+
+
+def test_chosen_and_store_scoped_promotions_and_once_per_customer_codes(
+    store, register, budtender, manager, product, package, adult_id, loyalty, customer
+):
+    organization = store.organization
+    employee = Promotion.objects.create(
+        organization=organization,
+        name="Employee 20%",
+        kind="percent",
+        value=D("20"),
+        customer_group="employee",
+        automatic=False,
+    )
+    elsewhere = Promotion.objects.create(
+        organization=organization, name="Other store", kind="percent", value=D("50")
+    )
+    elsewhere.stores.add(StoreFactory(organization=organization))
+    welcome = Promotion.objects.create(
+        organization=organization, name="Welcome", kind="percent", value=D("10"), automatic=False
+    )
+    Coupon.objects.create(
+        organization=organization,
+        code="WELCOME10",
+        promotion=welcome,
+        max_uses_per_customer=1,
+        min_spend=D("30"),
+    )
+    type(customer).objects.filter(pk=customer.pk).update(is_employee=True)
+    customer.refresh_from_db()
+
+    sale = complete(
+        store, register, budtender, customer, adult_id, product, promotion_ids=[employee.pk], key="e-1"
+    )
+    assert sale.discount_total == D("18.00")  # the chosen 20%; the other store's 50% does not apply here
+    first = complete(
+        store,
+        register,
+        budtender,
+        customer,
+        adult_id,
+        product,
+        quantity="1",
+        key="w-1",
+        coupon_codes=["welcome10"],
+    )
+    assert first.discount_total == D("4.50")
+    with pytest.raises(CouponInvalid) as refused:
+        complete(
+            store,
+            register,
+            budtender,
+            customer,
+            adult_id,
+            product,
+            quantity="1",
+            key="w-2",
+            coupon_codes=["WELCOME10"],
+        )
+    assert refused.value.message == "The customer has already used WELCOME10."
+    sale_void(sale=first, actor=budtender, approver=manager)
+    again = complete(
+        store,
+        register,
+        budtender,
+        customer,
+        adult_id,
+        product,
+        quantity="1",
+        key="w-3",
+        coupon_codes=["WELCOME10"],
+    )
+    assert again.discount_total == D("4.50")
+
+
+def test_points_expiry_task_runs_the_service(customer, loyalty):
+    account = give_points(customer, 25, days_ago=400, expires_in=-1)
+    assert loyalty_points_expire_task() == 25
+    account.refresh_from_db()
+    assert account.balance == 0
