@@ -24,4 +24,8 @@ BEAT_SCHEDULE = {
         "task": "pos.tasks.cart_abandoned_publish_task",
         "schedule": 60,
     },
+    "loyalty-points-expire": {
+        "task": "pos.tasks.loyalty_points_expire_task",
+        "schedule": 3600,
+    },
 }

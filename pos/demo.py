@@ -16,7 +16,19 @@ from dispensary.demo import ORG_SLUG
 from dispensary.models import Customer, Organization, Store, User
 from inventory.models import Product
 from inventory.selectors import package_sellable_list
-from pos.models import CustomerType, DrawerSession, QueueEntry, Register, Sale
+from pos.models import (
+    Coupon,
+    CustomerType,
+    DrawerSession,
+    LoyaltyProgram,
+    LoyaltyTier,
+    PointsMultiplier,
+    Promotion,
+    QueueEntry,
+    Register,
+    Reward,
+    Sale,
+)
 from pos.services import SaleLineInput, TenderInput, sale_complete
 from pos.services.pins import manager_pin_set
 from pos.services.queue import queue_check_in, queue_entry_call, queue_entry_finish
@@ -61,6 +73,75 @@ def _demo_pins() -> None:
         manager_pin_set(user=user, pin=DEMO_PIN, actor=user)
 
 
+PROMOTIONS = [
+    # name, kind, value, extra fields
+    (
+        "Happy hour pre-rolls",
+        "percent",
+        "10",
+        {"categories": ["pre_roll"], "start_time": dt.time(16), "end_time": dt.time(18)},
+    ),
+    (
+        "Employee discount",
+        "percent",
+        "20",
+        {"customer_group": "employee", "automatic": False, "priority": 10},
+    ),
+    ("Veteran discount", "percent", "10", {"customer_group": "veteran", "automatic": False}),
+    ("Senior discount", "percent", "10", {"customer_group": "senior", "senior_age": 65, "automatic": False}),
+    ("Medical patients 15%", "percent", "15", {"customer_group": "medical"}),
+    ("Edibles: buy 2 get 1", "bxgy", "100", {"categories": ["edible"], "buy_quantity": 2, "get_quantity": 1}),
+    ("Welcome 10%", "percent", "10", {"automatic": False}),
+    ("Flyer $5 off", "amount", "5", {"automatic": False, "scope": "cart"}),
+]
+
+
+def _loyalty_and_promotions(organization: Organization) -> None:
+    """The program, tiers, multipliers, promotions, coupons and rewards, each found by its name or code."""
+    LoyaltyProgram.objects.get_or_create(
+        organization=organization,
+        defaults={"points_per_currency_unit": Decimal("1"), "points_expire_after_days": 365},
+    )
+    for name, spend, multiplier in (
+        ("Green", "0", "1"),
+        ("Gold", "500", "1.25"),
+        ("Platinum", "1500", "1.5"),
+    ):
+        LoyaltyTier.objects.get_or_create(
+            organization=organization,
+            name=name,
+            defaults={"min_spend": Decimal(spend), "earn_multiplier": Decimal(multiplier)},
+        )
+    PointsMultiplier.objects.get_or_create(
+        organization=organization,
+        name="Wednesday double points on edibles",
+        defaults={"categories": ["edible"], "weekdays": [2], "multiplier": Decimal("2")},
+    )
+    promotions = {}
+    for name, kind, value, extra in PROMOTIONS:
+        promotions[name], _ = Promotion.objects.get_or_create(
+            organization=organization, name=name, defaults={"kind": kind, "value": Decimal(value), **extra}
+        )
+    Coupon.objects.get_or_create(
+        organization=organization,
+        code="WELCOME10",
+        defaults={
+            "promotion": promotions["Welcome 10%"],
+            "max_uses_per_customer": 1,
+            "min_spend": Decimal("30"),
+        },
+    )
+    Coupon.objects.get_or_create(
+        organization=organization,
+        code="FLYER5K7M",
+        defaults={"promotion": promotions["Flyer $5 off"], "max_uses": 1},
+    )
+    for name, cost, value in (("$5 off", 100, "5"), ("$15 off", 250, "15")):
+        Reward.objects.get_or_create(
+            organization=organization, name=name, defaults={"points_cost": cost, "value": Decimal(value)}
+        )
+
+
 def demo_load() -> dict[str, int]:
     return {**_sales_load(), **_queue_load()}
 
@@ -70,6 +151,7 @@ def _sales_load() -> dict[str, int]:
     if organization is None:
         return {"sales": 0}
     _demo_pins()
+    _loyalty_and_promotions(organization)
     stores = list(Store.objects.filter(organization=organization, code__in=STAFF).order_by("code"))
     done = set(Sale.objects.filter(store__in=stores).values_list("idempotency_key", flat=True))
     wanted = [index for index in range(1, SALES + 1) if f"demo-sale-{index}" not in done]

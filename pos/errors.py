@@ -49,3 +49,9 @@ class DrawerNotOpen(Conflict):
 
 class DrawerInvalid(ValidationFailed):
     code = "drawer_invalid"
+
+
+class CouponInvalid(ValidationFailed):
+    """A coupon code or a reward asked for cannot be used on this sale (the reason is in the message)."""
+
+    code = "coupon_invalid"

@@ -79,3 +79,41 @@ class CartAbandoned(Event):
     lines: list[dict]
     total_estimate: str
     last_activity_at: str  # ISO 8601, UTC
+
+
+class PointsEarned(Event):
+    """A loyalty member earned points on a sale."""
+
+    name = "pos.points_earned"
+    version = 1
+    organization_id: int
+    customer_id: int
+    sale_id: int
+    points: int
+    balance: int
+
+
+@dataclass(frozen=True)
+class TierChanged(Event):
+    """A loyalty member's tier changed after a sale, refund or void (empty names: no tier)."""
+
+    name = "pos.tier_changed"
+    version = 1
+    organization_id: int
+    customer_id: int
+    from_tier: str
+    to_tier: str
+
+
+@dataclass(frozen=True)
+class RewardRedeemed(Event):
+    """A loyalty member spent points on a reward in a sale."""
+
+    name = "pos.reward_redeemed"
+    version = 1
+    organization_id: int
+    customer_id: int
+    sale_id: int
+    reward_id: int
+    points: int
+    amount: str

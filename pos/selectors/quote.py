@@ -16,10 +16,21 @@ from compliance.rules import CartLine, purchase_limits_check
 from compliance.rules import Customer as RulesCustomer
 from compliance.rules.limits import LimitUsage, Verdict, Violation
 from compliance.selectors import jurisdiction_rules_get
-from dispensary.clock import store_local_date
+from dispensary.clock import age_on, store_local_date
 from dispensary.models import Customer, Store
 from inventory.models import Product, quantity_text
 from pos.pricing import ZERO, Discount, PriceLine, TaxAmount, line_price, money
+from pos.promotions import (
+    Applied,
+    CartItem,
+    CodeResult,
+    CustomerContext,
+    QuoteDiscount,
+    discounts_apply,
+    points_for,
+)
+from pos.selectors.loyalty import LoyaltyContext, loyalty_context_get
+from pos.selectors.promotions import promotion_data_get
 from pos.selectors.sales import customer_limit_history, tax_specs_in_force
 
 
@@ -34,19 +45,6 @@ class QuoteLineInput:
     price_override: Decimal | None = None
     discount_percent: Decimal | None = None
     discount_amount: Decimal | None = None
-    approved_by_id: int | None = None
-
-
-@dataclass(frozen=True)
-class QuoteDiscount:
-    """One discount on one line. source: promotion, coupon, reward or override (SaleLineDiscount.Source)."""
-
-    source: str
-    name: str
-    amount: Decimal
-    promotion_id: int | None = None
-    coupon_id: int | None = None
-    reward_id: int | None = None
     approved_by_id: int | None = None
 
 
@@ -66,19 +64,6 @@ class QuoteLine:
     tax_amount: Decimal
     total: Decimal
     limit_amounts: dict[str, Decimal]
-
-
-@dataclass(frozen=True)
-class CodeResult:
-    """What became of a coupon code or a reward the cart asked for."""
-
-    code: str
-    applied: bool
-    message: str
-    amount: Decimal = ZERO
-    coupon_id: int | None = None
-    reward_id: int | None = None
-    message_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -246,6 +231,87 @@ def quote_totals(lines: Sequence[QuoteLine]) -> dict:
     }
 
 
+def cart_discounts(
+    *,
+    store: Store,
+    customer: Customer | None,
+    customer_type: str,
+    age: int | None,
+    lines: Sequence,
+    products: dict[int, Product],
+    coupon_codes: Sequence[str] = (),
+    promotion_ids: Sequence[int] = (),
+    reward_ids: Sequence[int] = (),
+    now: dt.datetime,
+    lock: bool = False,
+) -> tuple[Applied, LoyaltyContext]:
+    """Promotions, coupons and rewards on `lines` (QuoteLineInput), as the quote and the sale both apply them.
+    `lock` (completing a sale) locks the coupons asked for and the customer's loyalty account."""
+    loyalty = loyalty_context_get(organization_id=store.organization_id, customer=customer, lock=lock)
+    data = promotion_data_get(
+        store=store,
+        customer=customer,
+        coupon_codes=coupon_codes,
+        promotion_ids=promotion_ids,
+        reward_ids=reward_ids,
+        lock_coupons=lock,
+    )
+    items = []
+    for index, line in enumerate(lines):
+        product = products[line.product_id]
+        list_amount = money(product.price * Decimal(line.quantity))
+        manual = sum((d.amount for d in manual_discounts(line, product)), ZERO)
+        items.append(
+            CartItem(
+                index=index,
+                product_id=product.pk,
+                category=product.category,
+                brand=product.brand,
+                quantity=Decimal(line.quantity),
+                unit_price=product.price,
+                list_amount=list_amount,
+                available=max(list_amount - manual, ZERO),
+            )
+        )
+    if age is None and customer is not None and customer.date_of_birth:
+        age = age_on(customer.date_of_birth, store_local_date(store, at=now))
+    context = CustomerContext(
+        type=customer_type,
+        customer_id=customer.pk if customer else None,
+        age=age,
+        is_employee=bool(customer and customer.is_employee),
+        is_veteran=bool(customer and customer.is_veteran),
+    )
+    balance = loyalty.account.balance if loyalty.account else (0 if loyalty.enabled and customer else None)
+    applied = discounts_apply(
+        items=items,
+        customer=context,
+        local_now=timezone.localtime(now, store.tz),
+        now=now,
+        promotions=data.promotions,
+        chosen_promotion_ids=[int(pk) for pk in promotion_ids],
+        coupon_codes=coupon_codes,
+        coupons=data.coupons,
+        reward_ids=[int(pk) for pk in reward_ids],
+        rewards=data.rewards,
+        points_balance=balance,
+    )
+    return applied, loyalty
+
+
+def points_to_earn(loyalty: LoyaltyContext, priced: Sequence[QuoteLine], day: dt.date) -> int:
+    """Points the priced lines earn (nothing without a program or a customer)."""
+    if not loyalty.enabled or loyalty.program is None:
+        return 0
+    return points_for(
+        nets=[(line.product.category, line.net_amount) for line in priced],
+        points_per_unit=loyalty.program.points_per_currency_unit,
+        multipliers=loyalty.multipliers,
+        tier_multiplier=loyalty.tier_multiplier,
+        day=day,
+    )
+
+
 def sale_quote(
     *,
     store: Store,
@@ -274,5 +340,28 @@ def sale_quote(
         now=now,
     )
     taxes = tax_specs_in_force(jurisdiction=store.jurisdiction, on=today)
-    priced = price_lines(lines, products, taxes, customer_type)
-    return Quote(lines=tuple(priced), verdict=verdict, **quote_totals(priced))
+    applied, loyalty = cart_discounts(
+        store=store,
+        customer=customer,
+        customer_type=customer_type,
+        age=age,
+        lines=lines,
+        products=products,
+        coupon_codes=coupon_codes,
+        promotion_ids=promotion_ids,
+        reward_ids=reward_ids,
+        now=now,
+    )
+    priced = price_lines(lines, products, taxes, customer_type, applied.discounts_by_line)
+    account = loyalty.account
+    return Quote(
+        lines=tuple(priced),
+        verdict=verdict,
+        coupons=applied.coupons,
+        rewards=applied.rewards,
+        points_balance=account.balance if account else (0 if loyalty.enabled and customer else None),
+        points_to_earn=points_to_earn(loyalty, priced, today) if customer else 0,
+        points_to_redeem=applied.points_to_redeem,
+        tier_name=account.tier.name if account and account.tier else "",
+        **quote_totals(priced),
+    )

@@ -26,6 +26,7 @@ from inventory.services import AdjustmentReason, Reference, StockRequest, StockT
 from inventory.services.waste import package_waste
 from pos.errors import (
     ApprovalRequired,
+    CouponInvalid,
     PurchaseLimitExceeded,
     RefundInvalid,
     SaleNotAllowed,
@@ -50,10 +51,18 @@ from pos.selectors import tax_specs_in_force
 from pos.selectors.quote import (
     QuoteLine,
     QuoteLineInput,
+    cart_discounts,
     limits_verdict,
+    points_to_earn,
     price_lines,
     products_for,
     quote_totals,
+)
+from pos.services.loyalty import (
+    coupon_redemptions_record,
+    loyalty_refund_record,
+    loyalty_sale_record,
+    loyalty_sale_void,
 )
 
 APPROVE_REFUND = "pos.approve_refund"
@@ -265,9 +274,13 @@ def sale_complete(
     idempotency_key: str,
     id_verification: IdVerification | None = None,
     now: dt.datetime | None = None,
+    coupon_codes: Sequence[str] = (),
+    promotion_ids: Sequence[int] = (),
+    reward_ids: Sequence[int] = (),
 ) -> Sale:
     """Complete a sale in one transaction. A retried call with the same idempotency key returns the first sale
-    (the unique constraint decides); a refused sale writes nothing."""
+    (the unique constraint decides); a refused sale writes nothing. Automatic promotions apply by themselves;
+    `promotion_ids` are chosen at the counter; a code or reward that cannot be used refuses the sale."""
     _validate(
         store=store,
         register=register,
@@ -322,6 +335,25 @@ def sale_complete(
             today=today,
             now=now,
         )
+        quote_lines = [_quote_input(line) for line in lines]
+        applied, loyalty = cart_discounts(
+            store=store,
+            customer=customer,
+            customer_type=customer_type,
+            age=id_verification.age,
+            lines=quote_lines,
+            products=products,
+            coupon_codes=coupon_codes,
+            promotion_ids=promotion_ids,
+            reward_ids=reward_ids,
+            now=now,
+            lock=True,
+        )
+        if applied.refused:
+            raise CouponInvalid(
+                " ".join(result.message for result in applied.refused),
+                details={"codes": {result.code: result.message for result in applied.refused}},
+            )
         takes = stock_sell(
             store=store,
             requests=[
@@ -334,10 +366,11 @@ def sale_complete(
             reference=_sale_reference(sale),
         )
         priced_lines = price_lines(
-            [_quote_input(line) for line in lines],
+            quote_lines,
             products,
             tax_specs_in_force(jurisdiction=store.jurisdiction, on=today),
             customer_type,
+            applied.discounts_by_line,
         )
         sale_lines = _write_lines(sale, priced_lines, takes)
         priced = SimpleNamespace(**quote_totals(priced_lines))
@@ -366,6 +399,15 @@ def sale_complete(
                 "total",
             ]
         )
+        coupon_redemptions_record(sale=sale, coupons=applied.coupons, now=now)
+        if customer is not None:
+            loyalty_sale_record(
+                sale=sale,
+                loyalty=loyalty,
+                rewards=applied.rewards,
+                points=points_to_earn(loyalty, priced_lines, today),
+                now=now,
+            )
         audit_record(
             actor=staff,
             action="sale.completed",
@@ -558,6 +600,7 @@ def sale_void(*, sale: Sale, actor: User, approver: User, now: dt.datetime | Non
     locked.voided_by = actor
     locked.void_approved_by = approver
     locked.save(update_fields=["status", "voided_at", "voided_by", "void_approved_by"])
+    loyalty_sale_void(sale=locked, actor=actor, now=now)
     audit_record(
         actor=actor,
         action="sale.voided",
@@ -685,6 +728,7 @@ def sale_refund(
     refund.total = sum((row.total for row in rows), ZERO)
     refund.save(update_fields=["net_amount", "tax_amount", "total"])
     Sale.objects.filter(pk=locked.pk).update(refunded_total=F("refunded_total") + refund.total)
+    loyalty_refund_record(sale=locked, refund=refund, actor=actor, now=now)
     audit_record(
         actor=actor,
         action="sale.refunded",

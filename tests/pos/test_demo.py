@@ -4,7 +4,7 @@ from django.core.management import call_command
 from compliance.models import IdVerification, SyncRecord
 from compliance.traceability.registry import reset_shared_simulator
 from inventory.selectors import ledger_mismatch_list
-from pos.models import Register, Sale
+from pos.models import Coupon, LoyaltyAccount, Promotion, Register, Sale
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # the state reports are sent on commit, as when embedded
@@ -34,7 +34,15 @@ def test_pos_demo_sales_are_reported_and_accepted_and_loading_again_adds_nothing
     for store in {sale.store for sale in sales}:
         assert ledger_mismatch_list(store=store) == []
     counts = (Sale.objects.count(), IdVerification.objects.count(), SyncRecord.objects.count())
+    assert set(Coupon.objects.values_list("code", flat=True)) >= {"WELCOME10"}
+    assert sum(sales.values_list("points_earned", flat=True)) > 0 and LoyaltyAccount.objects.exists()
+    loyalty_counts = (Promotion.objects.count(), Coupon.objects.count(), LoyaltyAccount.objects.count())
 
     call_command("load_demo")
     assert "added: 0 sales" in capsys.readouterr().out
     assert (Sale.objects.count(), IdVerification.objects.count(), SyncRecord.objects.count()) == counts
+    assert (
+        Promotion.objects.count(),
+        Coupon.objects.count(),
+        LoyaltyAccount.objects.count(),
+    ) == loyalty_counts

@@ -1,0 +1,149 @@
+"""Loading what may discount a cart: the store's automatic and chosen promotions, the codes asked for with
+their use counts, and the rewards asked for, as the engine's plain rules (a fixed number of queries, however
+many promotions or codes exist)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from dispensary.models import Customer, Store
+from pos.models import Coupon, CouponRedemption, Promotion, Reward
+from pos.promotions import CouponRule, PromotionRule, RewardRule
+
+
+@dataclass(frozen=True)
+class PromotionData:
+    promotions: tuple[PromotionRule, ...]
+    coupons: dict[str, CouponRule]
+    rewards: dict[int, RewardRule]
+
+
+def promotion_rule(promotion: Promotion) -> PromotionRule:
+    """The engine's rule of a promotion (its products prefetched)."""
+    return PromotionRule(
+        id=promotion.pk,
+        name=promotion.name,
+        kind=promotion.kind,
+        value=Decimal(promotion.value),
+        scope=promotion.scope,
+        buy_quantity=promotion.buy_quantity,
+        get_quantity=promotion.get_quantity,
+        categories=tuple(promotion.categories or ()),
+        brands=tuple(promotion.brands or ()),
+        product_ids=frozenset(product.pk for product in promotion.products.all()),
+        customer_group=promotion.customer_group,
+        senior_age=promotion.senior_age,
+        min_subtotal=promotion.min_subtotal,
+        weekdays=tuple(int(day) for day in promotion.weekdays or ()),
+        start_time=promotion.start_time,
+        end_time=promotion.end_time,
+        starts_on=promotion.starts_on,
+        ends_on=promotion.ends_on,
+        automatic=promotion.automatic,
+        stackable=promotion.stackable,
+        priority=promotion.priority,
+        active=promotion.active,
+    )
+
+
+def _for_store(store: Store) -> Q:
+    return Q(stores=store) | Q(stores__isnull=True)
+
+
+def promotion_data_get(
+    *,
+    store: Store,
+    customer: Customer | None,
+    coupon_codes: Sequence[str] = (),
+    promotion_ids: Sequence[int] = (),
+    reward_ids: Sequence[int] = (),
+    lock_coupons: bool = False,
+) -> PromotionData:
+    """The active automatic promotions of the store, the chosen ones, the coupons whose codes were given (any
+    case) and the rewards asked for. `lock_coupons` locks the coupon rows (completing a sale), so two
+    registers cannot both spend the last use of a code."""
+    organization_id = store.organization_id
+    chosen = [int(pk) for pk in promotion_ids]
+    promotions = (
+        Promotion.objects.filter(organization_id=organization_id, active=True)
+        .filter(Q(automatic=True) | Q(pk__in=chosen))
+        .filter(pk__in=Promotion.objects.filter(_for_store(store)).values("pk"))
+        .prefetch_related("products")
+        .order_by("-priority", "name", "pk")
+    )
+    codes = sorted({(code or "").strip().upper() for code in coupon_codes} - {""})
+    coupon_rows = []
+    if codes:
+        query = Coupon.objects.filter(organization_id=organization_id, code__in=codes)
+        if lock_coupons:
+            # Lock in primary-key order, then read the promotions separately (no join under FOR UPDATE).
+            coupon_rows = list(query.select_for_update().order_by("pk"))
+        else:
+            coupon_rows = list(query.order_by("pk"))
+    coupon_promotions = {}
+    if coupon_rows:
+        for promotion in (
+            Promotion.objects.filter(pk__in={row.promotion_id for row in coupon_rows})
+            .filter(pk__in=Promotion.objects.filter(_for_store(store)).values("pk"))
+            .prefetch_related("products")
+        ):
+            coupon_promotions[promotion.pk] = promotion_rule(promotion)
+    customer_uses = {}
+    if coupon_rows and customer is not None:
+        customer_uses = dict(
+            CouponRedemption.objects.filter(
+                coupon__in=coupon_rows, customer=customer, reversed_at__isnull=True
+            )
+            .values("coupon")
+            .annotate(n=Count("pk"))
+            .values_list("coupon", "n")
+        )
+    coupons = {}
+    for row in coupon_rows:
+        promotion = coupon_promotions.get(row.promotion_id)
+        if promotion is None:
+            continue  # its promotion is not offered at this store: the code is unknown here
+        coupons[row.code.upper()] = CouponRule(
+            id=row.pk,
+            code=row.code.upper(),
+            promotion=promotion,
+            active=row.active,
+            max_uses=row.max_uses,
+            uses=row.uses,
+            max_uses_per_customer=row.max_uses_per_customer,
+            customer_uses=customer_uses.get(row.pk, 0),
+            min_spend=row.min_spend,
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            customer_id=row.customer_id,
+            message_id=row.message_id,
+        )
+    rewards = {}
+    wanted_rewards = [int(pk) for pk in reward_ids]
+    if wanted_rewards:
+        rewards = {
+            row.pk: RewardRule(
+                id=row.pk,
+                name=row.name,
+                points_cost=row.points_cost,
+                kind=row.kind,
+                value=Decimal(row.value),
+                categories=tuple(row.categories or ()),
+                active=row.active,
+            )
+            for row in Reward.objects.filter(organization_id=organization_id, pk__in=wanted_rewards)
+        }
+    return PromotionData(tuple(promotion_rule(p) for p in promotions), coupons, rewards)
+
+
+def promotion_choice_list(*, store: Store):
+    """Promotions staff may choose at the counter (not automatic), and the active rewards."""
+    promotions = list(
+        Promotion.objects.filter(organization_id=store.organization_id, active=True, automatic=False)
+        .filter(pk__in=Promotion.objects.filter(_for_store(store)).values("pk"))
+        .order_by("-priority", "name", "pk")
+    )
+    rewards = list(Reward.objects.filter(organization_id=store.organization_id, active=True))
+    return promotions, rewards
