@@ -36,6 +36,7 @@ from pos.events import SaleCompleted, SaleRefunded, SaleVoided
 from pos.models import (
     CustomerType,
     DrawerSession,
+    PickupOrder,
     Refund,
     RefundLine,
     Register,
@@ -55,6 +56,7 @@ from pos.selectors.quote import (
     products_for,
     quote_totals,
 )
+from pos.services.pickup import pickup_order_fulfil
 
 APPROVE_REFUND = "pos.approve_refund"
 
@@ -260,6 +262,7 @@ def sale_complete(
     idempotency_key: str,
     id_verification: IdVerification | None = None,
     now: dt.datetime | None = None,
+    pickup_order: PickupOrder | None = None,
 ) -> Sale:
     """Complete a sale in one transaction. A retried call with the same idempotency key returns the first sale
     (the unique constraint decides); a refused sale writes nothing."""
@@ -317,16 +320,8 @@ def sale_complete(
             today=today,
             now=now,
         )
-        takes = stock_sell(
-            store=store,
-            requests=[
-                StockRequest(
-                    product_id=line.product_id, quantity=Decimal(line.quantity), package_id=line.package_id
-                )
-                for line in lines
-            ],
-            actor=staff,
-            reference=_sale_reference(sale),
+        takes = _take_stock(
+            store=store, sale=sale, lines=lines, staff=staff, pickup_order=pickup_order, now=now
         )
         priced_lines = price_lines(
             [_quote_input(line) for line in lines],
@@ -389,6 +384,18 @@ def sale_complete(
             )
         )
         return sale
+
+
+def _take_stock(*, store, sale, lines, staff, pickup_order, now) -> list[StockTake]:
+    """The stock of the sale's lines, in their order: sold from the shelf or, completing a pickup order,
+    committed from its allocation first (the rest of the allocation released)."""
+    requests = [
+        StockRequest(product_id=line.product_id, quantity=Decimal(line.quantity), package_id=line.package_id)
+        for line in lines
+    ]
+    if pickup_order is not None:
+        return pickup_order_fulfil(order=pickup_order, sale=sale, requests=requests, actor=staff, now=now)
+    return stock_sell(store=store, requests=requests, actor=staff, reference=_sale_reference(sale))
 
 
 def _quote_input(line: SaleLineInput) -> QuoteLineInput:
