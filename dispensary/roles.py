@@ -131,3 +131,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.BUDTENDER: [*_CUSTOMER_DESK, *_SALES_DESK, "dispensary.view_store", *_STOCK_READ, *_PATIENT_DESK],
     Role.DRIVER: ["dispensary.view_store"],
 }
+
+# Pickup orders: owners, managers and budtenders place, read and cancel them (the counter and staff tokens).
+for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
+    ROLE_PERMISSIONS[_role] += ["pos.view_pickuporder", "pos.add_pickuporder", "pos.change_pickuporder"]

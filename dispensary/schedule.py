@@ -20,4 +20,8 @@ BEAT_SCHEDULE = {
         "task": "dispensary.tasks.idempotency_key_purge_task",
         "schedule": 3600,
     },
+    "pickup-orders-expire": {
+        "task": "pos.tasks.pickup_orders_expire_task",
+        "schedule": 300,
+    },
 }

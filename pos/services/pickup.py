@@ -193,6 +193,12 @@ def pickup_order_create(
             first = PickupOrder.objects.filter(store=store, idempotency_key=idempotency_key).first()
             if first is None:
                 raise
+            if first.customer_id != customer.pk:
+                raise Conflict(
+                    "This idempotency key was used for another customer's order.",
+                    details={"idempotency_key": idempotency_key},
+                    code="idempotency_key_reused",
+                ) from None
             return first
         # One order or sale at a time per customer, so two cannot both use the same allowance.
         Customer.objects.select_for_update().filter(pk=customer.pk).first()
