@@ -12,7 +12,6 @@ from inventory.selectors import ledger_mismatch_list
 from pos.models import LoyaltyAccount, LoyaltyTier, PickupOrder, PointsEntry
 from tests.factories import CustomerFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
-from tests.pos.factories import register_with_drawer
 
 pytestmark = pytest.mark.django_db
 
