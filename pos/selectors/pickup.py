@@ -5,9 +5,10 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from compliance.rules import CartLine, Purchase
+from dispensary.clock import store_local_day_bounds
 from dispensary.models import Customer, Store
 from inventory.models import ProductLimitAmount
 from pos.models import PickupOrder, PickupOrderLine
@@ -70,3 +71,13 @@ def pickup_order_list(
 
 def pickup_order_get(*, stores, order_id: int) -> PickupOrder | None:
     return _with_details(PickupOrder.objects.filter(store__in=stores, pk=order_id)).first()
+
+
+def pickup_orders_for_day(*, store: Store, day: dt.date) -> QuerySet[PickupOrder]:
+    """What the counter has to prepare or has handled on the store's local `day`: orders placed or due that
+    day, and every order still open, soonest to expire first."""
+    start, end = store_local_day_bounds(store, day)
+    due = Q(pickup_after__gte=start, pickup_after__lt=end)
+    placed = Q(placed_at__gte=start, placed_at__lt=end)
+    queryset = PickupOrder.objects.filter(store=store).filter(due | placed | Q(status__in=OPEN_STATUSES))
+    return _with_details(queryset).order_by("expires_at", "id")
