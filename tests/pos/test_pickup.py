@@ -5,7 +5,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from dispensary.errors import ValidationFailed
+from dispensary.errors import Conflict, ValidationFailed
 from dispensary.models import AuditRecord, OutboxEvent
 from inventory.errors import InsufficientStock
 from inventory.models import Package, StockMovement
@@ -287,3 +287,18 @@ def test_a_failed_completion_writes_nothing(store, register, budtender, customer
     assert StockMovement.objects.exclude(kind__in=["received", "allocated"]).count() == 0
     assert PickupOrderLine.objects.count() == 1
     assert ledger_mismatch_list(store=store) == []
+
+
+def test_a_key_reused_for_another_customer_or_a_past_pickup_time_is_refused(
+    store, customer, product, package
+):
+    place(store, customer, [(product.pk, 1)])
+    with pytest.raises(Conflict) as reused:
+        place(store, CustomerFactory(organization=store.organization), [(product.pk, 1)])
+    assert reused.value.code == "idempotency_key_reused"
+    with pytest.raises(ValidationFailed) as past:
+        place(
+            store, customer, [(product.pk, 1)], key="k2", pickup_after=timezone.now() - dt.timedelta(hours=1)
+        )
+    assert past.value.details == {"pickup_after": ["This time has passed."]}
+    assert (PickupOrder.objects.count(), allocated(package)) == (1, D("1"))
