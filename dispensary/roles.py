@@ -135,3 +135,6 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
 # Cash drawers (open, drops, paid in and out, blind close): budtenders and management.
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role].append("pos.manage_drawer")
+# Pickup orders: owners, managers and budtenders place, read and cancel them (the counter and staff tokens).
+for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
+    ROLE_PERMISSIONS[_role] += ["pos.view_pickuporder", "pos.add_pickuporder", "pos.change_pickuporder"]

@@ -28,4 +28,8 @@ BEAT_SCHEDULE = {
         "task": "pos.tasks.loyalty_points_expire_task",
         "schedule": 3600,
     },
+    "pickup-orders-expire": {
+        "task": "pos.tasks.pickup_orders_expire_task",
+        "schedule": 300,
+    },
 }

@@ -7,4 +7,7 @@ SCOPES: dict[str, str] = {
     "inventory:read": "Read products, packages and stock movements.",
     "inventory:write": "Receive transfers and adjust stock.",
     "menu:read": "Read the public menu feed (products with available quantity, price and potency).",
+    "sales:read": "Read sales with their lines, discounts, taxes, tenders and refunds.",
+    "orders:read": "Read pickup orders.",
+    "orders:write": "Place and cancel pickup orders.",
 }

@@ -117,3 +117,33 @@ class RewardRedeemed(Event):
     reward_id: int
     points: int
     amount: str
+
+
+class PickupOrderPlaced(Event):
+    """A pickup order was placed and its stock reserved. Each line: product_id, package_id, quantity, unit."""
+
+    name = "pos.pickup_order_placed"
+    version = 1
+    pickup_order_id: int
+    organization_id: int
+    store_id: int
+    customer_id: int
+    placed_at: str  # ISO 8601, UTC
+    expires_at: str
+    estimated_total: str
+    lines: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PickupOrderClosed(Event):
+    """A pickup order left the reserved state: status completed (with its sale), cancelled or expired."""
+
+    name = "pos.pickup_order_closed"
+    version = 1
+    pickup_order_id: int
+    organization_id: int
+    store_id: int
+    status: str
+    closed_at: str
+    sale_id: int | None = None
+    reason: str = ""

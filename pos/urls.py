@@ -2,6 +2,7 @@ from django.urls import path
 
 from pos.views import counter as views
 from pos.views import drawers, pins, profiles, queue, receipts, sales
+from pos.views import pickup as pickup_views
 
 app_name = "pos"
 
@@ -44,4 +45,6 @@ urlpatterns += [
     path("sales/<int:pk>/", sales.sale_detail, name="sale_detail"),
     path("sales/<int:pk>/void/", sales.sale_void_view, name="sale_void"),
     path("sales/<int:pk>/refund/", sales.sale_refund_view, name="sale_refund"),
+    path("pickups/", pickup_views.pickup_orders, name="pickup_orders"),
+    path("pickups/<int:order_id>/cancel/", pickup_views.pickup_order_cancel_view, name="pickup_order_cancel"),
 ]

@@ -45,6 +45,7 @@ urlpatterns = [
     *[path(f"v1/{pattern.pattern}", pattern.callback, name=pattern.name) for pattern in v1],
     path("v1/inventory/", include("inventory.api.urls")),
     path("v1/compliance/", include("compliance.api.urls")),
+    path("v1/", include("pos.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),

@@ -33,6 +33,8 @@ def nav_items(context) -> list[dict]:
         items.append(("Sales", reverse("pos:sale_index")))
     if user.has_perm("pos.manage_drawer"):
         items.append(("Drawers", reverse("pos:drawer_index")))
+    if user.has_perm("pos.view_pickuporder"):
+        items.append(("Pickups", reverse("pos:pickup_orders")))
     if user.has_perm("compliance.view_syncrecord"):
         items.append(("Compliance", reverse("compliance:sync_index")))
     if can_see_driver_home(user):

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from compliance.rules import CartLine, purchase_limits_check
+from compliance.rules import CartLine, Purchase, purchase_limits_check
 from compliance.rules import Customer as RulesCustomer
 from compliance.rules.limits import LimitUsage, Verdict, Violation
 from compliance.selectors import jurisdiction_rules_get
@@ -116,14 +116,17 @@ def limits_verdict(
     products: dict[int, Product],
     now: dt.datetime,
     rules=None,
+    pending: Sequence[Purchase] = (),
 ) -> Verdict:
     """The limit engine's verdict on lines (anything with product_id and quantity) for this customer today,
-    with their purchases in the longest window (net of refunds, voids left out)."""
+    with their purchases in the longest window (net of refunds, voids left out); `pending` counts as bought
+    too (the customer's reserved pickup orders)."""
     today = store_local_date(store, at=now)
     rules = rules or jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
     longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
     since = now - dt.timedelta(days=longest + 1)
     history = customer_limit_history(customer=customer, since=since) if customer else []
+    history = [*history, *pending]
     cart = [
         CartLine(
             amounts=limit_amounts_of(products[line.product_id], Decimal(line.quantity)),

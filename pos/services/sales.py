@@ -37,6 +37,7 @@ from pos.events import SaleCompleted, SaleRefunded, SaleVoided
 from pos.models import (
     CustomerType,
     DrawerSession,
+    PickupOrder,
     Refund,
     RefundLine,
     Register,
@@ -64,6 +65,7 @@ from pos.services.loyalty import (
     loyalty_sale_record,
     loyalty_sale_void,
 )
+from pos.services.pickup import pickup_order_fulfil
 
 APPROVE_REFUND = "pos.approve_refund"
 
@@ -277,6 +279,7 @@ def sale_complete(
     coupon_codes: Sequence[str] = (),
     promotion_ids: Sequence[int] = (),
     reward_ids: Sequence[int] = (),
+    pickup_order: PickupOrder | None = None,
 ) -> Sale:
     """Complete a sale in one transaction. A retried call with the same idempotency key returns the first sale
     (the unique constraint decides); a refused sale writes nothing. Automatic promotions apply by themselves;
@@ -354,16 +357,8 @@ def sale_complete(
                 " ".join(result.message for result in applied.refused),
                 details={"codes": {result.code: result.message for result in applied.refused}},
             )
-        takes = stock_sell(
-            store=store,
-            requests=[
-                StockRequest(
-                    product_id=line.product_id, quantity=Decimal(line.quantity), package_id=line.package_id
-                )
-                for line in lines
-            ],
-            actor=staff,
-            reference=_sale_reference(sale),
+        takes = _take_stock(
+            store=store, sale=sale, lines=lines, staff=staff, pickup_order=pickup_order, now=now
         )
         priced_lines = price_lines(
             quote_lines,
@@ -436,6 +431,18 @@ def sale_complete(
             )
         )
         return sale
+
+
+def _take_stock(*, store, sale, lines, staff, pickup_order, now) -> list[StockTake]:
+    """The stock of the sale's lines, in their order: sold from the shelf or, completing a pickup order,
+    committed from its allocation first (the rest of the allocation released)."""
+    requests = [
+        StockRequest(product_id=line.product_id, quantity=Decimal(line.quantity), package_id=line.package_id)
+        for line in lines
+    ]
+    if pickup_order is not None:
+        return pickup_order_fulfil(order=pickup_order, sale=sale, requests=requests, actor=staff, now=now)
+    return stock_sell(store=store, requests=requests, actor=staff, reference=_sale_reference(sale))
 
 
 def _quote_input(line: SaleLineInput) -> QuoteLineInput:
