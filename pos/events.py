@@ -81,6 +81,7 @@ class CartAbandoned(Event):
     last_activity_at: str  # ISO 8601, UTC
 
 
+@dataclass(frozen=True)
 class PointsEarned(Event):
     """A loyalty member earned points on a sale."""
 
@@ -119,6 +120,7 @@ class RewardRedeemed(Event):
     amount: str
 
 
+@dataclass(frozen=True)
 class PickupOrderPlaced(Event):
     """A pickup order was placed and its stock reserved. Each line: product_id, package_id, quantity, unit."""
 
