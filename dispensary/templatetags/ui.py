@@ -27,6 +27,8 @@ def nav_items(context) -> list[dict]:
     if user.has_perm("dispensary.view_customer"):
         items.append(("Checkout", reverse("pos:checkout")))
         items.append(("Customers", reverse("customer_index")))
+    if user.has_perms(["pos.add_sale", "dispensary.view_customer"]):
+        items.append(("Register", reverse("pos:register")))
     if user.has_perm("compliance.view_syncrecord"):
         items.append(("Compliance", reverse("compliance:sync_index")))
     if can_see_driver_home(user):
