@@ -196,3 +196,56 @@ def test_scan_and_render_query_counts_do_not_grow_with_the_cart(client_in, store
         counts.append((len(scan), len(render)))
     assert counts[0] == counts[1]
     assert counts[0][0] <= 46 and counts[0][1] <= 45
+
+
+def test_queue_entry_starts_a_cart_for_its_customer(client_in, store, register, budtender, adult_id):
+    from pos.models import QueueEntry
+
+    customer = CustomerFactory(organization=store.organization)
+    verification = adult_id(customer)
+    entry = QueueEntry.objects.create(
+        store=store,
+        local_date=dt.date.today(),
+        number=7,
+        customer=customer,
+        display_name="Ada L.",
+        id_verification=verification,
+        checked_in_at=dt.datetime.now(dt.UTC),
+    )
+    client_in.post("/pos/register/choose/", {"register": register.pk})
+    html = client_in.get(f"/pos/register/?queue_entry={entry.pk}").content.decode()
+    assert "Serve #7 Ada L." in html
+    response = client_in.post("/pos/register/carts/new/", {"queue_entry": entry.pk})
+    cart = Cart.objects.get()
+    assert response["Location"] == f"/pos/register/carts/{cart.pk}/"
+    assert (cart.queue_entry, cart.customer, cart.id_verification) == (entry, customer, verification)
+    assert client_in.get("/pos/register/?queue_entry=999999").status_code == 404
+
+
+def test_search_lists_products_to_pick_by_keyboard(client_in, cart, product):
+    html = client_in.get(url(cart, "search/"), {"q": product.sku}).content.decode()
+    assert product.name in html and "data-search-pick" in html and 'role="listbox"' in html
+    assert "Nothing matches" in client_in.get(url(cart, "search/"), {"q": "zzzz"}).content.decode()
+
+
+def test_override_and_coupon_through_the_screen(client_in, cart, manager, product, package):
+    from pos.services.pins import manager_pin_set
+
+    manager_pin_set(user=manager, pin="4821", actor=manager)
+    client_in.post(url(cart, "lines/"), {"product_id": product.pk}, HTTP_HX_REQUEST="true")
+    line = CartLine.objects.get()
+    wrong = client_in.post(
+        url(cart, f"lines/{line.pk}/override/"),
+        {"unit_price": "40", "manager": manager.pk, "pin": "1111"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "A manager of this store must approve with their PIN." in wrong.content.decode()
+    html = client_in.post(
+        url(cart, f"lines/{line.pk}/override/"),
+        {"unit_price": "40", "manager": manager.pk, "pin": "4821"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "Price override to 40.00 −5.00" in html
+    client_in.post(url(cart, "coupons/"), {"code": "save10"}, HTTP_HX_REQUEST="true")
+    cart.refresh_from_db()
+    assert cart.coupon_codes == ["SAVE10"]
