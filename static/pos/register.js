@@ -123,9 +123,13 @@
       if (response.status === 502 || response.status === 503 || response.status === 504) {
         throw new Error("gateway " + response.status);
       }
-      return response.json().then(function (data) { return { ok: response.ok, data: data }; }, function () {
-        return { ok: false, data: { message: "The server answered " + response.status + "." } };
-      });
+      var type = response.headers.get("Content-Type") || "";
+      if (type.indexOf("application/json") === -1) {
+        // A login page after an expired session, or an error page: the server answered, but not the sale.
+        return { ok: false, data: { message: "The sale was not completed (the server answered " + response.status +
+          "). Log in again if asked; the cart is kept, and completing it again cannot make a second sale." } };
+      }
+      return response.json().then(function (data) { return { ok: response.ok, data: data }; });
     }).then(function (answer) {
       inFlight = false;
       showOffline(false);
