@@ -24,6 +24,8 @@ def nav_items(context) -> list[dict]:
     items = []
     if can_see_dashboard(user):
         items.append(("Dashboard", reverse("dashboard")))
+    if user.has_perms(["pos.add_sale", "dispensary.view_customer"]):
+        items.append(("Register", reverse("pos:register")))
     if user.has_perm("dispensary.view_customer"):
         items.append(("Checkout", reverse("pos:checkout")))
         items.append(("Queue", reverse("pos:queue")))

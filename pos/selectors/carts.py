@@ -1,0 +1,117 @@
+"""Reads for the checkout screen: the store's registers and their drawers, an open cart with its quote, the
+customer's profile at the counter and the product search."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from compliance.identity import MedicalStatus, medical_status
+from dispensary.clock import store_local_date
+from dispensary.models import Customer, Store
+from inventory.models import Product
+from pos.models import Cart, CartLine, DrawerSession, LoyaltyAccount, Register, Sale
+from pos.selectors.quote import Quote, QuoteLineInput, sale_quote
+
+SEARCH_LIMIT = 8
+
+
+def register_list(*, store: Store) -> QuerySet[Register]:
+    return Register.objects.filter(store=store, active=True).order_by("name", "pk")
+
+
+def register_get(*, store: Store, register_id) -> Register | None:
+    if not str(register_id or "").isdigit():
+        return None
+    return register_list(store=store).filter(pk=register_id).first()
+
+
+def drawer_open_get(*, register: Register) -> DrawerSession | None:
+    return DrawerSession.objects.filter(register=register, status=DrawerSession.Status.OPEN).first()
+
+
+def cart_get(*, store: Store, cart_id) -> Cart | None:
+    """A cart of this store (None for other stores' carts and unknown ids)."""
+    if not str(cart_id or "").isdigit():
+        return None
+    return (
+        Cart.objects.select_related("store", "register", "customer", "id_verification", "sale")
+        .filter(store=store, pk=cart_id)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class CartView:
+    cart: Cart
+    lines: list[CartLine]
+    quote: Quote
+
+    def rows(self):
+        """Each cart line with its priced quote line."""
+        return list(zip(self.lines, self.quote.lines, strict=False))
+
+
+def cart_view(*, cart: Cart) -> CartView:
+    """The cart's lines and what they cost now, with the limit meter. A fixed number of queries whatever the
+    number of lines."""
+    lines = list(
+        CartLine.objects.filter(cart=cart).select_related("package", "override_approved_by").order_by("pk")
+    )
+    verification = cart.id_verification
+    quote = sale_quote(
+        store=cart.store,
+        customer=cart.customer,
+        customer_type=cart.customer_type,
+        lines=[
+            QuoteLineInput(
+                product_id=line.product_id,
+                quantity=line.quantity,
+                package_id=line.package_id,
+                price_override=line.price_override,
+                approved_by_id=line.override_approved_by_id,
+            )
+            for line in lines
+        ],
+        age=verification.age if verification is not None and verification.passed else None,
+        coupon_codes=tuple(cart.coupon_codes),
+        promotion_ids=tuple(cart.promotion_ids),
+        reward_ids=tuple(cart.reward_ids),
+    )
+    return CartView(cart=cart, lines=lines, quote=quote)
+
+
+@dataclass(frozen=True)
+class CounterProfile:
+    customer: Customer
+    medical: MedicalStatus | None
+    loyalty: LoyaltyAccount | None
+    recent: list[Sale]
+
+
+def counter_profile(*, customer: Customer, store: Store) -> CounterProfile:
+    """What the budtender sees of a customer: medical card status, loyalty points and tier, last 3 purchases.
+    The caller logs the read (customer_record_viewed)."""
+    medical = None
+    if customer.customer_type == Customer.Type.MEDICAL:
+        medical = medical_status(customer=customer, today=store_local_date(store))
+    loyalty = LoyaltyAccount.objects.filter(customer=customer).select_related("tier").first()
+    recent = list(
+        Sale.objects.filter(customer=customer, store__organization_id=store.organization_id)
+        .select_related("store")
+        .order_by("-completed_at", "-id")[:3]
+    )
+    return CounterProfile(customer=customer, medical=medical, loyalty=loyalty, recent=recent)
+
+
+def product_search(*, store: Store, query: str) -> list[Product]:
+    """Active products of the organization matching the name, brand or SKU (barcode exactly)."""
+    query = (query or "").strip()
+    if len(query) < 2:
+        return []
+    return list(
+        Product.objects.filter(organization_id=store.organization_id, is_active=True)
+        .filter(
+            Q(name__icontains=query) | Q(brand__icontains=query) | Q(sku__icontains=query) | Q(barcode=query)
+        )
+        .order_by("name", "pk")[:SEARCH_LIMIT]
+    )

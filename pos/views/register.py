@@ -1,0 +1,538 @@
+"""The budtender's register: choose the register, then build a cart by scanning and searching, with the
+customer's profile and ID check on the left, the cart and tender in the middle and the live limit meter on the
+right. Every change is one htmx POST that re-renders the workspace; completion also accepts one JSON POST (the
+register's script retries it with the cart's idempotency key when the connection drops)."""
+
+import datetime as dt
+import json
+from decimal import Decimal, InvalidOperation
+
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from compliance.selectors import jurisdiction_rules_get
+from dispensary.clock import age_on, store_local_date
+from dispensary.errors import ApplicationError, ValidationFailed
+from dispensary.forms import PhoneLookupForm
+from dispensary.selectors import customer_get_by_phone, customer_record_viewed
+from dispensary.views.access import staff_view
+from pos.models import Cart, CustomerType, QueueEntry
+from pos.pricing import ZERO
+from pos.selectors.carts import (
+    cart_get,
+    cart_view,
+    counter_profile,
+    drawer_open_get,
+    product_search,
+    register_get,
+    register_list,
+)
+from pos.services import TenderInput
+from pos.services.carts import (
+    cart_cancel,
+    cart_complete,
+    cart_customer_set,
+    cart_discounts_set,
+    cart_id_verify,
+    cart_line_add,
+    cart_line_price_override,
+    cart_line_remove,
+    cart_line_update_quantity,
+    cart_open,
+    cart_scan,
+)
+from pos.services.pins import store_approvers
+
+REGISTER_SESSION = "pos.register_id"
+CART_SESSION = "pos.cart_id"
+SELL = ("pos.add_sale", "dispensary.view_customer")
+DRAWERS_URL = "/pos/drawers/"
+
+
+def receipt_url(sale) -> str:
+    return f"/pos/sales/{sale.pk}/receipt/"
+
+
+def _register(request):
+    return register_get(store=request.store, register_id=request.session.get(REGISTER_SESSION))
+
+
+def _cart(request, cart_id) -> Cart:
+    cart = cart_get(store=request.store, cart_id=cart_id)
+    if cart is None:
+        raise Http404("No such cart at this store.")
+    return cart
+
+
+def _taxes(quote) -> list[tuple[str, str, Decimal]]:
+    """Each tax of the cart by name, excise first."""
+    by_name: dict[tuple[str, str], Decimal] = {}
+    for line in quote.lines:
+        for tax in line.taxes:
+            key = (tax.tax.level, tax.tax.name)
+            by_name[key] = by_name.get(key, ZERO) + tax.amount
+    order = {"excise": 0, "state": 1, "local": 2}
+    return [
+        (name, level, amount)
+        for (level, name), amount in sorted(
+            by_name.items(), key=lambda item: (order.get(item[0][0], 3), item[0][1])
+        )
+    ]
+
+
+def _workspace_context(request, cart: Cart, **extra) -> dict:
+    view = cart_view(cart=cart)
+    profile = None
+    if cart.customer is not None:
+        profile = counter_profile(customer=cart.customer, store=request.store)
+    rules = jurisdiction_rules_get(
+        jurisdiction=request.store.jurisdiction, on=store_local_date(request.store)
+    )
+    verification = cart.id_verification
+    age = None
+    if cart.customer is not None and cart.customer.date_of_birth:
+        age = age_on(cart.customer.date_of_birth, store_local_date(request.store))
+    context = {
+        "cart": cart,
+        "view": view,
+        "quote": view.quote,
+        "rows": view.rows(),
+        "taxes": _taxes(view.quote),
+        "profile": profile,
+        "customer_age": age,
+        "verification": verification,
+        "anonymous_allowed": rules.anonymous_sales_allowed,
+        "approvers": store_approvers(request.store) if view.lines else [],
+        "drawer": drawer_open_get(register=cart.register) if cart.register else None,
+        "drawers_url": DRAWERS_URL,
+        "lookup_form": PhoneLookupForm(),
+        "customer_types": CustomerType.choices,
+        "can_complete": bool(view.lines) and verification is not None and verification.passed,
+    }
+    context.update(extra)
+    return context
+
+
+def _workspace(request, cart: Cart, *, status: int = 200, **extra):
+    """htmx swaps the workspace; without JavaScript the whole screen is rendered."""
+    context = _workspace_context(request, cart, **extra)
+    if request.htmx:
+        return render(request, "pos/register/_workspace.html", context, status=status)
+    return render(request, "pos/register/screen.html", {**context, "register": cart.register}, status=status)
+
+
+def _change(request, cart_id, action, *, message_key="refusal"):
+    """Run one cart change; an application error is shown on the workspace and changes nothing."""
+    cart = _cart(request, cart_id)
+    try:
+        action(cart)
+    except ApplicationError as error:
+        return _workspace(
+            request,
+            _cart(request, cart_id),
+            status=200 if request.htmx else 400,
+            **{message_key: error.message},
+        )
+    return _workspace(request, _cart(request, cart_id))
+
+
+# --- The register and its carts -------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_view(*SELL)
+def register_screen(request):
+    """The chosen register's current cart, or the choice of register, or the start of a new sale."""
+    register = _register(request)
+    queue_entry = None
+    if request.GET.get("queue_entry"):
+        queue_entry = _queue_entry(request, request.GET["queue_entry"])
+    if register is None or request.GET.get("change"):
+        registers = list(register_list(store=request.store))
+        return render(
+            request,
+            "pos/register/choose.html",
+            {
+                "registers": [(register, drawer_open_get(register=register)) for register in registers],
+                "queue_entry": queue_entry,
+                "drawers_url": DRAWERS_URL,
+            },
+        )
+    cart = cart_get(store=request.store, cart_id=request.session.get(CART_SESSION))
+    if (
+        cart is not None
+        and cart.status == Cart.Status.OPEN
+        and cart.register_id == register.pk
+        and queue_entry is None
+    ):
+        return redirect("pos:register_cart", cart_id=cart.pk)
+    return render(
+        request,
+        "pos/register/start.html",
+        {
+            "register": register,
+            "drawer": drawer_open_get(register=register),
+            "drawers_url": DRAWERS_URL,
+            "queue_entry": queue_entry,
+        },
+    )
+
+
+def _queue_entry(request, entry_id) -> QueueEntry:
+    if not str(entry_id).isdigit():
+        raise Http404("No such queue entry.")
+    entry = QueueEntry.objects.filter(store=request.store, pk=entry_id).select_related("customer").first()
+    if entry is None:
+        raise Http404("No such queue entry.")
+    return entry
+
+
+@require_POST
+@staff_view(*SELL)
+def register_choose(request):
+    register = register_get(store=request.store, register_id=request.POST.get("register"))
+    if register is None:
+        raise Http404("No such register at this store.")
+    request.session[REGISTER_SESSION] = register.pk
+    request.session.pop(CART_SESSION, None)
+    target = reverse("pos:register")
+    if request.POST.get("queue_entry", "").isdigit():
+        target += f"?queue_entry={request.POST['queue_entry']}"
+    return redirect(target)
+
+
+@require_POST
+@staff_view(*SELL)
+def register_cart_new(request):
+    register = _register(request)
+    if register is None:
+        return redirect("pos:register")
+    queue_entry = None
+    if request.POST.get("queue_entry"):
+        queue_entry = _queue_entry(request, request.POST["queue_entry"])
+    cart = cart_open(store=request.store, register=register, staff=request.user, queue_entry=queue_entry)
+    request.session[CART_SESSION] = cart.pk
+    return redirect("pos:register_cart", cart_id=cart.pk)
+
+
+@require_GET
+@staff_view(*SELL)
+def register_cart(request, cart_id):
+    cart = _cart(request, cart_id)
+    if cart.status == Cart.Status.COMPLETED and cart.sale_id:
+        return redirect(receipt_url(cart.sale))
+    if cart.customer is not None:
+        customer_record_viewed(customer=cart.customer, actor=request.user, store=request.store, via="pos")
+    request.session[CART_SESSION] = cart.pk
+    return render(
+        request, "pos/register/screen.html", {**_workspace_context(request, cart), "register": cart.register}
+    )
+
+
+# --- The customer and the ID ----------------------------------------------------------------------------------
+
+
+@require_POST
+@staff_view(*SELL)
+def register_customer_lookup(request, cart_id):
+    cart = _cart(request, cart_id)
+    form = PhoneLookupForm(request.POST)
+    if not form.is_valid():
+        return _workspace(
+            request, cart, lookup_error=form.errors["phone"][0], lookup_phone=request.POST.get("phone", "")
+        )
+    customer = customer_get_by_phone(organization=request.organization, phone=form.cleaned_data["phone"])
+    if customer is None:
+        return _workspace(
+            request,
+            cart,
+            lookup_error="No customer has that phone number. Add them at the counter lookup.",
+            lookup_phone=request.POST.get("phone", ""),
+        )
+    customer_record_viewed(customer=customer, actor=request.user, store=request.store, via="pos")
+    customer_type = request.POST.get("customer_type") or customer.customer_type
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_customer_set(
+            cart=cart, staff=request.user, customer=customer, customer_type=customer_type
+        ),
+        message_key="lookup_error",
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_customer_type(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_customer_set(
+            cart=cart,
+            staff=request.user,
+            customer=cart.customer,
+            customer_type=request.POST.get("customer_type"),
+        ),
+        message_key="lookup_error",
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_customer_anonymous(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_customer_set(
+            cart=cart, staff=request.user, customer=None, customer_type=CustomerType.ADULT_USE
+        ),
+        message_key="lookup_error",
+    )
+
+
+def _date(raw: str, name: str) -> dt.date | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(
+            f"{raw!r} is not a date (YYYY-MM-DD).", details={name: ["Not a date."]}
+        ) from None
+
+
+@require_POST
+@staff_view(*SELL)
+def register_id_verify(request, cart_id):
+    def verify(cart):
+        scan_text = request.POST.get("scan_text", "").strip()
+        date_of_birth = None if scan_text else _date(request.POST.get("date_of_birth"), "date_of_birth")
+        expires_on = None if scan_text else _date(request.POST.get("expires_on"), "expires_on")
+        if not scan_text and expires_on is None:
+            raise ValidationFailed("Type the ID's expiry date too.", details={"expires_on": ["Required."]})
+        cart_id_verify(
+            cart=cart,
+            staff=request.user,
+            scan_text=scan_text,
+            date_of_birth=date_of_birth,
+            expires_on=expires_on,
+        )
+
+    return _change(request, cart_id, verify, message_key="id_error")
+
+
+# --- Lines ----------------------------------------------------------------------------------------------------
+
+
+@require_POST
+@staff_view(*SELL)
+def register_scan(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_scan(
+            cart=cart,
+            staff=request.user,
+            code=request.POST.get("code", ""),
+            quantity=request.POST.get("quantity") or None,
+        ),
+    )
+
+
+@require_GET
+@staff_view(*SELL)
+def register_search(request, cart_id):
+    cart = _cart(request, cart_id)
+    query = request.GET.get("q", "")
+    return render(
+        request,
+        "pos/register/_search_results.html",
+        {"cart": cart, "products": product_search(store=request.store, query=query), "query": query},
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_line_add(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_line_add(
+            cart=cart,
+            staff=request.user,
+            product_id=request.POST.get("product_id"),
+            quantity=request.POST.get("quantity") or None,
+            package_id=request.POST.get("package_id") or None,
+        ),
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_line_quantity(request, cart_id, line_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_line_update_quantity(
+            cart=cart, staff=request.user, line_id=line_id, quantity=request.POST.get("quantity", "")
+        ),
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_line_remove(request, cart_id, line_id):
+    return _change(
+        request, cart_id, lambda cart: cart_line_remove(cart=cart, staff=request.user, line_id=line_id)
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_line_override(request, cart_id, line_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_line_price_override(
+            cart=cart,
+            staff=request.user,
+            line_id=line_id,
+            unit_price=request.POST.get("unit_price", ""),
+            manager_id=request.POST.get("manager")
+            if str(request.POST.get("manager", "")).isdigit()
+            else None,
+            pin=request.POST.get("pin", ""),
+        ),
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_coupon(request, cart_id):
+    def apply(cart):
+        codes = list(cart.coupon_codes)
+        if request.POST.get("remove"):
+            codes = [code for code in codes if code != request.POST["remove"]]
+        else:
+            code = request.POST.get("code", "").strip()
+            if not code:
+                raise ValidationFailed("Type or scan a coupon code.", details={"code": ["Required."]})
+            codes.append(code)
+        cart_discounts_set(cart=cart, staff=request.user, coupon_codes=codes)
+
+    return _change(request, cart_id, apply, message_key="coupon_error")
+
+
+@require_POST
+@staff_view(*SELL)
+def register_cancel(request, cart_id):
+    cart = _cart(request, cart_id)
+    try:
+        cart_cancel(cart=cart, staff=request.user)
+    except ApplicationError:
+        pass  # already completed or cancelled: nothing to cancel
+    request.session.pop(CART_SESSION, None)
+    return redirect("pos:register")
+
+
+# --- Completion -----------------------------------------------------------------------------------------------
+
+
+def _money(raw) -> Decimal | None:
+    raw = str(raw if raw is not None else "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationFailed(f"{raw!r} is not an amount.", details={"amount": ["Not an amount."]}) from None
+    if not value.is_finite():
+        raise ValidationFailed(f"{raw!r} is not an amount.", details={"amount": ["Not an amount."]})
+    return value
+
+
+def _tenders_from_json(data) -> list[TenderInput]:
+    tenders = data.get("tenders") if isinstance(data, dict) else None
+    if not isinstance(tenders, list):
+        raise ValidationFailed("Give the tenders.", details={"tenders": ["A list."]})
+    found = []
+    for tender in tenders:
+        if not isinstance(tender, dict):
+            raise ValidationFailed("Each tender has a kind and an amount.", details={"tenders": ["Objects."]})
+        amount = _money(tender.get("amount"))
+        if amount is None:
+            raise ValidationFailed("Each tender has an amount.", details={"amount": ["Required."]})
+        found.append(
+            TenderInput(str(tender.get("kind", "")), amount, str(tender.get("reference") or "")[:120])
+        )
+    return found
+
+
+def _tenders_from_form(post) -> list[TenderInput]:
+    tenders = []
+    card = _money(post.get("card_amount"))
+    if card is not None and card != 0:
+        tenders.append(TenderInput("card", card, post.get("card_reference", "").strip()[:120]))
+    cash = _money(post.get("cash_amount"))
+    if cash is not None and cash != 0:
+        tenders.append(TenderInput("cash", cash))
+    return tenders
+
+
+@require_POST
+@staff_view(*SELL)
+def register_complete(request, cart_id):
+    """Complete the cart: a form post (redirects to the receipt) or one JSON post (answers JSON)."""
+    cart = _cart(request, cart_id)
+    as_json = request.content_type == "application/json"
+    try:
+        if as_json:
+            try:
+                data = json.loads(request.body or b"{}")
+            except ValueError:
+                raise ValidationFailed("The body is not JSON.", details={"body": ["Not JSON."]}) from None
+            key = str(data.get("idempotency_key", "")) if isinstance(data, dict) else ""
+            tenders = _tenders_from_json(data)
+        else:
+            key = request.POST.get("idempotency_key", "")
+            tenders = _tenders_from_form(request.POST)
+        sale = cart_complete(cart=cart, staff=request.user, tenders=tenders, idempotency_key=key)
+    except ApplicationError as error:
+        if as_json:
+            return JsonResponse(
+                {"code": error.code, "message": error.message, "details": _plain(error.details)},
+                status=error.status,
+            )
+        cart.refresh_from_db()
+        return _workspace(request, cart, status=200 if request.htmx else 400, tender_error=error.message)
+    request.session.pop(CART_SESSION, None)
+    if as_json:
+        change_due = sum((tender.change_due for tender in sale.tenders.all()), ZERO)
+        return JsonResponse(
+            {
+                "sale_id": sale.pk,
+                "receipt_number": sale.receipt_number,
+                "total": str(sale.total),
+                "change_due": str(change_due),
+                "receipt_url": receipt_url(sale),
+            }
+        )
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = receipt_url(sale)
+        return response
+    return redirect(receipt_url(sale))
+
+
+def _plain(value):
+    """Details as JSON: Decimals and other values as text."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    return str(value)

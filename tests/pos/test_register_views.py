@@ -1,0 +1,265 @@
+import datetime as dt
+import json
+from decimal import Decimal as D
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from pos.models import Cart, CartLine, Sale
+from pos.services.carts import cart_id_verify, cart_open
+from tests.factories import CustomerFactory, StoreFactory, UserFactory
+from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, days, receive
+from tests.pos.factories import register_with_drawer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client_in(client, budtender):
+    client.force_login(budtender)
+    return client
+
+
+@pytest.fixture
+def cart(store, register, budtender):
+    customer = CustomerFactory(organization=store.organization, phone="+14155550134")
+    return cart_open(store=store, register=register, staff=budtender, customer=customer)
+
+
+def url(cart, name="", *args):
+    base = f"/pos/register/carts/{cart.pk}/"
+    return base + name
+
+
+def test_register_needs_the_sales_permission(client, organization, store):
+    driver = UserFactory(organization=organization, roles=["driver"], stores=[store])
+    assert client.get("/pos/register/").status_code == 302
+    client.force_login(driver)
+    assert client.get("/pos/register/").status_code == 403
+
+
+def test_choose_a_register_then_start_a_cart(client_in, store, register, budtender):
+    response = client_in.get("/pos/register/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Register 1" in html and "Drawer open" in html and "autofocus" in html
+    response = client_in.post("/pos/register/choose/", {"register": register.pk})
+    assert response.status_code == 302 and response["Location"] == "/pos/register/"
+    response = client_in.get("/pos/register/")
+    assert 'href="/pos/drawers/"' in response.content.decode()
+    response = client_in.post("/pos/register/carts/new/")
+    cart = Cart.objects.get()
+    assert response["Location"] == f"/pos/register/carts/{cart.pk}/"
+    assert (cart.register, cart.staff, cart.status) == (register, budtender, "open")
+    # The register remembers the open cart.
+    assert client_in.get("/pos/register/")["Location"] == f"/pos/register/carts/{cart.pk}/"
+
+
+def test_other_stores_registers_and_carts_are_404(client_in, organization, budtender):
+    other = StoreFactory(organization=organization)
+    other_register = register_with_drawer(other, budtender, name="Elsewhere")
+    other_cart = cart_open(store=other, register=other_register, staff=budtender)
+    assert client_in.post("/pos/register/choose/", {"register": other_register.pk}).status_code == 404
+    assert client_in.get(f"/pos/register/carts/{other_cart.pk}/").status_code == 404
+    assert client_in.post(f"/pos/register/carts/{other_cart.pk}/scan/", {"code": "X"}).status_code == 404
+    assert client_in.post(f"/pos/register/carts/{other_cart.pk}/complete/").status_code == 404
+
+
+def test_screen_has_the_keyboard_markup(client_in, cart):
+    html = client_in.get(url(cart)).content.decode()
+    assert 'id="register-scan"' in html and "autofocus" in html
+    assert 'accesskey="s"' in html and "<kbd>F2</kbd> search" in html
+    assert f'data-idempotency-key="{cart.idempotency_key}"' in html
+    assert "Connection to the server lost" in html
+    assert "/static/pos/register.js" in html
+
+
+def test_scan_swaps_the_workspace_with_the_meter(client_in, cart, product, package):
+    response = client_in.post(url(cart, "scan/"), {"code": package.tag}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="register-workspace"' in html
+    assert "<html" not in html
+    assert CartLine.objects.get().package == package
+    assert "data-in-cart>3.5 g<" in html
+
+
+def test_refused_line_shows_the_message_and_changes_nothing(client_in, cart, product, package):
+    client_in.post(url(cart, "lines/"), {"product_id": product.pk, "quantity": "8"}, HTTP_HX_REQUEST="true")
+    response = client_in.post(url(cart, "scan/"), {"code": package.tag}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert "data-refusal" in html and "daily limit: 3 g over." in html
+    assert list(CartLine.objects.values_list("quantity", flat=True)) == [D("8")]
+
+
+def test_customer_lookup_sets_the_customer(client_in, store, register, budtender):
+    customer = CustomerFactory(organization=store.organization, phone="+14155550177", first_name="Ada")
+    cart = cart_open(store=store, register=register, staff=budtender)
+    response = client_in.post(url(cart, "customer/"), {"phone": "(415) 555-0177"}, HTTP_HX_REQUEST="true")
+    assert "data-customer-card" in response.content.decode()
+    cart.refresh_from_db()
+    assert cart.customer == customer
+    response = client_in.post(url(cart, "customer/"), {"phone": "(415) 555-0999"}, HTTP_HX_REQUEST="true")
+    assert "No customer has that phone number" in response.content.decode()
+
+
+def test_id_by_typed_date_of_birth(client_in, cart):
+    response = client_in.post(
+        url(cart, "id/"),
+        {"date_of_birth": "1990-05-17", "expires_on": str(days(300))},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "ID checked" in response.content.decode()
+    response = client_in.post(
+        url(cart, "id/"),
+        {"date_of_birth": "2015-05-17", "expires_on": str(days(300))},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "ID refused" in response.content.decode()
+
+
+def _ready(cart, budtender, package, client):
+    cart_id_verify(cart=cart, staff=budtender, date_of_birth=dt.date(1990, 5, 17), expires_on=days(300))
+    client.post(url(cart, "scan/"), {"code": package.tag}, HTTP_HX_REQUEST="true")
+
+
+def test_form_completion_redirects_to_the_receipt(client_in, cart, budtender, package):
+    _ready(cart, budtender, package, client_in)
+    response = client_in.post(
+        url(cart, "complete/"), {"idempotency_key": cart.idempotency_key, "cash_amount": "100"}
+    )
+    sale = Sale.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/pos/sales/{sale.pk}/receipt/"
+
+
+def test_json_completion_is_idempotent(client_in, cart, budtender, package):
+    _ready(cart, budtender, package, client_in)
+    body = json.dumps(
+        {"idempotency_key": cart.idempotency_key, "tenders": [{"kind": "cash", "amount": "100"}]}
+    )
+    first = client_in.post(url(cart, "complete/"), body, content_type="application/json")
+    second = client_in.post(url(cart, "complete/"), body, content_type="application/json")
+    sale = Sale.objects.get()
+    assert (
+        first.json()
+        == second.json()
+        == {
+            "sale_id": sale.pk,
+            "receipt_number": sale.receipt_number,
+            "total": str(sale.total),
+            "change_due": str(D("100") - sale.total),
+            "receipt_url": f"/pos/sales/{sale.pk}/receipt/",
+        }
+    )
+
+
+def test_json_completion_errors(client_in, cart, budtender, package):
+    _ready(cart, budtender, package, client_in)
+    wrong = client_in.post(
+        url(cart, "complete/"),
+        json.dumps({"idempotency_key": "nope", "tenders": [{"kind": "cash", "amount": "100"}]}),
+        content_type="application/json",
+    )
+    assert wrong.status_code == 400 and wrong.json()["code"] == "invalid"
+    short = client_in.post(
+        url(cart, "complete/"),
+        json.dumps({"idempotency_key": cart.idempotency_key, "tenders": [{"kind": "cash", "amount": "1"}]}),
+        content_type="application/json",
+    )
+    assert short.status_code == 400 and short.json()["code"] == "tender_invalid"
+    garbage = client_in.post(url(cart, "complete/"), "{", content_type="application/json")
+    assert garbage.status_code == 400
+    assert not Sale.objects.exists()
+
+
+def _lines(store, organization, cart, count):
+    for _ in range(count):
+        product = ProductFactory(organization=organization, price=D("10.00"))
+        ProductLimitAmountFactory(product=product, bucket="flower_g", amount=D("1"))
+        package = receive(store, product, 5)
+        CartLine.objects.create(
+            cart=cart, product=product, package=package, quantity=1, added_at=dt.datetime.now(dt.UTC)
+        )
+    return package
+
+
+def test_scan_and_render_query_counts_do_not_grow_with_the_cart(client_in, store, organization, cart):
+    client_in.get(url(cart))  # the first request fills per-process caches (content types)
+    counts = []
+    for size in (1, 6):
+        CartLine.objects.filter(cart=cart).delete()
+        _lines(store, organization, cart, size)
+        extra = receive(store, ProductFactory(organization=organization, price=D("5")), 5)
+        with CaptureQueriesContext(connection) as scan:
+            client_in.post(url(cart, "scan/"), {"code": extra.tag}, HTTP_HX_REQUEST="true")
+        with CaptureQueriesContext(connection) as render:
+            client_in.get(url(cart))
+        counts.append((len(scan), len(render)))
+    assert counts[0] == counts[1]
+    # The limit rules and tax rows are read once per quote (the change's and the page's): see the closing note.
+    assert counts[0][0] <= 52 and counts[0][1] <= 45
+
+
+def test_queue_entry_starts_a_cart_for_its_customer(client_in, store, register, budtender, adult_id):
+    from pos.models import QueueEntry
+
+    customer = CustomerFactory(organization=store.organization)
+    verification = adult_id(customer)
+    entry = QueueEntry.objects.create(
+        store=store,
+        local_date=dt.date.today(),
+        number=7,
+        customer=customer,
+        display_name="Ada L.",
+        id_verification=verification,
+        checked_in_at=dt.datetime.now(dt.UTC),
+    )
+    client_in.post("/pos/register/choose/", {"register": register.pk})
+    html = client_in.get(f"/pos/register/?queue_entry={entry.pk}").content.decode()
+    assert "Serve #7 Ada L." in html
+    response = client_in.post("/pos/register/carts/new/", {"queue_entry": entry.pk})
+    cart = Cart.objects.get()
+    assert response["Location"] == f"/pos/register/carts/{cart.pk}/"
+    assert (cart.queue_entry, cart.customer, cart.id_verification) == (entry, customer, verification)
+    assert client_in.get("/pos/register/?queue_entry=999999").status_code == 404
+
+
+def test_search_lists_products_to_pick_by_keyboard(client_in, cart, product):
+    html = client_in.get(url(cart, "search/"), {"q": product.sku}).content.decode()
+    assert product.name in html and "data-search-pick" in html and 'role="listbox"' in html
+    assert "Nothing matches" in client_in.get(url(cart, "search/"), {"q": "zzzz"}).content.decode()
+
+
+def test_override_and_coupon_through_the_screen(client_in, cart, manager, product, package):
+    from pos.services.pins import manager_pin_set
+
+    manager_pin_set(user=manager, pin="4821", actor=manager)
+    client_in.post(url(cart, "lines/"), {"product_id": product.pk}, HTTP_HX_REQUEST="true")
+    line = CartLine.objects.get()
+    wrong = client_in.post(
+        url(cart, f"lines/{line.pk}/override/"),
+        {"unit_price": "40", "manager": manager.pk, "pin": "1111"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert "A manager of this store must approve with their PIN." in wrong.content.decode()
+    html = client_in.post(
+        url(cart, f"lines/{line.pk}/override/"),
+        {"unit_price": "40", "manager": manager.pk, "pin": "4821"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "Price override to 40.00 −5.00" in html
+    client_in.post(url(cart, "coupons/"), {"code": "save10"}, HTTP_HX_REQUEST="true")
+    cart.refresh_from_db()
+    assert cart.coupon_codes == ["SAVE10"]
+
+
+def test_the_customer_panel_loads_the_profile_and_consent_on_demand(client_in, store, cart, budtender):
+    from pos.services.carts import cart_customer_set
+
+    customer = CustomerFactory(organization=store.organization)
+    cart_customer_set(cart=cart, staff=budtender, customer=customer, customer_type="adult_use")
+    body = client_in.get(url(cart)).content.decode()
+    assert f'hx-get="/pos/customers/{customer.pk}/profile/"' in body
+    assert f'hx-get="/pos/customers/{customer.pk}/consent/"' in body
+    consent = client_in.get(f"/pos/customers/{customer.pk}/consent/")
+    assert consent.status_code == 200 and "Marketing consent" in consent.content.decode()
