@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from pos.models import CartLine, Sale
+from pos.models import CartLine, Coupon, CouponRedemption, Promotion, Sale
 from tests.browser.test_web_shell import CHROMIUM, browser, log_in  # noqa: F401 - the browser fixture
 from tests.factories import CustomerFactory, OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
@@ -32,6 +32,10 @@ def shop(shipped_rules):
     ProductLimitAmountFactory(product=eighth, bucket="flower_g", amount=D("3.5"))
     ounce = ProductFactory(organization=organization, name="House Ounce", price=D("180.00"))
     ProductLimitAmountFactory(product=ounce, bucket="flower_g", amount=D("28"))
+    ten = Promotion.objects.create(
+        organization=organization, name="Text club 10%", kind="percent", value=D("10"), automatic=False
+    )
+    Coupon.objects.create(organization=organization, code="TEXT10", promotion=ten, message_id="msg-1")
     return {
         "store": store,
         "first": receive(store, eighth, 10),
@@ -80,7 +84,7 @@ def flower_in_cart(page) -> str:
     return page.locator("[data-limit] [data-in-cart]").first.inner_text()
 
 
-def test_budtender_sells_two_scanned_tags_for_cash(live_server, browser, shop):  # noqa: F811
+def test_budtender_sells_two_scanned_tags_with_a_coupon_for_cash_and_prints(live_server, browser, shop):  # noqa: F811
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     open_cart_for_ada(page, live_server.url)
     assert flower_in_cart(page) == "0 g"
@@ -90,6 +94,10 @@ def test_budtender_sells_two_scanned_tags_for_cash(live_server, browser, shop): 
     scan(page, shop["second"].tag)
     assert flower_in_cart(page) == "7 g"
     assert page.locator("[data-line]").count() == 2
+
+    page.fill("#register-coupon", "text10")
+    swapped(page, lambda: page.locator("#register-coupon").press("Enter"))
+    assert "TEXT10" in page.locator(".register-coupon").inner_text()
 
     page.keyboard.press("F8")
     page.keyboard.type("200")
@@ -101,6 +109,19 @@ def test_budtender_sells_two_scanned_tags_for_cash(live_server, browser, shop): 
     assert sorted(sale.lines.values_list("package__tag", flat=True)) == sorted(
         [shop["first"].tag, shop["second"].tag]
     )
+    assert sale.discount_total == D("9.00")  # 10% of two eighths at 45.00
+    assert CouponRedemption.objects.get(sale=sale).message_id == "msg-1"
+
+    # The receipt: its Print button prints, and printed it is the 80 mm receipt alone.
+    receipt = page.locator("#receipt")
+    assert sale.receipt_number in receipt.inner_text() and "TEXT10" not in page.url
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.get_by_role("button", name="Print receipt").click()
+    assert page.evaluate("() => window.printed") == 1
+    page.emulate_media(media="print")
+    assert not page.locator(".receipt-actions").is_visible()
+    width_mm = receipt.evaluate("element => element.getBoundingClientRect().width") * 25.4 / 96
+    assert 72 <= round(width_mm) <= 80
     page.close()
 
 
