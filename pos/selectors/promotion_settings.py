@@ -24,6 +24,7 @@ from pos.models import (
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 ATTRIBUTION_MAX_DAYS = 366
 ATTRIBUTION_MAX_ROWS = 500
+CENT = Decimal("0.01")
 
 
 def weekdays_text(weekdays) -> str:
@@ -125,6 +126,11 @@ class Attribution:
     truncated: bool
 
 
+def _cents(value) -> Decimal:
+    """Sums come back as Decimal, int or float depending on the database; money shows cents."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
 def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
@@ -165,8 +171,8 @@ def coupon_attribution(*, organization: Organization, start: dt.date, end: dt.da
             AttributionRow(
                 key=row[key],
                 redemptions=row["count"],
-                discount=row["discount"] or Decimal("0.00"),
-                sales_total=Decimal(row["sales_total"] or 0).quantize(Decimal("0.01")),
+                discount=_cents(row["discount"]),
+                sales_total=_cents(row["sales_total"]),
                 first_used=row["first"],
                 last_used=row["last"],
             )
