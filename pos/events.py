@@ -81,6 +81,7 @@ class CartAbandoned(Event):
     last_activity_at: str  # ISO 8601, UTC
 
 
+@dataclass(frozen=True)
 class PointsEarned(Event):
     """A loyalty member earned points on a sale."""
 

@@ -71,6 +71,8 @@ def _dates_problems(values: dict) -> dict[str, list[str]]:
 def promotion_problems(values: dict) -> dict[str, list[str]]:
     """What is wrong with a promotion's values, by field (empty when nothing is). The forms show the same."""
     problems: dict[str, list[str]] = {}
+    if not str(values.get("name") or "").strip():
+        problems["name"] = ["Give the promotion a name."]
     kind, value = values.get("kind"), values.get("value")
     if kind not in Promotion.Kind.values:
         problems["kind"] = ["Choose a kind of promotion."]
