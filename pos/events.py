@@ -120,6 +120,7 @@ class RewardRedeemed(Event):
     amount: str
 
 
+@dataclass(frozen=True)
 class PickupOrderPlaced(Event):
     """A pickup order was placed and its stock reserved. Each line: product_id, package_id, quantity, unit."""
 
