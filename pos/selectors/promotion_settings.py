@@ -106,7 +106,11 @@ def coupon_settings_get(*, organization: Organization, coupon_id: int) -> Coupon
 
 
 def coupons_by_id(*, organization: Organization, coupon_ids) -> list[Coupon]:
-    return list(Coupon.objects.filter(organization=organization, pk__in=list(coupon_ids)).order_by("code"))
+    return list(
+        Coupon.objects.filter(organization=organization, pk__in=list(coupon_ids))
+        .select_related("promotion")
+        .order_by("code")
+    )
 
 
 @dataclass(frozen=True)

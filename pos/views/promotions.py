@@ -221,18 +221,8 @@ def coupon_generated_csv(request):
     return csv_response(
         "coupon-codes.csv",
         ["code", "promotion", "max_uses"],
-        ([coupon.code, coupon.promotion.name, coupon.max_uses] for coupon in _with_promotions(coupons)),
+        ([coupon.code, coupon.promotion.name, coupon.max_uses] for coupon in coupons),
     )
-
-
-def _with_promotions(coupons):
-    promotions = {
-        promotion.pk: promotion
-        for promotion in Promotion.objects.filter(pk__in={coupon.promotion_id for coupon in coupons})
-    }
-    for coupon in coupons:
-        coupon.promotion = promotions[coupon.promotion_id]
-    return coupons
 
 
 @require_POST
