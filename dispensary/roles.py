@@ -138,3 +138,9 @@ for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
 # Pickup orders: owners, managers and budtenders place, read and cancel them (the counter and staff tokens).
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role] += ["pos.view_pickuporder", "pos.add_pickuporder", "pos.change_pickuporder"]
+# Promotions, coupons and loyalty settings: owners and managers configure their organization's; they read the
+# coupon results.
+for _role in (Role.OWNER, Role.MANAGER):
+    for _model in ("promotion", "coupon", "loyaltyprogram", "loyaltytier", "pointsmultiplier", "reward"):
+        ROLE_PERMISSIONS[_role] += [f"pos.view_{_model}", f"pos.add_{_model}", f"pos.change_{_model}"]
+    ROLE_PERMISSIONS[_role].append("pos.view_couponredemption")

@@ -3,6 +3,7 @@ from django.urls import path
 from pos.views import counter as views
 from pos.views import drawers, pins, profiles, queue, receipts, sales
 from pos.views import pickup as pickup_views
+from pos.views import promotions as promotion_views
 from pos.views import register as register_views
 
 app_name = "pos"
@@ -94,5 +95,62 @@ urlpatterns += [
     path("register/carts/<int:cart_id>/cancel/", register_views.register_cancel, name="register_cancel"),
     path(
         "register/carts/<int:cart_id>/complete/", register_views.register_complete, name="register_complete"
+    ),
+]
+
+# Managers' settings: promotions, coupon codes and their results, the loyalty program (their own organization).
+urlpatterns += [
+    path("settings/promotions/", promotion_views.promotion_index, name="promotion_index"),
+    path("settings/promotions/new/", promotion_views.promotion_new, name="promotion_new"),
+    path("settings/promotions/<int:pk>/", promotion_views.promotion_edit, name="promotion_edit"),
+    path(
+        "settings/promotions/<int:pk>/deactivate/",
+        promotion_views.promotion_deactivate_view,
+        name="promotion_deactivate",
+    ),
+    path("settings/coupons/", promotion_views.coupon_index, name="coupon_index"),
+    path("settings/coupons/new/", promotion_views.coupon_new, name="coupon_new"),
+    path("settings/coupons/generate/", promotion_views.coupon_generate, name="coupon_generate"),
+    path("settings/coupons/generated/", promotion_views.coupon_generated, name="coupon_generated"),
+    path("settings/coupons/generated.csv", promotion_views.coupon_generated_csv, name="coupon_generated_csv"),
+    path(
+        "settings/coupons/<int:pk>/deactivate/",
+        promotion_views.coupon_deactivate_view,
+        name="coupon_deactivate",
+    ),
+    path("settings/coupons/results/", promotion_views.coupon_results, name="coupon_results"),
+    path("settings/loyalty/", promotion_views.loyalty_program, name="loyalty_program"),
+    path(
+        "settings/loyalty/tiers/",
+        promotion_views.loyalty_rows,
+        {"kind": "loyaltytier"},
+        name="loyalty_loyaltytier",
+    ),
+    path(
+        "settings/loyalty/tiers/<int:pk>/",
+        promotion_views.loyalty_row_edit,
+        {"kind": "loyaltytier"},
+        name="loyalty_loyaltytier_edit",
+    ),
+    path(
+        "settings/loyalty/multipliers/",
+        promotion_views.loyalty_rows,
+        {"kind": "pointsmultiplier"},
+        name="loyalty_pointsmultiplier",
+    ),
+    path(
+        "settings/loyalty/multipliers/<int:pk>/",
+        promotion_views.loyalty_row_edit,
+        {"kind": "pointsmultiplier"},
+        name="loyalty_pointsmultiplier_edit",
+    ),
+    path(
+        "settings/loyalty/rewards/", promotion_views.loyalty_rows, {"kind": "reward"}, name="loyalty_reward"
+    ),
+    path(
+        "settings/loyalty/rewards/<int:pk>/",
+        promotion_views.loyalty_row_edit,
+        {"kind": "reward"},
+        name="loyalty_reward_edit",
     ),
 ]

@@ -37,6 +37,8 @@ def nav_items(context) -> list[dict]:
         items.append(("Drawers", reverse("pos:drawer_index")))
     if user.has_perm("pos.view_pickuporder"):
         items.append(("Pickups", reverse("pos:pickup_orders")))
+    if user.has_perm("pos.view_promotion"):
+        items.append(("Promotions", reverse("pos:promotion_index")))
     if user.has_perm("compliance.view_syncrecord"):
         items.append(("Compliance", reverse("compliance:sync_index")))
     if can_see_driver_home(user):
