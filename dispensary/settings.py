@@ -244,6 +244,8 @@ STATE_SYNC = {
 # --- Point of sale --------------------------------------------------------------------------------------
 # A known customer's cart with lines and no activity for this long publishes CartAbandoned (once).
 POS_CART_ABANDONED_MINUTES = int(os.environ.get("POS_CART_ABANDONED_MINUTES", "30"))
+# How long a pickup order holds its stock after its pickup time (or after it is placed).
+POS_PICKUP_HOLD_HOURS = float(os.environ.get("POS_PICKUP_HOLD_HOURS", "24"))
 
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -36,7 +36,7 @@ DEFAULT_MINIMUM_AGE = {CustomerType.ADULT_USE: 21, CustomerType.MEDICAL: 18}
 def _locked(cart: Cart) -> Cart:
     """The cart, locked for this change, and still open."""
     locked = (
-        Cart.objects.select_for_update()
+        Cart.objects.select_for_update(of=("self",))
         .select_related("store", "customer", "id_verification")
         .get(pk=cart.pk)
     )
@@ -545,7 +545,7 @@ def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], id
             details={"idempotency_key": ["Not this cart's key."]},
         )
     locked = (
-        Cart.objects.select_for_update()
+        Cart.objects.select_for_update(of=("self",))
         .select_related("store", "register", "customer", "id_verification", "queue_entry", "pickup_order")
         .get(pk=cart.pk)
     )

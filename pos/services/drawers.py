@@ -37,7 +37,7 @@ def _amount(value, *, field: str, positive: bool) -> Decimal:
 
 def _locked_open_session(session: DrawerSession) -> DrawerSession:
     locked = (
-        DrawerSession.objects.select_for_update()
+        DrawerSession.objects.select_for_update(of=("self",))
         .select_related("register", "store", "store__organization")
         .get(pk=session.pk)
     )

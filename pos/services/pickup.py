@@ -282,7 +282,7 @@ class PickupOrderClosedAlready(Conflict):
 def locked_open_order(order: PickupOrder) -> PickupOrder:
     """The order, locked, with its store; refuses one that is no longer open."""
     locked = (
-        PickupOrder.objects.select_for_update()
+        PickupOrder.objects.select_for_update(of=("self",))
         .select_related("store", "store__organization")
         .get(pk=order.pk)
     )
@@ -353,7 +353,7 @@ def pickup_orders_expire(*, now: dt.datetime | None = None) -> int:
     for order_id in due:
         with transaction.atomic():
             locked = (
-                PickupOrder.objects.select_for_update()
+                PickupOrder.objects.select_for_update(of=("self",))
                 .select_related("store", "store__organization")
                 .get(pk=order_id)
             )

@@ -578,7 +578,11 @@ def _check_approver(approver, store: Store) -> None:
 
 
 def _locked_sale(sale: Sale) -> Sale:
-    return Sale.objects.select_for_update().select_related("store", "store__organization").get(pk=sale.pk)
+    return (
+        Sale.objects.select_for_update(of=("self",))
+        .select_related("store", "store__organization")
+        .get(pk=sale.pk)
+    )
 
 
 @transaction.atomic

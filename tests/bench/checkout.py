@@ -7,18 +7,20 @@ run on Celery workers after the commit. The service-layer runs hold dispatch bac
 `BENCH_CELERY_BROKER_URL` when set (deliveries are queued, not run), otherwise deliveries run in the request
 after the commit, as in the embedded default, and the figures say so.
 
-    BENCH_CHECKOUT_SALES=240 BENCH_CHECKOUT_REGISTERS=1,4,16 python -m tests.bench.run
+    BENCH_CHECKOUT_SALES=240 BENCH_CHECKOUT_HTTP_SALES=48 BENCH_CHECKOUT_REGISTERS=1,4,16 python -m tests.bench.run
 """
 
 import datetime as dt
 import multiprocessing
 import os
+import pathlib
 import random
 import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from decimal import Decimal
 
@@ -41,7 +43,8 @@ LEVELS = [int(n) for n in os.environ.get("BENCH_CHECKOUT_REGISTERS", "1,4,16").s
 PRODUCTS = 60
 LINES = 5
 PGBENCH_SECONDS = int(os.environ.get("BENCH_PGBENCH_SECONDS", "8"))
-HTTP_SALES = int(os.environ.get("BENCH_CHECKOUT_HTTP_SALES", "96"))
+GUNICORN_LOG = pathlib.Path(tempfile.gettempdir()) / f"bench-gunicorn-{os.getpid()}.log"
+HTTP_SALES = int(os.environ.get("BENCH_CHECKOUT_HTTP_SALES", "48"))
 
 
 def setup_store() -> tuple[Store, User, list[int]]:
@@ -110,6 +113,15 @@ def _sale_lines(rng: random.Random, product_ids: list[int]) -> list[SaleLineInpu
 
 def _service_worker(register_id: int, count: int, product_ids: list[int], seed: int, results) -> None:
     """One register in its own process and connection: `count` sales, each timed."""
+    try:
+        _service_register(register_id, count, product_ids, seed, results)
+    except Exception:  # noqa: BLE001 - the parent must hear of any failure instead of waiting for a result
+        import traceback
+
+        results.put(("failed", traceback.format_exc()))
+
+
+def _service_register(register_id: int, count: int, product_ids: list[int], seed: int, results) -> None:
     connections.close_all()
     events.dispatch = lambda delivery_ids: None  # deliveries belong to the workers, not the checkout
     register = Register.objects.select_related("store").get(pk=register_id)
@@ -149,15 +161,22 @@ def _run_level(level: int, register_ids: list[int], product_ids: list[int], targ
     ]
     for process in processes:
         process.start()
-    gathered = [results.get(timeout=900) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
-        if process.exitcode != 0:
-            raise RuntimeError(f"a bench register process failed (exit {process.exitcode})")
+    gathered = _gather(results, processes)
     start = min(started for started, _, _ in gathered)
     end = max(ended for _, ended, _ in gathered)
     durations = sorted(d for _, _, run in gathered for d in run)
     return len(durations), end - start, durations
+
+
+def _gather(results, processes) -> list:
+    gathered = [results.get(timeout=900) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    failures = [item[1] for item in gathered if item[0] == "failed"]
+    if failures:
+        log = GUNICORN_LOG.read_text()[-3000:] if GUNICORN_LOG.exists() else ""
+        raise RuntimeError(f"a bench register failed:\n{failures[0]}\n{log}")
+    return gathered
 
 
 def _figures(count: int, seconds: float, durations: list[float]) -> str:
@@ -279,7 +298,7 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=GUNICORN_LOG.open("w"),
     )
     import httpx
 
@@ -291,7 +310,7 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {process.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"gunicorn exited: {GUNICORN_LOG.read_text()[-2000:]}")
         time.sleep(0.1)
     process.kill()
     raise RuntimeError("gunicorn did not answer within 30 s")
@@ -305,7 +324,20 @@ def _http_worker(
     register_id: int, count: int, product_ids: list[int], seed: int, results, base, tags, username
 ):
     """One register as a browser would drive it: the screen, the customer, the ID, five scans, the tender."""
+    try:
+        _http_register(register_id, count, seed, results, base, tags, username)
+    except Exception:  # noqa: BLE001 - the parent must hear of any failure instead of waiting for a result
+        import traceback
+
+        results.put(("failed", traceback.format_exc()))
+
+
+def _http_register(register_id, count, seed, results, base, tags, username) -> None:
+    import logging
+
     import httpx
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the figures
 
     rng = random.Random(seed)
     with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as client:
@@ -367,11 +399,7 @@ def _run_http_level(level, register_ids, product_ids, base, tags, username) -> t
     ]
     for process in processes:
         process.start()
-    gathered = [results.get(timeout=900) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
-        if process.exitcode != 0:
-            raise RuntimeError(f"a bench HTTP client failed (exit {process.exitcode})")
+    gathered = _gather(results, processes)
     start = min(item[0] for item in gathered)
     end = max(item[1] for item in gathered)
     sales = sorted(d for item in gathered for d in item[2])

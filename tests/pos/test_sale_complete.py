@@ -288,3 +288,32 @@ def test_anonymous_sale_refused_where_the_state_requires_the_customer(
     assert complete(
         store, register, budtender, adult_id(customer), [SaleLineInput(product.pk, D("1"))], customer=customer
     ).total
+
+
+def test_checkout_query_count_is_bounded(store, register, budtender, adult_id):
+    """The bench prints the queries per 5-line checkout; this keeps them bounded."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    products = []
+    for _ in range(5):
+        product = ProductFactory(organization=store.organization, price=D("20.00"))
+        ProductLimitAmountFactory(product=product, bucket="flower_g", amount=D("1"))
+        receive(store, product, 50)
+        products.append(product)
+    counts = {}
+    for size in (1, 5):
+        verification = adult_id()
+        with CaptureQueriesContext(connection) as queries:
+            complete(
+                store,
+                register,
+                budtender,
+                verification,
+                [SaleLineInput(product.pk, D("1")) for product in products[:size]],
+                key=f"count-{size}",
+            )
+        counts[size] = len(queries)
+    # Fixed work plus one UPDATE per package whose quantities change (the ledger's rows are one bulk insert).
+    assert counts[5] == counts[1] + 4
+    assert counts[5] <= 40
