@@ -62,3 +62,11 @@ def role_label(context) -> str:
         return "Administrator"
     role = user_primary_role(user)
     return role.label if role else "No role"
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number) -> str:
+    """This page's query with another page number (search terms and filters kept)."""
+    query = context["request"].GET.copy()
+    query["page"] = number
+    return "?" + query.urlencode()

@@ -11,10 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from compliance.identity import id_verify
 from dispensary.clock import age_on, store_local_date
 from dispensary.errors import ApplicationError
-from dispensary.forms import ApplicationErrorForm, CustomerForm, PhoneLookupForm
-from dispensary.phones import phone_display
-from dispensary.selectors import customer_get_by_phone, customer_record_viewed
-from dispensary.services import customer_create
+from dispensary.forms import ApplicationErrorForm, PhoneLookupForm
 from dispensary.views.access import staff_view
 from pos.models import CustomerType
 from pos.selectors.queue import (
@@ -34,6 +31,7 @@ from pos.services.queue import (
     queue_entry_finish,
     queue_entry_leave,
 )
+from pos.views.counter import customer_from_form, phone_lookup
 
 VIEW = "dispensary.view_customer"
 SERVE = "pos.add_sale"
@@ -156,43 +154,20 @@ def queue_live(request):
 @require_POST
 @staff_view(VIEW)
 def queue_lookup(request):
-    form = PhoneLookupForm(request.POST)
+    form, customer, not_found = phone_lookup(request, via="queue")
     if not form.is_valid():
         return _render(request, "pos/_lookup_error.html", {"lookup_form": form})
-    phone = form.cleaned_data["phone"]
-    customer = customer_get_by_phone(organization=request.organization, phone=phone)
     if customer is None:
-        create_form = None
-        if request.user.has_perm("dispensary.add_customer"):
-            create_form = CustomerForm(
-                organization=request.organization,
-                initial={"phone": phone_display(phone), "home_store": request.store.pk},
-            )
-        return _render(
-            request,
-            "pos/queue/_not_found.html",
-            {"phone": phone, "create_form": create_form, "lookup_form": form},
-        )
-    customer_record_viewed(customer=customer, actor=request.user, store=request.store, via="queue")
+        return _render(request, "pos/queue/_not_found.html", not_found)
     return _check_in_panel(request, customer)
 
 
 @require_POST
 @staff_view("dispensary.add_customer")
 def queue_customer_new(request):
-    form = CustomerForm(request.POST, organization=request.organization)
-    if form.is_valid():
-        try:
-            customer = customer_create(
-                organization=request.organization,
-                actor=request.user,
-                store=request.store,
-                **form.cleaned_data,
-            )
-        except ApplicationError as error:
-            form.add_application_error(error)
-        else:
-            return _check_in_panel(request, customer)
+    form, customer = customer_from_form(request)
+    if customer is not None:
+        return _check_in_panel(request, customer)
     return _render(request, "pos/queue/_not_found.html", {"phone": None, "create_form": form})
 
 
