@@ -154,8 +154,9 @@ def coupon_attribution(*, organization: Organization, start: dt.date, end: dt.da
         # The sales' totals by a correlated subquery, so a sale with two codes of one message counts once.
         sales = (
             Sale.objects.filter(
-                pk__in=redemptions.filter(**{field: OuterRef(OuterRef(key))}).values("sale_id")
+                pk__in=redemptions.filter(**{field: OuterRef(OuterRef(key))}).order_by().values("sale_id")
             )
+            .order_by()  # no ORDER BY beside the SUM (PostgreSQL refuses the default ordering there)
             .annotate(whole=Func(F("total"), function="SUM"))
             .values("whole")
         )
