@@ -42,5 +42,8 @@ class Command(BaseCommand):
         for member in STAFF:
             stores = ", ".join(member.stores)
             self.stdout.write(f"  {member.username.ljust(width)}  {member.role.label:<20} {stores}")
+        self.stdout.write(
+            "Managers approve overrides, voids and refunds at the register with their PIN (demo: 2468)."
+        )
         self.stdout.write("")
-        self.stdout.write("Open http://127.0.0.1:8000 and sign in.")
+        self.stdout.write("Open http://127.0.0.1:8000 and sign in; budtenders sell at /pos/register/.")
