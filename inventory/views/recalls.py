@@ -1,17 +1,14 @@
 """Recalls: open one by tag, harvest batch, product or supplier; see the affected stock in every store of the
 organization and the units already sold, put all of it on hold in one action, and export both lists as CSV."""
 
-import csv
-import re
-
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dispensary.errors import ApplicationError
+from dispensary.spreadsheets import csv_response
 from dispensary.views.access import staff_view
 from inventory.forms import RecallOpenForm
 from inventory.models import Recall, quantity_text
@@ -91,34 +88,10 @@ def recall_hold_view(request, pk: int):
     return redirect("inventory:recall_detail", pk=recall.pk)
 
 
-def _csv_response(filename: str, header: list[str], rows) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    writer.writerow(header)
-    writer.writerows([_safe_cell(cell) for cell in row] for row in rows)
-    return response
-
-
-NUMBER = re.compile(r"[+-]?[0-9][0-9 .]*")  # phones in E.164 and signed quantities stay as they are
-
-
-def _safe_cell(value):
-    """A cell a spreadsheet would run as a formula (=, +, -, @ ...) is kept as text: names and notes come from
-    outside (customers, suppliers)."""
-    if (
-        isinstance(value, str)
-        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
-        and not NUMBER.fullmatch(value)
-    ):
-        return "'" + value
-    return value
-
-
 @staff_view("inventory.view_recall")
 def recall_stock_csv(request, pk: int):
     recall = _org_recall(request, pk)
-    return _csv_response(
+    return csv_response(
         f"recall-{recall.pk}-stock.csv",
         ["tag", "store", "product", "location", "status", "on_hand"],
         (
@@ -131,7 +104,7 @@ def recall_stock_csv(request, pk: int):
 @staff_view("inventory.view_recall")
 def recall_sold_csv(request, pk: int):
     recall = _org_recall(request, pk)
-    return _csv_response(
+    return csv_response(
         f"recall-{recall.pk}-sold.csv",
         ["tag", "store", "quantity", "at", "reference", "customer", "phone", "delivery"],
         (

@@ -1,7 +1,6 @@
 """Every write of the point of sale, one module per use-case family; the sale's are re-exported here."""
 
 from pos.services.sales import (
-    APPROVE_REFUND,
     SaleLineInput,
     TenderInput,
     line_event,
@@ -11,7 +10,6 @@ from pos.services.sales import (
 )
 
 __all__ = [
-    "APPROVE_REFUND",
     "SaleLineInput",
     "TenderInput",
     "line_event",

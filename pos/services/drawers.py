@@ -13,7 +13,7 @@ from dispensary.models import User
 from pos.errors import ApprovalRequired, DrawerAlreadyOpen, DrawerInvalid, DrawerNotOpen
 from pos.models import DrawerMovement, DrawerSession, Register
 from pos.selectors.drawers import drawer_expected
-from pos.services.sales import _check_approver
+from pos.services.pins import approver_check
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000")
@@ -114,13 +114,13 @@ def drawer_movement_add(
         store = locked.store
         if kind == DrawerMovement.Kind.PAID_OUT:
             try:
-                _check_approver(approver, store)
+                approver_check(approver, store)
             except ApprovalRequired as error:
                 raise ApprovalRequired(
                     "A manager of this store must approve paying cash out.", details=error.details
                 ) from None
         elif approver is not None:
-            _check_approver(approver, store)
+            approver_check(approver, store)
         if kind != DrawerMovement.Kind.PAID_IN and amount > drawer_expected(session=locked).expected:
             # No figure in the message: the person at the drawer must not learn what it should hold.
             raise DrawerInvalid(

@@ -23,11 +23,19 @@ LOCKOUT = dt.timedelta(minutes=15)
 def _may_approve(user: User | None, store: Store) -> bool:
     return bool(
         user is not None
-        and user.is_active
-        and user.organization_id == store.organization_id
+        and getattr(user, "is_active", False)
+        and getattr(user, "organization_id", None) == store.organization_id
         and user.has_perm(APPROVE)
         and user.has_perm("dispensary.access_store", store)
     )
+
+
+def approver_check(approver: User | None, store: Store) -> None:
+    """Refuse unless `approver` may approve voids, refunds and paying out at `store`."""
+    if not _may_approve(approver, store):
+        raise ApprovalRequired(
+            "A manager of this store must approve.", details={"approver": ["Needs pos.approve_refund."]}
+        )
 
 
 @transaction.atomic

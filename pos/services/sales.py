@@ -25,7 +25,6 @@ from inventory.models import Package, Product, quantity_text
 from inventory.services import AdjustmentReason, Reference, StockRequest, StockTake, stock_return, stock_sell
 from inventory.services.waste import package_waste
 from pos.errors import (
-    ApprovalRequired,
     CouponInvalid,
     PurchaseLimitExceeded,
     RefundInvalid,
@@ -66,8 +65,7 @@ from pos.services.loyalty import (
     loyalty_sale_void,
 )
 from pos.services.pickup import pickup_order_fulfil
-
-APPROVE_REFUND = "pos.approve_refund"
+from pos.services.pins import approver_check
 
 
 @dataclass(frozen=True)
@@ -564,19 +562,6 @@ class _Prefetched(list):
 # --- Voids and refunds -----------------------------------------------------------------------------------------
 
 
-def _check_approver(approver, store: Store) -> None:
-    if (
-        approver is None
-        or not getattr(approver, "is_active", False)
-        or getattr(approver, "organization_id", None) != store.organization_id
-        or not approver.has_perm(APPROVE_REFUND)
-        or not approver.has_perm("dispensary.access_store", store)
-    ):
-        raise ApprovalRequired(
-            "A manager of this store must approve.", details={"approver": ["Needs pos.approve_refund."]}
-        )
-
-
 def _locked_sale(sale: Sale) -> Sale:
     return (
         Sale.objects.select_for_update(of=("self",))
@@ -591,7 +576,7 @@ def sale_void(*, sale: Sale, actor: User, approver: User, now: dt.datetime | Non
     now = now or timezone.now()
     locked = _locked_sale(sale)
     store = locked.store
-    _check_approver(approver, store)
+    approver_check(approver, store)
     if locked.status != Sale.Status.COMPLETED:
         raise VoidNotAllowed("This sale is already voided.", details={"status": locked.status})
     if store_local_date(store, at=now) != locked.local_date:
@@ -652,7 +637,7 @@ def sale_refund(
     locked = _locked_sale(sale)
     drawer = _refund_drawer(locked, tender_kind, register)
     store = locked.store
-    _check_approver(approver, store)
+    approver_check(approver, store)
     reason = (reason or "").strip()
     if locked.status != Sale.Status.COMPLETED:
         raise RefundInvalid("A voided sale cannot be refunded.", details={"status": locked.status})

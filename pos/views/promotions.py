@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from dispensary.errors import ApplicationError
+from dispensary.spreadsheets import csv_response
 from dispensary.views.access import staff_view
 from inventory.models import Product
-from inventory.views.recalls import _csv_response as csv_response  # the formula-safe CSV of the recall pages
 from pos.forms_promotions import (
     AttributionFilterForm,
     CouponForm,

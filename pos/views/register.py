@@ -27,8 +27,8 @@ from pos.selectors.carts import (
     drawer_open_get,
     product_search,
     register_get,
-    register_list,
 )
+from pos.selectors.drawers import register_drawer_list
 from pos.services import TenderInput
 from pos.services.carts import (
     cart_cancel,
@@ -150,12 +150,12 @@ def register_screen(request):
     if request.GET.get("queue_entry"):
         queue_entry = _queue_entry(request, request.GET["queue_entry"])
     if register is None or request.GET.get("change"):
-        registers = list(register_list(store=request.store))
+        registers = register_drawer_list(store=request.store)
         return render(
             request,
             "pos/register/choose.html",
             {
-                "registers": [(register, drawer_open_get(register=register)) for register in registers],
+                "registers": [(register, register.open_session) for register in registers],
                 "queue_entry": queue_entry,
                 "drawers_url": DRAWERS_URL,
             },

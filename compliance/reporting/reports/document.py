@@ -3,11 +3,12 @@ and PDF renderings, so the page, the spreadsheet and the paper copy always hold 
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
 
 from django.http import HttpResponse
 from django.utils import timezone
+
+from dispensary.spreadsheets import spreadsheet_safe
 
 
 @dataclass
@@ -48,17 +49,6 @@ class Document:
     notices: list[str] = field(default_factory=list)
 
 
-NUMBER = re.compile(r"[+-]?[0-9][0-9 .,]*")  # signed quantities and E.164 phones stay as they are
-
-
-def _safe_cell(value: str) -> str:
-    """A cell a spreadsheet would run as a formula (=, +, -, @ ...) is kept as text: names and notes come from
-    outside (customers, suppliers, staff)."""
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not NUMBER.fullmatch(value):
-        return "'" + value
-    return value
-
-
 def _download(response: HttpResponse, filename: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -74,7 +64,7 @@ def csv_response(document: Document, filename: str) -> HttpResponse:
             writer.writerow([table.title])
         writer.writerow([*table.columns, "flags"])
         for row, flags in zip(table.rows, table.flags, strict=True):
-            writer.writerow([_safe_cell(cell) for cell in row] + ["; ".join(flags)])
+            writer.writerow([spreadsheet_safe(cell) for cell in row] + ["; ".join(flags)])
         if not single:
             writer.writerow([])
     return _download(response, filename)

@@ -2,7 +2,7 @@
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_kept_as_text():
-    from inventory.views.recalls import _safe_cell
+    from dispensary.spreadsheets import spreadsheet_safe as _safe_cell
 
     assert _safe_cell('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert _safe_cell("+1 415") == "+1 415"
