@@ -47,3 +47,12 @@ class Clock:
     def stop(self) -> None:
         while self._travellers:
             self._travellers.pop().stop()
+
+
+def local_noon(store, *, days: int = 0) -> dt.datetime:
+    """Noon of the store's local day `days` from today: "yesterday" is a local day, not 24 hours ago (the day
+    daylight-saving time ends has 25 hours)."""
+    from dispensary.clock import store_local_date
+
+    day = store_local_date(store) + dt.timedelta(days=days)
+    return dt.datetime.combine(day, dt.time(12), tzinfo=store.tz)

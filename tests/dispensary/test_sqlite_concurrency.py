@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from compliance.identity import id_verify
 from inventory.models import Package, StockMovement
@@ -63,6 +64,7 @@ def test_eight_registers_selling_at_once_on_sqlite_each_succeed_or_are_refused_c
         "registers": [register.pk for register in registers],
         "id_verification": verification.pk,
         "sales_per_register": SALES_PER_REGISTER,
+        "now": timezone.now().isoformat(),
     }
     environment = {
         **os.environ,
