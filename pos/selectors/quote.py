@@ -246,18 +246,15 @@ def cart_discounts(
     promotion_ids: Sequence[int] = (),
     reward_ids: Sequence[int] = (),
     now: dt.datetime,
-    lock: bool = False,
 ) -> tuple[Applied, LoyaltyContext]:
-    """Promotions, coupons and rewards on `lines` (QuoteLineInput), as the quote and the sale both apply them.
-    `lock` (completing a sale) locks the coupons asked for and the customer's loyalty account."""
-    loyalty = loyalty_context_get(organization_id=store.organization_id, customer=customer, lock=lock)
+    """Promotions, coupons and rewards on `lines` (QuoteLineInput), as the quote and the sale both apply them."""
+    loyalty = loyalty_context_get(organization_id=store.organization_id, customer=customer)
     data = promotion_data_get(
         store=store,
         customer=customer,
         coupon_codes=coupon_codes,
         promotion_ids=promotion_ids,
         reward_ids=reward_ids,
-        lock_coupons=lock,
     )
     items = []
     for index, line in enumerate(lines):
