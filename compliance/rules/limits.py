@@ -160,6 +160,7 @@ class Tax:
     base: str
     included_in_price: bool
     products: str = ""
+    categories: tuple[str, ...] = ()  # the product categories it is charged on; empty: every category
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
     citation: str = ""

@@ -194,7 +194,9 @@ def price_lines(
         discounts = _capped(manual_discounts(line, product) + discounts_by_line.get(index, []), list_amount)
         amount_off = sum((d.amount for d in discounts), ZERO)
         result = line_price(
-            PriceLine(product.price, quantity, Discount(amount=amount_off)), taxes, customer_type
+            PriceLine(product.price, quantity, Discount(amount=amount_off), category=product.category),
+            taxes,
+            customer_type,
         )
         priced.append(
             QuoteLine(
