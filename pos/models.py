@@ -562,7 +562,10 @@ class Promotion(models.Model):
     end_time = models.TimeField(null=True, blank=True)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
-    automatic = models.BooleanField(default=True)
+    automatic = models.BooleanField(
+        default=False,
+        help_text="Applies by itself to every cart it fits; otherwise chosen at the counter or by a coupon code.",
+    )
     stackable = models.BooleanField(default=False, help_text="May combine with other promotions on a line.")
     priority = models.IntegerField(default=0)
     active = models.BooleanField(default=True)

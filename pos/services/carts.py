@@ -20,7 +20,7 @@ from dispensary.models import Customer, Store, User
 from inventory.errors import PackageNotSellable
 from inventory.models import Package, Product, quantity_text
 from inventory.selectors import package_sellable_list
-from pos.errors import PurchaseLimitExceeded
+from pos.errors import CouponInvalid, PurchaseLimitExceeded
 from pos.models import Cart, CartLine, CustomerType, PickupOrder, QueueEntry, Register, Sale
 from pos.selectors.quote import Quote, QuoteLineInput, sale_quote
 from pos.services.pins import manager_pin_verify
@@ -513,6 +513,41 @@ def cart_discounts_set(
             setattr(cart, name, sorted({int(value) for value in values}))
             fields.append(name)
     _touch(cart, *fields)
+    return cart
+
+
+def _code(raw) -> str:
+    code = str(raw or "").strip().upper()
+    if not code:
+        raise ValidationFailed("Type or scan a coupon code.", details={"code": ["Required."]})
+    if len(code) > 40:
+        raise ValidationFailed("A coupon code is at most 40 characters.", details={"code": [code[:40]]})
+    return code
+
+
+@transaction.atomic
+def cart_coupon_add(*, cart: Cart, staff: User, code: str) -> Cart:
+    """Apply a coupon code to the cart. A code the quote refuses (unknown, expired, used up, nothing in the
+    cart qualifies, a better promotion applies) is not kept: the refusal says why and the cart is unchanged."""
+    cart = _locked(cart)
+    code = _code(code)
+    if code in cart.coupon_codes:
+        return cart
+    cart.coupon_codes = [*cart.coupon_codes, code]
+    quote = cart_quote_of(cart, [line_input(line) for line in _current_lines(cart)])
+    result = next(result for result in quote.coupons if result.code == code)
+    if not result.applied:
+        raise CouponInvalid(f"{code} was not applied: {result.message}", details={"code": [result.message]})
+    _touch(cart, "coupon_codes")
+    return cart
+
+
+@transaction.atomic
+def cart_coupon_remove(*, cart: Cart, staff: User, code: str) -> Cart:
+    cart = _locked(cart)
+    code = str(code or "").strip().upper()
+    cart.coupon_codes = [kept for kept in cart.coupon_codes if kept != code]
+    _touch(cart, "coupon_codes")
     return cart
 
 

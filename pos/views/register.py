@@ -33,8 +33,9 @@ from pos.services import TenderInput
 from pos.services.carts import (
     cart_cancel,
     cart_complete,
+    cart_coupon_add,
+    cart_coupon_remove,
     cart_customer_set,
-    cart_discounts_set,
     cart_id_verify,
     cart_line_add,
     cart_line_price_override,
@@ -412,18 +413,20 @@ def register_line_override(request, cart_id, line_id):
 @require_POST
 @staff_view(*SELL)
 def register_coupon(request, cart_id):
-    def apply(cart):
-        codes = list(cart.coupon_codes)
-        if request.POST.get("remove"):
-            codes = [code for code in codes if code != request.POST["remove"]]
-        else:
-            code = request.POST.get("code", "").strip()
-            if not code:
-                raise ValidationFailed("Type or scan a coupon code.", details={"code": ["Required."]})
-            codes.append(code)
-        cart_discounts_set(cart=cart, staff=request.user, coupon_codes=codes)
-
-    return _change(request, cart_id, apply, message_key="coupon_error")
+    """Apply a code (a refused one is not kept and the reason is shown), or remove one."""
+    if request.POST.get("remove"):
+        return _change(
+            request,
+            cart_id,
+            lambda cart: cart_coupon_remove(cart=cart, staff=request.user, code=request.POST["remove"]),
+            message_key="coupon_error",
+        )
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_coupon_add(cart=cart, staff=request.user, code=request.POST.get("code", "")),
+        message_key="coupon_error",
+    )
 
 
 @require_POST
