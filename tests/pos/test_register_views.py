@@ -197,7 +197,8 @@ def test_scan_and_render_query_counts_do_not_grow_with_the_cart(client_in, store
         counts.append((len(scan), len(render)))
     assert counts[0] == counts[1]
     # The limit rules and tax rows are read once per quote (the change's and the page's): see the closing note.
-    assert counts[0][0] <= 52 and counts[0][1] <= 45
+    # The counter's choices (promotions, rewards, the staff who may buy, a caregiver's patients) add four.
+    assert counts[0][0] <= 56 and counts[0][1] <= 49
 
 
 def test_queue_entry_starts_a_cart_for_its_customer(client_in, store, register, budtender, adult_id):
