@@ -119,6 +119,7 @@ def _workspace_context(request, cart: Cart, **extra) -> dict:
         "customer_types": CustomerType.choices,
         "can_complete": bool(view.lines) and verification is not None and verification.passed,
         "choices": counter_choices(cart=cart, staff=request.user),
+        "discounts_chosen": len(cart.promotion_ids) + len(cart.reward_ids),
         "store_state": request.store.jurisdiction.rsplit("-", 1)[-1],
         "residency_matters": any(limit.residency != "any" for limit in rules.limits),
     }
