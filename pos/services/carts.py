@@ -284,6 +284,11 @@ def cart_customer_set(
                 f"{rules.name} does not allow this sale without the customer: look them up or add them.",
                 details={"customer": ["Required."]},
             )
+    if cart.caregiver is not None and customer == cart.customer and customer_type != CustomerType.MEDICAL:
+        raise ValidationFailed(
+            "A caregiver buys medical sales for their patient: sell to the caregiver instead to sell adult use.",
+            details={"customer_type": ["Medical with a caregiver."]},
+        )
     lines = [line_input(line) for line in _current_lines(cart)]
     if customer != cart.customer:
         cart.caregiver = None

@@ -232,7 +232,7 @@ def test_a_caregiver_buys_for_their_patient(live_server, browser, screen):  # no
         actor=manager,
         card_number="P-15",
         state="CA",
-        expires_on=dt.date.today() + dt.timedelta(days=300),
+        expires_on=timezone.localdate() + dt.timedelta(days=300),
     )
     caregiver = CustomerFactory(
         organization=organization, phone="+14155550188", first_name="Carl", last_name="Young"

@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+import time_machine
+from django.utils import timezone
 
 from compliance.identity import (
     IdRefused,
@@ -26,6 +28,7 @@ from pos.services.carts import (
     cart_caregiver_buy_for,
     cart_caregiver_end,
     cart_complete,
+    cart_customer_set,
     cart_employee_set,
     cart_id_verify,
     cart_line_add,
@@ -42,10 +45,17 @@ from tests.pos.factories import register_with_drawer
 pytestmark = pytest.mark.django_db
 
 BORN_1980 = dt.date(1980, 3, 4)
+NOW = dt.datetime(2026, 3, 10, 19, 0, tzinfo=dt.UTC)  # 11:00 or 12:00 in the stores' zones
+
+
+@pytest.fixture(autouse=True)
+def clock():
+    with time_machine.travel(NOW, tick=True):
+        yield
 
 
 def far_expiry() -> dt.date:
-    return dt.date.today() + dt.timedelta(days=900)
+    return timezone.localdate() + dt.timedelta(days=900)
 
 
 def eighth(organization, store, *, name="Eighth"):
@@ -181,7 +191,7 @@ def patient_and_caregiver(store, manager):
         organization=organization,
         first_name="Maya",
         last_name="Young",
-        date_of_birth=dt.date.today().replace(year=dt.date.today().year - 15),
+        date_of_birth=dt.date(2011, 1, 20),  # 15
     )
     patient_registration_set(
         customer=patient, actor=manager, card_number="P-15", state="CA", expires_on=far_expiry()
@@ -238,10 +248,12 @@ def test_an_expired_caregiver_link_refuses_and_ending_it_sells_to_the_caregiver(
     link = caregiver_link(caregiver=caregiver, patient=patient, actor=manager, expires_on=far_expiry())
     cart = cart_open(store=store, register=register, staff=budtender, customer=caregiver)
     cart_caregiver_buy_for(cart=cart, staff=budtender, patient_id=patient.pk)
+    with pytest.raises(ValidationFailed, match="A caregiver buys medical sales"):
+        cart_customer_set(cart=cart, staff=budtender, customer=patient, customer_type="adult_use")
     cart_caregiver_end(cart=cart, staff=budtender)
     cart = Cart.objects.get(pk=cart.pk)
     assert (cart.customer, cart.caregiver) == (caregiver, None)
-    link.expires_on = dt.date.today() - dt.timedelta(days=30)
+    link.expires_on = timezone.localdate() - dt.timedelta(days=30)
     link.save(update_fields=["expires_on"])
     with pytest.raises(SaleNotAllowed, match="caregiver registration for Maya Young expired"):
         cart_caregiver_buy_for(cart=cart, staff=budtender, patient_id=patient.pk)
@@ -255,7 +267,7 @@ def test_a_recommendations_amounts_are_enforced_for_the_patient(store, register,
     registration = patient_registration_set(
         customer=patient, actor=manager, card_number="P-1", state="CA", expires_on=far_expiry()
     )
-    today = dt.date.today()
+    today = timezone.localdate()
     recommendation_add(
         registration=registration,
         actor=manager,
@@ -386,8 +398,6 @@ def give(account, points, now):
 
 
 def test_a_loyalty_reward_is_redeemed_at_the_counter_or_refused_with_the_reason(store, register, budtender):
-    from django.utils import timezone
-
     LoyaltyProgram.objects.create(organization=store.organization, points_expire_after_days=365)
     reward = Reward.objects.create(
         organization=store.organization, name="$5 off", points_cost=100, value=D("5")
