@@ -136,6 +136,7 @@ class TaxRateAdmin(AuditedRuleAdmin):
         "level",
         "customer_type",
         "products",
+        "categories",
         "rate",
         "base",
         "included_in_price",

@@ -111,7 +111,9 @@ class RecommendationForm(ApplicationErrorForm):
     allowed_amounts = forms.CharField(
         label="Allowed amounts",
         required=False,
-        help_text="When the recommendation gives them: name: amount, separated by commas (flower_g: 99).",
+        help_text="When the recommendation gives them, enforced at the counter: bucket: amount, separated by "
+        "commas (flower_g: 99). Buckets: flower_g, concentrate_g, infused_thc_mg, infused_weight_g, "
+        "immature_plants, seeds.",
     )
 
     def clean_allowed_amounts(self) -> dict[str, str]:

@@ -4,6 +4,7 @@ its own transaction with its audit record."""
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from compliance.idcards import IdCheck, UnreadableId, id_check, id_number_hash, id_parse
 from compliance.models import CaregiverLink, IdVerification, LoopingAlert, PatientRegistration, Recommendation
+from compliance.rules import BUCKETS
 from dispensary.audit import audit_record, snapshot
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError, Conflict, ValidationFailed
@@ -55,6 +57,7 @@ def id_verify(
     expires_on: dt.date | None = None,
     customer: Customer | None = None,
     at: dt.datetime | None = None,
+    issuing_state: str = "",
 ) -> IdVerificationResult:
     """Check an ID (a scanned barcode, or a typed date of birth) on the store's local date and record the check.
 
@@ -76,6 +79,12 @@ def id_verify(
         method = IdVerification.Method.SCAN
     elif date_of_birth is not None:
         method = IdVerification.Method.MANUAL
+        state = (issuing_state or "").strip().upper()
+        if state and (len(state) != 2 or not state.isalpha()):
+            raise ValidationFailed(
+                "Give the ID's issuing state as two letters, e.g. IL.",
+                details={"issuing_state": [state[:10]]},
+            )
     else:
         raise ValidationFailed(
             "Scan the ID or type the date of birth.", details={"date_of_birth": ["Required without a scan."]}
@@ -225,6 +234,25 @@ def patient_registration_set(
     return registration
 
 
+def _recommended_amounts(amounts: dict) -> dict[str, str]:
+    """The amounts a recommendation allows, per purchase-limit bucket (enforced at the counter), as text."""
+    unknown = sorted(str(name) for name in set(amounts) - set(BUCKETS))
+    if unknown:
+        message = f"Unknown amounts: {', '.join(unknown)}; name them by {', '.join(BUCKETS)}."
+        raise ValidationFailed(message, details={"allowed_amounts": [message]})
+    found = {}
+    for bucket, raw in amounts.items():
+        try:
+            amount = Decimal(str(raw).strip())
+        except InvalidOperation:
+            amount = None
+        if amount is None or not amount.is_finite() or amount < 0 or amount > Decimal("1000000"):
+            message = f"{bucket}: {str(raw)[:20]!r} is not an amount from 0 to 1000000."
+            raise ValidationFailed(message, details={"allowed_amounts": [message]})
+        found[bucket] = str(amount)
+    return found
+
+
 @transaction.atomic
 def recommendation_add(
     *,
@@ -243,6 +271,7 @@ def recommendation_add(
             "The recommendation cannot expire before it was issued.",
             details={"expires_on": ["Before issue."]},
         )
+    allowed_amounts = _recommended_amounts(allowed_amounts or {})
     recommendation = Recommendation.objects.create(
         registration=registration,
         physician_name=physician_name.strip(),

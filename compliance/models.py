@@ -1,11 +1,29 @@
 """Models of the compliance app."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
 from dispensary.models import jurisdiction_validator, validate_time_zone
-from inventory.models import LimitBucket
+from inventory.models import LimitBucket, Product
+
+# What cannabis taxes are charged on: every product category but accessories (papers, pipes, lighters).
+CANNABIS_CATEGORIES = [value for value in Product.Category.values if value != Product.Category.ACCESSORY]
+
+
+def validate_categories(value) -> None:
+    """A list of product categories, each known and once."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValidationError("Give a list of product categories.")
+    unknown = sorted(set(value) - set(Product.Category.values))
+    if unknown:
+        raise ValidationError(
+            f"Unknown product categories: {', '.join(unknown)}; use {', '.join(Product.Category.values)}."
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("Name each category once.")
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Jurisdiction rules (purchase limits, equivalency, ages, delivery, taxes) as dated rows with a citation each.
@@ -183,6 +201,13 @@ class TaxRate(SourcedRule):
     customer_type = models.CharField(max_length=20, choices=Applies.choices, default=Applies.BOTH)
     products = models.CharField(
         max_length=200, blank=True, help_text="Which products it applies to, when not all (e.g. edibles)."
+    )
+    categories = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_categories],
+        help_text="The product categories it is charged on (cannabis taxes leave accessories out); "
+        "empty: every category.",
     )
     rate = models.DecimalField(
         max_digits=7,

@@ -108,6 +108,7 @@ def jurisdiction_rules_get(*, jurisdiction: str, on: dt.date) -> JurisdictionRul
                 base=row.base,
                 included_in_price=row.included_in_price,
                 products=row.products,
+                categories=tuple(row.categories or ()),
                 effective_from=row.effective_from,
                 effective_to=row.effective_to,
                 citation=row.citation,

@@ -126,6 +126,14 @@ def _tag(store_index: int, number: int) -> str:
     return f"1A4FF0{store_index}00000022000{number:06d}"
 
 
+# The demo's stock arrived two weeks before the load; its sales (pos.demo) are of the last four days.
+RECEIVED_DAYS_AGO = 14
+
+
+def _received_at():
+    return timezone.now() - dt.timedelta(days=RECEIVED_DAYS_AGO)
+
+
 def _stock(store: Store, store_index: int, products: list[Product], rng: random.Random) -> int:
     added = 0
     today = timezone.localdate()
@@ -151,11 +159,12 @@ def _stock(store: Store, store_index: int, products: list[Product], rng: random.
             actor=None,
             reference=Reference("demo", "initial-stock"),
             location=Package.Location.SALES_FLOOR,
+            received_at=_received_at(),
             supplier_license="C11-0000001-LIC" if store.jurisdiction == "US-CA" else "AU-P-000111",
             supplier_name=product.brand,
             harvest_batch=f"HB-{store_index}{number % 12:02d}",
-            harvest_date=today - dt.timedelta(days=rng.randint(30, 120)),
-            packaged_on=today - dt.timedelta(days=rng.randint(5, 29)),
+            harvest_date=today - dt.timedelta(days=rng.randint(50, 150)),
+            packaged_on=today - dt.timedelta(days=rng.randint(RECEIVED_DAYS_AGO + 1, 45)),
             expires_on=expires,
             lab_status=lab or Package.LabStatus.PENDING,
         )
@@ -212,6 +221,7 @@ def _special_packages(store: Store, store_index: int, products: list[Product]) -
                 actor=None,
                 reference=Reference("demo", "initial-stock"),
                 location=Package.Location.SALES_FLOOR,
+                received_at=_received_at(),
                 supplier_name=flower.brand,
                 harvest_batch=f"HB-{store_index}99",
                 **fields,

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from dispensary.models import Organization, Store
 
@@ -266,7 +267,8 @@ class StockMovement(models.Model):
     note = models.TextField(blank=True)
     reference_type = models.CharField(max_length=60, blank=True)
     reference_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Now unless the service records a movement entered after the fact (a receipt with its time of receipt).
+    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
 
     class Meta:
         ordering = ["id"]

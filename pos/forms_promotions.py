@@ -61,6 +61,17 @@ class PromotionForm(ApplicationErrorModelForm):
     )
     categories = _categories_field()
     weekdays = _weekdays_field()
+    # Said explicitly, never assumed: an automatic promotion discounts every cart it fits.
+    automatic = forms.TypedChoiceField(
+        label="How it applies",
+        choices=[
+            ("False", "Chosen at the counter, or by a coupon code"),
+            ("True", "Automatically, on every sale it fits"),
+        ],
+        coerce=lambda value: value in (True, "True"),
+        initial="False",
+        widget=forms.RadioSelect,
+    )
 
     class Meta:
         model = Promotion

@@ -18,6 +18,16 @@ class CustomerType(models.TextChoices):
     MEDICAL = "medical", "Medical"
 
 
+class VeteranProof(models.TextChoices):
+    """How a budtender saw that the customer is a veteran (a stated check), when the record does not say it."""
+
+    RECORD = "record", "Verified on the customer's record"
+    VA_CARD = "va_card", "VA health or benefits card"
+    VETERAN_ID = "veteran_id", "Veteran ID card"
+    LICENCE = "licence", "Driver's licence or state ID marked veteran"
+    DD214 = "dd214", "DD-214 discharge papers"
+
+
 class Register(models.Model):
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="registers")
     name = models.CharField(max_length=60)
@@ -73,6 +83,23 @@ class Sale(models.Model):
     )
     points_earned = models.IntegerField(default=0)
     points_redeemed = models.IntegerField(default=0)
+    caregiver = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="sales_as_caregiver",
+        help_text="The caregiver who bought for the patient (the sale's customer).",
+    )
+    employee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member who bought, when employee discounts were asked for.",
+    )
+    veteran_proof = models.CharField(max_length=10, choices=VeteranProof.choices, blank=True)
 
     class Meta:
         ordering = ["-completed_at", "-id"]
@@ -470,6 +497,28 @@ class Cart(models.Model):
     coupon_codes = models.JSONField(default=list, blank=True)
     promotion_ids = models.JSONField(default=list, blank=True, help_text="Discounts the budtender chose.")
     reward_ids = models.JSONField(default=list, blank=True)
+    caregiver = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="A caregiver buying for the cart's customer, their patient.",
+    )
+    employee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member buying (employee discounts).",
+    )
+    veteran_proof = models.CharField(
+        max_length=10,
+        choices=VeteranProof.choices,
+        blank=True,
+        help_text="The veteran check the budtender made.",
+    )
     sale = models.OneToOneField(Sale, on_delete=models.PROTECT, null=True, blank=True, related_name="cart")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(help_text="Last activity.")
@@ -562,7 +611,10 @@ class Promotion(models.Model):
     end_time = models.TimeField(null=True, blank=True)
     starts_on = models.DateField(null=True, blank=True)
     ends_on = models.DateField(null=True, blank=True)
-    automatic = models.BooleanField(default=True)
+    automatic = models.BooleanField(
+        default=False,
+        help_text="Applies by itself to every cart it fits; otherwise chosen at the counter or by a coupon code.",
+    )
     stackable = models.BooleanField(default=False, help_text="May combine with other promotions on a line.")
     priority = models.IntegerField(default=0)
     active = models.BooleanField(default=True)

@@ -1,7 +1,8 @@
 """Pricing, pure: lines and totals from list prices, line discounts and the jurisdiction's taxes in force.
 Every amount is rounded per line to the cent (ROUND_HALF_UP); totals are sums of the rounded lines.
 
-A tax is charged on the retail price after discounts, or on that price plus excise; a tax included in the
+A tax is charged only on the product categories its row names (cannabis taxes leave accessories out), on the
+retail price after discounts, or on that price plus excise; a tax included in the
 shelf price is taken out of it (the line's total stays the shelf price); wholesale taxes and taxes without a
 rate (set per locality) are not on the receipt."""
 
@@ -33,14 +34,18 @@ class TaxSpec:
     base: str = RETAIL_PRICE
     included_in_price: bool = False
     products: str = ""
+    categories: tuple[str, ...] = ()  # empty: every category
     id: int | None = None
 
-    def applies(self, customer_type: str) -> bool:
+    def applies(self, customer_type: str, category: str | None = None) -> bool:
+        """Charged on this customer type's sale of a product of `category` (None: the category is unknown,
+        so only taxes on every category apply)."""
         return (
             self.rate is not None
             and self.base in (RETAIL_PRICE, RETAIL_PRICE_WITH_EXCISE)
             and not self.products  # product-specific rows (Illinois' THC tiers) are not priced yet
             and self.customer_type in ("both", customer_type)
+            and (not self.categories or category in self.categories)
         )
 
     @property
@@ -82,6 +87,7 @@ class PriceLine:
     unit_price: Decimal
     quantity: Decimal
     discount: Discount = Discount()
+    category: str | None = None  # the product's category, which decides the taxes charged
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ def _factor(tax: TaxSpec, excise_rate: Decimal) -> Decimal:
 
 
 def line_price(line: PriceLine, taxes: Sequence[TaxSpec], customer_type: str) -> PricedLine:
-    applying = [tax for tax in taxes if tax.applies(customer_type)]
+    applying = [tax for tax in taxes if tax.applies(customer_type, line.category)]
     list_amount = money(line.unit_price * line.quantity)
     discount = line.discount.of(list_amount)
     after_discount = list_amount - discount

@@ -41,6 +41,7 @@ class CodeResult:
     reward_id: int | None = None
     message_id: str = ""
     points: int = 0
+    promotion_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class Applied:
     coupons: tuple[CodeResult, ...] = ()
     rewards: tuple[CodeResult, ...] = ()
     points_to_redeem: int = 0
+    chosen: tuple[CodeResult, ...] = ()  # the promotions chosen at the counter: applied, or why not
 
     @property
     def refused(self) -> tuple[CodeResult, ...]:
@@ -145,6 +147,16 @@ class _Candidate:
 
 
 # --- Eligibility ------------------------------------------------------------------------------------------------
+
+
+# What a group promotion needs checked at the counter, when the check is missing or fails.
+GROUP_CHECKS = {
+    "senior": "For seniors: the ID checked must show {age} or older.",
+    "employee": "For staff: choose the staff member who is buying.",
+    "veteran": "For veterans: the customer's record or a veteran check at the counter.",
+    "medical": "For medical patients only.",
+    "adult_use": "For adult-use customers only.",
+}
 
 
 def in_group(promotion: PromotionRule, customer: CustomerContext) -> bool:
@@ -194,7 +206,9 @@ def _why_not(promotion: PromotionRule, customer, local_now, subtotal: Decimal) -
     if not promotion.active:
         return "The promotion has ended."
     if not in_group(promotion, customer):
-        return "The customer is not in the promotion's group."
+        return GROUP_CHECKS.get(
+            promotion.customer_group, "The customer is not in the promotion's group."
+        ).format(age=promotion.senior_age)
     if not in_time(promotion, local_now):
         return "The promotion does not apply at this time."
     if promotion.min_subtotal is not None and subtotal < promotion.min_subtotal:
@@ -443,7 +457,39 @@ def discounts_apply(
                 points=reward.points_cost,
             )
         )
-    return Applied(by_line, tuple(coupon_results), tuple(reward_results), spent)
+    chosen_results = []
+    by_id = {promotion.id: promotion for promotion in promotions}
+    for promotion_id in dict.fromkeys(chosen_promotion_ids):
+        promotion = by_id.get(promotion_id)
+        if promotion is None:
+            chosen_results.append(
+                CodeResult(
+                    f"Promotion {promotion_id}",
+                    False,
+                    "This promotion is not available here.",
+                    promotion_id=promotion_id,
+                )
+            )
+            continue
+        reason = _why_not(promotion, customer, local_now, subtotal)
+        candidate = next((c for c in candidates if c.promotion is promotion and c.coupon is None), None)
+        amount = sum(candidate.kept.values(), ZERO) if candidate and not reason else ZERO
+        if not reason and amount <= ZERO:
+            reason = (
+                "A better promotion already applies."
+                if candidate and candidate.amounts
+                else "Nothing in the cart qualifies."
+            )
+        chosen_results.append(
+            CodeResult(
+                promotion.name,
+                not reason,
+                reason or f"{money(amount)} off.",
+                amount,
+                promotion_id=promotion.id,
+            )
+        )
+    return Applied(by_line, tuple(coupon_results), tuple(reward_results), spent, tuple(chosen_results))
 
 
 # --- Points -----------------------------------------------------------------------------------------------------

@@ -92,6 +92,21 @@ urlpatterns += [
         name="register_line_override",
     ),
     path("register/carts/<int:cart_id>/coupons/", register_views.register_coupon, name="register_coupon"),
+    path(
+        "register/carts/<int:cart_id>/caregiver/",
+        register_views.register_caregiver,
+        name="register_caregiver",
+    ),
+    path(
+        "register/carts/<int:cart_id>/promotions/",
+        register_views.register_promotion,
+        name="register_promotion",
+    ),
+    path("register/carts/<int:cart_id>/rewards/", register_views.register_reward, name="register_reward"),
+    path(
+        "register/carts/<int:cart_id>/employee/", register_views.register_employee, name="register_employee"
+    ),
+    path("register/carts/<int:cart_id>/veteran/", register_views.register_veteran, name="register_veteran"),
     path("register/carts/<int:cart_id>/cancel/", register_views.register_cancel, name="register_cancel"),
     path(
         "register/carts/<int:cart_id>/complete/", register_views.register_complete, name="register_complete"

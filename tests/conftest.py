@@ -95,3 +95,4 @@ def shipped_rules(db):
 
     if not PurchaseLimit.objects.exists():
         importlib.import_module("compliance.migrations.0003_rules_data").rules_load(apps, None)
+        importlib.import_module("compliance.migrations.0006_tax_categories").categories_set(apps, None)

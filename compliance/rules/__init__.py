@@ -20,7 +20,10 @@ from compliance.rules.limits import (
     Tax,
     Verdict,
     Violation,
+    is_resident,
     purchase_limits_check,
+    recommendation_limits,
+    with_limits,
 )
 from compliance.rules.payload import CheckRequest, RulesInputError, check_request_parse
 
@@ -44,5 +47,8 @@ __all__ = [
     "Verdict",
     "Violation",
     "check_request_parse",
+    "is_resident",
     "purchase_limits_check",
+    "recommendation_limits",
+    "with_limits",
 ]

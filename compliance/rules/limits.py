@@ -7,7 +7,7 @@ over its window; equivalencies (Colorado, Massachusetts) are allowances with sev
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -160,6 +160,7 @@ class Tax:
     base: str
     included_in_price: bool
     products: str = ""
+    categories: tuple[str, ...] = ()  # the product categories it is charged on; empty: every category
     effective_from: dt.date | None = None
     effective_to: dt.date | None = None
     citation: str = ""
@@ -331,6 +332,60 @@ class Verdict:
             "buckets": [usage.as_dict() for usage in self.buckets],
             "violations": [violation.as_dict() for violation in self.violations],
         }
+
+
+# --- Who is buying: residency and a physician's recommendation -----------------------------------------------
+
+
+def is_resident(*, jurisdiction: str, issuing_state: str = "", home_state: str = "") -> bool:
+    """Whether the customer lives in the jurisdiction's state ("US-IL" -> IL): by the state that issued their ID,
+    else by the state of their address on record; when neither is known, as a resident."""
+    state = jurisdiction.rsplit("-", 1)[-1].upper()
+    for known in (issuing_state, home_state):
+        known = (known or "").strip().upper()
+        if len(known) == 2 and known.isalpha():
+            return known == state
+    return True
+
+
+def recommendation_limits(
+    rules: JurisdictionRules, amounts: Mapping[str, Decimal], *, on: dt.date, label: str = "recommendation"
+) -> tuple[Limit, ...]:
+    """A physician's recommendation's amounts (per bucket) as the patient's own medical allowances, each in the
+    window of the state's medical allowance on that bucket (the store's day when the state has none). They add
+    to the state's allowances: a recommendation restricts, it never lifts the state's limit."""
+    found = []
+    for bucket, amount in amounts.items():
+        if bucket not in BUCKETS:
+            continue
+        state = next(
+            (
+                limit
+                for limit in rules.limits
+                if limit.customer_type == MEDICAL
+                and limit.in_force(on)
+                and any(term.bucket == bucket for term in limit.terms)
+            ),
+            None,
+        )
+        word, unit = BUCKET_WORDS[bucket]
+        found.append(
+            Limit(
+                customer_type=MEDICAL,
+                label=f"{word} ({label})",
+                unit=unit,
+                amount=Decimal(amount),
+                window=state.window if state else LOCAL_DAY,
+                window_days=state.window_days if state else None,
+                terms=(LimitTerm(bucket),),
+                citation="Physician's recommendation",
+            )
+        )
+    return tuple(found)
+
+
+def with_limits(rules: JurisdictionRules, extra: Sequence[Limit]) -> JurisdictionRules:
+    return replace(rules, limits=(*rules.limits, *extra)) if extra else rules
 
 
 # --- The engine -----------------------------------------------------------------------------------------------

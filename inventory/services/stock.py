@@ -152,9 +152,18 @@ def package_receive(
     actor,
     reference: Reference | None = None,
     location: str = Package.Location.VAULT,
+    received_at: dt.datetime | None = None,
     **details,
 ) -> Package:
-    """Create a package at the store with a received movement. Bad input changes nothing."""
+    """Create a package at the store with a received movement. Bad input changes nothing. `received_at` (aware,
+    not in the future) records a receipt entered after the fact; by default it is now."""
+    now = timezone.now()
+    if received_at is not None and (received_at.tzinfo is None or received_at > now):
+        raise ValidationFailed(
+            "The time of receipt needs its UTC offset and cannot be in the future.",
+            details={"received_at": [str(received_at)]},
+        )
+    received_at = received_at or now
     tag = (tag or "").strip().upper()
     try:
         tag_validator(tag)
@@ -175,7 +184,7 @@ def package_receive(
         tag=tag,
         unit=product.sold_by,
         location=location,
-        received_at=timezone.now(),
+        received_at=received_at,
         **details,
     )
     try:
@@ -186,6 +195,7 @@ def package_receive(
     movement = _movement(
         package, kind=StockMovement.Kind.RECEIVED, quantity=quantity, actor=actor, reference=reference
     )
+    movement.created_at = received_at
     movement.save()
     events.publish(
         PackageReceived(

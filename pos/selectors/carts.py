@@ -1,16 +1,29 @@
 """Reads for the checkout screen: the store's registers and their drawers, an open cart with its quote, the
 customer's profile at the counter and the product search."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
 from compliance.identity import MedicalStatus, medical_status
+from compliance.models import CaregiverLink
 from dispensary.clock import store_local_date
-from dispensary.models import Customer, Store
+from dispensary.models import Customer, Store, User
 from inventory.models import Product
-from pos.models import Cart, CartLine, DrawerSession, LoyaltyAccount, Register, Sale
-from pos.selectors.quote import Quote, QuoteLineInput, sale_quote
+from pos.models import (
+    Cart,
+    CartLine,
+    DrawerSession,
+    LoyaltyAccount,
+    Promotion,
+    Register,
+    Reward,
+    Sale,
+    VeteranProof,
+)
+from pos.selectors.promotions import promotion_choice_list
+from pos.selectors.quote import Buyer, Quote, QuoteLineInput, buyer_resident, limits_age, sale_quote
 
 SEARCH_LIMIT = 8
 
@@ -34,7 +47,9 @@ def cart_get(*, store: Store, cart_id) -> Cart | None:
     if not str(cart_id or "").isdigit():
         return None
     return (
-        Cart.objects.select_related("store", "register", "customer", "id_verification", "sale")
+        Cart.objects.select_related(
+            "store", "register", "customer", "id_verification", "sale", "caregiver", "employee"
+        )
         .filter(store=store, pk=cart_id)
         .first()
     )
@@ -51,18 +66,51 @@ class CartView:
         return list(zip(self.lines, self.quote.lines, strict=False))
 
 
+def cart_buyer(cart: Cart, *, customer: Customer | None = None) -> Buyer:
+    """Who buys at this cart: residency by the ID checked (or the record), the caregiver, the staff member
+    buying and the veteran check."""
+    customer = cart.customer if customer is None else customer
+    return Buyer(
+        resident=buyer_resident(store=cart.store, verification=cart.id_verification, customer=customer),
+        caregiver=cart.caregiver,
+        employee_id=cart.employee_id,
+        veteran_proof=cart.veteran_proof,
+    )
+
+
+def cart_quote(
+    cart: Cart, lines: Sequence[QuoteLineInput], *, customer: Customer | None = None, customer_type=None
+) -> Quote:
+    """What `lines` in this cart would cost and how they stand against the limits, for the cart's buyer (or
+    `customer` as the cart's customer)."""
+    verification = cart.id_verification
+    customer = cart.customer if customer is None else customer
+    id_age = verification.age if verification is not None and verification.passed else None
+    return sale_quote(
+        store=cart.store,
+        customer=customer,
+        customer_type=customer_type or cart.customer_type,
+        lines=lines,
+        age=id_age,
+        limits_age=limits_age(
+            id_age=id_age, patient=customer, caregiver=cart.caregiver, today=store_local_date(cart.store)
+        ),
+        coupon_codes=tuple(cart.coupon_codes),
+        promotion_ids=tuple(cart.promotion_ids),
+        reward_ids=tuple(cart.reward_ids),
+        buyer=cart_buyer(cart, customer=customer),
+    )
+
+
 def cart_view(*, cart: Cart) -> CartView:
     """The cart's lines and what they cost now, with the limit meter. A fixed number of queries whatever the
     number of lines."""
     lines = list(
         CartLine.objects.filter(cart=cart).select_related("package", "override_approved_by").order_by("pk")
     )
-    verification = cart.id_verification
-    quote = sale_quote(
-        store=cart.store,
-        customer=cart.customer,
-        customer_type=cart.customer_type,
-        lines=[
+    quote = cart_quote(
+        cart,
+        [
             QuoteLineInput(
                 product_id=line.product_id,
                 quantity=line.quantity,
@@ -72,12 +120,50 @@ def cart_view(*, cart: Cart) -> CartView:
             )
             for line in lines
         ],
-        age=verification.age if verification is not None and verification.passed else None,
-        coupon_codes=tuple(cart.coupon_codes),
-        promotion_ids=tuple(cart.promotion_ids),
-        reward_ids=tuple(cart.reward_ids),
     )
     return CartView(cart=cart, lines=lines, quote=quote)
+
+
+@dataclass(frozen=True)
+class CounterChoices:
+    """What the budtender may apply at the counter, with the checks each needs."""
+
+    promotions: list[Promotion]  # chosen at the counter (not automatic)
+    rewards: list[Reward]
+    staff: list[User]  # who may be the staff member buying (not the budtender)
+    patients: list[CaregiverLink]  # the customer's patients, when the customer is a caregiver
+    veteran_proofs: list[tuple[str, str]]
+    resident: bool
+
+
+def counter_choices(*, cart: Cart, staff: User) -> CounterChoices:
+    """The discounts a budtender may choose on this cart, the staff who may buy, and the caregiver's patients."""
+    promotions, rewards = promotion_choice_list(store=cart.store)
+    buyers = list(
+        User.objects.filter(organization_id=cart.store.organization_id, is_active=True)
+        .exclude(pk=staff.pk)
+        .order_by("first_name", "last_name", "username")
+    )
+    patients = []
+    caregiver = cart.caregiver or cart.customer
+    if caregiver is not None:
+        today = store_local_date(cart.store)
+        patients = list(
+            CaregiverLink.objects.filter(caregiver=caregiver)
+            .filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+            .select_related("patient")
+            .order_by("patient__last_name", "patient__first_name", "pk")
+        )
+    return CounterChoices(
+        promotions=promotions,
+        rewards=rewards,
+        staff=buyers,
+        patients=patients,
+        veteran_proofs=[
+            (value, label) for value, label in VeteranProof.choices if value != VeteranProof.RECORD
+        ],
+        resident=cart_buyer(cart).resident,
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,16 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from compliance.rules import CartLine, Purchase, purchase_limits_check
+from compliance.models import Recommendation
+from compliance.rules import (
+    MEDICAL,
+    CartLine,
+    Purchase,
+    is_resident,
+    purchase_limits_check,
+    recommendation_limits,
+    with_limits,
+)
 from compliance.rules import Customer as RulesCustomer
 from compliance.rules.limits import LimitUsage, Verdict, Violation
 from compliance.selectors import jurisdiction_rules_get
@@ -32,6 +41,50 @@ from pos.promotions import (
 from pos.selectors.loyalty import LoyaltyContext, loyalty_context_get
 from pos.selectors.promotions import promotion_data_get
 from pos.selectors.sales import customer_limit_history, tax_specs_in_force
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """Who stands at the counter beyond the customer record: whether they live in the state, a caregiver
+    buying for the patient (the sale's customer), the staff member buying (employee discounts) and the
+    veteran check the budtender made."""
+
+    resident: bool = True
+    caregiver: Customer | None = None
+    employee_id: int | None = None
+    veteran_proof: str = ""
+
+
+def buyer_resident(*, store: Store, verification=None, customer: Customer | None = None) -> bool:
+    """Resident of the store's state by the ID's issuing state, else by the customer's address on record."""
+    return is_resident(
+        jurisdiction=store.jurisdiction,
+        issuing_state=verification.issuing_state if verification is not None else "",
+        home_state=customer.region if customer is not None else "",
+    )
+
+
+def limits_age(*, id_age: int | None, patient: Customer | None, caregiver: Customer | None, today: dt.date):
+    """The age the limit engine judges: the age on the ID checked, or when a caregiver buys for a patient, the
+    patient's (from their record; the caregiver's ID when the record has no date of birth)."""
+    if caregiver is not None and patient is not None and patient.date_of_birth:
+        return age_on(patient.date_of_birth, today)
+    return id_age
+
+
+def recommendation_amounts(*, customer: Customer, today: dt.date) -> dict[str, Decimal]:
+    """The amounts the patient's current physician's recommendation allows, per bucket (empty when none)."""
+    current = (
+        Recommendation.objects.filter(
+            registration__customer=customer, issued_on__lte=today, expires_on__gte=today
+        )
+        .order_by("-expires_on", "-id")
+        .first()
+    )
+    return {
+        bucket: Decimal(str(amount))
+        for bucket, amount in (current.allowed_amounts if current else {}).items()
+    }
 
 
 @dataclass(frozen=True)
@@ -78,6 +131,7 @@ class Quote:
     verdict: Verdict
     coupons: tuple[CodeResult, ...] = ()
     rewards: tuple[CodeResult, ...] = ()
+    chosen: tuple[CodeResult, ...] = ()  # promotions chosen at the counter
     points_balance: int | None = None  # None: no loyalty account
     points_to_earn: int = 0
     points_to_redeem: int = 0
@@ -117,12 +171,19 @@ def limits_verdict(
     now: dt.datetime,
     rules=None,
     pending: Sequence[Purchase] = (),
+    resident: bool = True,
+    via_caregiver: bool = False,
 ) -> Verdict:
     """The limit engine's verdict on lines (anything with product_id and quantity) for this customer today,
     with their purchases in the longest window (net of refunds, voids left out); `pending` counts as bought
-    too (the customer's reserved pickup orders)."""
+    too (the customer's reserved pickup orders). Residency picks the allowances for residents or visitors;
+    `via_caregiver` is a patient served through their caregiver; a medical patient's current recommendation
+    adds its amounts as the patient's own allowances."""
     today = store_local_date(store, at=now)
     rules = rules or jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
+    if customer is not None and customer_type == MEDICAL:
+        amounts = recommendation_amounts(customer=customer, today=today)
+        rules = with_limits(rules, recommendation_limits(rules, amounts, on=today))
     longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
     since = now - dt.timedelta(days=longest + 1)
     history = customer_limit_history(customer=customer, since=since) if customer else []
@@ -134,9 +195,8 @@ def limits_verdict(
         )
         for line in lines
     ]
-    return purchase_limits_check(
-        rules, RulesCustomer(type=customer_type, age=age), history, cart, on=today, time_zone=store.time_zone
-    )
+    buyer = RulesCustomer(type=customer_type, age=age, resident=resident, via_caregiver=via_caregiver)
+    return purchase_limits_check(rules, buyer, history, cart, on=today, time_zone=store.time_zone)
 
 
 def manual_discounts(line: QuoteLineInput, product: Product) -> list[QuoteDiscount]:
@@ -194,7 +254,9 @@ def price_lines(
         discounts = _capped(manual_discounts(line, product) + discounts_by_line.get(index, []), list_amount)
         amount_off = sum((d.amount for d in discounts), ZERO)
         result = line_price(
-            PriceLine(product.price, quantity, Discount(amount=amount_off)), taxes, customer_type
+            PriceLine(product.price, quantity, Discount(amount=amount_off), category=product.category),
+            taxes,
+            customer_type,
         )
         priced.append(
             QuoteLine(
@@ -246,8 +308,12 @@ def cart_discounts(
     promotion_ids: Sequence[int] = (),
     reward_ids: Sequence[int] = (),
     now: dt.datetime,
+    buyer: Buyer = Buyer(),
 ) -> tuple[Applied, LoyaltyContext]:
-    """Promotions, coupons and rewards on `lines` (QuoteLineInput), as the quote and the sale both apply them."""
+    """Promotions, coupons and rewards on `lines` (QuoteLineInput), as the quote and the sale both apply them.
+
+    Group promotions need their check: seniors by the age on the ID checked (`age`), employees by the staff
+    member buying, veterans by the customer's verified record or the budtender's stated check."""
     loyalty = loyalty_context_get(organization_id=store.organization_id, customer=customer)
     data = promotion_data_get(
         store=store,
@@ -273,14 +339,12 @@ def cart_discounts(
                 available=max(list_amount - manual, ZERO),
             )
         )
-    if age is None and customer is not None and customer.date_of_birth:
-        age = age_on(customer.date_of_birth, store_local_date(store, at=now))
     context = CustomerContext(
         type=customer_type,
         customer_id=customer.pk if customer else None,
         age=age,
-        is_employee=bool(customer and customer.is_employee),
-        is_veteran=bool(customer and customer.is_veteran),
+        is_employee=buyer.employee_id is not None,
+        is_veteran=bool(buyer.veteran_proof) or bool(customer and customer.is_veteran),
     )
     balance = loyalty.account.balance if loyalty.account else (0 if loyalty.enabled and customer else None)
     applied = discounts_apply(
@@ -323,9 +387,12 @@ def sale_quote(
     promotion_ids: Sequence[int] = (),
     reward_ids: Sequence[int] = (),
     at: dt.datetime | None = None,
+    buyer: Buyer = Buyer(),
+    limits_age: int | None = None,
 ) -> Quote:
     """Price `lines` and check them against the limits, as completing the sale now would. Products of other
-    organizations are left out (a cart only holds this organization's)."""
+    organizations are left out (a cart only holds this organization's). `age` is the age on the ID checked;
+    `limits_age` the patient's when a caregiver buys for them (default: `age`)."""
     now = at or timezone.now()
     today = store_local_date(store, at=now)
     products = products_for(store, [line.product_id for line in lines])
@@ -334,10 +401,12 @@ def sale_quote(
         store=store,
         customer=customer,
         customer_type=customer_type,
-        age=age,
+        age=age if limits_age is None else limits_age,
         lines=lines,
         products=products,
         now=now,
+        resident=buyer.resident,
+        via_caregiver=buyer.caregiver is not None,
     )
     taxes = tax_specs_in_force(jurisdiction=store.jurisdiction, on=today)
     applied, loyalty = cart_discounts(
@@ -351,6 +420,7 @@ def sale_quote(
         promotion_ids=promotion_ids,
         reward_ids=reward_ids,
         now=now,
+        buyer=buyer,
     )
     priced = price_lines(lines, products, taxes, customer_type, applied.discounts_by_line)
     account = loyalty.account
@@ -359,6 +429,7 @@ def sale_quote(
         verdict=verdict,
         coupons=applied.coupons,
         rewards=applied.rewards,
+        chosen=applied.chosen,
         points_balance=account.balance if account else (0 if loyalty.enabled and customer else None),
         points_to_earn=points_to_earn(loyalty, priced, today) if customer else 0,
         points_to_redeem=applied.points_to_redeem,

@@ -30,6 +30,7 @@ def tax_specs_in_force(*, jurisdiction: str, on: dt.date) -> list[TaxSpec]:
             base=row.base,
             included_in_price=row.included_in_price,
             products=row.products,
+            categories=tuple(row.categories or ()),
         )
         for row in rows
     ]

@@ -20,12 +20,19 @@ from dispensary.models import Customer, Store, User
 from inventory.errors import PackageNotSellable
 from inventory.models import Package, Product, quantity_text
 from inventory.selectors import package_sellable_list
-from pos.errors import PurchaseLimitExceeded
-from pos.models import Cart, CartLine, CustomerType, PickupOrder, QueueEntry, Register, Sale
-from pos.selectors.quote import Quote, QuoteLineInput, sale_quote
+from pos.errors import CouponInvalid, PurchaseLimitExceeded
+from pos.models import Cart, CartLine, CustomerType, PickupOrder, QueueEntry, Register, Sale, VeteranProof
+from pos.selectors.carts import cart_quote
+from pos.selectors.quote import Quote, QuoteLineInput
 from pos.services.pins import manager_pin_verify
 from pos.services.queue import queue_entry_finish
-from pos.services.sales import SaleLineInput, TenderInput, sale_complete
+from pos.services.sales import (
+    SaleLineInput,
+    TenderInput,
+    caregiver_link_get,
+    employee_check,
+    sale_complete,
+)
 
 DEFAULT_MINIMUM_AGE = {CustomerType.ADULT_USE: 21, CustomerType.MEDICAL: 18}
 
@@ -37,7 +44,7 @@ def _locked(cart: Cart) -> Cart:
     """The cart, locked for this change, and still open."""
     locked = (
         Cart.objects.select_for_update(of=("self",))
-        .select_related("store", "customer", "id_verification")
+        .select_related("store", "customer", "id_verification", "caregiver")
         .get(pk=cart.pk)
     )
     if locked.status != Cart.Status.OPEN:
@@ -86,17 +93,7 @@ def line_input(line: CartLine, *, quantity: Decimal | None = None) -> QuoteLineI
 
 def cart_quote_of(cart: Cart, lines: Sequence[QuoteLineInput], *, customer=None, customer_type=None) -> Quote:
     """What `lines` in this cart would cost and how they stand against the limits."""
-    verification = cart.id_verification
-    return sale_quote(
-        store=cart.store,
-        customer=cart.customer if customer is None else customer,
-        customer_type=customer_type or cart.customer_type,
-        lines=lines,
-        age=verification.age if verification is not None and verification.passed else None,
-        coupon_codes=tuple(cart.coupon_codes),
-        promotion_ids=tuple(cart.promotion_ids),
-        reward_ids=tuple(cart.reward_ids),
-    )
+    return cart_quote(cart, lines, customer=customer, customer_type=customer_type)
 
 
 def _refuse_over_limit(quote: Quote) -> Quote:
@@ -287,15 +284,28 @@ def cart_customer_set(
                 f"{rules.name} does not allow this sale without the customer: look them up or add them.",
                 details={"customer": ["Required."]},
             )
+    if cart.caregiver is not None and customer == cart.customer and customer_type != CustomerType.MEDICAL:
+        raise ValidationFailed(
+            "A caregiver buys medical sales for their patient: sell to the caregiver instead to sell adult use.",
+            details={"customer_type": ["Medical with a caregiver."]},
+        )
     lines = [line_input(line) for line in _current_lines(cart)]
+    if customer != cart.customer:
+        cart.caregiver = None
     if lines:
         _refuse_over_limit(cart_quote_of(cart, lines, customer=customer, customer_type=customer_type))
     verification = cart.id_verification
-    if verification is not None and verification.customer_id not in (None, customer.pk if customer else None):
+    holders = (None, customer.pk if customer else None, cart.caregiver_id)
+    if verification is not None and verification.customer_id not in holders:
         cart.id_verification = None
     before = {"customer": cart.customer_id, "type": cart.customer_type}
+    fields = ["customer", "customer_type", "id_verification"]
+    if customer != cart.customer:
+        # The checks made for the previous customer do not carry over.
+        cart.caregiver, cart.employee, cart.veteran_proof = None, None, ""
+        fields += ["caregiver", "employee", "veteran_proof"]
     cart.customer, cart.customer_type = customer, customer_type
-    _touch(cart, "customer", "customer_type", "id_verification")
+    _touch(cart, *fields)
     audit_record(
         actor=staff,
         action="cart.customer_set",
@@ -305,6 +315,170 @@ def cart_customer_set(
         organization=cart.store.organization,
         store=cart.store,
     )
+    return cart
+
+
+@transaction.atomic
+def cart_caregiver_buy_for(*, cart: Cart, staff: User, patient_id) -> Cart:
+    """The cart's customer is a caregiver buying for one of their patients: the patient becomes the sale's
+    customer (their card, limits and recommendation count; a patient under the minimum age may be served this
+    way where the state allows it) and the caregiver stays on the cart, whose ID is the one checked."""
+    cart = _locked(cart)
+    caregiver = cart.caregiver or cart.customer
+    if caregiver is None:
+        raise ValidationFailed("Look the caregiver up first.", details={"customer": ["Required."]})
+    patient = (
+        Customer.objects.filter(organization_id=cart.store.organization_id, pk=patient_id).first()
+        if str(patient_id).isdigit()
+        else None
+    )
+    if patient is None or patient.pk == caregiver.pk:
+        raise ValidationFailed("Unknown patient.", details={"patient": ["Unknown patient."]})
+    caregiver_link_get(caregiver=caregiver, patient=patient, today=store_local_date(cart.store))
+    cart.caregiver = caregiver
+    lines = [line_input(line) for line in _current_lines(cart)]
+    if lines:
+        _refuse_over_limit(cart_quote_of(cart, lines, customer=patient, customer_type=CustomerType.MEDICAL))
+    before = {"customer": cart.customer_id, "caregiver": None}
+    cart.customer, cart.customer_type = patient, CustomerType.MEDICAL
+    cart.employee, cart.veteran_proof = None, ""
+    if cart.id_verification is not None and cart.id_verification.customer_id not in (None, caregiver.pk):
+        cart.id_verification = None
+    _touch(cart, "customer", "customer_type", "caregiver", "employee", "veteran_proof", "id_verification")
+    audit_record(
+        actor=staff,
+        action="cart.caregiver_set",
+        instance=cart,
+        before=before,
+        after={"customer": patient.pk, "caregiver": caregiver.pk},
+        organization=cart.store.organization,
+        store=cart.store,
+    )
+    return cart
+
+
+@transaction.atomic
+def cart_caregiver_end(*, cart: Cart, staff: User) -> Cart:
+    """The caregiver buys for themselves again (the patient leaves the cart)."""
+    cart = _locked(cart)
+    if cart.caregiver is None:
+        return cart
+    caregiver = cart.caregiver
+    lines = [line_input(line) for line in _current_lines(cart)]
+    cart.caregiver = None
+    if lines:
+        _refuse_over_limit(
+            cart_quote_of(cart, lines, customer=caregiver, customer_type=caregiver.customer_type)
+        )
+    cart.customer, cart.customer_type = caregiver, caregiver.customer_type
+    _touch(cart, "customer", "customer_type", "caregiver")
+    return cart
+
+
+@transaction.atomic
+def cart_employee_set(*, cart: Cart, staff: User, employee_id) -> Cart:
+    """The staff member buying, for employee discounts (None: not a staff purchase). Audited."""
+    cart = _locked(cart)
+    employee = None
+    if employee_id not in (None, ""):
+        employee = (
+            User.objects.filter(organization_id=cart.store.organization_id, pk=employee_id).first()
+            if str(employee_id).isdigit()
+            else None
+        )
+        if employee is None:
+            raise ValidationFailed("Unknown staff member.", details={"employee": ["Unknown staff member."]})
+        employee_check(store=cart.store, employee=employee, staff=staff)
+    before = {"employee": cart.employee_id}
+    cart.employee = employee
+    _touch(cart, "employee")
+    audit_record(
+        actor=staff,
+        action="cart.employee_set",
+        instance=cart,
+        before=before,
+        after={"employee": employee.pk if employee else None},
+        organization=cart.store.organization,
+        store=cart.store,
+    )
+    return cart
+
+
+@transaction.atomic
+def cart_veteran_check(*, cart: Cart, staff: User, proof: str) -> Cart:
+    """The budtender's veteran check: which proof they saw ("" withdraws it). Audited."""
+    cart = _locked(cart)
+    proof = (proof or "").strip()
+    if proof and (proof not in VeteranProof.values or proof == VeteranProof.RECORD):
+        raise ValidationFailed(
+            "Choose the proof of veteran status you saw.", details={"veteran_proof": ["Unknown proof."]}
+        )
+    if proof and cart.customer is None:
+        raise ValidationFailed(
+            "Look the customer up first: veteran discounts need the customer.",
+            details={"customer": ["Required."]},
+        )
+    before = {"veteran_proof": cart.veteran_proof}
+    cart.veteran_proof = proof
+    _touch(cart, "veteran_proof")
+    audit_record(
+        actor=staff,
+        action="cart.veteran_checked",
+        instance=cart,
+        before=before,
+        after={"veteran_proof": proof},
+        organization=cart.store.organization,
+        store=cart.store,
+    )
+    return cart
+
+
+@transaction.atomic
+def cart_promotion_choose(*, cart: Cart, staff: User, promotion_id, chosen: bool = True) -> Cart:
+    """Choose (or drop) a promotion offered at the counter. One that does not apply to this cart (its group's
+    check is missing, its hours, nothing qualifies) is not kept: the refusal says why."""
+    cart = _locked(cart)
+    if not str(promotion_id).isdigit():
+        raise ValidationFailed("Unknown promotion.", details={"promotion": ["Unknown promotion."]})
+    promotion_id = int(promotion_id)
+    if not chosen:
+        cart.promotion_ids = [pk for pk in cart.promotion_ids if pk != promotion_id]
+        _touch(cart, "promotion_ids")
+        return cart
+    if promotion_id in cart.promotion_ids:
+        return cart
+    cart.promotion_ids = sorted({*cart.promotion_ids, promotion_id})
+    quote = cart_quote_of(cart, [line_input(line) for line in _current_lines(cart)])
+    result = next(result for result in quote.chosen if result.promotion_id == promotion_id)
+    if not result.applied:
+        raise CouponInvalid(
+            f"{result.code} was not applied: {result.message}", details={"promotion": [result.message]}
+        )
+    _touch(cart, "promotion_ids")
+    return cart
+
+
+@transaction.atomic
+def cart_reward_choose(*, cart: Cart, staff: User, reward_id, chosen: bool = True) -> Cart:
+    """Redeem (or drop) a loyalty reward; one the customer cannot have now is not kept, with the reason."""
+    cart = _locked(cart)
+    if not str(reward_id).isdigit():
+        raise ValidationFailed("Unknown reward.", details={"reward": ["Unknown reward."]})
+    reward_id = int(reward_id)
+    if not chosen:
+        cart.reward_ids = [pk for pk in cart.reward_ids if pk != reward_id]
+        _touch(cart, "reward_ids")
+        return cart
+    if reward_id in cart.reward_ids:
+        return cart
+    cart.reward_ids = [*cart.reward_ids, reward_id]
+    quote = cart_quote_of(cart, [line_input(line) for line in _current_lines(cart)])
+    result = next(result for result in quote.rewards if result.reward_id == reward_id)
+    if not result.applied:
+        raise CouponInvalid(
+            f"{result.code} was not applied: {result.message}", details={"reward": [result.message]}
+        )
+    _touch(cart, "reward_ids")
     return cart
 
 
@@ -326,9 +500,11 @@ def cart_id_verify(
     scan_text: str | None = None,
     date_of_birth: dt.date | None = None,
     expires_on: dt.date | None = None,
+    issuing_state: str = "",
 ) -> IdVerificationResult:
-    """Check the customer's ID against the minimum age for the cart's customer type. The check is recorded
-    either way; a refused check (under age, expired) stays on the cart and blocks completion."""
+    """Check the ID of the person at the counter (the caregiver, when one buys for a patient) against the
+    minimum age for the cart's customer type. The check is recorded either way; a refused check (under age,
+    expired) stays on the cart and blocks completion. A typed ID gives its issuing state (residency)."""
     cart = _locked(cart)
     result = id_verify(
         store=cart.store,
@@ -337,7 +513,8 @@ def cart_id_verify(
         scan_text=scan_text or None,
         date_of_birth=date_of_birth,
         expires_on=expires_on,
-        customer=cart.customer,
+        customer=cart.caregiver or cart.customer,
+        issuing_state=issuing_state,
     )
     cart.id_verification = result.verification
     _touch(cart, "id_verification")
@@ -516,6 +693,41 @@ def cart_discounts_set(
     return cart
 
 
+def _code(raw) -> str:
+    code = str(raw or "").strip().upper()
+    if not code:
+        raise ValidationFailed("Type or scan a coupon code.", details={"code": ["Required."]})
+    if len(code) > 40:
+        raise ValidationFailed("A coupon code is at most 40 characters.", details={"code": [code[:40]]})
+    return code
+
+
+@transaction.atomic
+def cart_coupon_add(*, cart: Cart, staff: User, code: str) -> Cart:
+    """Apply a coupon code to the cart. A code the quote refuses (unknown, expired, used up, nothing in the
+    cart qualifies, a better promotion applies) is not kept: the refusal says why and the cart is unchanged."""
+    cart = _locked(cart)
+    code = _code(code)
+    if code in cart.coupon_codes:
+        return cart
+    cart.coupon_codes = [*cart.coupon_codes, code]
+    quote = cart_quote_of(cart, [line_input(line) for line in _current_lines(cart)])
+    result = next(result for result in quote.coupons if result.code == code)
+    if not result.applied:
+        raise CouponInvalid(f"{code} was not applied: {result.message}", details={"code": [result.message]})
+    _touch(cart, "coupon_codes")
+    return cart
+
+
+@transaction.atomic
+def cart_coupon_remove(*, cart: Cart, staff: User, code: str) -> Cart:
+    cart = _locked(cart)
+    code = str(code or "").strip().upper()
+    cart.coupon_codes = [kept for kept in cart.coupon_codes if kept != code]
+    _touch(cart, "coupon_codes")
+    return cart
+
+
 @transaction.atomic
 def cart_cancel(*, cart: Cart, staff: User) -> Cart:
     cart = _locked(cart)
@@ -546,7 +758,16 @@ def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], id
         )
     locked = (
         Cart.objects.select_for_update(of=("self",))
-        .select_related("store", "register", "customer", "id_verification", "queue_entry", "pickup_order")
+        .select_related(
+            "store",
+            "register",
+            "customer",
+            "id_verification",
+            "queue_entry",
+            "pickup_order",
+            "caregiver",
+            "employee",
+        )
         .get(pk=cart.pk)
     )
     if locked.status == Cart.Status.COMPLETED and locked.sale_id:
@@ -579,6 +800,9 @@ def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], id
         promotion_ids=list(locked.promotion_ids or []),
         reward_ids=list(locked.reward_ids or []),
         pickup_order=locked.pickup_order,
+        caregiver=locked.caregiver,
+        employee=locked.employee,
+        veteran_proof=locked.veteran_proof,
     )
     locked.status = Cart.Status.COMPLETED
     locked.sale = sale

@@ -30,7 +30,7 @@ from pos.errors import PurchaseLimitExceeded, SaleNotAllowed
 from pos.events import PickupOrderClosed, PickupOrderPlaced
 from pos.models import CustomerType, PickupOrder, PickupOrderLine
 from pos.selectors.pickup import OPEN_STATUSES, pickup_reserved_purchases
-from pos.selectors.quote import QuoteLineInput, limits_verdict, products_for, sale_quote
+from pos.selectors.quote import QuoteLineInput, buyer_resident, limits_verdict, products_for, sale_quote
 
 DEFAULT_HOLD_HOURS = 24
 MAX_DAYS_AHEAD = 14
@@ -123,6 +123,8 @@ def _check_limits(*, store, customer, customer_type, lines, products, now, today
         products=products,
         now=now,
         pending=pickup_reserved_purchases(customer=customer, at=now),
+        # No ID yet: residency by the customer's address on record (the ID is checked at pickup).
+        resident=buyer_resident(store=store, customer=customer),
     )
     # The ID is checked at pickup: an unknown age waits for it; a known one below the minimum refuses now.
     violations = [v for v in verdict.violations if v.code != "age_unknown"]

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from compliance.identity import IdRefused, medical_status
-from compliance.models import IdVerification
+from compliance.models import CaregiverLink, IdVerification
 from compliance.selectors import jurisdiction_rules_get
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
@@ -47,14 +47,18 @@ from pos.models import (
     SaleLineDiscount,
     SaleLineTax,
     Tender,
+    VeteranProof,
 )
 from pos.pricing import ZERO, money
 from pos.selectors import tax_specs_in_force
 from pos.selectors.promotions import coupon_codes_normalize
 from pos.selectors.quote import (
+    Buyer,
     QuoteLine,
     QuoteLineInput,
+    buyer_resident,
     cart_discounts,
+    limits_age,
     limits_verdict,
     points_to_earn,
     price_lines,
@@ -117,7 +121,9 @@ def _lock_spendings(*, store: Store, customer: Customer | None, coupon_codes: Se
         )
 
 
-def _check_id(id_verification: IdVerification | None, *, store: Store, customer, today: dt.date) -> None:
+def _check_id(
+    id_verification: IdVerification | None, *, store: Store, customer, today: dt.date, caregiver=None
+) -> None:
     if id_verification is None:
         raise IdRefused("Check the customer's ID before the sale.", details={"id_verification": ["Missing."]})
     if id_verification.store_id != store.pk or id_verification.local_date != today:
@@ -125,7 +131,8 @@ def _check_id(id_verification: IdVerification | None, *, store: Store, customer,
             "The ID check is not from this visit: check the ID again.",
             details={"id_verification": ["Not from this store today."]},
         )
-    if customer is not None and id_verification.customer_id not in (None, customer.pk):
+    buyers = (None, customer.pk if customer else None, caregiver.pk if caregiver else None)
+    if customer is not None and id_verification.customer_id not in buyers:
         raise IdRefused(
             "The ID checked belongs to another customer.", details={"id_verification": ["Other customer."]}
         )
@@ -138,7 +145,40 @@ def _check_id(id_verification: IdVerification | None, *, store: Store, customer,
         raise IdRefused(" ".join(problems), details={"problems": problems})
 
 
-def _check_limits(*, store, customer, customer_type, age, lines, products, today, now) -> None:
+def caregiver_link_get(*, caregiver: Customer, patient: Customer, today: dt.date) -> CaregiverLink:
+    """The caregiver's valid link to the patient, or SaleNotAllowed saying why they cannot buy for them."""
+    link = CaregiverLink.objects.filter(caregiver=caregiver, patient=patient).first()
+    if link is None:
+        raise SaleNotAllowed(
+            f"{caregiver.full_name} is not a registered caregiver of {patient.full_name}.",
+            details={"caregiver": ["Not linked to the patient."]},
+        )
+    if link.expires_on is not None and link.expires_on < today:
+        raise SaleNotAllowed(
+            f"{caregiver.full_name}'s caregiver registration for {patient.full_name} expired on "
+            f"{link.expires_on:%b %d, %Y}.",
+            details={"caregiver": ["Expired."]},
+        )
+    return link
+
+
+def employee_check(*, store: Store, employee: User | None, staff: User) -> None:
+    """An employee discount needs the staff member buying: an active member of this organization, and not the
+    budtender ringing the sale up (a colleague sells to them)."""
+    if employee is None:
+        return
+    if employee.organization_id != store.organization_id or not employee.is_active:
+        raise ValidationFailed("Unknown staff member.", details={"employee": ["Not a staff member here."]})
+    if employee.pk == staff.pk:
+        raise SaleNotAllowed(
+            "Staff do not ring up their own purchase: a colleague sells it to you.",
+            details={"employee": ["The budtender themselves."]},
+        )
+
+
+def _check_limits(
+    *, store, customer, customer_type, age, lines, products, today, now, resident=True, via_caregiver=False
+) -> None:
     rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
     if customer is None and not rules.anonymous_sales_allowed:
         raise SaleNotAllowed(
@@ -154,6 +194,8 @@ def _check_limits(*, store, customer, customer_type, age, lines, products, today
         products=products,
         now=now,
         rules=rules,
+        resident=resident,
+        via_caregiver=via_caregiver,
     )
     if verdict.allowed:
         return
@@ -266,8 +308,17 @@ def _patient_license(customer, customer_type: str) -> str:
     return registration.card_number if registration else ""
 
 
-def _validate(*, store, register, customer, customer_type, lines, idempotency_key) -> None:
+def _validate(
+    *, store, register, customer, customer_type, lines, idempotency_key, caregiver=None, veteran_proof=""
+) -> None:
     problems = {}
+    if caregiver is not None:
+        if caregiver.organization_id != store.organization_id:
+            problems["caregiver"] = ["Unknown customer."]
+        elif customer is None or customer_type != CustomerType.MEDICAL:
+            problems["caregiver"] = ["A caregiver buys medical sales for their patient."]
+    if veteran_proof and veteran_proof not in VeteranProof.values:
+        problems["veteran_proof"] = [f"Unknown veteran check {veteran_proof!r}."]
     if register.store_id != store.pk:
         problems["register"] = ["The register is at another store."]
     if customer_type not in CustomerType.values:
@@ -300,10 +351,17 @@ def sale_complete(
     promotion_ids: Sequence[int] = (),
     reward_ids: Sequence[int] = (),
     pickup_order: PickupOrder | None = None,
+    caregiver: Customer | None = None,
+    employee: User | None = None,
+    veteran_proof: str = "",
 ) -> Sale:
     """Complete a sale in one transaction. A retried call with the same idempotency key returns the first sale
     (the unique constraint decides); a refused sale writes nothing. Automatic promotions apply by themselves;
-    `promotion_ids` are chosen at the counter; a code or reward that cannot be used refuses the sale."""
+    `promotion_ids` are chosen at the counter; a code or reward that cannot be used refuses the sale.
+
+    `caregiver` buys for the patient `customer` (their ID is the one checked; the patient's limits, age and
+    card count); `employee` is the staff member buying (employee discounts); `veteran_proof` the budtender's
+    veteran check. Residency (for visitors' limits) comes from the ID's issuing state."""
     _validate(
         store=store,
         register=register,
@@ -311,7 +369,10 @@ def sale_complete(
         customer_type=customer_type,
         lines=lines,
         idempotency_key=idempotency_key,
+        caregiver=caregiver,
+        veteran_proof=veteran_proof,
     )
+    employee_check(store=store, employee=employee, staff=staff)
     now = now or timezone.now()
     today = store_local_date(store, at=now)
     with transaction.atomic():
@@ -326,6 +387,9 @@ def sale_complete(
             completed_at=now,
             receipt_number=f"pending-{uuid.uuid4().hex}",
             idempotency_key=idempotency_key,
+            caregiver=caregiver,
+            employee=employee,
+            veteran_proof=veteran_proof,
         )
         try:
             with transaction.atomic():
@@ -335,7 +399,8 @@ def sale_complete(
             if first is None:
                 raise
             return first
-        _check_id(id_verification, store=store, customer=customer, today=today)
+        _check_id(id_verification, store=store, customer=customer, today=today, caregiver=caregiver)
+        link = caregiver_link_get(caregiver=caregiver, patient=customer, today=today) if caregiver else None
         sale.drawer_session = _open_drawer(register, tenders)
         if customer is not None:
             # One sale at a time per customer, so two registers cannot both use the same allowance.
@@ -352,11 +417,13 @@ def sale_complete(
             store=store,
             customer=customer,
             customer_type=customer_type,
-            age=id_verification.age,
+            age=limits_age(id_age=id_verification.age, patient=customer, caregiver=caregiver, today=today),
             lines=lines,
             products=products,
             today=today,
             now=now,
+            resident=buyer_resident(store=store, verification=id_verification, customer=customer),
+            via_caregiver=caregiver is not None,
         )
         quote_lines = [_quote_input(line) for line in lines]
         _lock_spendings(store=store, customer=customer, coupon_codes=coupon_codes)
@@ -371,6 +438,7 @@ def sale_complete(
             promotion_ids=promotion_ids,
             reward_ids=reward_ids,
             now=now,
+            buyer=Buyer(employee_id=employee.pk if employee else None, veteran_proof=veteran_proof),
         )
         if applied.refused:
             raise CouponInvalid(
@@ -431,6 +499,9 @@ def sale_complete(
                 "receipt_number": sale.receipt_number,
                 "total": str(sale.total),
                 "customer_type": customer_type,
+                "caregiver": caregiver.pk if caregiver else None,
+                "employee": employee.pk if employee else None,
+                "veteran_proof": veteran_proof,
                 "lines": len(sale_lines),
                 "change_due": str(sum((row.change_due for row in tender_rows), ZERO)),
             },
@@ -447,6 +518,7 @@ def sale_complete(
                 lines=[line_event(line) for line in sale_lines],
                 customer_id=customer.pk if customer else None,
                 patient_license_number=_patient_license(customer, customer_type),
+                caregiver_license_number=link.caregiver_card_number if link else "",
                 receipt_number=sale.receipt_number,
             )
         )

@@ -63,6 +63,15 @@ class CheckInForm(ApplicationErrorForm):
     expires_on = forms.DateField(
         label="ID expires", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
+    issuing_state = forms.RegexField(
+        label="ID issued by",
+        required=False,
+        regex=r"^[A-Za-z]{2}$",
+        max_length=2,
+        widget=forms.TextInput(attrs={"size": 3, "autocomplete": "off"}),
+        help_text="The state on a typed ID, two letters; empty: this store's state. Visitors have their own limits.",
+        error_messages={"invalid": "Two letters, e.g. IL."},
+    )
 
     def clean_scan(self) -> str:
         return self.cleaned_data["scan"].strip("\r\n ")
@@ -202,6 +211,7 @@ def queue_check_in_view(request):
                 date_of_birth=data["date_of_birth"],
                 expires_on=data["expires_on"],
                 customer=customer,
+                issuing_state=(data.get("issuing_state") or request.store.jurisdiction.rsplit("-", 1)[-1]),
             )
             if not result.passed:
                 # The refused check is on record; the customer is not queued.

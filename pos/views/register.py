@@ -23,6 +23,7 @@ from pos.pricing import ZERO
 from pos.selectors.carts import (
     cart_get,
     cart_view,
+    counter_choices,
     counter_profile,
     drawer_open_get,
     product_search,
@@ -32,16 +33,23 @@ from pos.selectors.drawers import register_drawer_list
 from pos.services import TenderInput
 from pos.services.carts import (
     cart_cancel,
+    cart_caregiver_buy_for,
+    cart_caregiver_end,
     cart_complete,
+    cart_coupon_add,
+    cart_coupon_remove,
     cart_customer_set,
-    cart_discounts_set,
+    cart_employee_set,
     cart_id_verify,
     cart_line_add,
     cart_line_price_override,
     cart_line_remove,
     cart_line_update_quantity,
     cart_open,
+    cart_promotion_choose,
+    cart_reward_choose,
     cart_scan,
+    cart_veteran_check,
 )
 from pos.services.pins import store_approvers
 
@@ -110,6 +118,10 @@ def _workspace_context(request, cart: Cart, **extra) -> dict:
         "lookup_form": PhoneLookupForm(),
         "customer_types": CustomerType.choices,
         "can_complete": bool(view.lines) and verification is not None and verification.passed,
+        "choices": counter_choices(cart=cart, staff=request.user),
+        "discounts_chosen": len(cart.promotion_ids) + len(cart.reward_ids),
+        "store_state": request.store.jurisdiction.rsplit("-", 1)[-1],
+        "residency_matters": any(limit.residency != "any" for limit in rules.limits),
     }
     context.update(extra)
     return context
@@ -319,6 +331,7 @@ def register_id_verify(request, cart_id):
             scan_text=scan_text,
             date_of_birth=date_of_birth,
             expires_on=expires_on,
+            issuing_state="" if scan_text else request.POST.get("issuing_state", ""),
         )
 
     return _change(request, cart_id, verify, message_key="id_error")
@@ -412,18 +425,90 @@ def register_line_override(request, cart_id, line_id):
 @require_POST
 @staff_view(*SELL)
 def register_coupon(request, cart_id):
-    def apply(cart):
-        codes = list(cart.coupon_codes)
-        if request.POST.get("remove"):
-            codes = [code for code in codes if code != request.POST["remove"]]
-        else:
-            code = request.POST.get("code", "").strip()
-            if not code:
-                raise ValidationFailed("Type or scan a coupon code.", details={"code": ["Required."]})
-            codes.append(code)
-        cart_discounts_set(cart=cart, staff=request.user, coupon_codes=codes)
+    """Apply a code (a refused one is not kept and the reason is shown), or remove one."""
+    if request.POST.get("remove"):
+        return _change(
+            request,
+            cart_id,
+            lambda cart: cart_coupon_remove(cart=cart, staff=request.user, code=request.POST["remove"]),
+            message_key="coupon_error",
+        )
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_coupon_add(cart=cart, staff=request.user, code=request.POST.get("code", "")),
+        message_key="coupon_error",
+    )
 
-    return _change(request, cart_id, apply, message_key="coupon_error")
+
+@require_POST
+@staff_view(*SELL)
+def register_caregiver(request, cart_id):
+    """The caregiver at the counter buys for one of their patients, or for themselves again."""
+    if request.POST.get("end"):
+        action = lambda cart: cart_caregiver_end(cart=cart, staff=request.user)  # noqa: E731
+    else:
+        action = lambda cart: cart_caregiver_buy_for(  # noqa: E731
+            cart=cart, staff=request.user, patient_id=request.POST.get("patient", "")
+        )
+    return _change(request, cart_id, action, message_key="lookup_error")
+
+
+def _chosen(request) -> bool:
+    return request.POST.get("chosen", "1") != "0"
+
+
+@require_POST
+@staff_view(*SELL)
+def register_promotion(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_promotion_choose(
+            cart=cart,
+            staff=request.user,
+            promotion_id=request.POST.get("promotion", ""),
+            chosen=_chosen(request),
+        ),
+        message_key="discount_error",
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_reward(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_reward_choose(
+            cart=cart, staff=request.user, reward_id=request.POST.get("reward", ""), chosen=_chosen(request)
+        ),
+        message_key="discount_error",
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_employee(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_employee_set(
+            cart=cart, staff=request.user, employee_id=request.POST.get("employee")
+        ),
+        message_key="discount_error",
+    )
+
+
+@require_POST
+@staff_view(*SELL)
+def register_veteran(request, cart_id):
+    return _change(
+        request,
+        cart_id,
+        lambda cart: cart_veteran_check(cart=cart, staff=request.user, proof=request.POST.get("proof", "")),
+        message_key="discount_error",
+    )
 
 
 @require_POST

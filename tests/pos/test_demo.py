@@ -46,3 +46,48 @@ def test_pos_demo_sales_are_reported_and_accepted_and_loading_again_adds_nothing
         Coupon.objects.count(),
         LoyaltyAccount.objects.count(),
     ) == loyalty_counts
+
+
+def test_the_demo_is_consistent_stock_before_sales_and_medical_sales_to_patients():
+    """No demo sale precedes the receipt of what it sold; medical sales are to registered patients whose card
+    is valid on the day; the medical demographics report counts them."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from compliance.identity import medical_status
+    from compliance.models import CaregiverLink, PatientRegistration
+    from compliance.reporting.reports.patients import medical_demographics
+    from dispensary.models import Customer, Organization
+    from inventory.models import StockMovement
+    from pos.models import SaleLine
+
+    call_command("load_demo")
+    lines = SaleLine.objects.select_related("sale", "package")
+    assert lines.exists()
+    for line in lines:
+        received = StockMovement.objects.get(package=line.package, kind="received")
+        assert line.package.received_at <= line.sale.completed_at
+        assert received.created_at <= line.sale.completed_at
+
+    medical = Sale.objects.filter(customer_type="medical").select_related("customer", "store")
+    assert medical.exists()
+    for sale in medical:
+        assert sale.customer is not None
+        assert medical_status(customer=sale.customer, today=sale.local_date).allowed
+    organization = Organization.objects.get(slug="emerald-coast")
+    patients = Customer.objects.filter(organization=organization, customer_type="medical")
+    assert PatientRegistration.objects.filter(customer__in=patients).count() == patients.count()
+    report = medical_demographics(organization=organization, on=timezone.localdate())
+    assert report.patients == patients.count() > 0
+    assert sum(count for _, count in report.by_age) == report.patients
+    assert "No condition recorded" not in dict(report.by_condition)
+    assert CaregiverLink.objects.filter(patient__organization=organization).count() == 2
+
+    counts = (PatientRegistration.objects.count(), CaregiverLink.objects.count())
+    call_command("load_demo")
+    assert (PatientRegistration.objects.count(), CaregiverLink.objects.count()) == counts
+    assert (
+        dt.timedelta(days=13)
+        < timezone.now() - StockMovement.objects.filter(kind="received").earliest("created_at").created_at
+    )

@@ -48,7 +48,12 @@ def customer(store):
 def offers(organization):
     """10% off flower automatically, a $5 cart code sent by a message, and a $5 reward for 100 points."""
     promotion = Promotion.objects.create(
-        organization=organization, name="Flower 10%", kind="percent", value=D("10"), categories=["flower"]
+        organization=organization,
+        name="Flower 10%",
+        kind="percent",
+        value=D("10"),
+        categories=["flower"],
+        automatic=True,
     )
     five = Promotion.objects.create(
         organization=organization,
@@ -355,7 +360,7 @@ def test_chosen_and_store_scoped_promotions_and_once_per_customer_codes(
         automatic=False,
     )
     elsewhere = Promotion.objects.create(
-        organization=organization, name="Other store", kind="percent", value=D("50")
+        organization=organization, name="Other store", kind="percent", value=D("50"), automatic=True
     )
     elsewhere.stores.add(StoreFactory(organization=organization))
     welcome = Promotion.objects.create(
@@ -368,13 +373,20 @@ def test_chosen_and_store_scoped_promotions_and_once_per_customer_codes(
         max_uses_per_customer=1,
         min_spend=D("30"),
     )
-    type(customer).objects.filter(pk=customer.pk).update(is_employee=True)
-    customer.refresh_from_db()
-
+    # The employee discount needs the staff member buying (a colleague rings it up).
     sale = complete(
-        store, register, budtender, customer, adult_id, product, promotion_ids=[employee.pk], key="e-1"
+        store,
+        register,
+        budtender,
+        customer,
+        adult_id,
+        product,
+        promotion_ids=[employee.pk],
+        employee=manager,
+        key="e-1",
     )
     assert sale.discount_total == D("18.00")  # the chosen 20%; the other store's 50% does not apply here
+    assert sale.employee == manager
     first = complete(
         store,
         register,

@@ -5,6 +5,7 @@ counts."""
 import csv
 import datetime as dt
 import io
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -37,7 +38,7 @@ PROMOTION_POST = {
     "customer_group": "everyone",
     "senior_age": "65",
     "priority": "0",
-    "automatic": "on",
+    "automatic": "True",
     "active": "on",
     "weekdays": ["4", "5"],
     "categories": ["flower", "edible"],
@@ -654,3 +655,33 @@ def test_loyalty_lists_query_count(client, manager, organization):
         PointsMultiplier.objects.create(organization=organization, name=f"M{index}", multiplier=2)
         Reward.objects.create(organization=organization, name=f"R{index}", points_cost=100 + index, value=5)
     assert [count(url) for url in urls] == before
+
+
+def test_a_new_promotion_is_chosen_at_the_counter_unless_the_manager_says_automatic(
+    client, manager, organization
+):
+    page = login(client, manager).get("/pos/settings/promotions/new/")
+    html = page.content.decode()
+    assert re.search(r'value="False"[^>]*checked', html) and not re.search(r'value="True"[^>]*checked', html)
+    assert "Chosen at the counter, or by a coupon code" in html
+
+    unsaid = {key: value for key, value in PROMOTION_POST.items() if key != "automatic"}
+    response = client.post("/pos/settings/promotions/new/", unsaid)
+    assert response.status_code == 400
+    assert response.context["form"].errors["automatic"] == ["This field is required."]
+    assert not Promotion.objects.filter(organization=organization).exists()
+
+    response = client.post("/pos/settings/promotions/new/", {**PROMOTION_POST, "automatic": "False"})
+    assert response.status_code == 302
+    assert Promotion.objects.get(organization=organization).automatic is False
+
+
+def test_a_promotion_made_without_saying_is_not_automatic(promotion):
+    assert promotion.automatic is False
+
+
+def test_editing_an_automatic_promotion_shows_it_as_automatic(client, manager, promotion):
+    promotion.automatic = True
+    promotion.save(update_fields=["automatic"])
+    html = login(client, manager).get(f"/pos/settings/promotions/{promotion.pk}/").content.decode()
+    assert re.search(r'value="True"[^>]*checked', html)
