@@ -7,15 +7,11 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from compliance.selectors import jurisdiction_rules_get
 from dispensary.clock import store_local_date, store_local_day_bounds
-from dispensary.errors import ValidationFailed
 from dispensary.models import Customer, Organization, Store
-from pos.errors import SaleNotAllowed
 from pos.models import PickupOrder, QueueEntry, Register
 
 LIVE = (QueueEntry.Status.WAITING, QueueEntry.Status.SERVING)
-TYPE_WORDS = {"adult_use": "adult-use", "medical": "medical"}
 
 
 def _minutes(delta: dt.timedelta) -> int:
@@ -121,24 +117,3 @@ def pickup_arrival_get(*, store: Store, order_id: int) -> PickupOrder | None:
 
 def queue_register_list(*, store: Store) -> list[Register]:
     return list(Register.objects.filter(store=store, active=True).order_by("name", "id"))
-
-
-def queue_minimum_age(*, store: Store, customer_type: str, on: dt.date) -> int:
-    """The age the ID check at the door asks for: the store's jurisdiction's rule for the customer type.
-    SaleNotAllowed when the jurisdiction has no such sales at all."""
-    rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=on)
-    kind = TYPE_WORDS.get(customer_type, customer_type)
-    legal = rules.medical_legal if customer_type == "medical" else rules.adult_use_legal
-    if not legal:
-        raise SaleNotAllowed(
-            f"{rules.name} has no {kind} sales.", details={"customer_type": ["Not allowed."]}
-        )
-    requirement = next(
-        (rule for rule in rules.ages if rule.customer_type == customer_type and rule.in_force(on)), None
-    )
-    if requirement is None:
-        raise ValidationFailed(
-            f"The rules of {rules.name} give no minimum age for {kind} customers: add it before checking IDs.",
-            details={"customer_type": ["No minimum age in the rules."]},
-        )
-    return requirement.minimum_age

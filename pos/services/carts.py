@@ -23,6 +23,7 @@ from inventory.selectors import package_sellable_list
 from pos.errors import CouponInvalid, PurchaseLimitExceeded
 from pos.models import Cart, CartLine, CustomerType, PickupOrder, QueueEntry, Register, Sale, VeteranProof
 from pos.selectors.carts import cart_quote
+from pos.selectors.checks import minimum_age_get
 from pos.selectors.quote import Quote, QuoteLineInput
 from pos.services.pins import manager_pin_verify
 from pos.services.queue import queue_entry_finish
@@ -33,9 +34,6 @@ from pos.services.sales import (
     employee_check,
     sale_complete,
 )
-
-DEFAULT_MINIMUM_AGE = {CustomerType.ADULT_USE: 21, CustomerType.MEDICAL: 18}
-
 
 # --- Helpers --------------------------------------------------------------------------------------------------
 
@@ -482,16 +480,6 @@ def cart_reward_choose(*, cart: Cart, staff: User, reward_id, chosen: bool = Tru
     return cart
 
 
-def minimum_age(store: Store, customer_type: str) -> int:
-    """The jurisdiction's minimum age for this customer type today."""
-    today = store_local_date(store)
-    rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
-    requirement = next(
-        (rule for rule in rules.ages if rule.customer_type == customer_type and rule.in_force(today)), None
-    )
-    return requirement.minimum_age if requirement else DEFAULT_MINIMUM_AGE.get(customer_type, 21)
-
-
 @transaction.atomic
 def cart_id_verify(
     *,
@@ -509,7 +497,9 @@ def cart_id_verify(
     result = id_verify(
         store=cart.store,
         staff=staff,
-        minimum_age=minimum_age(cart.store, cart.customer_type),
+        minimum_age=minimum_age_get(
+            store=cart.store, customer_type=cart.customer_type, on=store_local_date(cart.store)
+        ),
         scan_text=scan_text or None,
         date_of_birth=date_of_birth,
         expires_on=expires_on,

@@ -26,11 +26,12 @@ from inventory.services import (
     stock_release,
     stock_sell,
 )
-from pos.errors import PurchaseLimitExceeded, SaleNotAllowed
+from pos.errors import SaleNotAllowed
 from pos.events import PickupOrderClosed, PickupOrderPlaced
 from pos.models import CustomerType, PickupOrder, PickupOrderLine
+from pos.selectors.checks import purchase_check
 from pos.selectors.pickup import OPEN_STATUSES, pickup_reserved_purchases
-from pos.selectors.quote import QuoteLineInput, buyer_resident, limits_verdict, products_for, sale_quote
+from pos.selectors.quote import QuoteLineInput, buyer_resident, products_for, sale_quote
 
 DEFAULT_HOLD_HOURS = 24
 MAX_DAYS_AHEAD = 14
@@ -113,35 +114,6 @@ def _age(customer: Customer, today: dt.date) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _check_limits(*, store, customer, customer_type, lines, products, now, today) -> None:
-    verdict = limits_verdict(
-        store=store,
-        customer=customer,
-        customer_type=customer_type,
-        age=_age(customer, today),
-        lines=lines,
-        products=products,
-        now=now,
-        pending=pickup_reserved_purchases(customer=customer, at=now),
-        # No ID yet: residency by the customer's address on record (the ID is checked at pickup).
-        resident=buyer_resident(store=store, customer=customer),
-    )
-    # The ID is checked at pickup: an unknown age waits for it; a known one below the minimum refuses now.
-    violations = [v for v in verdict.violations if v.code != "age_unknown"]
-    if not violations:
-        return
-    messages = " ".join(violation.message for violation in violations)
-    if any(v.code != "limit_exceeded" for v in violations):
-        raise SaleNotAllowed(messages, details={"violations": [v.as_dict() for v in violations]})
-    raise PurchaseLimitExceeded(
-        messages,
-        details={
-            "violations": [v.as_dict() for v in violations],
-            "limits": [usage.as_dict() for usage in verdict.limits],
-        },
-    )
-
-
 def pickup_order_create(
     *,
     store: Store,
@@ -210,14 +182,18 @@ def pickup_order_create(
         if unknown:
             raise ValidationFailed("Unknown products.", details={"product_ids": unknown})
         inputs = [QuoteLineInput(product_id=product_id, quantity=quantity) for product_id, quantity in parsed]
-        _check_limits(
+        purchase_check(
             store=store,
             customer=customer,
             customer_type=customer_type,
+            age=_age(customer, today),
             lines=inputs,
             products=products,
             now=now,
-            today=today,
+            pending=pickup_reserved_purchases(customer=customer, at=now),
+            # No ID yet: residency by the customer's address on record (the ID is checked at pickup).
+            resident=buyer_resident(store=store, customer=customer),
+            id_at_pickup=True,
         )
         takes = stock_allocate(
             store=store,

@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from compliance.identity import IdRefused, medical_status
 from compliance.models import CaregiverLink, IdVerification
-from compliance.selectors import jurisdiction_rules_get
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
@@ -26,7 +25,6 @@ from inventory.services import AdjustmentReason, Reference, StockRequest, StockT
 from inventory.services.waste import package_waste
 from pos.errors import (
     CouponInvalid,
-    PurchaseLimitExceeded,
     RefundInvalid,
     SaleNotAllowed,
     TenderInvalid,
@@ -51,6 +49,7 @@ from pos.models import (
 )
 from pos.pricing import ZERO, money
 from pos.selectors import tax_specs_in_force
+from pos.selectors.checks import purchase_check
 from pos.selectors.promotions import coupon_codes_normalize
 from pos.selectors.quote import (
     Buyer,
@@ -59,7 +58,6 @@ from pos.selectors.quote import (
     buyer_resident,
     cart_discounts,
     limits_age,
-    limits_verdict,
     points_to_earn,
     price_lines,
     products_for,
@@ -174,44 +172,6 @@ def employee_check(*, store: Store, employee: User | None, staff: User) -> None:
             "Staff do not ring up their own purchase: a colleague sells it to you.",
             details={"employee": ["The budtender themselves."]},
         )
-
-
-def _check_limits(
-    *, store, customer, customer_type, age, lines, products, today, now, resident=True, via_caregiver=False
-) -> None:
-    rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
-    if customer is None and not rules.anonymous_sales_allowed:
-        raise SaleNotAllowed(
-            f"{rules.name} does not allow anonymous sales: look the customer up or add them.",
-            details={"customer": ["Required in this state."]},
-        )
-    verdict = limits_verdict(
-        store=store,
-        customer=customer,
-        customer_type=customer_type,
-        age=age,
-        lines=lines,
-        products=products,
-        now=now,
-        rules=rules,
-        resident=resident,
-        via_caregiver=via_caregiver,
-    )
-    if verdict.allowed:
-        return
-    codes = {violation.code for violation in verdict.violations}
-    messages = " ".join(violation.message for violation in verdict.violations)
-    if codes & {"age_below_minimum", "age_unknown"}:
-        raise IdRefused(messages, details={"violations": [v.as_dict() for v in verdict.violations]})
-    if "customer_type_not_allowed" in codes:
-        raise SaleNotAllowed(messages)
-    raise PurchaseLimitExceeded(
-        messages,
-        details={
-            "violations": [v.as_dict() for v in verdict.violations],
-            "limits": [usage.as_dict() for usage in verdict.limits],
-        },
-    )
 
 
 def _open_drawer(register: Register, tenders: Sequence[TenderInput]) -> DrawerSession | None:
@@ -413,14 +373,13 @@ def sale_complete(
         unknown = sorted({line.product_id for line in lines} - set(products))
         if unknown:
             raise ValidationFailed("Unknown products.", details={"product_ids": unknown})
-        _check_limits(
+        purchase_check(
             store=store,
             customer=customer,
             customer_type=customer_type,
             age=limits_age(id_age=id_verification.age, patient=customer, caregiver=caregiver, today=today),
             lines=lines,
             products=products,
-            today=today,
             now=now,
             resident=buyer_resident(store=store, verification=id_verification, customer=customer),
             via_caregiver=caregiver is not None,

@@ -14,6 +14,7 @@ from dispensary.errors import ApplicationError
 from dispensary.forms import ApplicationErrorForm, PhoneLookupForm
 from dispensary.views.access import staff_view
 from pos.models import CustomerType
+from pos.selectors.checks import minimum_age_get
 from pos.selectors.queue import (
     pickup_arrival_get,
     pickup_arrival_list,
@@ -21,7 +22,6 @@ from pos.selectors.queue import (
     queue_customer_get,
     queue_entry_get,
     queue_entry_live_for,
-    queue_minimum_age,
     queue_register_list,
 )
 from pos.services.queue import (
@@ -200,7 +200,7 @@ def queue_check_in_view(request):
     try:
         verification, looping = None, ()
         if form.has_id():
-            minimum_age = queue_minimum_age(
+            minimum_age = minimum_age_get(
                 store=request.store, customer_type=data["customer_type"], on=store_local_date(request.store)
             )
             result = id_verify(

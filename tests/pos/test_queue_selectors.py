@@ -7,12 +7,12 @@ import pytest
 from dispensary.errors import ValidationFailed
 from pos.errors import SaleNotAllowed
 from pos.models import PickupOrder, PickupOrderLine, Register
+from pos.selectors.checks import minimum_age_get
 from pos.selectors.queue import (
     pickup_arrival_list,
     queue_board,
     queue_entry_get,
     queue_entry_live_for,
-    queue_minimum_age,
     queue_register_list,
 )
 from pos.services.queue import queue_call_next, queue_check_in, queue_entry_finish, queue_entry_leave
@@ -136,15 +136,15 @@ def test_pickups_due_today(store, organization, django_assert_num_queries):
 
 def test_minimum_age_comes_from_the_jurisdictions_rules(store):
     today = dt.date(2026, 11, 19)
-    assert queue_minimum_age(store=store, customer_type="adult_use", on=today) == 21
-    assert queue_minimum_age(store=store, customer_type="medical", on=today) == 18
+    assert minimum_age_get(store=store, customer_type="adult_use", on=today) == 21
+    assert minimum_age_get(store=store, customer_type="medical", on=today) == 18
 
 
 def test_no_adult_use_sales_in_a_medical_only_state(organization):
     oklahoma = StoreFactory(organization=organization, jurisdiction="US-OK", time_zone="America/Chicago")
     with pytest.raises(SaleNotAllowed, match="has no adult-use sales"):
-        queue_minimum_age(store=oklahoma, customer_type="adult_use", on=dt.date(2026, 11, 19))
-    assert queue_minimum_age(store=oklahoma, customer_type="medical", on=dt.date(2026, 11, 19)) == 18
+        minimum_age_get(store=oklahoma, customer_type="adult_use", on=dt.date(2026, 11, 19))
+    assert minimum_age_get(store=oklahoma, customer_type="medical", on=dt.date(2026, 11, 19)) == 18
 
 
 def test_a_missing_age_rule_is_said_plainly(store):
@@ -152,4 +152,4 @@ def test_a_missing_age_rule_is_said_plainly(store):
 
     AgeRule.objects.filter(jurisdiction__code="US-CA", customer_type="medical").delete()
     with pytest.raises(ValidationFailed, match="give no minimum age for medical customers"):
-        queue_minimum_age(store=store, customer_type="medical", on=dt.date(2026, 11, 19))
+        minimum_age_get(store=store, customer_type="medical", on=dt.date(2026, 11, 19))
