@@ -56,6 +56,8 @@ def built_objects() -> dict[Operation, dict]:
         Operation.RETAILER_DELIVERY_END: metrc.retailer_delivery_end_object(
             88, SALE_AT, LA, packages=[metrc.retailer_end_package_object("TAG-FLOWER", "10.5", "g")]
         ),
+        Operation.PACKAGE_FINISH: metrc.package_finish_object("TAG-FLOWER", dt.date(2025, 3, 1)),
+        Operation.PACKAGE_UNFINISH: metrc.package_unfinish_object("TAG-FLOWER"),
     }  # fmt: skip
 
 
@@ -114,6 +116,10 @@ def test_every_write_the_provider_sends_matches_its_schema(simulator, provider):
             metrc.retailer_end_package_object("TAG-VAN2", 2, "each"),
         ])],
     )  # fmt: skip
+
+    simulator.seed_package(CA_LICENSE, "TAG-EMPTY", 0, "Grams", "OG Kush")
+    provider.submit(Operation.PACKAGE_FINISH, [metrc.package_finish_object("TAG-EMPTY", dt.date(2025, 3, 1))])
+    provider.submit(Operation.PACKAGE_UNFINISH, [metrc.package_unfinish_object("TAG-EMPTY")])
 
     writes = [r for r in simulator.requests if r.method in ("POST", "PUT")]
     assert {(r.method, r.path) for r in writes} == ROUTES
