@@ -110,7 +110,9 @@ def _transitions(movements) -> tuple[list[str], list[tuple[str, dt.datetime]]]:
     return unfinish, list(finish.items())
 
 
-def _report_unfinish(event, store: Store, labels: list[str], license_number: str) -> None:
+def _report_unfinish(
+    event, store: Store, labels: list[str], license_number: str, reference: tuple[str, str]
+) -> None:
     if labels:
         sync_record_create(
             store=store,
@@ -118,12 +120,18 @@ def _report_unfinish(event, store: Store, labels: list[str], license_number: str
             payload=[package_unfinish_object(label) for label in labels],
             order_keys=labels,
             source_event=_event_uuid(event),
-            reference=("packages", ",".join(labels)[:64]),
+            reference=reference,
             license_number=license_number,
         )
 
 
-def _report_finish(event, store: Store, finished: list[tuple[str, dt.datetime]], license_number: str) -> None:
+def _report_finish(
+    event,
+    store: Store,
+    finished: list[tuple[str, dt.datetime]],
+    license_number: str,
+    reference: tuple[str, str],
+) -> None:
     if finished:
         sync_record_create(
             store=store,
@@ -131,7 +139,7 @@ def _report_finish(event, store: Store, finished: list[tuple[str, dt.datetime]],
             payload=[package_finish_object(label, store_local_date(store, at=at)) for label, at in finished],
             order_keys=[label for label, _ in finished],
             source_event=_event_uuid(event),
-            reference=("packages", ",".join(label for label, _ in finished)[:64]),
+            reference=reference,
             license_number=license_number,
         )
 
@@ -209,7 +217,7 @@ def on_sale_completed_report_receipt(event: SaleCompleted) -> None:
         license_number=license_number,
     )
     _, finished = _transitions(_movements("sale", event.sale_id, [StockMovement.Kind.SOLD]))
-    _report_finish(event, store, finished, store_license(store))
+    _report_finish(event, store, finished, store_license(store), ("sale", str(event.sale_id)))
 
 
 def _create_record(store_id: int, sale_id) -> SyncRecord | None:
@@ -255,7 +263,7 @@ def on_sale_voided_report_void(event: SaleVoided) -> None:
     create = _create_record(store.pk, event.sale_id)
     license_number = create.license_number if create else store_license(store)
     refilled, _ = _transitions(_movements("sale", event.sale_id, [StockMovement.Kind.RETURNED]))
-    _report_unfinish(event, store, refilled, store_license(store))
+    _report_unfinish(event, store, refilled, store_license(store), ("sale", str(event.sale_id)))
     _report_void(event, store, create, license_number)
 
 
@@ -270,7 +278,7 @@ def on_sale_refunded_report_update(event: SaleRefunded) -> None:
         "refund", event.refund_id, [StockMovement.Kind.RETURNED, StockMovement.Kind.WASTED]
     )
     refilled, emptied = _transitions(movements)
-    _report_unfinish(event, store, refilled, store_license(store))
+    _report_unfinish(event, store, refilled, store_license(store), ("refund", str(event.refund_id)))
     if not event.remaining_lines:
         if not _void_record_exists(store.pk, event.sale_id):
             _report_void(event, store, create, license_number)
@@ -313,7 +321,7 @@ def on_sale_refunded_report_update(event: SaleRefunded) -> None:
             reference=("refund", str(event.refund_id)),
             license_number=store_license(store),
         )
-    _report_finish(event, store, emptied, store_license(store))
+    _report_finish(event, store, emptied, store_license(store), ("refund", str(event.refund_id)))
 
 
 # --- Adjustments and waste --------------------------------------------------------------------------------
@@ -339,7 +347,8 @@ def _adjustment(event, *, movement: StockMovement, reason: str, note: str) -> No
     license_number = store_license(store)
     package = movement.package
     refilled, emptied = _transitions([movement])
-    _report_unfinish(event, store, refilled, license_number)
+    reference = ("package", str(package.pk))
+    _report_unfinish(event, store, refilled, license_number, reference)
     sync_record_create(
         store=store,
         kind=Operation.PACKAGE_ADJUST.value,
@@ -350,10 +359,10 @@ def _adjustment(event, *, movement: StockMovement, reason: str, note: str) -> No
         ],
         order_keys=[package.tag],
         source_event=_event_uuid(event),
-        reference=("package", str(package.pk)),
+        reference=reference,
         license_number=license_number,
     )
-    _report_finish(event, store, emptied, license_number)
+    _report_finish(event, store, emptied, license_number, reference)
 
 
 @handles(PackageAdjusted)

@@ -753,9 +753,11 @@ class MetrcProvider:
         modified_since: dt.datetime | None = None,
         modified_until: dt.datetime | None = None,
         with_modified_range: bool = True,
+        with_license: bool = True,
         params: dict | None = None,
     ) -> Iterator[dict]:
-        """Every record of a v2 list: pageNumber from 1, pageSize 20, lastModifiedStart/End."""
+        """Every record of a v2 list: pageNumber from 1, pageSize 20, lastModifiedStart/End (and licenseNumber,
+        except on the routes that take none: a transfer's deliveries and their packages)."""
         query = dict(params or {})
         if with_modified_range:
             start = modified_since or HISTORY_START
@@ -763,7 +765,9 @@ class MetrcProvider:
             query["lastModifiedStart"] = metrc_utc_timestamp(start)
             query["lastModifiedEnd"] = metrc_utc_timestamp(end)
         for page in range(1, MAX_PAGES + 1):
-            body = self._get(path, {**query, "pageNumber": page, "pageSize": self.page_size})
+            body = self._get(
+                path, {**query, "pageNumber": page, "pageSize": self.page_size}, with_license=with_license
+            )
             if isinstance(body, list):  # an answer without the envelope: everything at once
                 yield from body
                 return
@@ -818,7 +822,7 @@ class MetrcProvider:
         deliveries = [
             delivery
             for delivery in self.list_pages(
-                f"/transfers/v2/{int(transfer_id)}/deliveries", with_modified_range=False
+                f"/transfers/v2/{int(transfer_id)}/deliveries", with_modified_range=False, with_license=False
             )
             if (_field(delivery, "RecipientFacilityLicenseNumber") or self.license_number)
             == self.license_number
@@ -826,7 +830,9 @@ class MetrcProvider:
         packages = []
         for delivery in deliveries:
             for package in self.list_pages(
-                f"/transfers/v2/deliveries/{int(_field(delivery, 'Id'))}/packages", with_modified_range=False
+                f"/transfers/v2/deliveries/{int(_field(delivery, 'Id'))}/packages",
+                with_modified_range=False,
+                with_license=False,
             ):
                 packages.append(
                     {

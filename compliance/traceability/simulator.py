@@ -606,6 +606,14 @@ class MetrcSimulator:
                 404, {"Message": f"No HTTP resource was found that matches {method} {path}."}
             )
         handler, match = route
+        if handler in (self._get_transfer_deliveries, self._get_transfer_packages):
+            # Routes that take no licence: the transfer or delivery id says whose it is.
+            facility = self._facility_of_transfer(user_key, **match.groupdict())
+            if facility is None:
+                return SimulatorResponse(404, {"Message": f"No HTTP resource was found that matches {path}."})
+            if self._rate_limited(facility):
+                return SimulatorResponse(429, {"Message": "Too many requests."}, {"Retry-After": "1"})
+            return handler(facility, query, **match.groupdict())
         license_number = query.get("licenseNumber")
         if not license_number:
             return SimulatorResponse(400, {"Message": "licenseNumber is required."})
@@ -629,6 +637,18 @@ class MetrcSimulator:
             return handler(facility, body, **match.groupdict())
         except _RowErrors as rejected:
             return SimulatorResponse(400, rejected.errors)
+
+    def _facility_of_transfer(
+        self, user_key: str, transfer_id: str | None = None, delivery_id: str | None = None
+    ) -> Facility | None:
+        for number in sorted(self.users.get(user_key, ())):
+            facility = self.facilities.get(number)
+            for transfer in facility.transfers if facility else ():
+                if (transfer_id and transfer["Id"] == int(transfer_id)) or (
+                    delivery_id and transfer["DeliveryId"] == int(delivery_id)
+                ):
+                    return facility
+        return None
 
     def _unlicensed_list(self, method: str, path: str, user_key: str) -> SimulatorResponse | None:
         """The lists Metrc serves per state without a licence: customer types and patient registration
