@@ -172,6 +172,7 @@ class ManifestDifference:
     ours: Decimal | None = None
     state: Decimal | None = None
     state_quantity_text: str = ""
+    unit: str = ""  # the platform's unit of `ours` and `state`
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ def transfer_state_check(*, transfer: IncomingTransfer, actor, provider=None) ->
                         "missing_at_state",
                         f"{tag} is on our receipt but not on the state's manifest {transfer.manifest_number}.",
                         ours=ours,
+                        unit=line.product.sold_by if line.product else "",
                     )
                 )
         check = ManifestCheck(
@@ -285,6 +287,7 @@ def _line_differences(line: TransferLine, package: dict, shipped: str) -> list[M
                 f"{line.tag}: the state ships {shipped}, which cannot be counted in {unit}.",
                 ours=ours,
                 state_quantity_text=shipped,
+                unit=unit,
             )
         )
         return found
@@ -299,6 +302,7 @@ def _line_differences(line: TransferLine, package: dict, shipped: str) -> list[M
                 ours=ours,
                 state=state_quantity,
                 state_quantity_text=shipped,
+                unit=unit,
             )
         )
     return found
