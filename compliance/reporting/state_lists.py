@@ -1,7 +1,8 @@
 """Lists the state keeps and reports must use: package adjustment reasons, sales customer types and where an
 external patient may be registered. Read from the state (Metrc's own lists) and cached for some hours per
-licence, so that building a report asks the state at most that often; when the state cannot be read, the report
-is built with our usual choice and the state's answer to it shows on the sync page."""
+licence, so that building a report asks the state at most that often, briefly and without retries; when the
+state cannot be read, the report is built with our usual choice and the state's answer to it shows on the sync
+page."""
 
 import logging
 
@@ -14,17 +15,21 @@ from dispensary.models import Store
 logger = logging.getLogger(__name__)
 
 CACHE_SECONDS = 12 * 3600
+LOOKUP_TIMEOUT_SECONDS = 3.0
+UNAVAILABLE_SECONDS = 300
+UNAVAILABLE = "unavailable"
 
-# Our adjustment and waste reasons -> the names states give the matching Metrc reason, best first. The state's
-# own list decides: the first of these it offers (by name, then by a name containing it) is sent.
+# Our adjustment and waste reasons -> the names states give the matching Metrc reason, the name most states use
+# first (it is also what is sent when the state's list cannot be read). The state's own list decides: the first
+# of these it offers (by name, then by a name containing it) is sent.
 REASON_PREFERENCES: dict[str, tuple[str, ...]] = {
-    "damaged": ("Damage", "Damaged", "Waste", "Spoilage"),
-    "expired": ("Expired", "Spoilage", "Waste"),
+    "damaged": ("Waste", "Damage", "Damaged", "Spoilage"),
+    "expired": ("Waste", "Expired", "Spoilage"),
     "destroyed": ("Waste", "Destroyed", "Destruction"),
     "theft_shrinkage": ("Theft", "Shrinkage", "Loss"),
     "scale_variance": ("Scale Variance", "Weight Variance", "Scale"),
     "entry_error": ("Entry Error", "Incorrect Quantity", "Error"),
-    "lab_sample": ("Lab Sample", "Testing", "Waste"),
+    "lab_sample": ("Waste", "Lab Sample", "Testing"),
     "returned_to_vendor": ("Entry Error", "Error"),
     "count_variance": ("Scale Variance", "Inventory Count", "Entry Error"),
 }
@@ -45,16 +50,21 @@ US_STATE_NAMES = {
 
 
 def _cached(store: Store, license_number: str, name: str, read):
+    """The list from the cache, else from the state within LOOKUP_TIMEOUT_SECONDS and no retry (reports are
+    built inside the event's transaction); a failed read is not tried again for UNAVAILABLE_SECONDS."""
     key = f"state-list:{name}:{store.jurisdiction}:{license_number}"
     value = cache.get(key)
     if value is not None:
-        return value
+        return None if value == UNAVAILABLE else value
     from compliance.traceability.registry import provider_for_store
 
     try:
-        value = read(provider_for_store(store, license_number=license_number or None))
+        provider = provider_for_store(store, license_number=license_number or None)
+        quick = getattr(provider, "for_quick_lookup", None)
+        value = read(quick(LOOKUP_TIMEOUT_SECONDS) if quick else provider)
     except (TraceabilityError, ImproperlyConfigured) as error:
         logger.warning("Could not read the state's %s for %s: %s", name, license_number, error)
+        cache.set(key, UNAVAILABLE, UNAVAILABLE_SECONDS)
         return None
     cache.set(key, value, CACHE_SECONDS)
     return value

@@ -593,6 +593,14 @@ class MetrcProvider:
     def close(self) -> None:
         self._client.close()
 
+    def for_quick_lookup(self, timeout: float) -> "MetrcProvider":
+        """This provider answering within `timeout` seconds or failing at once (no retries): for a read made
+        while a report is being built, which must not keep a transaction waiting on the state."""
+        self.max_attempts = 1
+        self.timeout = timeout
+        self._client.timeout = httpx.Timeout(timeout)
+        return self
+
     # ------------------------------------------------------------------ transport
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:

@@ -474,3 +474,18 @@ def test_a_package_the_state_holds_in_pounds_is_reported_in_pounds(store, organi
     assert (line["Quantity"], line["UnitOfMeasure"]) == (0.007716, "Pounds")
     assert record.status == "accepted", record.last_error
     assert state_package(simulator, store, package).quantity == D("0.992283")
+
+
+def test_when_the_states_reasons_cannot_be_read_the_report_still_goes_and_the_state_is_not_asked_again(
+    store, product, simulator, manager
+):
+    package = receive(store, product, 10)
+    registry.provider_for_store(store)
+    simulator.record_requests = True
+    simulator.queue_response(500, methods=["GET"])  # the one read of the reasons fails; no retry
+    package_waste(package=package, quantity=D("1"), reason="damaged", actor=manager)
+    package_waste(package=package, quantity=D("1"), reason="expired", actor=manager)
+    sent = records(store, "package.adjust")
+    assert [(r.payload[0]["AdjustmentReason"], r.status) for r in sent] == [("Waste", "accepted")] * 2
+    reads = [r for r in simulator.requests if r.path == "/packages/v2/adjust/reasons"]
+    assert len(reads) == 1
