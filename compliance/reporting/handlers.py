@@ -110,6 +110,21 @@ def _transitions(movements) -> tuple[list[str], list[tuple[str, dt.datetime]]]:
     return unfinish, list(finish.items())
 
 
+def _still_empty(lines: list[dict], movements: list[StockMovement]) -> list[tuple[str, dt.datetime]]:
+    """Packages of `lines` at zero on the ledger as of `movements` (a refund's), with when they reached it."""
+    cutoff = max((m.pk for m in movements), default=None)
+    empty = []
+    for package_id in dict.fromkeys(line["package_id"] for line in lines if line.get("package_id")):
+        history = StockMovement.objects.filter(package_id=package_id)
+        if cutoff is not None:
+            history = history.filter(pk__lte=cutoff)
+        if (history.aggregate(total=Sum("quantity"))["total"] or ZERO) == ZERO:
+            last = history.exclude(quantity=ZERO).select_related("package").order_by("-pk").first()
+            if last is not None:
+                empty.append((last.package.tag, last.created_at))
+    return empty
+
+
 def _report_unfinish(
     event, store: Store, labels: list[str], license_number: str, reference: tuple[str, str]
 ) -> None:
@@ -278,6 +293,14 @@ def on_sale_refunded_report_update(event: SaleRefunded) -> None:
         "refund", event.refund_id, [StockMovement.Kind.RETURNED, StockMovement.Kind.WASTED]
     )
     refilled, emptied = _transitions(movements)
+    if event.remaining_lines:
+        # The update restates every line: a package still at zero under a line that stays must be unfinished
+        # for the state to take the receipt, and finished again after.
+        for label, finished_at in _still_empty(event.remaining_lines, movements):
+            if label not in refilled:
+                refilled.append(label)
+            if label not in dict(emptied):
+                emptied.append((label, finished_at))
     _report_unfinish(event, store, refilled, store_license(store), ("refund", str(event.refund_id)))
     if not event.remaining_lines:
         if not _void_record_exists(store.pk, event.sale_id):

@@ -56,7 +56,8 @@ def counter_sale(store, register, budtender, shipped_rules):
 
     keys = iter(range(1, 1000))
 
-    def sell(package, quantity):
+    def sell(package, quantity, *more):
+        """`more`: further (package, quantity) lines."""
         customer = CustomerFactory(organization=store.organization)
         verification = id_verify(
             store=store,
@@ -72,7 +73,9 @@ def counter_sale(store, register, budtender, shipped_rules):
             staff=budtender,
             customer=customer,
             customer_type="adult_use",
-            lines=[SaleLineInput(package.product_id, D(quantity), package_id=package.pk)],
+            lines=[
+                SaleLineInput(p.product_id, D(q), package_id=p.pk) for p, q in [(package, quantity), *more]
+            ],
             tenders=[TenderInput("cash", D("500"))],
             idempotency_key=f"state-report-{next(keys)}",
             id_verification=verification,
@@ -489,3 +492,30 @@ def test_when_the_states_reasons_cannot_be_read_the_report_still_goes_and_the_st
     assert [(r.payload[0]["AdjustmentReason"], r.status) for r in sent] == [("Waste", "accepted")] * 2
     reads = [r for r in simulator.requests if r.path == "/packages/v2/adjust/reasons"]
     assert len(reads) == 1
+
+
+def test_a_partial_refund_unfinishes_a_sold_out_package_the_receipt_still_holds(
+    store, organization, product, simulator, counter_sale, budtender, manager
+):
+    """The sale emptied A; B is refunded. The update restates A's line too, which the state takes only from an
+    unfinished package: A is unfinished for it and finished again after."""
+    other = ProductFactory(organization=organization, price=D("20.00"))
+    a, b = receive(store, product, 2), receive(store, other, 10)
+    sale = counter_sale(a, "2", (b, "1"))
+    line_b = sale.lines.get(package=b)
+    sale_refund(
+        sale=sale, lines=[(line_b, D("1"), True)], reason="Wrong item", actor=budtender, approver=manager
+    )
+    sent = records(store)
+    assert [(r.kind, [o.get("Label") for o in r.payload]) for r in sent] == [
+        ("sales_receipt.create", [None]),
+        ("package.finish", [a.tag]),
+        ("package.unfinish", [a.tag]),
+        ("sales_receipt.update", [None]),
+        ("package.finish", [a.tag]),
+    ]
+    assert all(r.status == "accepted" for r in sent), [(r.kind, r.last_error) for r in sent]
+    (receipt,) = simulator.receipts(store.license_adult_use)
+    assert [(line["PackageLabel"], line["Quantity"]) for line in receipt["Transactions"]] == [(a.tag, 2)]
+    state_a, state_b = state_package(simulator, store, a), state_package(simulator, store, b)
+    assert (state_a.quantity, state_a.finished, state_b.quantity) == (D("0"), True, D("10"))
