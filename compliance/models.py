@@ -378,6 +378,12 @@ class SyncRecord(models.Model):
         MANUAL = "manual", "Entered manually in Metrc"
 
     store = models.ForeignKey("dispensary.Store", on_delete=models.PROTECT, related_name="sync_records")
+    license_number = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="The store's licence the report goes under (a medical sale under the medical licence); "
+        "empty: the store's main licence.",
+    )
     kind = models.CharField(max_length=40, help_text="The operation, e.g. sales_receipt.create.")
     payload = models.JSONField(help_text="The request objects as they are sent.")
     order_keys = models.JSONField(

@@ -28,6 +28,9 @@ urlpatterns = [
     # Reading from the state into inventory: manifests for receiving, quantities for counts
     path("state/transfers/fetch/", state_feed.state_transfers_fetch, name="state_transfers_fetch"),
     path("state/counts/<int:pk>/fill/", state_feed.count_state_fill, name="count_state_fill"),
+    path(
+        "state/transfers/<int:pk>/check/", state_feed.transfer_state_check_view, name="transfer_state_check"
+    ),
 ]
 
 # --- Reports and audit center: the reports engineer's include lines go below this line -------------------

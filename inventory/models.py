@@ -17,6 +17,15 @@ from dispensary.models import Organization, Store
 QUANTITY = {"max_digits": 14, "decimal_places": 3}
 ZERO = Decimal("0")
 MILLI = Decimal("0.001")
+# Units a manifest or the state may hold a package in (dispensary.units converts between them).
+STATE_UNITS = [
+    ("g", "grams"),
+    ("mg", "milligrams"),
+    ("kg", "kilograms"),
+    ("oz", "ounces"),
+    ("lb", "pounds"),
+    ("each", "each"),
+]
 
 
 def quantity_text(value: Decimal) -> str:
@@ -168,6 +177,15 @@ class Package(models.Model):
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="packages")
     tag = models.CharField(max_length=24, validators=[tag_validator])
     unit = models.CharField(max_length=4, choices=Product.SoldBy.choices)
+    state_unit = models.CharField(
+        max_length=4,
+        choices=STATE_UNITS,
+        blank=True,
+        default="",
+        db_default="",  # rows written without it (bulk loads, the synthetic year) are in their own unit
+        help_text="The unit the state holds this package in, when it is not the package's own (a manifest in "
+        "pounds); quantities reported to the state are converted into it.",
+    )
     supplier_license = models.CharField(max_length=60, blank=True)
     supplier_name = models.CharField(max_length=200, blank=True)
     harvest_batch = models.CharField(max_length=100, blank=True)
@@ -343,6 +361,14 @@ class TransferLine(models.Model):
     on_manifest = models.BooleanField(default=True)
     expected_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
     received_quantity = models.DecimalField(**QUANTITY, null=True, blank=True)
+    state_unit = models.CharField(
+        max_length=4,
+        choices=STATE_UNITS,
+        blank=True,
+        default="",
+        db_default="",  # rows written without it (bulk loads, the synthetic year) are in their own unit
+        help_text="The manifest's unit when it is not the product's; quantities here are in the product's unit.",
+    )
     scanned_at = models.DateTimeField(null=True, blank=True)
     scanned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

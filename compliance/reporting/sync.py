@@ -52,6 +52,7 @@ def sync_record_create(
     source_event: uuid.UUID | str | None = None,
     reference: tuple[str, str] = ("", ""),
     external_number: str = "",
+    license_number: str = "",
 ) -> SyncRecord:
     """Queue a report. The same event never queues the same report twice (a unique constraint decides), and
     the send is dispatched when the caller's transaction commits."""
@@ -66,6 +67,7 @@ def sync_record_create(
         reference_type=reference[0],
         reference_id=str(reference[1]),
         external_number=external_number,
+        license_number=license_number,
         next_attempt_at=timezone.now(),
     )
     try:
@@ -115,10 +117,7 @@ def sync_send_store(*, store_id: int, provider=None, limit: int = 500) -> dict[s
         return counts
     try:
         store = Store.objects.select_related("organization").get(pk=store_id)
-        if provider is None:
-            from compliance.traceability.registry import provider_for_store
-
-            provider = provider_for_store(store)
+        providers = _ProvidersByLicense(store, provider)
         now = timezone.now()
         blocked: set[str] = set()
         open_records = SyncRecord.objects.filter(
@@ -138,7 +137,7 @@ def sync_send_store(*, store_id: int, provider=None, limit: int = 500) -> dict[s
                 blocked |= keys
                 counts["blocked"] += 1 if due else 0
                 continue
-            outcome = sync_record_send(record=record, provider=provider)
+            outcome = sync_record_send(record=record, provider=providers.get(record.license_number))
             counts[outcome] += 1
             if outcome != "accepted":
                 blocked |= keys
@@ -146,6 +145,22 @@ def sync_send_store(*, store_id: int, provider=None, limit: int = 500) -> dict[s
     finally:
         _release(store_id, owner)
     return counts
+
+
+class _ProvidersByLicense:
+    """One provider per licence of the store a report goes under; `given` (tests, benches) serves them all."""
+
+    def __init__(self, store: Store, given=None):
+        self.store, self.given, self.cache = store, given, {}
+
+    def get(self, license_number: str):
+        if self.given is not None:
+            return self.given
+        if license_number not in self.cache:
+            from compliance.traceability.registry import provider_for_store
+
+            self.cache[license_number] = provider_for_store(self.store, license_number=license_number or None)
+        return self.cache[license_number]
 
 
 def _claim(record: SyncRecord) -> SyncRecord | None:

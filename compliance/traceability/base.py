@@ -26,6 +26,8 @@ class Operation(StrEnum):
     RETAILER_DELIVERY_SALE = "retailer_delivery.sale"  # POST /sales/v2/deliveries/retailer/sale
     RETAILER_DELIVERY_RESTOCK = "retailer_delivery.restock"  # POST /sales/v2/deliveries/retailer/restock
     RETAILER_DELIVERY_END = "retailer_delivery.end"  # POST /sales/v2/deliveries/retailer/end
+    PACKAGE_FINISH = "package.finish"  # PUT /packages/v2/finish: a package that reached zero
+    PACKAGE_UNFINISH = "package.unfinish"  # PUT /packages/v2/unfinish: stock came back to a finished package
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,8 @@ class StateTransfer:
     shipper_name: str
     # {"label", "item_name", "quantity", "unit_of_measure"}; Metrc's provider adds "lab_testing_state"
     packages: list[dict] = field(default_factory=list)
+    transfer_id: int | None = None
+    delivery_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

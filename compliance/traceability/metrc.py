@@ -28,6 +28,7 @@ from compliance.traceability.base import (
     SubmitResult,
     TransientFailure,
 )
+from dispensary.units import UnitError, quantity_convert, unit_code
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ WRITE_ROUTES: dict[Operation, tuple[str, str]] = {
     Operation.RETAILER_DELIVERY_SALE: ("POST", "/sales/v2/deliveries/retailer/sale"),
     Operation.RETAILER_DELIVERY_RESTOCK: ("POST", "/sales/v2/deliveries/retailer/restock"),
     Operation.RETAILER_DELIVERY_END: ("POST", "/sales/v2/deliveries/retailer/end"),
+    Operation.PACKAGE_FINISH: ("PUT", "/packages/v2/finish"),
+    Operation.PACKAGE_UNFINISH: ("PUT", "/packages/v2/unfinish"),
 }
 
 # States whose Metrc offers GET /patients/v2/statuses/{patientLicenseNumber} (endpoints-by-state.md).
@@ -60,16 +63,25 @@ DELIVERY_STATES = frozenset(
     {"CA", "CO", "DC", "GU", "MA", "MD", "ME", "MI", "MO", "MS", "MT", "NJ", "NV", "OR", "RI", "SD"}
 )
 
-CUSTOMER_TYPES = {"adult_use": "Consumer", "medical": "Patient", "caregiver": "Caregiver"}
+# States whose Metrc offers GET /caregivers/v2/status/{caregiverLicenseNumber} (endpoints-by-state.md).
+CAREGIVER_STATUS_STATES = frozenset({"GU", "MN", "MS", "NJ", "RI", "SD"})
+
+CUSTOMER_TYPES = {
+    "adult_use": "Consumer",
+    "medical": "Patient",
+    "caregiver": "Caregiver",
+    "external_patient": "ExternalPatient",
+}
 UNITS = {
     "each": "Each",
-    "ea": "Each",
     "g": "Grams",
     "mg": "Milligrams",
     "kg": "Kilograms",
     "oz": "Ounces",
     "lb": "Pounds",
 }
+# Decimal places of a quantity converted into the state's unit of a package (grams stay at the ledger's three).
+STATE_QUANTITY_PLACES = 6
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -105,8 +117,30 @@ def metrc_utc_timestamp(value: dt.datetime) -> str:
 
 
 def metrc_unit(unit: str) -> str:
-    """The platform's unit (`g`, `each`) as Metrc's unit of measure name (`Grams`, `Each`)."""
-    return UNITS.get(unit.strip().lower(), unit)
+    """The platform's unit (`g`, `each`, `lb`) or any spelling of it as Metrc's unit of measure name
+    (`Grams`, `Each`, `Pounds`); a unit we do not know is passed on as it is."""
+    try:
+        return UNITS[unit_code(unit)]
+    except UnitError:
+        return unit
+
+
+def state_quantity(quantity: Any, unit: str, state_unit: str = "") -> tuple[Decimal, str]:
+    """A platform quantity in `unit` as the state holds the package: converted exactly into `state_unit`
+    (a package received in pounds is reported in pounds) and Metrc's name of that unit."""
+    target = state_unit or unit
+    places = 3 if unit_code(target) == unit_code(unit) else STATE_QUANTITY_PLACES
+    return quantity_convert(quantity, unit, target, places=places), metrc_unit(target)
+
+
+def platform_quantity(quantity: Any, state_unit: str, unit: str) -> Decimal:
+    """The state's quantity of a package (in the state's unit, e.g. Pounds) in the platform's unit, to the
+    ledger's three places; as it is when either unit is unknown or they cannot be compared."""
+    value = _decimal(quantity)
+    try:
+        return quantity_convert(value, state_unit or unit, unit, places=3)
+    except UnitError:
+        return value
 
 
 def metrc_customer_type(customer_type: str) -> str:
@@ -228,6 +262,16 @@ def receipt_object(
             "Transactions": list(transactions),
         }
     )
+
+
+def package_finish_object(label: str, date: dt.date) -> dict:
+    """PUT /packages/v2/finish: the package reached zero on `date` (the facility's local date)."""
+    return {"Label": label, "ActualDate": metrc_date(date)}
+
+
+def package_unfinish_object(label: str) -> dict:
+    """PUT /packages/v2/unfinish: a finished package holds stock again (a return)."""
+    return {"Label": label}
 
 
 def receipt_void_object(receipt_id: int) -> dict:
@@ -549,6 +593,14 @@ class MetrcProvider:
     def close(self) -> None:
         self._client.close()
 
+    def for_quick_lookup(self, timeout: float) -> "MetrcProvider":
+        """This provider answering within `timeout` seconds or failing at once (no retries): for a read made
+        while a report is being built, which must not keep a transaction waiting on the state."""
+        self.max_attempts = 1
+        self.timeout = timeout
+        self._client.timeout = httpx.Timeout(timeout)
+        return self
+
     # ------------------------------------------------------------------ transport
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -557,11 +609,19 @@ class MetrcProvider:
         return min(self.backoff_base * (2 ** (attempt - 1)), self.backoff_max)
 
     def _request(
-        self, method: str, path: str, *, params: dict | None = None, json: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        with_license: bool = True,
     ) -> httpx.Response:
-        """One call with licenseNumber, retrying 429 and 5xx with backoff. Answers any other status;
-        raises TransientFailure for timeouts, connection errors, and 429/5xx after the last attempt."""
-        query = {"licenseNumber": self.license_number, **(params or {})}
+        """One call with licenseNumber (unless the route takes none), retrying 429 and 5xx with backoff.
+        Answers any other status; raises TransientFailure for timeouts, connection errors, and 429/5xx after
+        the last attempt."""
+        query = {"licenseNumber": self.license_number} if with_license else {}
+        query.update(params or {})
         last_status: int | None = None
         retry_after: float | None = None
         for attempt in range(1, self.max_attempts + 1):
@@ -670,10 +730,17 @@ class MetrcProvider:
 
     # ------------------------------------------------------------------ reads
 
-    def _get(self, path: str, params: dict | None = None) -> Any:
-        response = self._request("GET", path, params=params)
+    def _get(self, path: str, params: dict | None = None, *, with_license: bool = True) -> Any:
+        response = self._request("GET", path, params=params, with_license=with_license)
         self._raise_for_status(response)
         return response.json() if response.content else None
+
+    def _data(self, path: str) -> list:
+        """A list route without paging or licence (customer types, registration locations): its Data."""
+        body = self._get(path, with_license=False)
+        if isinstance(body, dict):
+            return list(_field(body, "Data") or [])
+        return list(body) if isinstance(body, list) else []
 
     def receipt_id_by_external_number(self, number: str) -> int | None:
         """The state's id of the receipt sent under our `number` (ExternalReceiptNumber), or None: how the sync
@@ -694,9 +761,11 @@ class MetrcProvider:
         modified_since: dt.datetime | None = None,
         modified_until: dt.datetime | None = None,
         with_modified_range: bool = True,
+        with_license: bool = True,
         params: dict | None = None,
     ) -> Iterator[dict]:
-        """Every record of a v2 list: pageNumber from 1, pageSize 20, lastModifiedStart/End."""
+        """Every record of a v2 list: pageNumber from 1, pageSize 20, lastModifiedStart/End (and licenseNumber,
+        except on the routes that take none: a transfer's deliveries and their packages)."""
         query = dict(params or {})
         if with_modified_range:
             start = modified_since or HISTORY_START
@@ -704,7 +773,9 @@ class MetrcProvider:
             query["lastModifiedStart"] = metrc_utc_timestamp(start)
             query["lastModifiedEnd"] = metrc_utc_timestamp(end)
         for page in range(1, MAX_PAGES + 1):
-            body = self._get(path, {**query, "pageNumber": page, "pageSize": self.page_size})
+            body = self._get(
+                path, {**query, "pageNumber": page, "pageSize": self.page_size}, with_license=with_license
+            )
             if isinstance(body, list):  # an answer without the envelope: everything at once
                 yield from body
                 return
@@ -737,30 +808,85 @@ class MetrcProvider:
         return packages
 
     def incoming_transfers(self, *, modified_since: dt.datetime | None = None) -> list[StateTransfer]:
-        transfers = []
-        for record in self.list_pages("/transfers/v2/incoming", modified_since=modified_since):
-            delivery_id = _field(record, "DeliveryId") or _field(record, "Id")
-            packages = [
-                {
-                    "label": _field(package, "PackageLabel", ""),
-                    "item_name": _field(package, "ItemName") or _field(package, "ProductName") or "",
-                    "quantity": _decimal(_field(package, "ShippedQuantity")),
-                    "unit_of_measure": _field(package, "ShippedUnitOfMeasureName") or "",
-                    "lab_testing_state": _field(package, "LabTestingState") or "",
-                }
-                for package in self.list_pages(
-                    f"/transfers/v2/deliveries/{int(delivery_id)}/packages", with_modified_range=False
-                )
-            ]
-            transfers.append(
-                StateTransfer(
-                    manifest_number=str(_field(record, "ManifestNumber", "")),
-                    shipper_license=_field(record, "ShipperFacilityLicenseNumber") or "",
-                    shipper_name=_field(record, "ShipperFacilityName") or "",
-                    packages=packages,
-                )
+        """The facility's incoming transfers with their packages: GET /transfers/v2/incoming, then each
+        transfer's deliveries to this facility (GET /transfers/v2/{id}/deliveries) and their packages
+        (GET /transfers/v2/deliveries/{id}/packages)."""
+        return [
+            self._transfer_with_packages(record)
+            for record in self.list_pages("/transfers/v2/incoming", modified_since=modified_since)
+        ]
+
+    def incoming_transfer(self, manifest_number: str) -> StateTransfer | None:
+        """The incoming transfer under `manifest_number`, with its packages, or None when the state lists none
+        for this facility."""
+        wanted = str(manifest_number).strip()
+        for record in self.list_pages("/transfers/v2/incoming"):
+            if str(_field(record, "ManifestNumber", "")).strip() == wanted:
+                return self._transfer_with_packages(record)
+        return None
+
+    def _transfer_with_packages(self, record: dict) -> StateTransfer:
+        transfer_id = _field(record, "Id")
+        deliveries = [
+            delivery
+            for delivery in self.list_pages(
+                f"/transfers/v2/{int(transfer_id)}/deliveries", with_modified_range=False, with_license=False
             )
-        return transfers
+            if (_field(delivery, "RecipientFacilityLicenseNumber") or self.license_number)
+            == self.license_number
+        ]
+        packages = []
+        for delivery in deliveries:
+            for package in self.list_pages(
+                f"/transfers/v2/deliveries/{int(_field(delivery, 'Id'))}/packages",
+                with_modified_range=False,
+                with_license=False,
+            ):
+                packages.append(
+                    {
+                        "label": _field(package, "PackageLabel", ""),
+                        "item_name": _field(package, "ItemName") or _field(package, "ProductName") or "",
+                        "quantity": _decimal(_field(package, "ShippedQuantity")),
+                        "unit_of_measure": _field(package, "ShippedUnitOfMeasureName") or "",
+                        "lab_testing_state": _field(package, "LabTestingState") or "",
+                        "shipment_state": _field(package, "ShipmentPackageState") or "",
+                    }
+                )
+        return StateTransfer(
+            manifest_number=str(_field(record, "ManifestNumber", "")),
+            shipper_license=_field(record, "ShipperFacilityLicenseNumber") or "",
+            shipper_name=_field(record, "ShipperFacilityName") or "",
+            packages=packages,
+            transfer_id=int(transfer_id),
+            delivery_ids=[int(_field(delivery, "Id")) for delivery in deliveries],
+        )
+
+    def customer_types(self) -> list[str]:
+        """The sales customer types the state accepts (GET /sales/v2/customertypes), e.g. Consumer, Patient,
+        Caregiver, ExternalPatient."""
+        return [str(name) for name in self._data("/sales/v2/customertypes")]
+
+    def patient_registration_locations(self) -> list[dict]:
+        """Where an external patient may be registered: [{"id", "name"}] (GET
+        /sales/v2/patientregistration/locations), for a receipt's PatientRegistrationLocationId."""
+        return [
+            {"id": int(_field(record, "Id")), "name": str(_field(record, "Name") or "")}
+            for record in self._data("/sales/v2/patientregistration/locations")
+            if isinstance(record, dict) and _field(record, "Id") is not None
+        ]
+
+    def caregiver_status(self, caregiver_license_number: str) -> bool | None:
+        """Whether the state lists the caregiver's card as active; None where the state offers no lookup."""
+        if self.state not in CAREGIVER_STATUS_STATES:
+            return None
+        try:
+            body = self._get(f"/caregivers/v2/status/{urllib.parse.quote(caregiver_license_number, safe='')}")
+        except Rejected as error:
+            if error.status_code == 404:
+                return False
+            raise
+        record = body[0] if isinstance(body, list) and body else body if isinstance(body, dict) else {}
+        return bool(_field(record or {}, "Active", False))
 
     def patient_status(self, patient_license_number: str) -> PatientStatus | None:
         if self.state not in PATIENT_STATUS_STATES:

@@ -25,7 +25,12 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import httpx
 
-from compliance.traceability.metrc import BATCH_SIZE, PAGE_SIZE, PATIENT_STATUS_STATES
+from compliance.traceability.metrc import (
+    BATCH_SIZE,
+    CAREGIVER_STATUS_STATES,
+    PAGE_SIZE,
+    PATIENT_STATUS_STATES,
+)
 
 DEFAULT_VENDOR_KEY = "simulator-vendor-key"
 DEFAULT_USER_KEY = "simulator-user-key"
@@ -38,6 +43,23 @@ ADJUSTMENT_REASONS: tuple[dict, ...] = (
     {"Name": "Scale Variance", "RequiresNote": False, "RequiresWasteWeight": False},
     {"Name": "Theft", "RequiresNote": True, "RequiresWasteWeight": False},
     {"Name": "Waste", "RequiresNote": False, "RequiresWasteWeight": False},
+)
+# GET /sales/v2/patientregistration/locations: where an external patient may be registered.
+PATIENT_REGISTRATION_LOCATIONS: tuple[dict, ...] = tuple(
+    {"Id": 1 + index, "Name": name}
+    for index, name in enumerate(
+        (
+            "Arizona",
+            "California",
+            "Colorado",
+            "Maine",
+            "Michigan",
+            "Nevada",
+            "New Mexico",
+            "Oklahoma",
+            "Oregon",
+        )
+    )
 )
 UNIT_ABBREVIATIONS = {
     "Each": "ea",
@@ -108,6 +130,11 @@ class Facility:
     retailer_deliveries: dict[int, dict] = field(default_factory=dict)
     transfers: list[dict] = field(default_factory=list)
     patients: dict[str, dict] = field(default_factory=dict)
+    caregivers: dict[str, bool] = field(default_factory=dict)
+    # GET /sales/v2/customertypes: the SalesCustomerType values this state accepts.
+    customer_types: tuple[str, ...] = SALES_CUSTOMER_TYPES
+    # GET /packages/v2/adjust/reasons: states name and require them differently.
+    adjustment_reasons: tuple[dict, ...] = ADJUSTMENT_REASONS
     recent_gets: collections.deque = field(default_factory=collections.deque)
 
     @property
@@ -417,6 +444,28 @@ class MetrcSimulator:
                 "PurchaseAmountDays": float(purchase_amount_days),
             }
 
+    def seed_caregiver(
+        self, license_number: str, caregiver_license_number: str, *, active: bool = True
+    ) -> None:
+        with self._lock:
+            self._facility(license_number).caregivers[caregiver_license_number] = active
+
+    def set_customer_types(self, license_number: str, customer_types: Iterable[str]) -> None:
+        """The SalesCustomerType values the facility's state accepts (all four by default)."""
+        with self._lock:
+            self._facility(license_number).customer_types = tuple(customer_types)
+
+    def set_adjustment_reasons(self, license_number: str, reasons: Iterable[dict]) -> None:
+        """The facility's adjustment reasons: [{"Name", "RequiresNote", "RequiresWasteWeight"}]."""
+        with self._lock:
+            self._facility(license_number).adjustment_reasons = tuple(dict(reason) for reason in reasons)
+
+    def share_packages(self, license_number: str, with_license: str) -> None:
+        """A co-located facility (a store's medical licence beside its adult-use one) sells from the same
+        packages: both licences see one inventory, as the platform keeps one per store."""
+        with self._lock:
+            self._facility(license_number).packages = self._facility(with_license).packages
+
     def set_faults(self, **changes: Any) -> None:
         """Change fault settings at run time, e.g. `set_faults(fail_every=5, get_rate_limit=10)`."""
         with self._lock:
@@ -541,6 +590,9 @@ class MetrcSimulator:
                     if number in self.facilities
                 ],
             )
+        unlicensed = self._unlicensed_list(method, path, user_key)
+        if unlicensed is not None:
+            return unlicensed
         route = next(
             (
                 (handler, match)
@@ -554,6 +606,14 @@ class MetrcSimulator:
                 404, {"Message": f"No HTTP resource was found that matches {method} {path}."}
             )
         handler, match = route
+        if handler in (self._get_transfer_deliveries, self._get_transfer_packages):
+            # Routes that take no licence: the transfer or delivery id says whose it is.
+            facility = self._facility_of_transfer(user_key, **match.groupdict())
+            if facility is None:
+                return SimulatorResponse(404, {"Message": f"No HTTP resource was found that matches {path}."})
+            if self._rate_limited(facility):
+                return SimulatorResponse(429, {"Message": "Too many requests."}, {"Retry-After": "1"})
+            return handler(facility, query, **match.groupdict())
         license_number = query.get("licenseNumber")
         if not license_number:
             return SimulatorResponse(400, {"Message": "licenseNumber is required."})
@@ -578,6 +638,51 @@ class MetrcSimulator:
         except _RowErrors as rejected:
             return SimulatorResponse(400, rejected.errors)
 
+    def _facility_of_transfer(
+        self, user_key: str, transfer_id: str | None = None, delivery_id: str | None = None
+    ) -> Facility | None:
+        for number in sorted(self.users.get(user_key, ())):
+            facility = self.facilities.get(number)
+            for transfer in facility.transfers if facility else ():
+                if (transfer_id and transfer["Id"] == int(transfer_id)) or (
+                    delivery_id and transfer["DeliveryId"] == int(delivery_id)
+                ):
+                    return facility
+        return None
+
+    def _unlicensed_list(self, method: str, path: str, user_key: str) -> SimulatorResponse | None:
+        """The lists Metrc serves per state without a licence: customer types and patient registration
+        locations (for the states of the facilities the user key may act for)."""
+        route = path.rstrip("/")
+        if method != "GET" or route not in (
+            "/sales/v2/customertypes",
+            "/sales/v2/patientregistration/locations",
+        ):
+            return None
+        if route.endswith("/locations"):
+            data: list = list(PATIENT_REGISTRATION_LOCATIONS)
+        else:
+            offered = {
+                name
+                for number in self.users.get(user_key, ())
+                if number in self.facilities
+                for name in self.facilities[number].customer_types
+            }
+            data = [name for name in SALES_CUSTOMER_TYPES if name in offered]
+        return SimulatorResponse(
+            200,
+            {
+                "Data": data,
+                "Total": len(data),
+                "TotalRecords": len(data),
+                "PageSize": len(data),
+                "RecordsOnPage": len(data),
+                "Page": 1,
+                "CurrentPage": 1,
+                "TotalPages": 1,
+            },
+        )
+
     def _build_routes(self) -> list[tuple[str, re.Pattern, Callable]]:
         routes = [
             ("GET", r"/packages/v2/active", self._get_active_packages),
@@ -585,6 +690,8 @@ class MetrcSimulator:
             ("GET", r"/packages/v2/inactive", self._get_inactive_packages),
             ("GET", r"/packages/v2/adjust/reasons", self._get_adjust_reasons),
             ("POST", r"/packages/v2/adjust", self._post_adjust),
+            ("PUT", r"/packages/v2/finish", self._put_finish),
+            ("PUT", r"/packages/v2/unfinish", self._put_unfinish),
             ("GET", r"/sales/v2/receipts/active", self._get_active_receipts),
             ("GET", r"/sales/v2/receipts/inactive", self._get_inactive_receipts),
             ("GET", r"/sales/v2/receipts/external/(?P<external_number>[^/]+)", self._get_receipt_external),
@@ -602,7 +709,9 @@ class MetrcSimulator:
             ("POST", r"/sales/v2/deliveries/retailer/restock", self._post_retailer_restock),
             ("POST", r"/sales/v2/deliveries/retailer/end", self._post_retailer_end),
             ("GET", r"/transfers/v2/incoming", self._get_incoming_transfers),
+            ("GET", r"/transfers/v2/(?P<transfer_id>\d+)/deliveries", self._get_transfer_deliveries),
             ("GET", r"/transfers/v2/deliveries/(?P<delivery_id>\d+)/packages", self._get_transfer_packages),
+            ("GET", r"/caregivers/v2/status/(?P<caregiver_license>[^/]+)", self._get_caregiver_status),
             ("GET", r"/patients/v2/statuses/(?P<patient_license>[^/]+)", self._get_patient_status),
             ("GET", r"/packages/v2/(?P<label>[^/]+)", self._get_package),
         ]
@@ -671,8 +780,8 @@ class MetrcSimulator:
         return SimulatorResponse(200, package.as_json())
 
     def _get_adjust_reasons(self, facility: Facility, query: dict) -> SimulatorResponse:
-        records = [{**reason, "LastModified": "2014-01-01T00:00:00+00:00"} for reason in ADJUSTMENT_REASONS]
-        return self._page({k: v for k, v in query.items() if not k.startswith("lastModified")}, records)
+        query = {k: v for k, v in query.items() if not k.startswith("lastModified")}  # the route takes none
+        return self._page(query, list(facility.adjustment_reasons))
 
     def _receipt_records(self, facility: Facility, *, active: bool) -> list[dict]:
         return [r for r in facility.receipts.values() if (not r["IsArchived"]) == active]
@@ -708,6 +817,32 @@ class MetrcSimulator:
     def _get_incoming_transfers(self, facility: Facility, query: dict) -> SimulatorResponse:
         records = [{k: v for k, v in t.items() if k != "packages"} for t in facility.transfers]
         return self._page(query, records)
+
+    def _get_transfer_deliveries(
+        self, facility: Facility, query: dict, transfer_id: str
+    ) -> SimulatorResponse:
+        for transfer in facility.transfers:
+            if transfer["Id"] == int(transfer_id):
+                delivery = {
+                    "Id": transfer["DeliveryId"],
+                    "RecipientFacilityLicenseNumber": transfer["RecipientFacilityLicenseNumber"],
+                    "RecipientFacilityName": facility.name,
+                    "ShipmentTypeName": "Transfer",
+                    "DeliveryPackageCount": transfer["PackageCount"],
+                    "DeliveryReceivedPackageCount": 0,
+                }
+                return self._page(query, [delivery])
+        return SimulatorResponse(404, {"Message": f"Transfer {transfer_id} was not found."})
+
+    def _get_caregiver_status(
+        self, facility: Facility, query: dict, caregiver_license: str
+    ) -> SimulatorResponse:
+        if facility.state not in CAREGIVER_STATUS_STATES:
+            return SimulatorResponse(404, {"Message": "This state offers no caregiver status lookup."})
+        number = urllib.parse.unquote(caregiver_license)
+        return SimulatorResponse(
+            200, {"CaregiverLicenseNumber": number, "Active": facility.caregivers.get(number, False)}
+        )
 
     def _get_transfer_packages(self, facility: Facility, query: dict, delivery_id: str) -> SimulatorResponse:
         for transfer in facility.transfers:
@@ -817,13 +952,24 @@ class MetrcSimulator:
                 package.last_modified = now
 
     @staticmethod
-    def _sale_header(row: _Row) -> None:
+    def _sale_header(row: _Row, facility: Facility) -> None:
         row.local_datetime("SalesDateTime")
         customer_type = row.required("SalesCustomerType")
-        if customer_type is not None and customer_type not in SALES_CUSTOMER_TYPES:
-            row.error(f"SalesCustomerType must be one of {', '.join(SALES_CUSTOMER_TYPES)}.")
-        if customer_type in ("Patient", "Caregiver") and not row.obj.get("patientlicensenumber"):
+        if customer_type is not None and customer_type not in facility.customer_types:
+            row.error(f"SalesCustomerType must be one of {', '.join(facility.customer_types)}.")
+        if customer_type in ("Patient", "Caregiver", "ExternalPatient") and not row.obj.get(
+            "patientlicensenumber"
+        ):
             row.error("PatientLicenseNumber is required for a patient or caregiver sale.")
+        if customer_type == "Caregiver" and not row.obj.get("caregiverlicensenumber"):
+            row.error("CaregiverLicenseNumber is required for a Caregiver sale.")
+        if customer_type == "ExternalPatient":
+            location = row.obj.get("patientregistrationlocationid")
+            known = {location["Id"] for location in PATIENT_REGISTRATION_LOCATIONS}
+            if isinstance(location, bool) or not isinstance(location, int) or location not in known:
+                row.error(
+                    "PatientRegistrationLocationId must be one of GET /sales/v2/patientregistration/locations."
+                )
 
     # ------------------------------------------------------------------ receipts
 
@@ -835,6 +981,8 @@ class MetrcSimulator:
             "SalesDateTime": obj.get("salesdatetime"),
             "SalesCustomerType": obj.get("salescustomertype"),
             "PatientLicenseNumber": obj.get("patientlicensenumber"),
+            "CaregiverLicenseNumber": obj.get("caregiverlicensenumber"),
+            "PatientRegistrationLocationId": obj.get("patientregistrationlocationid"),
             "ExternalReceiptNumber": obj.get("externalreceiptnumber"),
             "TotalPackages": len(lines),
             "TotalPrice": float(sum(Decimal(str(line["TotalAmount"])) for line in lines)),
@@ -850,7 +998,7 @@ class MetrcSimulator:
         accepted = []
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
-            self._sale_header(row)
+            self._sale_header(row, facility)
             accepted.append((row, self._transactions(row, facility, working)))
         if errors:
             raise _RowErrors(errors)
@@ -877,10 +1025,14 @@ class MetrcSimulator:
             elif receipt is not None:
                 for line in receipt["Transactions"]:  # the update replaces the receipt's lines
                     package = facility.packages[line["PackageLabel"]]
+                    if package.finished:
+                        row.error(
+                            f"Package {package.label} is finished; unfinish it before changing receipt {receipt_id}."
+                        )
                     working[package.label] = working.get(package.label, package.quantity) + Decimal(
                         str(line["Quantity"])
                     )
-            self._sale_header(row)
+            self._sale_header(row, facility)
             accepted.append((row, receipt_id, self._transactions(row, facility, working)))
         if errors:
             raise _RowErrors(errors)
@@ -900,6 +1052,15 @@ class MetrcSimulator:
         working = {}
         for line in receipt["Transactions"]:
             package = facility.packages[line["PackageLabel"]]
+            if package.finished:
+                raise _RowErrors(
+                    [
+                        {
+                            "row": 0,
+                            "message": f"Package {package.label} is finished; unfinish it before voiding receipt {receipt_id}.",
+                        }
+                    ]
+                )
             working[package.label] = working.get(package.label, package.quantity) + Decimal(
                 str(line["Quantity"])
             )
@@ -913,7 +1074,7 @@ class MetrcSimulator:
     def _post_adjust(self, facility: Facility, body: list) -> SimulatorResponse:
         errors: list[dict] = []
         working: dict[str, Decimal] = {}
-        reasons = {reason["Name"]: reason for reason in ADJUSTMENT_REASONS}
+        reasons = {reason["Name"]: reason for reason in facility.adjustment_reasons}
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             label = row.required("Label")
@@ -951,6 +1112,51 @@ class MetrcSimulator:
         self._commit_quantities(facility, working)
         return SimulatorResponse(200, {"Ids": [], "Warnings": None})
 
+    def _finish_rows(self, facility: Facility, body: list, *, finish: bool) -> list[SimulatedPackage]:
+        errors: list[dict] = []
+        packages: list[SimulatedPackage] = []
+        seen: set[str] = set()
+        for index, obj in enumerate(_lower_keys(body)):
+            row = _Row(index, obj, errors)
+            label = row.required("Label")
+            if finish:
+                row.date("ActualDate")
+            if not isinstance(label, str):
+                continue
+            package = self._find_package(facility, label)
+            if package is None:
+                row.error(f"Package {label} was not found at facility {facility.license_number}.")
+            elif label in seen:
+                row.error(f"Package {label} appears twice.")
+            elif finish and package.finished:
+                row.error(f"Package {label} is already finished.")
+            elif finish and package.quantity != 0:
+                row.error(
+                    f"Package {label} holds {_plain(package.quantity)} {package.unit}; only an empty package can be finished."
+                )
+            elif finish and package.retailer_delivery_id is not None:
+                row.error(f"Package {label} is on retailer delivery {package.retailer_delivery_id}.")
+            elif not finish and not package.finished:
+                row.error(f"Package {label} is not finished.")
+            else:
+                packages.append(package)
+            seen.add(label)
+        if errors:
+            raise _RowErrors(errors)
+        return packages
+
+    def _put_finish(self, facility: Facility, body: list) -> SimulatorResponse:
+        for package in self._finish_rows(facility, body, finish=True):
+            package.finished = True
+            package.last_modified = _now()
+        return SimulatorResponse(200, None)
+
+    def _put_unfinish(self, facility: Facility, body: list) -> SimulatorResponse:
+        for package in self._finish_rows(facility, body, finish=False):
+            package.finished = False
+            package.last_modified = _now()
+        return SimulatorResponse(200, None)
+
     # ------------------------------------------------------------------ sales deliveries
 
     def _post_deliveries(self, facility: Facility, body: list) -> SimulatorResponse:
@@ -959,7 +1165,7 @@ class MetrcSimulator:
         accepted = []
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
-            self._sale_header(row)
+            self._sale_header(row, facility)
             for name in ("RecipientAddressStreet1", "RecipientAddressCity", "RecipientAddressPostalCode"):
                 row.required(name)
             row.local_datetime("EstimatedDepartureDateTime", required=False)
@@ -1133,7 +1339,7 @@ class MetrcSimulator:
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             delivery = self._retailer_delivery_row(row, facility, states=("Created", "Departed"))
-            self._sale_header(row)
+            self._sale_header(row, facility)
             for name in ("RecipientAddressStreet1", "RecipientAddressCity", "RecipientAddressPostalCode"):
                 row.required(name)
             if delivery is None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from dispensary.audit import audit_record
 from dispensary.errors import Conflict, ValidationFailed
 from dispensary.models import Store, User
+from dispensary.units import UnitError, quantity_convert, unit_code, units_compatible
 from inventory.models import (
     MILLI,
     ZERO,
@@ -40,6 +41,7 @@ CSV_COLUMNS = (
     "packaged_on",
     "expires_on",
     "lab_status",
+    "unit",
 )
 REQUIRED_COLUMNS = ("manifest_number", "shipper_license", "shipper_name", "tag", "sku", "quantity")
 MAX_CSV_BYTES = 2 * 1024 * 1024
@@ -77,6 +79,28 @@ def _quantity(value: str, errors: list[str], column: str = "quantity") -> Decima
         errors.append(f"{column} must be greater than zero with at most three decimals, not {value!r}")
         return None
     return quantity
+
+
+def _in_product_unit(
+    quantity: Decimal | None, unit: str, product: Product | None, errors: list[str]
+) -> tuple[Decimal | None, str]:
+    """A manifest quantity given in `unit` (pounds, ounces...) in the product's own unit (grams or each), and
+    the manifest's unit to remember for the state when it differs ("" when it is the product's own)."""
+    if not unit or quantity is None or product is None:
+        return quantity, ""
+    try:
+        code = unit_code(unit)
+        if not units_compatible(code, product.sold_by):
+            errors.append(f"{product.name} is sold by {product.get_sold_by_display().lower()}, not in {unit}")
+            return None, ""
+        converted = quantity_convert(quantity, code, product.sold_by, places=3)
+    except UnitError as error:
+        errors.append(str(error))
+        return None, ""
+    if converted <= ZERO:
+        errors.append(f"{quantity} {unit} is less than 0.001 {product.sold_by}")
+        return None, ""
+    return converted, "" if code == product.sold_by else code
 
 
 @transaction.atomic
@@ -123,6 +147,7 @@ def transfer_import_csv(*, store: Store, content: bytes | str, actor) -> Incomin
         if product is None:
             errors.append(f"no product with SKU {row.get('sku')!r}")
         quantity = _quantity(row.get("quantity", ""), errors)
+        quantity, state_unit = _in_product_unit(quantity, (row.get("unit") or "").strip(), product, errors)
         if (
             product
             and quantity
@@ -142,6 +167,7 @@ def transfer_import_csv(*, store: Store, content: bytes | str, actor) -> Incomin
                 tag=tag,
                 product=product,
                 expected_quantity=quantity,
+                state_unit=state_unit,
                 lab_status=lab_status,
                 harvest_batch=(row.get("harvest_batch") or "").strip(),
                 **dates,
@@ -328,6 +354,7 @@ def transfer_complete(*, transfer: IncomingTransfer, actor) -> IncomingTransfer:
                 packaged_on=line.packaged_on,
                 expires_on=line.expires_on,
                 lab_status=line.lab_status,
+                state_unit=line.state_unit,
             )
             line.save(update_fields=["package"])
     ReceivingDiscrepancy.objects.bulk_create(discrepancies)

@@ -9,7 +9,7 @@ from dispensary.models import User
 from inventory.errors import InvalidQuantity
 from inventory.events import PackageMoved, PackageWasted
 from inventory.models import ZERO, Package, StockMovement, WasteRecord, quantity_text
-from inventory.services.stock import AdjustmentReason, _movement, _positive
+from inventory.services.stock import AdjustmentReason, Reference, _movement, _positive
 
 WASTE_REASONS = {
     AdjustmentReason.DAMAGED,
@@ -32,9 +32,11 @@ def package_waste(
     method: str = "",
     waste_weight_g=None,
     witness: User | None = None,
+    reference: Reference | None = None,
 ) -> WasteRecord:
     """Take stock out as waste. Destruction needs the method, the waste weight and a second staff member as
-    witness; theft and shrinkage are flagged for state reporting. Bad input changes nothing."""
+    witness; theft and shrinkage are flagged for state reporting. `reference` names what it belongs to (a
+    refund whose returned stock is wasted). Bad input changes nothing."""
     if reason not in WASTE_REASONS:
         raise ValidationFailed(
             f"Choose a waste reason from the list, not {reason!r}.", details={"reason": sorted(WASTE_REASONS)}
@@ -73,7 +75,13 @@ def package_waste(
             quantity,
         )
     movement = _movement(
-        locked, kind=StockMovement.Kind.WASTED, quantity=-quantity, actor=actor, reason=reason, note=note
+        locked,
+        kind=StockMovement.Kind.WASTED,
+        quantity=-quantity,
+        actor=actor,
+        reason=reason,
+        note=note,
+        reference=reference,
     )
     movement.save()
     record = WasteRecord.objects.create(

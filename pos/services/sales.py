@@ -770,6 +770,7 @@ def sale_refund(
                 reason=waste_reason,
                 actor=actor,
                 note=f"Refund {refund.pk} of sale {locked.receipt_number}: {reason}"[:2000],
+                reference=Reference("refund", str(refund.pk)),
             )
     RefundLine.objects.bulk_create(rows)
     refund.net_amount = sum((row.net_amount for row in rows), ZERO)

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from compliance.models import SyncRecord
 from compliance.reporting.reports.document import Document, Table
 from compliance.traceability.base import Operation, StatePackage, TraceabilityError
+from compliance.traceability.metrc import platform_quantity
 from dispensary.clock import store_local_day_bounds
 from dispensary.models import Store
 from inventory.models import (
@@ -317,7 +318,7 @@ def inventory_reconciliation(
                 if row.closing:
                     row.flags.append("Not among the state's active packages")
             else:
-                row.state_quantity = _decimal(known.quantity)
+                row.state_quantity = platform_quantity(known.quantity, known.unit_of_measure, package.unit)
                 if row.state_quantity != row.closing:
                     row.flags.append(f"State has {quantity_text(row.state_quantity)}")
         if discrepancies_only and not row.flags:
@@ -434,7 +435,9 @@ class ThreeWayRow:
 
     @property
     def state_quantity(self) -> Decimal | None:
-        return None if self.state is None else _decimal(self.state.quantity)
+        if self.state is None:
+            return None
+        return platform_quantity(self.state.quantity, self.state.unit_of_measure, self.unit)
 
 
 @dataclass

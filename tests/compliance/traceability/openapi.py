@@ -87,6 +87,8 @@ ROUTES = {
     ("POST", "/sales/v2/deliveries/retailer/sale"),
     ("POST", "/sales/v2/deliveries/retailer/restock"),
     ("POST", "/sales/v2/deliveries/retailer/end"),
+    ("PUT", "/packages/v2/finish"),
+    ("PUT", "/packages/v2/unfinish"),
 }
 
 

@@ -3,6 +3,7 @@ OpenAPI document (corrected as shared/reference/metrc/README.md says) - and the 
 
 import copy
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -56,6 +57,8 @@ def built_objects() -> dict[Operation, dict]:
         Operation.RETAILER_DELIVERY_END: metrc.retailer_delivery_end_object(
             88, SALE_AT, LA, packages=[metrc.retailer_end_package_object("TAG-FLOWER", "10.5", "g")]
         ),
+        Operation.PACKAGE_FINISH: metrc.package_finish_object("TAG-FLOWER", dt.date(2025, 3, 1)),
+        Operation.PACKAGE_UNFINISH: metrc.package_unfinish_object("TAG-FLOWER"),
     }  # fmt: skip
 
 
@@ -114,6 +117,10 @@ def test_every_write_the_provider_sends_matches_its_schema(simulator, provider):
             metrc.retailer_end_package_object("TAG-VAN2", 2, "each"),
         ])],
     )  # fmt: skip
+
+    simulator.seed_package(CA_LICENSE, "TAG-EMPTY", 0, "Grams", "OG Kush")
+    provider.submit(Operation.PACKAGE_FINISH, [metrc.package_finish_object("TAG-EMPTY", dt.date(2025, 3, 1))])
+    provider.submit(Operation.PACKAGE_UNFINISH, [metrc.package_unfinish_object("TAG-EMPTY")])
 
     writes = [r for r in simulator.requests if r.method in ("POST", "PUT")]
     assert {(r.method, r.path) for r in writes} == ROUTES
@@ -185,3 +192,38 @@ def test_pascal_and_camel_case_names_are_the_same_field():
     receipt = _receipt()
     camel = {key[0].lower() + key[1:]: value for key, value in receipt.items()}
     assert request_errors("POST", "/sales/v2/receipts", [camel]) == []
+
+
+@pytest.mark.parametrize(
+    ("customer_type", "extra", "expected"),
+    [
+        (
+            "caregiver",
+            {"caregiver_license": "CG-9"},
+            {"SalesCustomerType": "Caregiver", "CaregiverLicenseNumber": "CG-9"},
+        ),
+        (
+            "external_patient",
+            {"patient_registration_location_id": 3},
+            {"SalesCustomerType": "ExternalPatient", "PatientRegistrationLocationId": 3},
+        ),
+    ],
+)
+def test_caregiver_and_external_patient_receipts_match_the_schema(customer_type, extra, expected):
+    receipt = metrc.receipt_object(
+        SALE_AT, LA, customer_type, "PAT-1", transactions=[LINE], external_receipt_number="S-7", **extra
+    )
+    assert {key: receipt[key] for key in expected} == expected
+    assert receipt["PatientLicenseNumber"] == "PAT-1"
+    assert_valid_request("POST", "/sales/v2/receipts", [receipt])
+
+
+def test_a_quantity_goes_in_the_unit_the_state_holds_the_package_in():
+    assert metrc.state_quantity("3.5", "g") == (Decimal("3.500"), "Grams")
+    assert metrc.state_quantity("3.5", "g", "lb") == (Decimal("0.007716"), "Pounds")
+    assert metrc.state_quantity("28.349523125", "g", "oz") == (Decimal("1.000000"), "Ounces")
+    assert metrc.state_quantity("2", "each", "") == (Decimal("2.000"), "Each")
+    line = metrc.transaction_object("TAG-FLOWER", *metrc.state_quantity("453.592", "g", "lb"), "100")
+    assert (line["Quantity"], line["UnitOfMeasure"]) == (0.999999, "Pounds")
+    assert metrc.platform_quantity("1", "Pounds", "g") == Decimal("453.592")
+    assert metrc.platform_quantity("16", "Ounces", "g") == Decimal("453.592")

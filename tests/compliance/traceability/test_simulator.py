@@ -206,17 +206,21 @@ def test_incoming_transfers_with_their_packages(simulator, provider):
         packages=[{"label": "TAG-IN-1", "item": "Blue Dream 3.5g", "quantity": 24, "unit": "Each"},
                   {"label": "TAG-IN-2", "item": "OG Kush bulk", "quantity": "453.6", "unit": "Grams"}],
     )  # fmt: skip
-    assert provider.incoming_transfers() == [
+    transfers = provider.incoming_transfers()
+    assert transfers == [
         StateTransfer(
             manifest_number="0000123456", shipper_license="C11-0000001-LIC", shipper_name="Coastal Farms",
             packages=[
                 {"label": "TAG-IN-1", "item_name": "Blue Dream 3.5g", "quantity": Decimal(24),
-                 "unit_of_measure": "Each", "lab_testing_state": "TestPassed"},
+                 "unit_of_measure": "Each", "lab_testing_state": "TestPassed", "shipment_state": "Shipped"},
                 {"label": "TAG-IN-2", "item_name": "OG Kush bulk", "quantity": Decimal("453.6"),
-                 "unit_of_measure": "Grams", "lab_testing_state": "TestPassed"},
+                 "unit_of_measure": "Grams", "lab_testing_state": "TestPassed", "shipment_state": "Shipped"},
             ],
+            transfer_id=transfers[0].transfer_id,
+            delivery_ids=transfers[0].delivery_ids,
         )
     ]  # fmt: skip
+    assert len(transfers[0].delivery_ids) == 1
 
 
 def test_patient_status_where_the_state_offers_it(simulator, clock, provider):
