@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('compliance', '0005_checkout'),
+        ('compliance', '0006_tax_categories'),
     ]
 
     operations = [

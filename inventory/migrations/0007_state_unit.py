@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0005_permissions'),
+        ('inventory', '0006_movement_time_of_receipt'),
     ]
 
     operations = [
