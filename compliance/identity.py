@@ -141,7 +141,7 @@ def id_verify(
 
 @transaction.atomic
 def looping_alert_acknowledge(*, alert: LoopingAlert, actor, note: str = "") -> LoopingAlert:
-    locked = LoopingAlert.objects.select_for_update().get(pk=alert.pk)
+    locked = LoopingAlert.objects.select_for_update(of=("self",)).get(pk=alert.pk)
     if locked.acknowledged_at is not None:
         raise Conflict("This alert was already acknowledged.")
     locked.acknowledged_by = actor if isinstance(actor, User) else None
@@ -207,7 +207,7 @@ def patient_registration_set(
         problems["expires_on"] = ["The card cannot expire before it was issued."]
     if problems:
         raise ValidationFailed("Please correct the card details.", details=problems)
-    existing = PatientRegistration.objects.select_for_update().filter(customer=customer).first()
+    existing = PatientRegistration.objects.select_for_update(of=("self",)).filter(customer=customer).first()
     before = snapshot(existing) if existing else None
     registration = existing or PatientRegistration(customer=customer)
     registration.card_number, registration.state = card_number, state

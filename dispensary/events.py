@@ -152,7 +152,10 @@ def deliver(delivery_id: int) -> Outcome:
     """
     with transaction.atomic():
         delivery = (
-            EventDelivery.objects.select_for_update().select_related("event").filter(pk=delivery_id).first()
+            EventDelivery.objects.select_for_update(of=("self",))
+            .select_related("event")
+            .filter(pk=delivery_id)
+            .first()
         )
         if delivery is None or delivery.status != EventDelivery.Status.PENDING:
             return Outcome("skipped")

@@ -140,7 +140,7 @@ def customer_update(*, customer: Customer, actor, store: Store | None = None, **
             "These customer fields cannot be changed: " + ", ".join(sorted(unknown)),
             details={name: ["Not an editable field."] for name in sorted(unknown)},
         )
-    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    locked = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
     before = snapshot(locked)
     if "phone" in changes:
         changes["phone"] = phone_normalize(changes["phone"])
@@ -222,7 +222,9 @@ def marketing_consent_record(
     if problems:
         first = next(iter(problems.values()))[0]
         raise ValidationFailed(f"The consent cannot be recorded: {first}", details=problems)
-    locked = Customer.objects.select_for_update().select_related("organization").get(pk=customer.pk)
+    locked = (
+        Customer.objects.select_for_update(of=("self",)).select_related("organization").get(pk=customer.pk)
+    )
     if granted and channel == EMAIL and not locked.email:
         raise ValidationFailed(
             "Add the customer's email address before recording email consent.",
@@ -393,7 +395,7 @@ def api_client_create(
 
 @transaction.atomic
 def api_client_revoke(*, client: ApiClient, actor) -> ApiClient:
-    client = ApiClient.objects.select_for_update().get(pk=client.pk)
+    client = ApiClient.objects.select_for_update(of=("self",)).get(pk=client.pk)
     if client.is_active:
         client.is_active = False
         client.save(update_fields=["is_active"])
@@ -449,7 +451,7 @@ def staff_token_revoke(*, token: StaffToken, actor) -> None:
 @transaction.atomic
 def event_delivery_retry(*, delivery: EventDelivery, actor) -> EventDelivery:
     """Give a dead letter a fresh round of attempts; it is dispatched when this transaction commits."""
-    locked = EventDelivery.objects.select_for_update().select_related("event").get(pk=delivery.pk)
+    locked = EventDelivery.objects.select_for_update(of=("self",)).select_related("event").get(pk=delivery.pk)
     if locked.status != EventDelivery.Status.DEAD:
         raise ValidationFailed("Only dead letters can be retried.", details={"status": locked.status})
     before = {"status": locked.status, "attempts": locked.attempts}

@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from dispensary.dashboard import dashboard
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("dispensary.api.urls")),
@@ -10,6 +12,7 @@ urlpatterns = [
     path("delivery/", include("delivery.urls")),
     path("inventory/", include("inventory.urls")),
     path("compliance/", include("compliance.urls")),
+    path("dashboard/", dashboard, name="dashboard"),
     path("", include("dispensary.views.urls")),
 ]
 

@@ -6,13 +6,40 @@ pass) a missing service fails those tests instead of skipping them, so a misconf
 skipping them.
 """
 
+import datetime as dt
 import os
 
 import pytest
+import time_machine
 from django.db import connection
 
 import tests.dispensary.outbox_handlers  # noqa: F401 - registers the probe handlers
+from tests.clock import Clock
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
+
+
+@pytest.fixture(scope="session", autouse=True)
+def moved_clock():
+    """TEST_CLOCK_START (an ISO datetime with its offset) starts the whole run at that moment, ticking: CI runs
+    the suite once late in the evening of a daylight-saving change, so a test that depends on the real date
+    (or on UTC and local days being the same) fails there rather than on some later day."""
+    start = os.environ.get("TEST_CLOCK_START")
+    if not start:
+        yield None
+        return
+    moment = dt.datetime.fromisoformat(start)
+    if moment.tzinfo is None:
+        raise pytest.UsageError("TEST_CLOCK_START needs an offset, e.g. 2027-03-14T23:30:00-07:00")
+    with time_machine.travel(moment, tick=True):
+        yield moment
+
+
+@pytest.fixture
+def clock():
+    """Sets "now" for this test: clock.move_to(aware datetime), clock.advance(timedelta)."""
+    controller = Clock()
+    yield controller
+    controller.stop()
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ class SearchResults:
 def parse_day(text: str) -> dt.date | None:
     for pattern in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"):
         try:
-            return dt.datetime.strptime(text, pattern).date()
+            return dt.datetime.strptime(text, pattern).replace(tzinfo=dt.UTC).date()
         except ValueError:
             continue
     return None

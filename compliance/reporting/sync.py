@@ -150,7 +150,7 @@ def sync_send_store(*, store_id: int, provider=None, limit: int = 500) -> dict[s
 
 def _claim(record: SyncRecord) -> SyncRecord | None:
     with transaction.atomic():
-        locked = SyncRecord.objects.select_for_update().filter(pk=record.pk).first()
+        locked = SyncRecord.objects.select_for_update(of=("self",)).filter(pk=record.pk).first()
         if locked is None or locked.status not in (SyncRecord.Status.PENDING, SyncRecord.Status.SENT):
             return None
         locked.attempts += 1
@@ -328,7 +328,7 @@ def sync_alert_overdue() -> int:
 
 
 def _lock_open(record: SyncRecord) -> SyncRecord:
-    locked = SyncRecord.objects.select_for_update().select_related("store").get(pk=record.pk)
+    locked = SyncRecord.objects.select_for_update(of=("self",)).select_related("store").get(pk=record.pk)
     if locked.status in (SyncRecord.Status.ACCEPTED, SyncRecord.Status.MANUAL):
         raise Conflict(f"This report is already {locked.get_status_display().lower()}.")
     return locked

@@ -61,7 +61,7 @@ def count_open(*, store: Store, scope: str, actor, scope_value: str = "") -> Inv
 
 
 def _open(count: InventoryCount) -> InventoryCount:
-    locked = InventoryCount.objects.select_for_update().select_related("store").get(pk=count.pk)
+    locked = InventoryCount.objects.select_for_update(of=("self",)).select_related("store").get(pk=count.pk)
     if locked.status != InventoryCount.Status.OPEN:
         raise Conflict(f"This count is {locked.get_status_display().lower()}; it can no longer change.")
     return locked
@@ -72,7 +72,7 @@ def count_enter(*, count: InventoryCount, tag: str, quantity, actor) -> CountLin
     """Record what was counted for one package (blind: the counter is never shown the system quantity)."""
     locked = _open(count)
     line = (
-        CountLine.objects.select_for_update()
+        CountLine.objects.select_for_update(of=("self",))
         .filter(count=locked, package__tag=(tag or "").strip().upper())
         .first()
     )
@@ -95,7 +95,9 @@ def count_enter(*, count: InventoryCount, tag: str, quantity, actor) -> CountLin
 def count_approve(*, count: InventoryCount, actor) -> InventoryCount:
     """Turn every variance into an adjustment movement. Every line must have been counted."""
     locked = _open(count)
-    lines = list(CountLine.objects.select_for_update().filter(count=locked).select_related("package"))
+    lines = list(
+        CountLine.objects.select_for_update(of=("self",)).filter(count=locked).select_related("package")
+    )
     uncounted = [line.package.tag for line in lines if line.counted_quantity is None]
     if uncounted:
         raise ValidationFailed(
@@ -106,7 +108,7 @@ def count_approve(*, count: InventoryCount, actor) -> InventoryCount:
         raise ValidationFailed("A count must be approved by someone who did not count it.")
     packages = {
         p.pk: p
-        for p in Package.objects.select_for_update()
+        for p in Package.objects.select_for_update(of=("self",))
         .filter(pk__in=[line.package_id for line in lines])
         .order_by("pk")
     }

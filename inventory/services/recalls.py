@@ -64,11 +64,11 @@ def recall_open(*, organization: Organization, criterion: str, value: str, reaso
 @transaction.atomic
 def recall_hold(*, recall: Recall, actor) -> int:
     """Put every affected package that still holds stock on hold as recalled. Returns how many changed."""
-    locked = Recall.objects.select_for_update().get(pk=recall.pk)
+    locked = Recall.objects.select_for_update(of=("self",)).get(pk=recall.pk)
     if locked.held_at is not None:
         raise Conflict("The stock of this recall is already on hold.")
     packages = list(
-        Package.objects.select_for_update()
+        Package.objects.select_for_update(of=("self",))
         .filter(pk__in=locked.packages.values("pk"))
         .exclude(status__in=[Package.Status.RECALLED, Package.Status.FINISHED])
         .order_by("pk")

@@ -191,7 +191,9 @@ def transfer_import_csv(*, store: Store, content: bytes | str, actor) -> Incomin
 
 
 def _lock_pending(transfer: IncomingTransfer) -> IncomingTransfer:
-    locked = IncomingTransfer.objects.select_for_update().select_related("store").get(pk=transfer.pk)
+    locked = (
+        IncomingTransfer.objects.select_for_update(of=("self",)).select_related("store").get(pk=transfer.pk)
+    )
     if locked.status != IncomingTransfer.Status.PENDING:
         raise Conflict(f"Manifest {locked.manifest_number} is already completed.")
     return locked
@@ -208,7 +210,7 @@ def transfer_scan(*, transfer: IncomingTransfer, tag: str, actor, quantity=None)
         counted = _quantity(str(quantity), errors)
         if errors:
             raise ValidationFailed(errors[0], details={"quantity": errors})
-    line = TransferLine.objects.select_for_update().filter(transfer=locked, tag=tag).first()
+    line = TransferLine.objects.select_for_update(of=("self",)).filter(transfer=locked, tag=tag).first()
     now = timezone.now()
     scanner = actor if isinstance(actor, User) else None
     if line is None:
@@ -241,7 +243,7 @@ def transfer_scan(*, transfer: IncomingTransfer, tag: str, actor, quantity=None)
 def transfer_line_decide(*, line: TransferLine, accept: bool, actor) -> TransferLine:
     """A manager accepts or rejects a line. Only scanned lines with a known product can be accepted."""
     _lock_pending(line.transfer)
-    line = TransferLine.objects.select_for_update().get(pk=line.pk)
+    line = TransferLine.objects.select_for_update(of=("self",)).get(pk=line.pk)
     if accept and line.scanned_at is None:
         raise ValidationFailed(f"Package {line.tag} has not been scanned; it cannot be accepted.")
     if accept and line.product_id is None:

@@ -236,7 +236,12 @@ def _lock_candidates(store: Store, requests: Sequence[StockRequest], locations) 
     ids = set(
         candidates.filter(product_id__in=product_ids, location__in=locations).values_list("pk", flat=True)
     ) | set(Package.objects.filter(store=store, pk__in=pinned_ids).values_list("pk", flat=True))
-    locked = Package.objects.select_for_update().filter(pk__in=ids).select_related("product").order_by("pk")
+    locked = (
+        Package.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("product")
+        .order_by("pk")
+    )
     by_product: dict[int, list[Package]] = defaultdict(list)
     for package in locked:
         by_product[package.product_id].append(package)
@@ -410,7 +415,10 @@ def stock_sell(
 def _lock_takes(store: Store, takes: Sequence[StockTake]) -> dict[int, Package]:
     ids = sorted({take.package_id for take in takes})
     locked = {
-        p.pk: p for p in Package.objects.select_for_update().filter(store=store, pk__in=ids).order_by("pk")
+        p.pk: p
+        for p in Package.objects.select_for_update(of=("self",))
+        .filter(store=store, pk__in=ids)
+        .order_by("pk")
     }
     missing = set(ids) - set(locked)
     if missing:
@@ -500,7 +508,7 @@ def package_adjust(
     if not delta.is_finite() or delta == ZERO:
         raise InvalidQuantity("An adjustment changes the quantity by a non-zero amount.", quantity)
     _positive(abs(delta))
-    locked = Package.objects.select_for_update().select_related("store").get(pk=package.pk)
+    locked = Package.objects.select_for_update(of=("self",)).select_related("store").get(pk=package.pk)
     if locked.quantity_on_hand + delta < locked.quantity_allocated:
         raise InvalidQuantity(
             f"Package {locked.tag} holds {locked.quantity_on_hand} with {locked.quantity_allocated} allocated; "

@@ -57,7 +57,7 @@ def package_waste(
             raise ValidationFailed(
                 "Destruction needs the method, the waste weight and a witness.", details=problems
             )
-    locked = Package.objects.select_for_update().select_related("store").get(pk=package.pk)
+    locked = Package.objects.select_for_update(of=("self",)).select_related("store").get(pk=package.pk)
     if witness is not None and (
         witness.organization_id != locked.store.organization_id
         or not witness.is_active
@@ -126,7 +126,7 @@ def package_move(*, package: Package, location: str, actor, detail: str = "", no
         raise ValidationFailed(
             f"Unknown location {location!r}.", details={"location": Package.Location.values}
         )
-    locked = Package.objects.select_for_update().select_related("store").get(pk=package.pk)
+    locked = Package.objects.select_for_update(of=("self",)).select_related("store").get(pk=package.pk)
     if locked.location == location and locked.location_detail == detail:
         return locked
     before = locked.location

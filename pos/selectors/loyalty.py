@@ -29,20 +29,13 @@ class LoyaltyContext:
         return tier.earn_multiplier if tier else Decimal("1")
 
 
-def loyalty_context_get(
-    *, organization_id: int, customer: Customer | None, lock: bool = False
-) -> LoyaltyContext:
-    """The program, the customer's account (locked when `lock`) and the active multipliers."""
+def loyalty_context_get(*, organization_id: int, customer: Customer | None) -> LoyaltyContext:
+    """The program, the customer's account and the active multipliers. A read: completing a sale locks the
+    account first (pos.services.sales)."""
     program = LoyaltyProgram.objects.filter(organization_id=organization_id).first()
     if program is None or not program.enabled or customer is None:
         return LoyaltyContext(program, None, ())
-    accounts = LoyaltyAccount.objects.filter(customer=customer)
-    if lock:
-        account = accounts.select_for_update().first()
-        if account is not None and account.tier_id:
-            account.tier = LoyaltyTier.objects.filter(pk=account.tier_id).first()
-    else:
-        account = accounts.select_related("tier").first()
+    account = LoyaltyAccount.objects.filter(customer=customer).select_related("tier").first()
     multipliers = tuple(
         MultiplierRule(
             multiplier=row.multiplier,

@@ -52,6 +52,11 @@ def _for_store(store: Store) -> Q:
     return Q(stores=store) | Q(stores__isnull=True)
 
 
+def coupon_codes_normalize(coupon_codes: Sequence[str]) -> list[str]:
+    """Codes as they are stored: trimmed, upper case, without blanks or repeats, in a fixed order."""
+    return sorted({(code or "").strip().upper() for code in coupon_codes} - {""})
+
+
 def promotion_data_get(
     *,
     store: Store,
@@ -59,11 +64,10 @@ def promotion_data_get(
     coupon_codes: Sequence[str] = (),
     promotion_ids: Sequence[int] = (),
     reward_ids: Sequence[int] = (),
-    lock_coupons: bool = False,
 ) -> PromotionData:
     """The active automatic promotions of the store, the chosen ones, the coupons whose codes were given (any
-    case) and the rewards asked for. `lock_coupons` locks the coupon rows (completing a sale), so two
-    registers cannot both spend the last use of a code."""
+    case) and the rewards asked for. A read: completing a sale locks the coupon rows first
+    (pos.services.sales), so two registers cannot both spend the last use of a code."""
     organization_id = store.organization_id
     chosen = [int(pk) for pk in promotion_ids]
     promotions = (
@@ -73,15 +77,12 @@ def promotion_data_get(
         .prefetch_related("products")
         .order_by("-priority", "name", "pk")
     )
-    codes = sorted({(code or "").strip().upper() for code in coupon_codes} - {""})
+    codes = coupon_codes_normalize(coupon_codes)
     coupon_rows = []
     if codes:
-        query = Coupon.objects.filter(organization_id=organization_id, code__in=codes)
-        if lock_coupons:
-            # Lock in primary-key order, then read the promotions separately (no join under FOR UPDATE).
-            coupon_rows = list(query.select_for_update().order_by("pk"))
-        else:
-            coupon_rows = list(query.order_by("pk"))
+        coupon_rows = list(
+            Coupon.objects.filter(organization_id=organization_id, code__in=codes).order_by("pk")
+        )
     coupon_promotions = {}
     if coupon_rows:
         for promotion in (

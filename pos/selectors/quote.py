@@ -308,22 +308,19 @@ def cart_discounts(
     promotion_ids: Sequence[int] = (),
     reward_ids: Sequence[int] = (),
     now: dt.datetime,
-    lock: bool = False,
     buyer: Buyer = Buyer(),
 ) -> tuple[Applied, LoyaltyContext]:
     """Promotions, coupons and rewards on `lines` (QuoteLineInput), as the quote and the sale both apply them.
-    `lock` (completing a sale) locks the coupons asked for and the customer's loyalty account.
 
     Group promotions need their check: seniors by the age on the ID checked (`age`), employees by the staff
     member buying, veterans by the customer's verified record or the budtender's stated check."""
-    loyalty = loyalty_context_get(organization_id=store.organization_id, customer=customer, lock=lock)
+    loyalty = loyalty_context_get(organization_id=store.organization_id, customer=customer)
     data = promotion_data_get(
         store=store,
         customer=customer,
         coupon_codes=coupon_codes,
         promotion_ids=promotion_ids,
         reward_ids=reward_ids,
-        lock_coupons=lock,
     )
     items = []
     for index, line in enumerate(lines):

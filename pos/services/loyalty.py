@@ -39,7 +39,9 @@ def coupon_redemptions_record(*, sale: Sale, coupons: Sequence[CodeResult], now:
 
 def _spend(account: LoyaltyAccount, points: int) -> None:
     """Take `points` from the oldest entries with points left."""
-    for entry in account.entries.select_for_update().filter(remaining__gt=0).order_by("created_at", "pk"):
+    for entry in (
+        account.entries.select_for_update(of=("self",)).filter(remaining__gt=0).order_by("created_at", "pk")
+    ):
         if points <= 0:
             break
         taken = min(entry.remaining, points)
@@ -52,7 +54,7 @@ def _account_for(sale: Sale, loyalty: LoyaltyContext) -> LoyaltyAccount:
     if loyalty.account is not None:
         return loyalty.account
     account, _ = LoyaltyAccount.objects.get_or_create(customer=sale.customer)
-    return LoyaltyAccount.objects.select_for_update().get(pk=account.pk)
+    return LoyaltyAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
 
 
 def loyalty_sale_record(
@@ -151,7 +153,7 @@ def _locked_account(sale: Sale) -> LoyaltyAccount | None:
     if sale.customer_id is None:
         return None
     return (
-        LoyaltyAccount.objects.select_for_update()
+        LoyaltyAccount.objects.select_for_update(of=("self",))
         .select_related("customer")
         .filter(customer_id=sale.customer_id)
         .first()
@@ -255,9 +257,9 @@ def loyalty_points_expire(now: dt.datetime | None = None) -> int:
     expired = 0
     for account_id in account_ids:
         with transaction.atomic():
-            account = LoyaltyAccount.objects.select_for_update().get(pk=account_id)
+            account = LoyaltyAccount.objects.select_for_update(of=("self",)).get(pk=account_id)
             entries = list(
-                PointsEntry.objects.select_for_update()
+                PointsEntry.objects.select_for_update(of=("self",))
                 .filter(account=account, expires_at__lte=now, remaining__gt=0)
                 .order_by("pk")
             )

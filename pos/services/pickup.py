@@ -203,7 +203,7 @@ def pickup_order_create(
                 ) from None
             return first
         # One order or sale at a time per customer, so two cannot both use the same allowance.
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        Customer.objects.select_for_update(of=("self",)).filter(pk=customer.pk).first()
         _check_customer(store=store, customer=customer, customer_type=customer_type, today=today)
         products = products_for(store, [product_id for product_id, _ in parsed])
         unknown = sorted({product_id for product_id, _ in parsed} - set(products))

@@ -68,7 +68,7 @@ def manager_pin_verify(
         raise refused
     with transaction.atomic():
         row = (
-            ManagerPin.objects.select_for_update()
+            ManagerPin.objects.select_for_update(of=("self",))
             .select_related("user")
             .filter(user_id=manager_id, user__organization_id=store.organization_id)
             .first()

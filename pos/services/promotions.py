@@ -145,7 +145,7 @@ def promotion_update(
 ) -> Promotion:
     """Change `values` of the promotion (and its stores when given); its rules are checked as a whole."""
     with transaction.atomic():
-        promotion = Promotion.objects.select_for_update().get(pk=promotion.pk)
+        promotion = Promotion.objects.select_for_update(of=("self",)).get(pk=promotion.pk)
         before = {
             **_snapshot(promotion, PROMOTION_FIELDS),
             "stores": sorted(promotion.stores.values_list("pk", flat=True)),
@@ -244,7 +244,7 @@ def coupon_create(
 
 def coupon_deactivate(*, coupon: Coupon, actor) -> Coupon:
     with transaction.atomic():
-        coupon = Coupon.objects.select_for_update().get(pk=coupon.pk)
+        coupon = Coupon.objects.select_for_update(of=("self",)).get(pk=coupon.pk)
         if coupon.active:
             coupon.active = False
             coupon.save(update_fields=["active"])
@@ -278,7 +278,9 @@ def loyalty_program_save(*, organization: Organization, actor, values: dict) -> 
     if problems:
         raise ValidationFailed("The program was not saved: check the marked fields.", details=problems)
     with transaction.atomic():
-        program, created = LoyaltyProgram.objects.select_for_update().get_or_create(organization=organization)
+        program, created = LoyaltyProgram.objects.select_for_update(of=("self",)).get_or_create(
+            organization=organization
+        )
         before = None if created else _snapshot(program, PROGRAM_FIELDS)
         for name in PROGRAM_FIELDS:
             if name in values:
@@ -316,7 +318,7 @@ def _loyalty_row_save(
         if instance is None:
             row, before, action = model(organization=organization), None, f"{label}.created"
         else:
-            row = model.objects.select_for_update().get(pk=instance.pk)
+            row = model.objects.select_for_update(of=("self",)).get(pk=instance.pk)
             before, action = _snapshot(row, fields), f"{label}.updated"
         for name in fields:
             if name in values:

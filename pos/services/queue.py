@@ -116,7 +116,7 @@ def queue_check_in(
             _check_id(id_verification, store=store, customer=customer, today=today)
         if pickup_order is not None:
             # Lock order: the pickup order, then the customer (the same order everywhere in this module).
-            locked_order = PickupOrder.objects.select_for_update().get(pk=pickup_order.pk)
+            locked_order = PickupOrder.objects.select_for_update(of=("self",)).get(pk=pickup_order.pk)
             if locked_order.status != PickupOrder.Status.RESERVED:
                 raise PickupNotReserved(
                     f"Pickup order {locked_order.pk} is {locked_order.get_status_display().lower()}, not reserved.",
@@ -124,7 +124,7 @@ def queue_check_in(
                 )
         if customer is not None:
             # One check-in at a time per customer, so two doors cannot both add them.
-            Customer.objects.select_for_update().filter(pk=customer.pk).first()
+            Customer.objects.select_for_update(of=("self",)).filter(pk=customer.pk).first()
             present = (
                 QueueEntry.objects.filter(store=store, local_date=today, customer=customer, status__in=LIVE)
                 .order_by("id")

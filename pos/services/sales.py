@@ -34,8 +34,10 @@ from pos.errors import (
 )
 from pos.events import SaleCompleted, SaleRefunded, SaleVoided
 from pos.models import (
+    Coupon,
     CustomerType,
     DrawerSession,
+    LoyaltyAccount,
     PickupOrder,
     Refund,
     RefundLine,
@@ -49,6 +51,7 @@ from pos.models import (
 )
 from pos.pricing import ZERO, money
 from pos.selectors import tax_specs_in_force
+from pos.selectors.promotions import coupon_codes_normalize
 from pos.selectors.quote import (
     Buyer,
     QuoteLine,
@@ -97,6 +100,25 @@ def _sale_reference(sale: Sale) -> Reference:
 
 
 # --- Completing a sale -----------------------------------------------------------------------------------------
+
+
+def _lock_spendings(*, store: Store, customer: Customer | None, coupon_codes: Sequence[str]) -> None:
+    """Lock what the sale spends before reading it: the coupons asked for (in primary-key order, so two
+    registers cannot both spend the last use of a code) and the customer's loyalty account."""
+    codes = coupon_codes_normalize(coupon_codes)
+    if codes:
+        list(
+            Coupon.objects.select_for_update(of=("self",))
+            .filter(organization_id=store.organization_id, code__in=codes)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    if customer is not None:
+        list(
+            LoyaltyAccount.objects.select_for_update(of=("self",))
+            .filter(customer=customer)
+            .values_list("pk", flat=True)
+        )
 
 
 def _check_id(
@@ -196,7 +218,7 @@ def _open_drawer(register: Register, tenders: Sequence[TenderInput]) -> DrawerSe
     """The register's open drawer, which cash goes into; cash cannot be taken without one."""
     # Locked, so a blind close computing the expected cash waits for this sale (and refuses it after).
     drawer = (
-        DrawerSession.objects.select_for_update()
+        DrawerSession.objects.select_for_update(of=("self",))
         .filter(register=register, status=DrawerSession.Status.OPEN)
         .first()
     )
@@ -382,7 +404,7 @@ def sale_complete(
         sale.drawer_session = _open_drawer(register, tenders)
         if customer is not None:
             # One sale at a time per customer, so two registers cannot both use the same allowance.
-            Customer.objects.select_for_update().filter(pk=customer.pk).first()
+            Customer.objects.select_for_update(of=("self",)).filter(pk=customer.pk).first()
         if customer_type == CustomerType.MEDICAL:
             status = medical_status(customer=customer, today=today)
             if not status.allowed:
@@ -404,6 +426,7 @@ def sale_complete(
             via_caregiver=caregiver is not None,
         )
         quote_lines = [_quote_input(line) for line in lines]
+        _lock_spendings(store=store, customer=customer, coupon_codes=coupon_codes)
         applied, loyalty = cart_discounts(
             store=store,
             customer=customer,
@@ -415,7 +438,6 @@ def sale_complete(
             promotion_ids=promotion_ids,
             reward_ids=reward_ids,
             now=now,
-            lock=True,
             buyer=Buyer(employee_id=employee.pk if employee else None, veteran_proof=veteran_proof),
         )
         if applied.refused:
@@ -719,7 +741,7 @@ def sale_refund(
         raise RefundInvalid("Choose the lines to refund.", details={"lines": ["At least one."]})
     sale_lines = {
         line.pk: line
-        for line in SaleLine.objects.select_for_update()
+        for line in SaleLine.objects.select_for_update(of=("self",))
         .filter(sale=locked)
         .select_related("package")
         .order_by("pk")
@@ -846,7 +868,7 @@ def _refund_drawer(sale: Sale, tender_kind: str, register: Register | None) -> D
             "Refund cash from a register of the sale's store.", details={"register": ["Another store's."]}
         )
     drawer = (
-        DrawerSession.objects.select_for_update()
+        DrawerSession.objects.select_for_update(of=("self",))
         .filter(register=register, status=DrawerSession.Status.OPEN)
         .first()
     )

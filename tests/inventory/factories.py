@@ -4,6 +4,7 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 
 from inventory.models import Product, ProductLimitAmount
 from inventory.services import package_receive
@@ -52,4 +53,4 @@ def receive(store, product, quantity, *, actor=None, tag=None, **details):
 
 
 def days(n: int) -> dt.date:
-    return dt.date.today() + dt.timedelta(days=n)
+    return timezone.now().date() + dt.timedelta(days=n)

@@ -2,6 +2,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from compliance.identity import id_verify
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
@@ -34,7 +35,7 @@ def adult_id(store, budtender):
             staff=budtender,
             minimum_age=21,
             date_of_birth=dt.date(1990, 5, 17),
-            expires_on=dt.date.today() + dt.timedelta(days=800),
+            expires_on=timezone.now().date() + dt.timedelta(days=800),
             customer=customer,
         ).verification
     )

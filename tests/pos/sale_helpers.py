@@ -4,6 +4,8 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
+from django.utils import timezone
+
 from compliance.identity import id_verify
 from pos.services import SaleLineInput, TenderInput, sale_complete
 from tests.factories import CustomerFactory
@@ -29,7 +31,7 @@ def sell(
         staff=staff,
         minimum_age=21,
         date_of_birth=dt.date(1990, 5, 17),
-        expires_on=dt.date.today() + dt.timedelta(days=800),
+        expires_on=timezone.now().date() + dt.timedelta(days=800),
         customer=customer,
         at=at,
     ).verification

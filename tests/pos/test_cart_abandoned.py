@@ -6,7 +6,6 @@ import importlib
 from decimal import Decimal as D
 
 import pytest
-from django.utils import timezone
 
 from dispensary.models import OutboxEvent
 from dispensary.schedule import BEAT_SCHEDULE
@@ -104,7 +103,7 @@ def test_default_threshold_comes_from_the_environment(monkeypatch):
     importlib.reload(settings_module)
 
 
-def test_runs_every_minute_on_the_schedule(cart, settings, monkeypatch):
+def test_runs_every_minute_on_the_schedule(cart, settings, clock):
     from pos.tasks import cart_abandoned_publish_task
 
     assert BEAT_SCHEDULE["pos-cart-abandoned"] == {
@@ -113,5 +112,5 @@ def test_runs_every_minute_on_the_schedule(cart, settings, monkeypatch):
     }
     settings.POS_CART_ABANDONED_MINUTES = 30
     cart(idle_minutes=24 * 60)
-    monkeypatch.setattr(timezone, "now", lambda: NOW)
+    clock.move_to(NOW)
     assert cart_abandoned_publish_task() == 1

@@ -3,6 +3,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from dispensary.clock import store_local_date
 from dispensary.errors import Conflict, ValidationFailed
 from dispensary.models import AuditRecord
 from inventory.errors import PackageNotSellable
@@ -50,7 +51,7 @@ def test_open_gives_a_fresh_key_and_takes_the_queue_entry(store, register, budte
     verification = adult_id(customer)
     entry = QueueEntry.objects.create(
         store=store,
-        local_date=dt.date.today(),
+        local_date=store_local_date(store),
         number=1,
         customer=customer,
         display_name="Ada L.",
@@ -191,7 +192,7 @@ def test_id_check_under_age_is_recorded_and_blocks_completion(cart, budtender, p
     result = cart_id_verify(
         cart=cart,
         staff=budtender,
-        date_of_birth=dt.date.today() - dt.timedelta(days=365 * 19),
+        date_of_birth=store_local_date(cart.store) - dt.timedelta(days=365 * 19),
         expires_on=days(9),
     )
     assert not result.passed

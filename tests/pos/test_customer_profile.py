@@ -7,6 +7,7 @@ from decimal import Decimal as D
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from dispensary.models import AuditRecord
 from dispensary.services import marketing_consent_record
@@ -70,7 +71,7 @@ def _id(store, staff, customer):
         staff=staff,
         minimum_age=21,
         date_of_birth=dt.date(1990, 5, 17),
-        expires_on=dt.date.today() + dt.timedelta(days=800),
+        expires_on=timezone.now().date() + dt.timedelta(days=800),
         customer=customer,
     ).verification
 

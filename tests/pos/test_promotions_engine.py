@@ -13,7 +13,7 @@ from pos.promotions import (
     spread,
 )
 
-WEDNESDAY_5PM = dt.datetime(2026, 3, 4, 17, 0)
+WEDNESDAY_5PM = dt.datetime(2026, 3, 4, 17, 0)  # noqa: DTZ001 - a store-local wall-clock time, as the engine takes it
 NOW = dt.datetime(2026, 3, 5, 1, 0, tzinfo=dt.UTC)
 ADULT = CustomerContext(type="adult_use", customer_id=7, age=40)
 

@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from compliance.identity import (
@@ -49,9 +48,8 @@ NOW = dt.datetime(2026, 3, 10, 19, 0, tzinfo=dt.UTC)  # 11:00 or 12:00 in the st
 
 
 @pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=True):
-        yield
+def _at_a_fixed_moment(clock):
+    clock.move_to(NOW, tick=True)
 
 
 def far_expiry() -> dt.date:

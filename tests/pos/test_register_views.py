@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dispensary.clock import store_local_date
 from pos.models import Cart, CartLine, Sale
 from pos.services.carts import cart_id_verify, cart_open
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
@@ -208,7 +209,7 @@ def test_queue_entry_starts_a_cart_for_its_customer(client_in, store, register, 
     verification = adult_id(customer)
     entry = QueueEntry.objects.create(
         store=store,
-        local_date=dt.date.today(),
+        local_date=store_local_date(store),
         number=7,
         customer=customer,
         display_name="Ada L.",

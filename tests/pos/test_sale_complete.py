@@ -4,6 +4,7 @@ from decimal import Decimal as D
 import pytest
 
 from compliance.identity import IdRefused, id_verify
+from dispensary.clock import store_local_date
 from dispensary.models import AuditRecord, OutboxEvent
 from inventory.errors import InsufficientStock
 from inventory.models import Package, StockMovement
@@ -174,7 +175,7 @@ def test_under_age_or_missing_or_stale_id_is_refused(store, register, budtender,
         store=store,
         staff=budtender,
         minimum_age=21,
-        date_of_birth=dt.date.today().replace(year=dt.date.today().year - 19),
+        date_of_birth=store_local_date(store) - dt.timedelta(days=365 * 19),
     ).verification
     with pytest.raises(IdRefused):
         complete(store, register, budtender, young, [SaleLineInput(product.pk, D("1"))])

@@ -2,13 +2,11 @@
 page with its lines, taxes, tenders and refunds; voiding today's sale and refunding lines with a manager's
 PIN; other stores' sales 404; refused actions write nothing."""
 
-import datetime as dt
 from decimal import Decimal as D
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from dispensary.middleware import SESSION_KEY
 from dispensary.models import AuditRecord
@@ -16,6 +14,7 @@ from inventory.models import StockMovement, WasteRecord
 from pos.models import DrawerSession, Refund, Register, Sale
 from pos.services import sale_refund
 from pos.services.pins import manager_pin_set
+from tests.clock import local_noon
 from tests.factories import StoreFactory, UserFactory
 from tests.inventory.factories import receive
 from tests.pos.factories import register_with_drawer
@@ -51,7 +50,7 @@ def test_today_by_default_a_day_filter_and_receipt_search(
     client, store, register, budtender, product, package, organization
 ):
     today_sale = sell(store, register, budtender, product, package)
-    yesterday = timezone.now() - dt.timedelta(days=1)
+    yesterday = local_noon(store, days=-1)
     old_sale = sell(store, register, budtender, product, package, at=yesterday)
     far_store = StoreFactory(organization=organization)
     far_sale = sell(
@@ -179,7 +178,7 @@ def test_a_wrong_pin_voids_nothing(client, sale, budtender, manager, pin, packag
 def test_yesterdays_sale_is_refunded_not_voided(
     client, store, register, budtender, manager, pin, product, package
 ):
-    old = sell(store, register, budtender, product, package, at=timezone.now() - dt.timedelta(days=1))
+    old = sell(store, register, budtender, product, package, at=local_noon(store, days=-1))
     client = login(client, budtender)
     page = client.get(f"/pos/sales/{old.pk}/")
     assert page.context["void_form"] is None and page.context["refund_form"] is not None

@@ -3,7 +3,6 @@ state whose packages the test chooses (or that cannot be reached)."""
 
 import datetime as dt
 from contextlib import contextmanager
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +10,7 @@ from django.contrib.auth.models import Permission
 
 from compliance.traceability import registry
 from compliance.traceability.base import StatePackage, TransientFailure
+from tests.clock import at as clock_at
 from tests.factories import UserFactory
 from tests.inventory.factories import ProductFactory
 
@@ -56,7 +56,7 @@ def product(organization):
 def at(year, month, day, hour=12, minute=0):
     """Everything written inside happens at this Los Angeles wall-clock time."""
     moment = dt.datetime(year, month, day, hour, minute, tzinfo=LA).astimezone(dt.UTC)
-    with mock.patch("django.utils.timezone.now", return_value=moment):
+    with clock_at(moment):
         yield moment
 
 

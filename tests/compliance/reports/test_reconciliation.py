@@ -17,7 +17,7 @@ from inventory.models import Package
 from inventory.services import Reference, StockRequest, package_adjust, stock_sell
 from inventory.services.counts import count_approve, count_enter, count_open
 from inventory.services.waste import package_waste
-from tests.compliance.reports.conftest import at
+from tests.compliance.reports.conftest import LA, at
 from tests.factories import UserFactory
 from tests.inventory.factories import ProductFactory, receive
 
@@ -136,8 +136,9 @@ def test_a_count_in_the_period_that_found_the_books_wrong_is_flagged(store, mana
 
 
 def test_reconciliation_reads_in_three_queries_however_many_packages(
-    store, manager, product, django_assert_num_queries
+    store, manager, product, django_assert_num_queries, clock
 ):
+    clock.move_to(dt.datetime(2026, 11, 22, 12, tzinfo=LA))
     for _ in range(3):
         receive(store, product, 5, actor=manager)
     with django_assert_num_queries(3):
@@ -192,8 +193,9 @@ def test_three_way_compares_the_last_count_carried_forward(store, manager, produ
 
 
 def test_an_unreachable_state_is_a_notice_not_an_error(
-    store, manager, product, state, django_assert_num_queries
+    store, manager, product, state, django_assert_num_queries, clock
 ):
+    clock.move_to(dt.datetime(2026, 11, 22, 12, tzinfo=LA))
     a = receive(store, product, 10, actor=manager)
     state(unreachable=True)
     with django_assert_num_queries(2):
@@ -201,6 +203,6 @@ def test_an_unreachable_state_is_a_notice_not_an_error(
     assert not report.state.available
     assert "could not be read" in report.state.error
     assert report.rows[0].tag == a.tag and report.rows[0].flags == []
-    today = dt.date.today()
+    today = dt.date(2026, 11, 22)
     document = reconciliation_document(inventory_reconciliation(store=store, period=Period(today, today)))
     assert document.notices == ["The state's system could not be read: Metrc did not answer in 10 s"]

@@ -359,4 +359,4 @@ def test_bad_rule_data_is_refused():
     with pytest.raises(ValueError):
         Customer(type="recreational", age=30)
     with pytest.raises(ValueError):
-        Purchase(at=dt.datetime(2026, 3, 1, 10), lines=())
+        Purchase(at=dt.datetime(2026, 3, 1, 10), lines=())  # noqa: DTZ001 - naive on purpose

@@ -94,7 +94,7 @@ def test_sales_date_time_is_facility_local_time_without_offset():
     assert metrc.metrc_local_datetime(summer, "America/Detroit") == "2025-07-14T23:30:00.000"
     assert metrc.metrc_date(summer, LA) == "2025-07-14"
     with pytest.raises(ValueError):
-        metrc.metrc_local_datetime(dt.datetime(2025, 1, 1, 12, 0), LA)
+        metrc.metrc_local_datetime(dt.datetime(2025, 1, 1, 12, 0), LA)  # noqa: DTZ001 - naive on purpose
     built = metrc.retailer_delivery_end_object(1, winter, LA, packages=[])
     assert built["ActualArrivalDateTime"] == "2025-01-14T19:30:15.250"
     assert (

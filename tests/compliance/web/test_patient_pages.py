@@ -15,8 +15,14 @@ from tests.compliance.web.conftest import HTMX
 from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
-TODAY = dt.date.today()
+TODAY = dt.date(2026, 11, 20)
 NEXT_YEAR = TODAY + dt.timedelta(days=365)
+
+
+@pytest.fixture(autouse=True)
+def on_today(clock):
+    """The dates above are relative to this day: the pages and forms compare them with "today"."""
+    clock.move_to(dt.datetime.combine(TODAY, dt.time(12), tzinfo=dt.UTC))
 
 
 def url(customer, action=""):

@@ -176,15 +176,13 @@ def test_detail_logs_the_read(client, login, staff, store, customer):
     assert record.after == {"via": "web"}
 
 
-def test_age_is_computed_on_the_stores_local_day(client, login, staff, customer, monkeypatch):
+def test_age_is_computed_on_the_stores_local_day(client, login, staff, customer, clock):
     import datetime as dt
-
-    from django.utils import timezone
 
     customer.date_of_birth = dt.date(2005, 11, 22)
     customer.save()
     # 2026-11-22 05:00 UTC is still November 21 in Los Angeles: the birthday has not come yet there.
-    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 11, 22, 5, 0, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 11, 22, 5, 0, tzinfo=dt.UTC))
     login(staff("manager"))
     assert client.get(f"/customers/{customer.pk}/").context["age"] == 20
 

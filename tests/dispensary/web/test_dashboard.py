@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from dispensary.audit import audit_record
 from dispensary.models import Customer, EventDelivery, OutboxEvent
@@ -63,12 +62,12 @@ def test_shows_the_store_counts_outbox_and_recent_audit(
     assert 'href="/outbox/dead-letters/"' in content
 
 
-def test_local_time_and_hours_are_the_stores(client, login, staff, store, monkeypatch):
+def test_local_time_and_hours_are_the_stores(client, login, staff, store, clock):
     store.opening_hours = {"sat": [["09:00", "21:00"]]}
     store.save()
     # 2026-11-22 04:30 UTC is Saturday 2026-11-21 20:30 in Los Angeles: open, on Saturday's hours.
     moment = dt.datetime(2026, 11, 22, 4, 30, tzinfo=dt.UTC)
-    monkeypatch.setattr(timezone, "now", lambda: moment)
+    clock.move_to(moment)
     response = login(staff("manager")).get("/dashboard/")
     today = response.context["today"]
     assert today.local_now.strftime("%Y-%m-%d %H:%M") == "2026-11-21 20:30"

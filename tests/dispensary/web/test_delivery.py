@@ -3,7 +3,6 @@
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from tests.factories import StoreFactory
 
@@ -26,9 +25,7 @@ def test_drivers_and_managers_see_it(client, login, staff, role):
     assert client.get("/delivery/").status_code == 200
 
 
-def test_lists_the_drivers_stores_with_hours_and_phone(
-    client, login, staff, organization, store, monkeypatch
-):
+def test_lists_the_drivers_stores_with_hours_and_phone(client, login, staff, organization, store, clock):
     store.phone = "+14155550100"
     store.opening_hours = {"sat": [["09:00", "21:00"]]}
     store.save()
@@ -37,7 +34,7 @@ def test_lists_the_drivers_stores_with_hours_and_phone(
     night.save()
     StoreFactory(organization=organization, name="Not granted")
     # Saturday 20:30 in Los Angeles is Saturday 23:30 in New York.
-    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 11, 22, 4, 30, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 11, 22, 4, 30, tzinfo=dt.UTC))
     login(staff("driver", stores=[store, night]))
     response = client.get("/delivery/")
     stores = {today.store.name: today for today in response.context["stores"]}

@@ -4,7 +4,6 @@ is created on the spot."""
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from dispensary.models import AuditRecord, Customer
 
@@ -50,11 +49,11 @@ def test_lookup_finds_the_customer_and_logs_the_read(client, login, staff, store
     assert (record.actor, record.store, record.after) == (budtender, store, {"via": "pos"})
 
 
-def test_age_on_the_card_uses_the_stores_local_date(client, login, staff, customer, monkeypatch):
+def test_age_on_the_card_uses_the_stores_local_date(client, login, staff, customer, clock):
     customer.date_of_birth = dt.date(2005, 11, 22)
     customer.save()
     # 05:00 UTC on Nov 22 is the evening of Nov 21 in Los Angeles: still 20 there.
-    monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 11, 22, 5, 0, tzinfo=dt.UTC))
+    clock.move_to(dt.datetime(2026, 11, 22, 5, 0, tzinfo=dt.UTC))
     login(staff("budtender"))
     response = client.post("/pos/lookup/", {"phone": "4155550134"}, **HTMX)
     assert response.context["age"] == 20

@@ -1,18 +1,16 @@
-"""Compliance figures for pages of other apps (the manager dashboard) without those apps importing
-compliance: a template loads this library, so the layers stay as they are."""
+"""What state reporting offers the manager's dashboard (dispensary.dashboard, the composition root, assembles
+the cards): the store's reports to the state and the organization's open looping alerts."""
 
 import datetime as dt
 
-from django import template
 from django.conf import settings
 from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from compliance.models import LoopingAlert, SyncRecord
-from dispensary.models import Store
+from dispensary.models import Store, User
 
-register = template.Library()
 UNSENT = [SyncRecord.Status.PENDING, SyncRecord.Status.SENT]
 
 
@@ -21,14 +19,10 @@ def _count(queryset, group: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-@register.simple_tag(takes_context=True)
-def compliance_summary(context) -> dict | None:
-    """The current store's reports to the state and the organization's open looping alerts, for a member who
-    may see them; None for anyone else (the card is then not shown). One query: the dashboard is counted."""
-    request = context.get("request")
-    user = getattr(request, "user", None)
-    store = getattr(request, "store", None) or None
-    if user is None or store is None or not user.has_perm("compliance.view_syncrecord"):
+def compliance_summary_get(*, user: User, store: Store) -> dict | None:
+    """The store's reports to the state and the organization's open looping alerts, for a member who may see
+    them; None for anyone else (the card is then not shown). One query: the dashboard is counted."""
+    if not user.has_perm("compliance.view_syncrecord"):
         return None
     records = SyncRecord.objects.filter(store=OuterRef("pk"))
     oldest = records.filter(status__in=UNSENT).values("store").annotate(m=Min("created_at")).values("m")

@@ -1,8 +1,11 @@
-"""The manager home: today at the current store, the organization's customers, outbox health, recent audit."""
+"""The manager home: today at the current store, the organization's customers, outbox health, state reporting,
+recent audit. A composition root (like dispensary.urls): it may read every app, so each app offers its card's
+figures and this view assembles them; templates and template tags never query."""
 
 from django.db.models import Count, Q
 from django.shortcuts import render
 
+from compliance.reporting.dashboard import compliance_summary_get
 from dispensary.models import AuditRecord, Customer, EventDelivery
 from dispensary.views.access import can_see_dashboard, no_access, staff_view
 from dispensary.views.stores import store_today
@@ -33,4 +36,5 @@ def dashboard(request):
         context["audit_records"] = list(
             AuditRecord.objects.filter(organization=organization).select_related("store")[:RECENT_AUDIT]
         )
+    context["compliance"] = compliance_summary_get(user=user, store=store)
     return render(request, "dispensary/dashboard.html", context)
