@@ -26,6 +26,30 @@ class IdRefused(ApplicationError):
     status = 422
 
 
+class CaregiverNotLinked(ApplicationError):
+    """The person at the counter is not (or no longer) a registered caregiver of the patient."""
+
+    code = "caregiver_not_linked"
+    status = 422
+
+
+def caregiver_link_get(*, caregiver: Customer, patient: Customer, today: dt.date) -> CaregiverLink:
+    """The caregiver's link to the patient, valid on `today`, or CaregiverNotLinked saying why not."""
+    link = CaregiverLink.objects.filter(caregiver=caregiver, patient=patient).first()
+    if link is None:
+        raise CaregiverNotLinked(
+            f"{caregiver.full_name} is not a registered caregiver of {patient.full_name}.",
+            details={"caregiver": ["Not linked to the patient."]},
+        )
+    if link.expires_on is not None and link.expires_on < today:
+        raise CaregiverNotLinked(
+            f"{caregiver.full_name}'s caregiver registration for {patient.full_name} expired on "
+            f"{link.expires_on:%b %d, %Y}.",
+            details={"caregiver": ["Expired."]},
+        )
+    return link
+
+
 def id_hash_key() -> bytes:
     # A key of its own (ID_HASH_KEY) survives a SECRET_KEY rotation; without one it is derived from SECRET_KEY.
     configured = getattr(settings, "ID_HASH_KEY", "")

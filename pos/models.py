@@ -371,6 +371,14 @@ class PickupOrder(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     external_reference = models.CharField(max_length=120, blank=True)
+    caregiver = models.ForeignKey(
+        Customer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The caregiver who will collect the patient's order (the order's customer).",
+    )
     note = models.TextField(blank=True)
     estimated_total = models.DecimalField(**MONEY, default=ZERO)
     closed_at = models.DateTimeField(null=True, blank=True)

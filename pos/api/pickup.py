@@ -82,6 +82,12 @@ class PickupOrderCreateApi(APIView):
         store = ReachableStoreField()
         customer = OrganizationCustomerField()
         customer_type = serializers.ChoiceField(choices=CustomerType.choices)
+        caregiver = OrganizationCustomerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="A medical patient's registered caregiver who will collect the order (a customer id).",
+        )
         lines = PickupOrderLineInputSerializer(many=True, min_length=1, max_length=50)
         idempotency_key = serializers.CharField(
             max_length=100,
@@ -135,6 +141,7 @@ class PickupOrderCreateApi(APIView):
             pickup_after=values.get("pickup_after"),
             note=values["note"],
             external_reference=values["external_reference"],
+            caregiver=values.get("caregiver"),
         )
         order = pickup_order_get(stores=principal_stores(request), order_id=order.pk)
         return Response(self.OutputSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -157,6 +157,7 @@ class PickupOrderSerializer(serializers.ModelSerializer):
             "store",
             "customer",
             "customer_type",
+            "caregiver",
             "status",
             "source",
             "placed_at",

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from compliance.identity import IdVerificationResult, id_verify
+from compliance.identity import IdVerificationResult, caregiver_link_get, id_verify
 from compliance.selectors import jurisdiction_rules_get
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
@@ -30,7 +30,6 @@ from pos.services.queue import queue_entry_finish
 from pos.services.sales import (
     SaleLineInput,
     TenderInput,
-    caregiver_link_get,
     employee_check,
     sale_complete,
 )
@@ -240,8 +239,17 @@ def cart_open(
     order = queue_entry.pickup_order if queue_entry is not None else None
     if order is not None and order.status in (PickupOrder.Status.RESERVED, PickupOrder.Status.CHECKED_IN):
         # A pickup order's cart holds the order's reserved packages; completing it commits that allocation.
+        # A patient's order collected by their caregiver is sold to the patient through the caregiver.
         cart.pickup_order = order
-        cart.save(update_fields=["pickup_order"])
+        fields = ["pickup_order"]
+        if order.caregiver_id is not None:
+            cart.customer, cart.customer_type, cart.caregiver = (
+                order.customer,
+                order.customer_type,
+                order.caregiver,
+            )
+            fields += ["customer", "customer_type", "caregiver"]
+        cart.save(update_fields=fields)
         CartLine.objects.bulk_create(
             CartLine(
                 cart=cart,

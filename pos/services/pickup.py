@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from compliance.identity import medical_status
+from compliance.identity import caregiver_link_get, medical_status
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import Conflict, ValidationFailed
@@ -127,11 +127,20 @@ def pickup_order_create(
     note: str = "",
     external_reference: str = "",
     now: dt.datetime | None = None,
+    caregiver: Customer | None = None,
 ) -> PickupOrder:
     """Place a pickup order in one transaction: the limits (counting the customer's purchases and other open
     orders), the stock allocated first-expiring-first-out, priced at list price. The same key at the same store
-    returns the first order (the unique constraint decides); a refused order writes nothing."""
+    returns the first order (the unique constraint decides); a refused order writes nothing. `caregiver`
+    collects a medical patient's order (a registered caregiver of the patient: a younger patient may be served
+    so where the state allows it)."""
     now = now or timezone.now()
+    if caregiver is not None and (
+        caregiver.organization_id != store.organization_id or customer_type != CustomerType.MEDICAL
+    ):
+        raise ValidationFailed(
+            "A caregiver collects a medical patient's order.", details={"caregiver": ["Medical orders only."]}
+        )
     parsed = _validate(
         store=store,
         customer=customer,
@@ -159,6 +168,7 @@ def pickup_order_create(
             created_by=created_by,
             external_reference=external_reference or "",
             note=note or "",
+            caregiver=caregiver,
         )
         try:
             with transaction.atomic():
@@ -177,6 +187,8 @@ def pickup_order_create(
         # One order or sale at a time per customer, so two cannot both use the same allowance.
         Customer.objects.select_for_update(of=("self",)).filter(pk=customer.pk).first()
         _check_customer(store=store, customer=customer, customer_type=customer_type, today=today)
+        if caregiver is not None:
+            caregiver_link_get(caregiver=caregiver, patient=customer, today=today)
         products = products_for(store, [product_id for product_id, _ in parsed])
         unknown = sorted({product_id for product_id, _ in parsed} - set(products))
         if unknown:
@@ -194,6 +206,7 @@ def pickup_order_create(
             # No ID yet: residency by the customer's address on record (the ID is checked at pickup).
             resident=buyer_resident(store=store, customer=customer),
             id_at_pickup=True,
+            via_caregiver=caregiver is not None,
         )
         takes = stock_allocate(
             store=store,

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from compliance.identity import IdRefused, medical_status
-from compliance.models import CaregiverLink, IdVerification
+from compliance.identity import IdRefused, caregiver_link_get, medical_status
+from compliance.models import IdVerification
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
@@ -141,23 +141,6 @@ def _check_id(
     if not id_verification.passed:
         problems = list(id_verification.problems or ["The ID check did not pass."])
         raise IdRefused(" ".join(problems), details={"problems": problems})
-
-
-def caregiver_link_get(*, caregiver: Customer, patient: Customer, today: dt.date) -> CaregiverLink:
-    """The caregiver's valid link to the patient, or SaleNotAllowed saying why they cannot buy for them."""
-    link = CaregiverLink.objects.filter(caregiver=caregiver, patient=patient).first()
-    if link is None:
-        raise SaleNotAllowed(
-            f"{caregiver.full_name} is not a registered caregiver of {patient.full_name}.",
-            details={"caregiver": ["Not linked to the patient."]},
-        )
-    if link.expires_on is not None and link.expires_on < today:
-        raise SaleNotAllowed(
-            f"{caregiver.full_name}'s caregiver registration for {patient.full_name} expired on "
-            f"{link.expires_on:%b %d, %Y}.",
-            details={"caregiver": ["Expired."]},
-        )
-    return link
 
 
 def employee_check(*, store: Store, employee: User | None, staff: User) -> None:

@@ -445,13 +445,15 @@ def register_coupon(request, cart_id):
 @staff_view(*SELL)
 def register_caregiver(request, cart_id):
     """The caregiver at the counter buys for one of their patients, or for themselves again."""
-    if request.POST.get("end"):
-        action = lambda cart: cart_caregiver_end(cart=cart, staff=request.user)  # noqa: E731
-    else:
-        action = lambda cart: cart_caregiver_buy_for(  # noqa: E731
+
+    def change(cart):
+        if request.POST.get("end"):
+            return cart_caregiver_end(cart=cart, staff=request.user)
+        return cart_caregiver_buy_for(
             cart=cart, staff=request.user, patient_id=request.POST.get("patient", "")
         )
-    return _change(request, cart_id, action, message_key="lookup_error")
+
+    return _change(request, cart_id, change, message_key="lookup_error")
 
 
 def _chosen(request) -> bool:

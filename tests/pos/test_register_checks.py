@@ -7,10 +7,10 @@ import datetime as dt
 from decimal import Decimal as D
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from compliance.identity import (
+    CaregiverNotLinked,
     IdRefused,
     caregiver_link,
     id_verify,
@@ -49,9 +49,8 @@ NOW = dt.datetime(2026, 3, 10, 19, 0, tzinfo=dt.UTC)  # 11:00 or 12:00 in the st
 
 
 @pytest.fixture(autouse=True)
-def clock():
-    with time_machine.travel(NOW, tick=True):
-        yield
+def _at_a_fixed_moment(clock):
+    clock.move_to(NOW, tick=True)
 
 
 def far_expiry() -> dt.date:
@@ -227,7 +226,7 @@ def test_the_young_patient_alone_and_an_unlinked_caregiver_are_refused(
     patient, caregiver = patient_and_caregiver
     product = eighth(store.organization, store)
     cart = cart_open(store=store, register=register, staff=budtender, customer=caregiver)
-    with pytest.raises(SaleNotAllowed, match="is not a registered caregiver of Maya Young"):
+    with pytest.raises(CaregiverNotLinked, match="is not a registered caregiver of Maya Young"):
         cart_caregiver_buy_for(cart=cart, staff=budtender, patient_id=patient.pk)
     assert Cart.objects.get(pk=cart.pk).customer == caregiver
 
@@ -255,7 +254,7 @@ def test_an_expired_caregiver_link_refuses_and_ending_it_sells_to_the_caregiver(
     assert (cart.customer, cart.caregiver) == (caregiver, None)
     link.expires_on = timezone.localdate() - dt.timedelta(days=30)
     link.save(update_fields=["expires_on"])
-    with pytest.raises(SaleNotAllowed, match="caregiver registration for Maya Young expired"):
+    with pytest.raises(CaregiverNotLinked, match="caregiver registration for Maya Young expired"):
         cart_caregiver_buy_for(cart=cart, staff=budtender, patient_id=patient.pk)
 
 
@@ -416,3 +415,27 @@ def test_a_loyalty_reward_is_redeemed_at_the_counter_or_refused_with_the_reason(
     cart_reward_choose(cart=cart, staff=budtender, reward_id=reward.pk)
     sale = complete(cart, budtender)
     assert (sale.points_redeemed, sale.discount_total) == (100, D("5.00"))
+
+
+def test_a_caregiver_collects_a_young_patients_pickup_order(store, manager, patient_and_caregiver):
+    patient, caregiver = patient_and_caregiver
+    product = eighth(store.organization, store)
+
+    def order(key, **extra):
+        return pickup_order_create(
+            store=store,
+            customer=patient,
+            customer_type="medical",
+            lines=[(product.pk, D("1"))],
+            idempotency_key=key,
+            **extra,
+        )
+
+    with pytest.raises(SaleNotAllowed, match="or a caregiver buying for the patient"):
+        order("young-alone")
+    with pytest.raises(CaregiverNotLinked):
+        order("young-unlinked", caregiver=caregiver)
+    caregiver_link(caregiver=caregiver, patient=patient, actor=manager)
+    placed = order("young-with-caregiver", caregiver=caregiver)
+    assert (placed.customer, placed.caregiver) == (patient, caregiver)
+    assert list(store.pickup_orders.values_list("idempotency_key", flat=True)) == ["young-with-caregiver"]
