@@ -143,10 +143,18 @@ LOGOUT_REDIRECT_URL = "login"
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
-# django-axes: lock an account+address pair after repeated failed logins.
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); from anyone
+# else the header is ignored and the connection's address is the client (dispensary/client_address.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# django-axes (dispensary/login_throttle.py): an account is locked after AXES_FAILURE_LIMIT failures from any
+# address, an address after AXES_ADDRESS_FAILURE_LIMIT failures on any accounts, within the cool-off.
+AXES_HANDLER = "dispensary.login_throttle.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # this order: the handler reads the counts by position
+AXES_CLIENT_IP_CALLABLE = "dispensary.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)

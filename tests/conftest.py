@@ -42,6 +42,8 @@ def live_service_missing(item: pytest.Item) -> str | None:
         return f"needs PostgreSQL (DATABASE_URL); the default database is {connection.vendor}"
     if item.get_closest_marker("celery_live") and not os.environ.get("TEST_CELERY_BROKER_URL"):
         return "needs a Redis broker for a live Celery worker (TEST_CELERY_BROKER_URL)"
+    if item.get_closest_marker("redis") and not os.environ.get("TEST_CELERY_BROKER_URL"):
+        return "needs a Redis server (TEST_CELERY_BROKER_URL)"
     return None
 
 
