@@ -199,6 +199,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # production so that rotating SECRET_KEY does not break matching of today's ID checks.
 ID_HASH_KEY = os.environ.get("ID_HASH_KEY", "")
 
+# Staff API tokens stop working this long after they are issued (or rotated); see README, REST API.
+STAFF_TOKEN_LIFETIME_HOURS = float(os.environ.get("STAFF_TOKEN_LIFETIME_HOURS", "720"))
+
 # API write answers kept for Idempotency-Key replays; older ones are purged by the periodic schedule.
 IDEMPOTENCY_KEY_RETENTION_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION_HOURS", "72"))
 

@@ -17,7 +17,7 @@ from dispensary.api.docs import OfflineRedocView
 from dispensary.api.errors import error_body
 from dispensary.api.routing import by_method
 from dispensary.api.stores import StoreDetailApi, StoreListApi
-from dispensary.api.tokens import StaffTokenCreateApi, StaffTokenRevokeApi
+from dispensary.api.tokens import StaffTokenCreateApi, StaffTokenRevokeApi, StaffTokenRotateApi
 
 app_name = "api"
 
@@ -30,6 +30,7 @@ def not_found(request, *args, **kwargs):
 
 v1 = [
     path("auth/token", by_method(post=StaffTokenCreateApi, delete=StaffTokenRevokeApi), name="token"),
+    path("auth/token/rotate", StaffTokenRotateApi.as_view(), name="token-rotate"),
     path("stores", StoreListApi.as_view(), name="store-list"),
     path("stores/<int:store_id>", StoreDetailApi.as_view(), name="store-detail"),
     path("customers", by_method(get=CustomerListApi, post=CustomerCreateApi), name="customer-list"),

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.django_db
 OPERATIONS = {
     ("POST", "/api/v1/auth/token"),
     ("DELETE", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/token/rotate"),
     ("GET", "/api/v1/stores"),
     ("GET", "/api/v1/stores/{store_id}"),
     ("GET", "/api/v1/customers"),
