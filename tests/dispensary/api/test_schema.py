@@ -121,7 +121,7 @@ def keep_the_test_connection():
 @pytest.mark.timeout(120)
 def test_fuzz_the_api_from_its_schema(organization, store, make_api_client, keep_the_test_connection):
     """Every operation, with generated data, as an API client holding every scope; ids of real rows too."""
-    customer = CustomerFactory(organization=organization, phone="+14155550134")
+    customer = CustomerFactory(organization=organization, phone="+14155550134", home_store=store)
     _, caller = make_api_client(scopes=list(SCOPES), stores=[store])
     authorization = caller._credentials["HTTP_AUTHORIZATION"]
     api = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
