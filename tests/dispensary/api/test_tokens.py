@@ -233,3 +233,16 @@ def test_a_revoked_token_is_refused(manager, staff_caller):
     StaffToken.objects.get().delete()
 
     assert caller.post("/api/v1/auth/token/rotate").status_code == 401
+
+
+def test_a_token_issued_without_an_expiry_lives_the_standard_lifetime(manager, settings):
+    settings.STAFF_TOKEN_LIFETIME_HOURS = 24
+    issued = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+    with time_machine.travel(issued, tick=False):
+        caller = staff_caller_for(manager)
+    StaffToken.objects.update(expires_at=None)  # as tokens were before they expired
+
+    with time_machine.travel(issued + dt.timedelta(hours=23), tick=False):
+        assert caller.get("/api/v1/stores").status_code == 200
+    with time_machine.travel(issued + dt.timedelta(hours=24), tick=False):
+        assert caller.get("/api/v1/stores").status_code == 401
