@@ -453,8 +453,12 @@ def staff_token_revoke(*, token: StaffToken, actor) -> None:
 def staff_token_rotate(*, token: StaffToken) -> tuple[StaffToken, str]:
     """Replace a token by a new one of the same name and a fresh lifetime; the old key stops working in the
     same transaction. A second rotation of the same old key (a retry) finds it gone and is refused."""
-    current = StaffToken.objects.select_for_update().select_related("user__organization").filter(pk=token.pk)
-    current = current.first()
+    current = (
+        StaffToken.objects.select_for_update(of=("self",))
+        .select_related("user__organization")
+        .filter(pk=token.pk)
+        .first()
+    )
     if current is None:
         raise ValidationFailed("This token has already been revoked or rotated.", code="token_revoked")
     prefix, secret, key = _new_key("s")
