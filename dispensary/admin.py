@@ -198,6 +198,36 @@ class ApiClientForm(forms.ModelForm):
         model = ApiClient
         fields = ["organization", "name", "scopes", "stores", "is_active"]
 
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        organization_id = self._organization_id(user)
+        if "organization" in self.fields and user is not None and not user.is_superuser:
+            # A member of an organization makes clients of their own organization only.
+            self.fields["organization"].queryset = Organization.objects.filter(pk=user.organization_id)
+            self.fields["organization"].initial = user.organization_id
+        if "stores" in self.fields:
+            stores = Store.objects.select_related("organization")
+            if organization_id:
+                self.fields["stores"].queryset = stores.filter(organization_id=organization_id)
+            else:
+                # A superuser's new client before an organization is chosen: each store says whose it is.
+                self.fields["stores"].queryset = stores.order_by("organization__name", "name")
+                self.fields["stores"].label_from_instance = lambda store: (
+                    f"{store.organization} · {store.name}"
+                )
+
+    def _organization_id(self, user) -> int | None:
+        """The organization whose stores the form offers: the client's, the one posted or asked for (the
+        admin's ?organization=), or the member's own."""
+        if self.instance.pk:
+            return self.instance.organization_id
+        chosen = self.data.get("organization") or self.initial.get("organization")
+        if chosen and str(chosen).isdigit():
+            return int(chosen)
+        if user is not None and not user.is_superuser:
+            return user.organization_id
+        return None
+
     def clean(self):
         cleaned = super().clean()
         organization = cleaned.get("organization")
@@ -218,6 +248,21 @@ class ApiClientAdmin(admin.ModelAdmin):
     readonly_fields = ["key_prefix", "created_by", "created_at", "last_used_at"]
     filter_horizontal = ["stores"]
     actions = ["revoke"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class FormForUser(form):
+            def __init__(self, *args, **form_kwargs):
+                super().__init__(*args, user=request.user, **form_kwargs)
+
+        return FormForUser
+
+    def get_queryset(self, request):
+        clients = super().get_queryset(request).select_related("organization")
+        if request.user.is_superuser:
+            return clients
+        return clients.filter(organization_id=request.user.organization_id)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

@@ -11,6 +11,7 @@ class DispensaryConfig(AppConfig):
         from dispensary import event_types  # noqa: F401 - registers the core's event types
 
         post_migrate.connect(_sync_roles, dispatch_uid="dispensary.sync_roles")
+        post_migrate.connect(_append_only_triggers, dispatch_uid="dispensary.append_only_triggers")
 
 
 def _sync_roles(sender, app_config=None, using="default", **kwargs) -> None:
@@ -18,3 +19,21 @@ def _sync_roles(sender, app_config=None, using="default", **kwargs) -> None:
     from dispensary.roles_sync import roles_sync
 
     roles_sync(using=using)
+
+
+def _append_only_triggers(sender, app_config=None, using="default", **kwargs) -> None:
+    # On SQLite, Django alters a table by building a new one and dropping the old, which drops its triggers:
+    # after every migrate the append-only triggers are put back where missing (PostgreSQL keeps them).
+    from django.db import connections
+
+    from dispensary.append_only import TABLES, sqlite_create
+
+    connection = connections[using]
+    if connection.vendor != "sqlite":
+        return
+    existing = set(connection.introspection.table_names())
+    with connection.cursor() as cursor:
+        for table in TABLES:
+            if table in existing:
+                for statement in sqlite_create(table):
+                    cursor.execute(statement)

@@ -1,12 +1,22 @@
 """Reads of the core: which stores a member may work at, customers and their lookup by phone, dead letters."""
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet, Subquery
 from guardian.shortcuts import get_objects_for_user
 
-from dispensary.audit import audit_record
+from dispensary.audit import actor_label, audit_record
 from dispensary.consent import CHANNELS
 from dispensary.errors import InvalidPhoneNumber
-from dispensary.models import Customer, EventDelivery, MarketingConsent, Organization, Store, User
+from dispensary.models import (
+    AuditRecord,
+    Customer,
+    EventDelivery,
+    MarketingConsent,
+    Organization,
+    Store,
+    User,
+)
 from dispensary.phones import phone_normalize
 
 STORE_ACCESS = "dispensary.access_store"
@@ -33,8 +43,14 @@ def user_can_access_store(user: User, store: Store) -> bool:
     return user.organization_id == store.organization_id and user.has_perm(STORE_ACCESS, store)
 
 
-def customer_list(*, organization: Organization, search: str = "") -> QuerySet[Customer]:
+def customer_list(
+    *, organization: Organization, search: str = "", stores: QuerySet[Store] | None = None
+) -> QuerySet[Customer]:
+    """Customers of the organization; with `stores`, only those whose home store is one of them (an API client
+    limited to some stores sees only their customers)."""
     customers = Customer.objects.filter(organization=organization)
+    if stores is not None:
+        customers = customers.filter(home_store__in=stores)
     search = search.strip()
     if search:
         query = Q(last_name__istartswith=search) | Q(first_name__istartswith=search) | Q(email__iexact=search)
@@ -46,13 +62,17 @@ def customer_list(*, organization: Organization, search: str = "") -> QuerySet[C
     return customers
 
 
-def customer_get_by_phone(*, organization: Organization, phone: str) -> Customer | None:
-    """Any common spelling of the number finds the customer; InvalidPhoneNumber if it is no number."""
-    return (
-        Customer.objects.select_related("organization", "home_store")
-        .filter(organization=organization, phone=phone_normalize(phone))
-        .first()
+def customer_get_by_phone(
+    *, organization: Organization, phone: str, stores: QuerySet[Store] | None = None
+) -> Customer | None:
+    """Any common spelling of the number finds the customer; InvalidPhoneNumber if it is no number. With
+    `stores`, only a customer whose home store is one of them."""
+    customers = Customer.objects.select_related("organization", "home_store").filter(
+        organization=organization, phone=phone_normalize(phone)
     )
+    if stores is not None:
+        customers = customers.filter(home_store__in=stores)
+    return customers.first()
 
 
 def customer_record_viewed(*, customer: Customer, actor, store: Store | None = None, via: str) -> None:
@@ -64,6 +84,31 @@ def customer_record_viewed(*, customer: Customer, actor, store: Store | None = N
         after={"via": via},
         organization=customer.organization,
         store=store,
+    )
+
+
+def customer_records_listed(
+    *, customers: Iterable[Customer], actor, store: Store | None = None, via: str, search: str = ""
+) -> None:
+    """A list or a search that shows customers is a read of each record shown: one `customer.viewed` row
+    each (with the search that found them), written in one query."""
+    label = actor_label(actor)[:200]
+    after = {"via": via, **({"search": search[:200]} if search else {})}
+    AuditRecord.objects.bulk_create(
+        [
+            AuditRecord(
+                organization_id=customer.organization_id,
+                store=store,
+                actor=actor if isinstance(actor, User) else None,
+                actor_label=label,
+                action="customer.viewed",
+                object_type=Customer._meta.label_lower,
+                object_id=str(customer.pk),
+                object_repr=str(customer)[:200],
+                after=after,
+            )
+            for customer in customers
+        ]
     )
 
 

@@ -410,23 +410,29 @@ def api_client_revoke(*, client: ApiClient, actor) -> ApiClient:
     return client
 
 
+def staff_token_lifetime() -> dt.timedelta:
+    return dt.timedelta(hours=settings.STAFF_TOKEN_LIFETIME_HOURS)
+
+
 @transaction.atomic
 def staff_token_create(
     *, user: User, name: str, expires_at: dt.datetime | None = None
 ) -> tuple[StaffToken, str]:
+    """Issue a token that works until `expires_at` (by default STAFF_TOKEN_LIFETIME_HOURS from now); the key
+    is returned once and never stored."""
     prefix, secret, key = _new_key("s")
     token = StaffToken.objects.create(
         user=user,
         name=name.strip() or "API token",
         key_prefix=prefix,
         secret_hash=secret_hash(secret),
-        expires_at=expires_at,
+        expires_at=expires_at or timezone.now() + staff_token_lifetime(),
     )
     audit_record(
         actor=user,
         action="staff_token.created",
         instance=token,
-        after={"name": token.name},
+        after={"name": token.name, "expires_at": token.expires_at.isoformat()},
         organization=user.organization,
     )
     return token, key
@@ -443,6 +449,38 @@ def staff_token_revoke(*, token: StaffToken, actor) -> None:
         organization=token.user.organization,
     )
     StaffToken.objects.filter(pk=token.pk).delete()
+
+
+@transaction.atomic
+def staff_token_rotate(*, token: StaffToken) -> tuple[StaffToken, str]:
+    """Replace a token by a new one of the same name and a fresh lifetime; the old key stops working in the
+    same transaction. A second rotation of the same old key (a retry) finds it gone and is refused."""
+    current = (
+        StaffToken.objects.select_for_update(of=("self",))
+        .select_related("user__organization")
+        .filter(pk=token.pk)
+        .first()
+    )
+    if current is None:
+        raise ValidationFailed("This token has already been revoked or rotated.", code="token_revoked")
+    prefix, secret, key = _new_key("s")
+    replacement = StaffToken.objects.create(
+        user=current.user,
+        name=current.name,
+        key_prefix=prefix,
+        secret_hash=secret_hash(secret),
+        expires_at=timezone.now() + staff_token_lifetime(),
+    )
+    audit_record(
+        actor=current.user,
+        action="staff_token.rotated",
+        instance=replacement,
+        before={"key_prefix": current.key_prefix},
+        after={"key_prefix": replacement.key_prefix, "expires_at": replacement.expires_at.isoformat()},
+        organization=current.user.organization,
+    )
+    current.delete()
+    return replacement, key
 
 
 # --- Outbox -------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +79,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dispensary.middleware.CurrentStoreMiddleware",
     # AxesMiddleware last, as its documentation asks; only the API's lockout answer sits inside it.
@@ -126,6 +129,9 @@ def sqlite_options() -> dict:
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(sqlite_options())
+# PostgreSQL with two roles (README, "Database roles"): `migrate` connects with this URL, as the role owning
+# the tables, and grants the role of DATABASE_URL row privileges only. Empty: migrate uses DATABASE_URL.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------------------
@@ -153,10 +159,18 @@ LOGOUT_REDIRECT_URL = "login"
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
-# django-axes: lock an account+address pair after repeated failed logins.
+# Reverse proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated); from anyone
+# else the header is ignored and the connection's address is the client (dispensary/client_address.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+# django-axes (dispensary/login_throttle.py): an account is locked after AXES_FAILURE_LIMIT failures from any
+# address, an address after AXES_ADDRESS_FAILURE_LIMIT failures on any accounts, within the cool-off.
+AXES_HANDLER = "dispensary.login_throttle.LoginThrottleHandler"
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "20"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))  # hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # this order: the handler reads the counts by position
+AXES_CLIENT_IP_CALLABLE = "dispensary.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_ENABLED = env_bool("AXES_ENABLED", True)
@@ -200,6 +214,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Key for the hash of ID numbers (anti-looping); without it, one derived from SECRET_KEY is used. Set it in
 # production so that rotating SECRET_KEY does not break matching of today's ID checks.
 ID_HASH_KEY = os.environ.get("ID_HASH_KEY", "")
+
+# Staff API tokens stop working this long after they are issued (or rotated); see README, REST API.
+STAFF_TOKEN_LIFETIME_HOURS = float(os.environ.get("STAFF_TOKEN_LIFETIME_HOURS", "720"))
 
 # API write answers kept for Idempotency-Key replays; older ones are purged by the periodic schedule.
 IDEMPOTENCY_KEY_RETENTION_HOURS = int(os.environ.get("IDEMPOTENCY_KEY_RETENTION_HOURS", "72"))
@@ -342,6 +359,26 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+
+# Content-Security-Policy (django-csp): scripts only from this site's files, never inline (no inline event
+# handlers, no eval), nothing from other sites. Styles may be inline: htmx, Swagger UI and ReDoc set styles
+# from script. ReDoc's search runs in a worker from a blob. The attribution logo ReDoc would fetch from its
+# CDN is refused by img-src (ReDoc then hides it), so the API docs load nothing from the internet.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

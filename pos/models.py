@@ -363,6 +363,11 @@ class PickupOrder(models.Model):
     pickup_after = models.DateTimeField(null=True, blank=True, help_text="When the customer means to come.")
     expires_at = models.DateTimeField(help_text="The reservation is released after this.")
     idempotency_key = models.CharField(max_length=100)
+    idempotency_owner = models.CharField(
+        max_length=40,
+        default="",
+        help_text='Whose key it is: "client:<id>" or "user:<id>"; two callers may use the same key.',
+    )
     source = models.CharField(max_length=20, default="api")
     api_client = models.ForeignKey(
         "dispensary.ApiClient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -387,7 +392,8 @@ class PickupOrder(models.Model):
         ordering = ["-placed_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["store", "idempotency_key"], name="pos_pickup_idempotency_per_store"
+                fields=["store", "idempotency_owner", "idempotency_key"],
+                name="pos_pickup_idempotency_per_caller",
             )
         ]
         indexes = [models.Index(fields=["store", "status"], name="pos_pickup_store_status")]

@@ -62,6 +62,41 @@ def budtender(organization, store):
     return UserFactory(organization=organization, roles=["budtender"], stores=[store])
 
 
+def _sqlite_flush_keeps_append_only_triggers() -> None:
+    """Test teardown of transactional tests empties every table (PostgreSQL: TRUNCATE, which the owner may do
+    and which fires no row trigger; SQLite: DELETE, which the append-only triggers refuse). On SQLite the
+    flush lifts the triggers for its own DELETEs and puts them back at once."""
+    if connection.vendor != "sqlite":
+        return
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    from dispensary.append_only import TABLES, sqlite_create, sqlite_drop
+
+    DatabaseOperations = DatabaseWrapper.ops_class
+    original = DatabaseOperations.sql_flush
+    if getattr(original, "keeps_append_only_triggers", False):
+        return
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = original(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        guarded = [table for table in TABLES if table in tables]
+        if not statements or not guarded:
+            return statements
+        drop = [statement for table in guarded for statement in sqlite_drop(table)]
+        create = [statement for table in guarded for statement in sqlite_create(table)]
+        return [*drop, *statements, *create]
+
+    sql_flush.keeps_append_only_triggers = True
+    DatabaseOperations.sql_flush = sql_flush
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _append_only_triggers_survive_flush():
+    _sqlite_flush_keeps_append_only_triggers()
+
+
 def live_service_missing(item: pytest.Item) -> str | None:
     """Why this test cannot run here, or None when it can."""
     needs_postgres = item.get_closest_marker("postgres") or item.get_closest_marker("celery_live")
@@ -69,6 +104,10 @@ def live_service_missing(item: pytest.Item) -> str | None:
         return f"needs PostgreSQL (DATABASE_URL); the default database is {connection.vendor}"
     if item.get_closest_marker("celery_live") and not os.environ.get("TEST_CELERY_BROKER_URL"):
         return "needs a Redis broker for a live Celery worker (TEST_CELERY_BROKER_URL)"
+    if item.get_closest_marker("app_role") and not os.environ.get("TEST_APP_DATABASE_URL"):
+        return "needs a second PostgreSQL login role for the application (TEST_APP_DATABASE_URL)"
+    if item.get_closest_marker("redis") and not os.environ.get("TEST_CELERY_BROKER_URL"):
+        return "needs a Redis server (TEST_CELERY_BROKER_URL)"
     return None
 
 

@@ -45,7 +45,7 @@ from compliance.reporting.reports.sales import (
 )
 from dispensary.clock import store_local_date
 from dispensary.models import Customer
-from dispensary.selectors import customer_record_viewed
+from dispensary.selectors import customer_record_viewed, customer_records_listed
 from dispensary.views.access import staff_view
 from inventory.models import IncomingTransfer, Package
 
@@ -219,6 +219,14 @@ def audit_search(request):
         )
         if not request.user.has_perms(AUDIT_PATIENT_PERMISSIONS):
             results.patients = []
+        # The list shows each patient found (name, phone, type): each is a record read, logged with the search.
+        customer_records_listed(
+            customers=results.patients,
+            actor=request.user,
+            store=request.store,
+            via="audit_center:search",
+            search=results.query,
+        )
         target = _single_target(results)
         if target:
             return redirect(target)

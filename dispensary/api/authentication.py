@@ -10,7 +10,7 @@ from rest_framework import authentication, exceptions
 
 from dispensary.api.principals import ApiClientUser
 from dispensary.models import ApiClient, StaffToken
-from dispensary.services import secret_hash
+from dispensary.services import secret_hash, staff_token_lifetime
 
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -52,7 +52,9 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         )
         if token is None or not hmac.compare_digest(token.secret_hash, secret_hash(secret)):
             raise exceptions.AuthenticationFailed("Invalid API key.")
-        if token.expires_at is not None and token.expires_at <= timezone.now():
+        # Tokens issued before tokens expired have no expiry of their own: they live the standard lifetime.
+        expires_at = token.expires_at or token.created_at + staff_token_lifetime()
+        if expires_at <= timezone.now():
             raise exceptions.AuthenticationFailed("This token has expired.")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("This staff account is disabled.")

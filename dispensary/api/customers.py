@@ -14,11 +14,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispensary.api.idempotency import idempotent
-from dispensary.api.principals import principal_actor, principal_organization
+from dispensary.api.principals import principal_actor, principal_customer_stores, principal_organization
 from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
-from dispensary.errors import NotFound
+from dispensary.errors import NotFound, ValidationFailed
 from dispensary.models import Customer, Store
-from dispensary.selectors import customer_get_by_phone, customer_list, customer_record_viewed
+from dispensary.selectors import (
+    customer_get_by_phone,
+    customer_list,
+    customer_record_viewed,
+    customer_records_listed,
+)
 from dispensary.services import customer_create, customer_update
 
 READ_SCOPE, WRITE_SCOPE = "customers:read", "customers:write"
@@ -58,7 +63,11 @@ class OrganizationStoreField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         organization = self.context["organization"]
-        return Store.objects.filter(organization=organization) if organization else Store.objects.none()
+        if organization is None:
+            return Store.objects.none()
+        # An API client limited to some stores may only give its customers one of those as their home.
+        reachable = self.context.get("stores")
+        return reachable if reachable is not None else Store.objects.filter(organization=organization)
 
 
 class CustomerFieldsSerializer(serializers.Serializer):
@@ -82,7 +91,11 @@ class CustomerFieldsSerializer(serializers.Serializer):
 
 
 def _customer_get(request, customer_id: int) -> Customer:
-    customer = customer_list(organization=principal_organization(request)).filter(pk=customer_id).first()
+    customer = (
+        customer_list(organization=principal_organization(request), stores=principal_customer_stores(request))
+        .filter(pk=customer_id)
+        .first()
+    )
     if customer is None:
         raise Http404
     return customer
@@ -112,7 +125,24 @@ class CustomerListApi(ListAPIView):
     def get_queryset(self):
         query = self.SearchSerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return customer_list(organization=principal_organization(self.request), **query.validated_data)
+        return customer_list(
+            organization=principal_organization(self.request),
+            stores=principal_customer_stores(self.request),
+            **query.validated_data,
+        )
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        if page is None:
+            return page
+        # Every customer on the page is a record read: each one is logged, with the search that found it.
+        customer_records_listed(
+            customers=page,
+            actor=principal_actor(self.request),
+            via=f"{VIA}:list",
+            search=self.request.query_params.get("search", ""),
+        )
+        return page
 
     @extend_schema(
         operation_id="customers_list",
@@ -162,7 +192,11 @@ class CustomerLookupApi(APIView):
     def get(self, request):
         query = self.InputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        customer = customer_get_by_phone(organization=principal_organization(request), **query.validated_data)
+        customer = customer_get_by_phone(
+            organization=principal_organization(request),
+            stores=principal_customer_stores(request),
+            **query.validated_data,
+        )
         if customer is None:
             raise NotFound("No customer has this phone number.")
         customer_record_viewed(customer=customer, actor=principal_actor(request), via=VIA)
@@ -186,14 +220,23 @@ class CustomerCreateApi(APIView):
     )
     @idempotent
     def post(self, request):
+        stores = principal_customer_stores(request)
         data = self.InputSerializer(
-            data=request.data, context={"organization": principal_organization(request)}
+            data=request.data, context={"organization": principal_organization(request), "stores": stores}
         )
         data.is_valid(raise_exception=True)
+        values = data.validated_data
+        if stores is not None and values.get("home_store") is None:
+            # An API client sees only customers of its stores: the new one must belong to one of them.
+            only = list(stores[:2])
+            if len(only) != 1:
+                raise ValidationFailed(
+                    "Give the customer's home store: one of the stores this API client reaches.",
+                    details={"home_store": ["This field is required."]},
+                )
+            values["home_store"] = only[0]
         customer = customer_create(
-            organization=principal_organization(request),
-            actor=principal_actor(request),
-            **data.validated_data,
+            organization=principal_organization(request), actor=principal_actor(request), **values
         )
         return Response(self.OutputSerializer(customer).data, status=status.HTTP_201_CREATED)
 
@@ -216,10 +259,22 @@ class CustomerUpdateApi(APIView):
     @idempotent
     def patch(self, request, customer_id: int):
         customer = _customer_get(request, customer_id)
+        stores = principal_customer_stores(request)
         data = self.InputSerializer(
-            data=request.data, partial=True, context={"organization": principal_organization(request)}
+            data=request.data,
+            partial=True,
+            context={"organization": principal_organization(request), "stores": stores},
         )
         data.is_valid(raise_exception=True)
+        if (
+            stores is not None
+            and "home_store" in data.validated_data
+            and data.validated_data["home_store"] is None
+        ):
+            raise ValidationFailed(
+                "An API client cannot take away a customer's home store.",
+                details={"home_store": ["This field may not be null."]},
+            )
         actor = principal_actor(request)
         updated = customer_update(customer=customer, actor=actor, **data.validated_data)
         if updated.updated_at == customer.updated_at:

@@ -70,3 +70,11 @@ def principal_allowed(request, *, scope: str | None, perm: str | None) -> bool:
     if isinstance(user, User) and user.is_active:
         return perm is not None and user.has_perm(perm)
     return False
+
+
+def principal_customer_stores(request) -> QuerySet[Store] | None:
+    """Whose customers the caller reaches: an API client only those whose home store is one of its stores;
+    staff (None) every customer of the organization, as on the customer desk."""
+    if isinstance(request.user, ApiClientUser):
+        return principal_stores(request)
+    return None

@@ -1,5 +1,6 @@
 """Staff tokens: issued for a username and password (through django-axes, so repeated failures lock the
-account), shown once, and revoked by the token itself."""
+account), shown once, valid for STAFF_TOKEN_LIFETIME_HOURS, rotated (a new key, the old one dead at once) and
+revoked by the token itself."""
 
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
@@ -10,7 +11,7 @@ from rest_framework.views import APIView
 from dispensary.api.schema import error_responses
 from dispensary.errors import ApplicationError, PermissionDenied, ValidationFailed
 from dispensary.models import StaffToken
-from dispensary.services import staff_token_create, staff_token_revoke
+from dispensary.services import staff_token_create, staff_token_revoke, staff_token_rotate
 
 
 class LockedOut(ApplicationError):
@@ -38,7 +39,7 @@ class StaffTokenCreateApi(APIView):
             help_text="The key, shown once: send it as `Authorization: Bearer <token>`."
         )
         name = serializers.CharField()
-        expires_at = serializers.DateTimeField(allow_null=True)
+        expires_at = serializers.DateTimeField(help_text="The key stops working at this time.")
 
         class Meta:
             ref_name = "StaffTokenCreated"
@@ -76,3 +77,25 @@ class StaffTokenRevokeApi(APIView):
             raise PermissionDenied("Only a staff token can revoke itself; send it as the bearer key.")
         staff_token_revoke(token=request.auth, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class StaffTokenRotateApi(APIView):
+    @extend_schema(
+        operation_id="auth_token_rotate",
+        request=None,
+        responses={201: StaffTokenCreateApi.OutputSerializer, **error_responses()},
+        description=(
+            "Replace the calling staff token by a new key with a fresh lifetime; the old key stops working "
+            "at once. The new key is shown once: if the answer is lost, sign in again for a new token."
+        ),
+    )
+    def post(self, request):
+        if not isinstance(request.auth, StaffToken):
+            raise PermissionDenied("Only a staff token can rotate itself; send it as the bearer key.")
+        token, key = staff_token_rotate(token=request.auth)
+        return Response(
+            StaffTokenCreateApi.OutputSerializer(
+                {"token": key, "name": token.name, "expires_at": token.expires_at}
+            ).data,
+            status=status.HTTP_201_CREATED,
+        )

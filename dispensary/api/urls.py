@@ -3,7 +3,7 @@
 from django.http import JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from dispensary.api import schema  # noqa: F401 - registers the bearer-key scheme with drf-spectacular
 from dispensary.api.customers import (
@@ -17,7 +17,7 @@ from dispensary.api.docs import OfflineRedocView
 from dispensary.api.errors import error_body
 from dispensary.api.routing import by_method
 from dispensary.api.stores import StoreDetailApi, StoreListApi
-from dispensary.api.tokens import StaffTokenCreateApi, StaffTokenRevokeApi
+from dispensary.api.tokens import StaffTokenCreateApi, StaffTokenRevokeApi, StaffTokenRotateApi
 
 app_name = "api"
 
@@ -30,6 +30,7 @@ def not_found(request, *args, **kwargs):
 
 v1 = [
     path("auth/token", by_method(post=StaffTokenCreateApi, delete=StaffTokenRevokeApi), name="token"),
+    path("auth/token/rotate", StaffTokenRotateApi.as_view(), name="token-rotate"),
     path("stores", StoreListApi.as_view(), name="store-list"),
     path("stores/<int:store_id>", StoreDetailApi.as_view(), name="store-detail"),
     path("customers", by_method(get=CustomerListApi, post=CustomerCreateApi), name="customer-list"),
@@ -47,7 +48,8 @@ urlpatterns = [
     path("v1/compliance/", include("compliance.api.urls")),
     path("v1/", include("pos.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file (docs/?script): no inline script.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", OfflineRedocView.as_view(url_name="api:schema"), name="redoc"),
     re_path(r"", not_found, name="not-found"),
 ]

@@ -8,7 +8,7 @@ from dispensary.clock import age_on, store_local_date
 from dispensary.errors import ApplicationError
 from dispensary.forms import CustomerForm
 from dispensary.models import AuditRecord, Customer
-from dispensary.selectors import customer_list, customer_record_viewed
+from dispensary.selectors import customer_list, customer_record_viewed, customer_records_listed
 from dispensary.services import customer_create, customer_update
 from dispensary.views.access import staff_view
 
@@ -28,6 +28,10 @@ def customer_index(request):
     search = request.GET.get("q", "").strip()
     customers = customer_list(organization=request.organization, search=search).select_related("home_store")
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)  # read once: logged, then shown
+    customer_records_listed(
+        customers=page.object_list, actor=request.user, store=request.store, via="web:list", search=search
+    )
     context = {"page": page, "search": search}
     if request.htmx and request.htmx.target == "customer-results":
         return render(request, "dispensary/customers/_results.html", context)
@@ -92,4 +96,6 @@ def customer_edit(request, pk: int):
                 return redirect("customer_detail", pk=customer.pk)
     else:
         form = CustomerForm(organization=request.organization, initial=CustomerForm.initial_for(customer))
+        # The form shows the whole record: opening it is a read like the detail page.
+        customer_record_viewed(customer=customer, actor=request.user, store=request.store, via="web:edit")
     return render(request, "dispensary/customers/form.html", {"form": form, "customer": customer})

@@ -8,7 +8,12 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dispensary.api.principals import principal_actor, principal_organization, principal_stores
+from dispensary.api.principals import (
+    principal_actor,
+    principal_customer_stores,
+    principal_organization,
+    principal_stores,
+)
 from dispensary.api.schema import error_responses
 from dispensary.models import Customer
 from dispensary.selectors import customer_list, customer_record_viewed
@@ -22,7 +27,11 @@ READ_SCOPE, READ_PERM = "customers:read", "dispensary.view_customer"
 
 
 def _customer_get(request, customer_id: int) -> Customer:
-    customer = customer_list(organization=principal_organization(request)).filter(pk=customer_id).first()
+    customer = (
+        customer_list(organization=principal_organization(request), stores=principal_customer_stores(request))
+        .filter(pk=customer_id)
+        .first()
+    )
     if customer is None:
         raise Http404
     return customer

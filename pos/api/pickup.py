@@ -12,10 +12,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from dispensary.api.idempotency import HEADER, idempotent
-from dispensary.api.principals import ApiClientUser, principal_actor, principal_organization, principal_stores
+from dispensary.api.principals import (
+    ApiClientUser,
+    principal_actor,
+    principal_customer_stores,
+    principal_organization,
+    principal_stores,
+)
 from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
 from dispensary.errors import ValidationFailed
 from dispensary.models import Customer
+from dispensary.selectors import customer_list
 from inventory.api.fields import IdFilter, ReachableStoreField, path_id
 from inventory.api.serializers import QuantityField
 from pos.api.serializers import PickupOrderSerializer
@@ -33,7 +40,9 @@ class OrganizationCustomerField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         organization = self.context["organization"]
-        return Customer.objects.filter(organization=organization) if organization else Customer.objects.none()
+        if organization is None:
+            return Customer.objects.none()
+        return customer_list(organization=organization, stores=self.context.get("customer_stores"))
 
 
 class PickupOrderLineInputSerializer(serializers.Serializer):
@@ -119,7 +128,11 @@ class PickupOrderCreateApi(APIView):
     def post(self, request):
         data = self.InputSerializer(
             data=request.data,
-            context={"stores": principal_stores(request), "organization": principal_organization(request)},
+            context={
+                "stores": principal_stores(request),
+                "organization": principal_organization(request),
+                "customer_stores": principal_customer_stores(request),
+            },
         )
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -130,8 +130,8 @@ def pickup_order_create(
     caregiver: Customer | None = None,
 ) -> PickupOrder:
     """Place a pickup order in one transaction: the limits (counting the customer's purchases and other open
-    orders), the stock allocated first-expiring-first-out, priced at list price. The same key at the same store
-    returns the first order (the unique constraint decides); a refused order writes nothing. `caregiver`
+    orders), the stock allocated first-expiring-first-out, priced at list price. The same caller's key at the same
+    store returns the first order (the unique constraint decides); a refused order writes nothing. `caregiver`
     collects a medical patient's order (a registered caregiver of the patient: a younger patient may be served
     so where the state allows it)."""
     now = now or timezone.now()
@@ -154,6 +154,10 @@ def pickup_order_create(
     )
     today = store_local_date(store, at=now)
     actor = created_by or api_client
+    # The key belongs to its caller: another caller's order under the same key is none of this caller's.
+    owner = (
+        f"client:{api_client.pk}" if api_client is not None else f"user:{created_by.pk}" if created_by else ""
+    )
     with transaction.atomic():
         order = PickupOrder(
             store=store,
@@ -163,6 +167,7 @@ def pickup_order_create(
             pickup_after=pickup_after,
             expires_at=(pickup_after or now) + pickup_hold(),
             idempotency_key=idempotency_key,
+            idempotency_owner=owner,
             source="api" if api_client is not None else "staff",
             api_client=api_client,
             created_by=created_by,
@@ -174,7 +179,9 @@ def pickup_order_create(
             with transaction.atomic():
                 order.save()
         except IntegrityError:
-            first = PickupOrder.objects.filter(store=store, idempotency_key=idempotency_key).first()
+            first = PickupOrder.objects.filter(
+                store=store, idempotency_owner=owner, idempotency_key=idempotency_key
+            ).first()
             if first is None:
                 raise
             if first.customer_id != customer.pk:

@@ -63,6 +63,16 @@
     }
   });
 
+  // The live queue refreshes every few seconds, except while someone is using a control inside it. Here, not in
+  // an hx-trigger filter: htmx evaluates filters as code, which the Content-Security-Policy forbids.
+  var live = document.getElementById("queue-live");
+  if (live && live.dataset.pollSeconds) {
+    window.setInterval(function () {
+      if (!live.isConnected || live.contains(document.activeElement)) return;
+      live.dispatchEvent(new CustomEvent("queue-poll"));
+    }, Number(live.dataset.pollSeconds) * 1000);
+  }
+
   function showStale() {
     var stale = document.querySelector("[data-lobby-stale]");
     if (stale) stale.hidden = false;

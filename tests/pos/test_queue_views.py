@@ -133,7 +133,10 @@ def test_door_page_shows_the_queue_and_polls(client, login, budtender, store):
     content = response.content.decode()
     assert response.status_code == 200
     assert 'id="lookup-phone"' in content and "autofocus" in content
-    assert 'hx-get="/pos/queue/live/"' in content and "every 5s" in content
+    assert (
+        'hx-get="/pos/queue/live/"' in content
+        and 'hx-trigger="queue-poll, queue-changed from:body" data-poll-seconds="5"' in content
+    )
     assert "Walk In" in content and "Take next" in content and "Register 2" in content
     assert 'href="/pos/queue/"' in content  # the nav link
 

@@ -167,9 +167,20 @@ def test_opening_a_patient_record_is_logged(client, officer, patient, store, dja
     assert AuditRecord.objects.filter(action="customer.viewed").count() == 2
 
 
-def test_searching_lists_patients_without_opening_them(client, officer, patient):
+def test_a_search_logs_a_read_of_each_patient_it_lists(client, officer, patient, store):
     response = _client(client, officer).get(reverse("compliance:reports:audit_search"), {"q": "415-555-0134"})
     assert response.status_code == 200 and b"Maria" in response.content
+    viewed = AuditRecord.objects.get(action="customer.viewed")
+    assert (viewed.actor, viewed.object_id, viewed.after, viewed.store) == (
+        officer,
+        str(patient.pk),
+        {"via": "audit_center:search", "search": "415-555-0134"},
+        store,
+    )
+
+
+def test_a_search_that_finds_no_patient_logs_no_read(client, officer, patient):
+    _client(client, officer).get(reverse("compliance:reports:audit_search"), {"q": "Nobody Atall"})
     assert not AuditRecord.objects.filter(action="customer.viewed").exists()
 
 

@@ -77,9 +77,13 @@ def foreign_manager(other_organization, foreign_store):
 
 
 @pytest.fixture
-def customer(organization):
+def customer(organization, store):
     return CustomerFactory(
-        organization=organization, phone="+14155550134", first_name="Ada", last_name="Lovelace"
+        organization=organization,
+        phone="+14155550134",
+        first_name="Ada",
+        last_name="Lovelace",
+        home_store=store,
     )
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from dispensary.models import AuditRecord, Customer, OutboxEvent
-from tests.factories import CustomerFactory, UserFactory
+from tests.factories import CustomerFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -32,15 +32,94 @@ def test_list_is_scoped_to_the_callers_organization(make_api_client, customer, f
     assert row["phone"] == "+14155550134"
     assert row["first_name"] == "Ada"
     assert row["customer_type"] == "adult_use"
-    assert row["home_store"] is None
+    assert row["home_store"] == customer.home_store_id
 
 
-def test_list_does_not_audit_each_row(make_api_client, customer):
+def test_list_and_search_log_a_read_of_each_customer_shown(make_api_client, customer, organization, store):
+    grace = CustomerFactory(
+        organization=organization, first_name="Grace", last_name="Hopper", home_store=store
+    )
+    client, caller = make_api_client(scopes=["customers:read"])
+
+    caller.get("/api/v1/customers", {"page_size": 1})
+    caller.get("/api/v1/customers", {"search": "grace"})
+
+    reads = AuditRecord.objects.filter(action="customer.viewed").order_by("id")
+    assert [(read.object_id, read.after, read.actor_label) for read in reads] == [
+        (str(grace.pk), {"via": "api:list"}, f"api-client:Menu sync ({client.key_prefix})"),
+        (
+            str(grace.pk),
+            {"via": "api:list", "search": "grace"},
+            f"api-client:Menu sync ({client.key_prefix})",
+        ),
+    ]
+    assert {read.organization_id for read in reads} == {organization.pk}
+
+
+def test_an_empty_list_logs_nothing(make_api_client):
     _, caller = make_api_client(scopes=["customers:read"])
 
-    caller.get("/api/v1/customers")
-
+    assert caller.get("/api/v1/customers", {"search": "nobody"}).json()["count"] == 0
     assert AuditRecord.objects.filter(action="customer.viewed").count() == 0
+
+
+def test_an_api_client_sees_only_the_customers_of_its_stores(make_api_client, customer, organization, store):
+    elsewhere = StoreFactory(organization=organization)
+    theirs = CustomerFactory(organization=organization, phone="+14155550177", home_store=elsewhere)
+    homeless = CustomerFactory(organization=organization, phone="+14155550178", home_store=None)
+    _, caller = make_api_client(scopes=["customers:read", "customers:write"], stores=[store])
+
+    assert [row["id"] for row in caller.get("/api/v1/customers").json()["results"]] == [customer.pk]
+    for hidden in (theirs, homeless):
+        assert caller.get(f"/api/v1/customers/{hidden.pk}").status_code == 404
+        assert caller.get("/api/v1/customers/lookup", {"phone": hidden.phone}).status_code == 404
+        assert caller.get(f"/api/v1/customers/{hidden.pk}/purchases").status_code == 404
+        assert caller.get(f"/api/v1/customers/{hidden.pk}/loyalty").status_code == 404
+        assert caller.patch(f"/api/v1/customers/{hidden.pk}", {"notes": "x"}).status_code == 404
+    # Nor can it move one of its customers to a store it does not reach.
+    moved = caller.patch(f"/api/v1/customers/{customer.pk}", {"home_store": elsewhere.pk})
+    assert moved.status_code == 400
+    assert caller.patch(f"/api/v1/customers/{customer.pk}", {"home_store": None}).status_code == 400
+    customer.refresh_from_db()
+    assert customer.home_store == store
+
+    _, both = make_api_client(scopes=["customers:read"], stores=[store, elsewhere])
+    assert {row["id"] for row in both.get("/api/v1/customers").json()["results"]} == {customer.pk, theirs.pk}
+
+
+def test_staff_see_every_customer_of_the_organization(staff_caller, manager, customer, organization):
+    homeless = CustomerFactory(organization=organization, home_store=None)
+
+    rows = staff_caller(manager).get("/api/v1/customers").json()["results"]
+
+    assert {row["id"] for row in rows} == {customer.pk, homeless.pk}
+
+
+def test_a_customer_created_by_an_api_client_belongs_to_its_store(make_api_client, organization, store):
+    _, caller = make_api_client(scopes=["customers:write", "customers:read"], stores=[store])
+
+    response = caller.post(
+        "/api/v1/customers", {"phone": "4155550160", "first_name": "New", "last_name": "Online"}
+    )
+
+    assert response.status_code == 201
+    assert response.json()["home_store"] == store.pk
+    assert caller.get(f"/api/v1/customers/{response.json()['id']}").status_code == 200
+
+    elsewhere = StoreFactory(organization=organization)
+    _, two_stores = make_api_client(scopes=["customers:write"], stores=[store, elsewhere])
+    refused = two_stores.post(
+        "/api/v1/customers", {"phone": "4155550161", "first_name": "No", "last_name": "Home"}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["details"] == {"home_store": ["This field is required."]}
+    _, one_store = make_api_client(scopes=["customers:write"], stores=[store])
+    outside = one_store.post(
+        "/api/v1/customers",
+        {"phone": "4155550162", "first_name": "No", "last_name": "Home", "home_store": elsewhere.pk},
+    )
+    assert outside.status_code == 400
+    assert outside.json()["details"]["home_store"]
 
 
 @pytest.mark.parametrize("search", ["Love", "love", "ada", "(415) 555-0134", "+1 415 555 0134", "4155550134"])
@@ -53,9 +132,9 @@ def test_search_by_name_or_phone(search, make_api_client, customer, organization
     assert [row["id"] for row in response.json()["results"]] == [customer.pk]
 
 
-def test_filter_on_customer_type(make_api_client, organization):
-    CustomerFactory(organization=organization, customer_type="adult_use")
-    patient = CustomerFactory(organization=organization, customer_type="medical")
+def test_filter_on_customer_type(make_api_client, organization, store):
+    CustomerFactory(organization=organization, customer_type="adult_use", home_store=store)
+    patient = CustomerFactory(organization=organization, customer_type="medical", home_store=store)
     _, caller = make_api_client(scopes=["customers:read"])
 
     response = caller.get("/api/v1/customers", {"customer_type": "medical"})
@@ -73,9 +152,9 @@ def test_filter_on_an_unknown_customer_type_is_a_400(make_api_client):
     assert list(response.json()["details"]) == ["customer_type"]
 
 
-def test_pagination(make_api_client, organization):
+def test_pagination(make_api_client, organization, store):
     for number in range(7):
-        CustomerFactory(organization=organization, last_name=f"Name{number}")
+        CustomerFactory(organization=organization, last_name=f"Name{number}", home_store=store)
     _, caller = make_api_client(scopes=["customers:read"])
 
     first = caller.get("/api/v1/customers", {"page_size": 3}).json()
@@ -100,8 +179,8 @@ def test_list_query_count_does_not_grow_with_rows(
     _, caller = make_api_client(scopes=["customers:read"])
     caller.get("/api/v1/customers")  # the first call also records last_used_at; measure a steady call
 
-    # API client by prefix, count, one page: the same three queries for 5 rows or 50.
-    with django_assert_num_queries(3):
+    # API client by prefix, count, one page, the read log (one insert): the same four for 5 rows or 50.
+    with django_assert_num_queries(4):
         response = caller.get("/api/v1/customers")
 
     assert response.json()["count"] == rows
@@ -368,8 +447,8 @@ def test_update_that_changes_nothing_logs_a_read(budtender, customer, staff_call
     assert viewed(customer) == [(budtender.username, "dispensary.customer", {"via": "api"})]
 
 
-def test_update_to_another_customers_phone_is_a_409(make_api_client, customer, organization):
-    other = CustomerFactory(organization=organization, phone="+14155550199")
+def test_update_to_another_customers_phone_is_a_409(make_api_client, customer, organization, store):
+    other = CustomerFactory(organization=organization, phone="+14155550199", home_store=store)
     _, caller = make_api_client(scopes=["customers:write"])
 
     response = caller.patch(f"/api/v1/customers/{other.pk}", {"phone": "+14155550134"})

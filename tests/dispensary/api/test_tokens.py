@@ -1,9 +1,11 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from axes.models import AccessAttempt
 from django.test import override_settings
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from dispensary.models import AuditRecord, StaffToken
 
@@ -12,6 +14,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"  # tests.factories.UserFactory
 
 
+@time_machine.travel(dt.datetime(2026, 3, 8, 9, 30, tzinfo=dt.UTC), tick=False)
 def test_token_is_issued_once_and_works(anonymous, manager, store):
     response = anonymous.post(
         "/api/v1/auth/token", {"username": manager.username, "password": PASSWORD, "name": "CLI"}
@@ -20,7 +23,7 @@ def test_token_is_issued_once_and_works(anonymous, manager, store):
     assert response.status_code == 201
     body = response.json()
     assert body["name"] == "CLI"
-    assert body["expires_at"] is None
+    assert body["expires_at"] == "2026-04-07T09:30:00Z"  # STAFF_TOKEN_LIFETIME_HOURS, 720 by default
     token = StaffToken.objects.get()
     assert (token.user, token.name) == (manager, "CLI")
     assert body["token"].startswith(f"dsp_s_{token.key_prefix}_")
@@ -157,3 +160,89 @@ def test_a_wrong_secret_for_a_known_prefix_is_unauthorized(make_api_client, anon
     anonymous.credentials(HTTP_AUTHORIZATION=f"Bearer dsp_c_{client.key_prefix}_wrong")
 
     assert anonymous.get("/api/v1/stores").status_code == 401
+
+
+def test_a_token_stops_working_when_its_lifetime_is_over(manager, store, settings):
+    settings.STAFF_TOKEN_LIFETIME_HOURS = 2
+    issued = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+    with time_machine.travel(issued, tick=False):
+        caller = staff_caller_for(manager)
+        assert caller.get("/api/v1/stores").status_code == 200
+    with time_machine.travel(issued + dt.timedelta(hours=1, minutes=59), tick=False):
+        assert caller.get("/api/v1/stores").status_code == 200
+    with time_machine.travel(issued + dt.timedelta(hours=2), tick=False):
+        response = caller.get("/api/v1/stores")
+    assert response.status_code == 401
+    assert response.json()["message"] == "This token has expired."
+
+
+def staff_caller_for(user):
+    from dispensary.services import staff_token_create
+    from tests.dispensary.api.conftest import bearer
+
+    return bearer(staff_token_create(user=user, name="CLI")[1])
+
+
+def test_rotation_gives_a_new_key_and_kills_the_old_one(manager, store, settings):
+    settings.STAFF_TOKEN_LIFETIME_HOURS = 24
+    with time_machine.travel(dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC), tick=False):
+        old = staff_caller_for(manager)
+    old_token = StaffToken.objects.get()
+
+    with time_machine.travel(dt.datetime(2026, 11, 1, 20, 0, tzinfo=dt.UTC), tick=False):
+        response = old.post("/api/v1/auth/token/rotate")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["name"] == "CLI"
+    assert body["expires_at"] == "2026-11-02T20:00:00Z"
+    new_token = StaffToken.objects.get()
+    assert new_token.pk != old_token.pk
+    assert body["token"].startswith(f"dsp_s_{new_token.key_prefix}_")
+    record = AuditRecord.objects.get(action="staff_token.rotated")
+    assert record.before == {"key_prefix": old_token.key_prefix}
+    assert record.actor == manager
+
+    assert old.get("/api/v1/stores").status_code == 401
+    assert old.post("/api/v1/auth/token/rotate").status_code == 401
+    new = APIClient()
+    new.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
+    with time_machine.travel(dt.datetime(2026, 11, 2, 19, 59, tzinfo=dt.UTC), tick=False):
+        assert new.get("/api/v1/stores").status_code == 200
+
+
+def test_an_expired_token_cannot_rotate_itself_alive(manager, staff_caller):
+    caller = staff_caller(manager, expires_at=timezone.now() - dt.timedelta(seconds=1))
+
+    assert caller.post("/api/v1/auth/token/rotate").status_code == 401
+    assert StaffToken.objects.count() == 1
+
+
+def test_only_staff_tokens_rotate(make_api_client, manager, client):
+    _, api_caller = make_api_client()
+    assert api_caller.post("/api/v1/auth/token/rotate").json()["code"] == "permission_denied"
+
+    client.force_login(manager)
+    response = client.post("/api/v1/auth/token/rotate")
+    assert response.status_code == 403
+    assert StaffToken.objects.count() == 0
+
+
+def test_a_revoked_token_is_refused(manager, staff_caller):
+    caller = staff_caller(manager)
+    StaffToken.objects.get().delete()
+
+    assert caller.post("/api/v1/auth/token/rotate").status_code == 401
+
+
+def test_a_token_issued_without_an_expiry_lives_the_standard_lifetime(manager, settings):
+    settings.STAFF_TOKEN_LIFETIME_HOURS = 24
+    issued = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+    with time_machine.travel(issued, tick=False):
+        caller = staff_caller_for(manager)
+    StaffToken.objects.update(expires_at=None)  # as tokens were before they expired
+
+    with time_machine.travel(issued + dt.timedelta(hours=23), tick=False):
+        assert caller.get("/api/v1/stores").status_code == 200
+    with time_machine.travel(issued + dt.timedelta(hours=24), tick=False):
+        assert caller.get("/api/v1/stores").status_code == 401

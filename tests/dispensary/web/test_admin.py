@@ -133,3 +133,65 @@ def test_user_admin_shows_roles(admin_client, staff):
     staff("manager", username="maria")
     response = admin_client.get("/admin/dispensary/user/", {"q": "maria"})
     assert b"manager" in response.content
+
+
+def _store_choices(response) -> set[int]:
+    return {store.pk for store in response.context["adminform"].form.fields["stores"].queryset}
+
+
+def test_the_api_client_form_offers_only_the_organizations_stores(
+    admin_client, organization, store, other_store
+):
+    from dispensary.services import api_client_create
+
+    asked = admin_client.get("/admin/dispensary/apiclient/add/", {"organization": organization.pk})
+    assert _store_choices(asked) == {store.pk}
+    assert other_store.name not in asked.content.decode()
+
+    client, _ = api_client_create(
+        organization=organization, actor=None, name="Menu", scopes=[], stores=[store]
+    )
+    change = admin_client.get(f"/admin/dispensary/apiclient/{client.pk}/change/")
+    assert _store_choices(change) == {store.pk}
+    refused = admin_client.post(
+        f"/admin/dispensary/apiclient/{client.pk}/change/",
+        {"name": "Menu", "scopes": [], "stores": [other_store.pk]},
+    )
+    assert refused.status_code == 200
+    assert list(client.stores.all()) == [store]
+
+
+def test_an_owner_makes_api_clients_of_their_own_organization_only(client, organization, store, other_store):
+    from dispensary.services import api_client_create
+
+    owner = UserFactory(organization=organization, roles=["owner"], stores=[store], is_staff=True)
+    theirs, _ = api_client_create(
+        organization=other_store.organization, actor=None, name="Theirs", scopes=[], stores=[other_store]
+    )
+    client.force_login(owner)
+
+    page = client.get("/admin/dispensary/apiclient/add/")
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert list(form.fields["organization"].queryset) == [organization]
+    assert _store_choices(page) == {store.pk}
+    assert [row.pk for row in client.get("/admin/dispensary/apiclient/").context["cl"].result_list] == []
+    assert client.get(f"/admin/dispensary/apiclient/{theirs.pk}/change/").status_code == 302
+
+    foreign = client.post(
+        "/admin/dispensary/apiclient/add/",
+        {
+            "organization": other_store.organization.pk,
+            "name": "Sneaky",
+            "scopes": [],
+            "stores": [other_store.pk],
+        },
+    )
+    assert foreign.status_code == 200
+    assert ApiClient.objects.filter(name="Sneaky").count() == 0
+    made = client.post(
+        "/admin/dispensary/apiclient/add/",
+        {"organization": organization.pk, "name": "Ours", "scopes": ["stores:read"], "stores": [store.pk]},
+    )
+    assert made.status_code == 302
+    assert ApiClient.objects.get(name="Ours").organization == organization

@@ -65,6 +65,48 @@ def test_search_by_phone_in_any_format_and_by_name(client, login, staff, organiz
     assert len(client.get("/customers/").context["page"].object_list) == 2
 
 
+def test_a_list_or_search_logs_a_read_of_each_customer_shown(
+    client, login, staff, organization, store, customer
+):
+    alan = CustomerFactory(
+        organization=organization, first_name="Alan", last_name="Turing", phone="+14155550188"
+    )
+    budtender = staff("budtender")
+    login(budtender)
+
+    client.get("/customers/", {"q": "Lovel"})
+    client.get("/customers/", {"q": "Lovel"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="customer-results")
+    client.get("/customers/")
+
+    reads = AuditRecord.objects.filter(action="customer.viewed").order_by("id")
+    assert [(read.object_id, read.after) for read in reads] == [
+        (str(customer.pk), {"via": "web:list", "search": "Lovel"}),
+        (str(customer.pk), {"via": "web:list", "search": "Lovel"}),
+        (str(customer.pk), {"via": "web:list"}),
+        (str(alan.pk), {"via": "web:list"}),
+    ]
+    assert {(read.actor, read.store, read.organization) for read in reads} == {
+        (budtender, store, organization)
+    }
+
+
+def test_opening_the_edit_form_logs_the_read(client, login, staff, store, customer):
+    manager = staff("manager")
+    login(manager)
+
+    response = client.get(f"/customers/{customer.pk}/edit/")
+
+    assert response.status_code == 200
+    assert b"Lovelace" in response.content
+    record = AuditRecord.objects.get(action="customer.viewed")
+    assert (record.actor, record.store, record.object_id, record.after) == (
+        manager,
+        store,
+        str(customer.pk),
+        {"via": "web:edit"},
+    )
+
+
 def test_live_search_returns_only_the_results(client, login, staff, customer):
     login(staff("budtender"))
     response = client.get(

@@ -169,6 +169,46 @@ def test_placing_reserves_stock_and_a_retry_returns_the_first_order(
     assert [o["id"] for o in caller.get(ORDERS, {"status": "reserved"}).json()["results"]] == [body["id"]]
 
 
+def test_an_idempotency_key_belongs_to_its_caller_not_to_the_store(
+    make_api_client, staff_caller, manager, store, customer, product, package
+):
+    first_client, first = make_api_client(scopes=["orders:write", "orders:read"])
+    second_client, second = make_api_client(scopes=["orders:write", "orders:read"])
+    line = [{"product": product.pk, "quantity": "1"}]
+
+    mine = place(first, store, customer, line, key="h1", idempotency_key="cart-42")
+    theirs = place(second, store, customer, line, key="h2", idempotency_key="cart-42")
+    staff = place(staff_caller(manager), store, customer, line, key="h3", idempotency_key="cart-42")
+
+    assert (mine.status_code, theirs.status_code, staff.status_code) == (201, 201, 201)
+    assert len({mine.json()["id"], theirs.json()["id"], staff.json()["id"]}) == 3
+    owners = dict(PickupOrder.objects.values_list("pk", "idempotency_owner"))
+    assert owners == {
+        mine.json()["id"]: f"client:{first_client.pk}",
+        theirs.json()["id"]: f"client:{second_client.pk}",
+        staff.json()["id"]: f"user:{manager.pk}",
+    }
+    # Each caller's retry still finds its own order, never another's.
+    assert (
+        place(second, store, customer, line, key="h4", idempotency_key="cart-42").json()["id"]
+        == (theirs.json()["id"])
+    )
+    assert PickupOrder.objects.count() == 3
+
+
+def test_an_api_client_orders_only_for_the_customers_of_its_stores(
+    make_api_client, store, other_store, organization, product, package
+):
+    elsewhere = CustomerFactory(organization=organization, home_store=other_store)
+    _, caller = make_api_client(scopes=["orders:write"], stores=[store])
+
+    response = place(caller, store, elsewhere, [{"product": product.pk, "quantity": "1"}])
+
+    assert response.status_code == 400
+    assert "customer" in response.json()["details"]
+    assert PickupOrder.objects.count() == 0
+
+
 def test_limit_refusal_is_422_with_the_violations(
     make_api_client, store, customer, organization, product, package
 ):
@@ -275,7 +315,7 @@ def test_orders_list_query_count_does_not_grow(
 ):
     _, caller = make_api_client(scopes=["orders:write", "orders:read"])
     for number in range(rows):
-        customer = CustomerFactory(organization=organization)
+        customer = CustomerFactory(organization=organization, home_store=store)
         place(caller, store, customer, [{"product": product.pk, "quantity": "1"}], key=f"k{number}")
     caller.get(ORDERS)
 
