@@ -29,7 +29,10 @@ def input_rules_apply(field: forms.Field) -> None:
     if isinstance(field, forms.CharField):
         if field.max_length is None:
             field.max_length = TEXT_MAX_LENGTH
-            field.validators.append(MaxLengthValidator(TEXT_MAX_LENGTH))
+        # Also when a form set max_length after the field was built (Django's AuthenticationForm does, without
+        # a validator: a 300-character username reached django-axes' 255-character column).
+        if not any(isinstance(validator, MaxLengthValidator) for validator in field.validators):
+            field.validators.append(MaxLengthValidator(field.max_length))
         field.validators.append(text_validator)
     elif isinstance(field, forms.IntegerField):  # DecimalField and FloatField too
         maximum = QUANTITY_MAX if isinstance(field, forms.DecimalField | forms.FloatField) else COUNT_MAX

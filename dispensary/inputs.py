@@ -27,9 +27,10 @@ NUMBER_MAX_CHARS = 32
 class InputRejected(ValueError):
     """A value outside the platform's rules; the message says why, for people."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, reason: str = "invalid"):
         super().__init__(message)
         self.message = message
+        self.reason = reason  # not_a_number, out_of_range, too_many_decimals, invalid
 
 
 def number_parse(
@@ -43,22 +44,29 @@ def number_parse(
     """A decimal with at most `places` decimals and a magnitude up to `maximum` (from `minimum`, default
     -maximum). Raises InputRejected with a sentence for people."""
     if isinstance(raw, bool):
-        raise InputRejected(f"Give a {what} such as 2 or 3.5.")
+        raise InputRejected(f"Give a {what} such as 2 or 3.5.", reason="not_a_number")
     text = str(raw if raw is not None else "").strip()
     if len(text) > NUMBER_MAX_CHARS:
-        raise InputRejected(f"That is not a plausible {what}: at most {maximum:,} with {places} decimals.")
+        raise InputRejected(
+            f"That is not a plausible {what}: at most {maximum:,} with {places} decimals.",
+            reason="out_of_range",
+        )
     try:
         value = Decimal(text)
     except (InvalidOperation, ValueError):
-        raise InputRejected(f"{text!r} is not a {what}.") from None
+        raise InputRejected(f"{text!r} is not a number.", reason="not_a_number") from None
     if not value.is_finite():
-        raise InputRejected(f"{text!r} is not a {what}.")
+        raise InputRejected(f"{text!r} is not a number.", reason="not_a_number")
     low = -maximum if minimum is None else minimum
     if value > maximum or value < low:
-        raise InputRejected(f"A {what} is between {low:,} and {maximum:,}, not {text}.")
+        raise InputRejected(
+            f"A {what} is between {low:,} and {maximum:,}, not {text}.", reason="out_of_range"
+        )
     # Safe now: the magnitude is bounded, so the quantized value fits Decimal's precision.
     if value != value.quantize(Decimal(1).scaleb(-places)):
-        raise InputRejected(f"A {what} has at most {places} decimals, not {text}.")
+        raise InputRejected(
+            f"A {what} has at most {places} decimals, not {text}.", reason="too_many_decimals"
+        )
     return value
 
 

@@ -80,7 +80,9 @@ def count_enter(*, count: InventoryCount, tag: str, quantity, actor) -> CountLin
     try:
         counted = quantity_parse(quantity, minimum=ZERO)
     except InputRejected as error:
-        raise InvalidQuantity(error.message, quantity) from None
+        raise InvalidQuantity(
+            f"Counted quantities are zero or more, with at most three decimals. {error.message}", quantity
+        ) from None
     line.counted_quantity = counted
     line.counted_by = actor if isinstance(actor, User) else None
     line.counted_at = timezone.now()

@@ -81,9 +81,12 @@ def _date(value: str, column: str, errors: list[str]) -> dt.date | None:
 
 def _quantity(value: str, errors: list[str], column: str = "quantity") -> Decimal | None:
     try:
-        quantity = quantity_parse(value, minimum=ZERO)
+        quantity = quantity_parse(value)
     except InputRejected as error:
-        errors.append(f"{column}: {error.message}")
+        if error.reason == "not_a_number":
+            errors.append(f"{column} {value[:40]!r} is not a number")
+        else:
+            errors.append(f"{column}: {error.message}")
         return None
     if quantity <= ZERO:
         errors.append(f"{column} must be greater than zero, not {value[:40]!r}")

@@ -25,6 +25,10 @@ def _amount(value, *, field: str, positive: bool) -> Decimal:
     try:
         amount = money_parse(value)
     except InputRejected as error:
+        if error.reason == "too_many_decimals":
+            raise DrawerInvalid(
+                "Cash amounts are in whole cents.", details={field: ["At most two decimals."]}
+            ) from None
         raise DrawerInvalid(
             f"Give an amount such as 200 or 35.50. {error.message}", details={field: [error.message]}
         ) from None
