@@ -6,11 +6,12 @@ may be stored. Runs on SQLite and on PostgreSQL (where NUL bytes and integer ove
 import io
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 
 from dispensary.models import Customer, User
-from inventory.models import Package
+from inventory.models import IncomingTransfer, Package, Product
 from pos.models import Register
 from pos.selectors.carts import cart_get
 from pos.services.carts import cart_customer_set, cart_line_add
@@ -64,4 +65,36 @@ def test_no_page_or_form_answers_bad_input_with_a_server_error(demo, username):
 
     assert len(probe.pages) > 15 and len(probe.forms) > 15, (probe.pages, probe.forms)
     assert [str(failure) for failure in probe.failures] == []
+    assert implausible_values() == []
+
+
+MANIFEST_HEADER = (
+    "manifest_number,shipper_license,shipper_name,tag,sku,quantity,harvest_batch,expires_on,lab_status"
+)
+
+
+BAD_MANIFEST_ROWS = {
+    "1e11": "M-1,C11-1,Farms,1A4FF0100000022000009001,{sku},1e11,HB,2027-01-01,passed",
+    "40 digits": "M-2,C11-1,Farms,1A4FF0100000022000009002,{sku},1234567890123456789012345678901234567890,HB,,",
+    "year 9999": "M-3,C11-1,Farms,1A4FF0100000022000009003,{sku},5,HB,9999-12-31,passed",
+    "NUL": "M-4,C11-1,Far\x00ms,1A4FF0100000022000009004,{sku},5,HB,,",
+    "100,000 characters": "M-5,C11-1," + "F" * 100_000 + ",1A4FF0100000022000009005,{sku},5,HB,,",
+    "a long batch": "M-6,C11-1,Farms,1A4FF0100000022000009006,{sku},5," + "H" * 5000 + ",,",
+}
+
+
+def test_a_manifest_upload_with_bad_input_is_refused_and_changes_nothing(demo):
+    client = signed_in("inventory")
+    sku = Product.objects.filter(sold_by="each").values_list("sku", flat=True).first()
+    before = IncomingTransfer.objects.count()
+
+    for label, row in BAD_MANIFEST_ROWS.items():
+        content = f"{MANIFEST_HEADER}\n{row.format(sku=sku)}\n".encode()
+        response = client.post(
+            "/inventory/receiving/upload/", {"manifest": SimpleUploadedFile("m.csv", content, "text/csv")}
+        )
+        assert response.status_code in (200, 400), label
+        assert "cannot be read" in response.content.decode() or "Line 2" in response.content.decode(), label
+
+    assert IncomingTransfer.objects.count() == before
     assert implausible_values() == []
