@@ -2,16 +2,17 @@
 anti-looping); the rules stay in the services, whose application errors are put back on the forms' fields."""
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django import forms
 
-from dispensary.forms import ApplicationErrorForm
+from dispensary.forms import ApplicationErrorForm, BaseForm
+from dispensary.inputs import InputRejected, quantity_parse
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class SyncFilterForm(forms.Form):
+class SyncFilterForm(BaseForm):
     """The sync list's status filter; an unknown value shows the default (everything still open)."""
 
     STATUS_CHOICES = [
@@ -124,10 +125,10 @@ class RecommendationForm(ApplicationErrorForm):
             name, separator, amount = part.partition(":")
             name = name.strip()
             try:
-                value = Decimal(amount.strip())
-            except InvalidOperation:
+                value = quantity_parse(amount, minimum=Decimal(0))
+            except InputRejected:
                 value = None
-            if not separator or not name or value is None or not value.is_finite() or value < 0:
+            if not separator or not name or value is None:
                 raise forms.ValidationError(f"“{part.strip()}” is not name: amount (e.g. flower_g: 99).")
             amounts[name] = str(value)
         return amounts

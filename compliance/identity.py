@@ -16,6 +16,7 @@ from compliance.rules import BUCKETS
 from dispensary.audit import audit_record, snapshot
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError, Conflict, ValidationFailed
+from dispensary.inputs import date_of_birth_problem, date_problem
 from dispensary.models import Customer, Store, User
 
 
@@ -113,6 +114,13 @@ def id_verify(
         raise ValidationFailed(
             "Scan the ID or type the date of birth.", details={"date_of_birth": ["Required without a scan."]}
         )
+    # A date of birth outside 1900..today is a misread or a typing slip, not a person: refused, not recorded.
+    problem = date_of_birth_problem(date_of_birth, today=today)
+    if problem:
+        raise ValidationFailed(problem, details={"date_of_birth": [problem]})
+    if expires_on is not None and date_problem(expires_on):
+        message = date_problem(expires_on)
+        raise ValidationFailed(message, details={"expires_on": [message]})
     check = id_check(date_of_birth=date_of_birth, expires_on=expires_on, today=today, minimum_age=minimum_age)
     verification = IdVerification.objects.create(
         store=store,

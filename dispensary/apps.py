@@ -8,7 +8,15 @@ class DispensaryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.urls import register_converter
+
         from dispensary import event_types  # noqa: F401 - registers the core's event types
+        from dispensary.inputs import IdConverter
+        from dispensary.lookups import integer_lookups_register
+
+        # `<id:pk>` in every URL: a row id within 64 bits; a longer number is no URL (404), not a 500.
+        register_converter(IdConverter, "id")
+        integer_lookups_register()
 
         post_migrate.connect(_sync_roles, dispatch_uid="dispensary.sync_roles")
         post_migrate.connect(_append_only_triggers, dispatch_uid="dispensary.append_only_triggers")

@@ -73,6 +73,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Input no field could accept (NUL bytes, endless text, huge bodies) is refused before anything reads it.
+    "dispensary.middleware.RequestInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -86,6 +88,12 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "dispensary.api.middleware.ApiLockoutMiddleware",
 ]
+
+# Request size: a body above REQUEST_BODY_MAX_BYTES (a 2 MB manifest with room to spare) is answered 413, a
+# query string above QUERY_STRING_MAX_LENGTH 414; Django's own limit on form data stays at 2.5 MB.
+REQUEST_BODY_MAX_BYTES = int(os.environ.get("REQUEST_BODY_MAX_BYTES", str(5 * 1024 * 1024)))
+QUERY_STRING_MAX_LENGTH = 8192
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2621440
 
 ROOT_URLCONF = "dispensary.urls"
 WSGI_APPLICATION = "dispensary.wsgi.application"
@@ -310,6 +318,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "dispensary.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "dispensary.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["dispensary.api.throttling.PrincipalRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"principal": os.environ.get("API_RATE", "600/min")},
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -331,6 +344,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # One class per operation may share a URL (dispensary.api.routing.by_method); show each as its operation.
     "PREPROCESSING_HOOKS": ["dispensary.api.routing.expand_by_method"],
+    # `<id:...>` in the URLs (dispensary.inputs.IdConverter): a row id within 64 bits.
+    "PATH_CONVERTER_OVERRIDE": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
 }
 
 # --- Cache ----------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from django import forms
 from guardian.shortcuts import get_users_with_perms
 
 from dispensary.errors import ApplicationError
-from dispensary.forms import ApplicationErrorForm
+from dispensary.forms import ApplicationErrorForm, BaseForm
 from dispensary.models import Store, User
 from inventory.models import InventoryCount, Package, Product, Recall, WasteRecord
 from inventory.services.stock import AdjustmentReason
@@ -14,7 +14,7 @@ from inventory.services.waste import WASTE_REASONS
 QUANTITY_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
 
 
-class StockFilterForm(forms.Form):
+class StockFilterForm(BaseForm):
     """The stock list's search and filters. Unknown values are ignored rather than rejected."""
 
     STATUS_CHOICES = [

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django import forms
 
-from dispensary.forms import ApplicationErrorForm
+from dispensary.forms import ApplicationErrorForm, BaseForm
 from dispensary.models import Store, User
 from inventory.models import Product
 from inventory.services.stock import AdjustmentReason
@@ -184,7 +184,7 @@ class DrawerCloseForm(ApplicationErrorForm):
     note = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class DrawerHistoryFilterForm(forms.Form):
+class DrawerHistoryFilterForm(BaseForm):
     register = RegisterChoiceField(
         queryset=Register.objects.none(), required=False, empty_label="All registers"
     )
@@ -197,7 +197,7 @@ class DrawerHistoryFilterForm(forms.Form):
 # --- Sales, voids and refunds -------------------------------------------------------------------------------
 
 
-class SaleFilterForm(forms.Form):
+class SaleFilterForm(BaseForm):
     day = forms.DateField(
         required=False, label="Day", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )

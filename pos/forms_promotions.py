@@ -5,7 +5,7 @@ import datetime as dt
 
 from django import forms
 
-from dispensary.forms import ApplicationErrorForm
+from dispensary.forms import ApplicationErrorForm, BaseForm, BaseModelForm
 from dispensary.models import Organization, Store
 from inventory.models import Product
 from pos.models import LoyaltyProgram, LoyaltyTier, PointsMultiplier, Promotion, Reward
@@ -46,7 +46,7 @@ def _weekdays_field() -> forms.TypedMultipleChoiceField:
     )
 
 
-class ApplicationErrorModelForm(forms.ModelForm):
+class ApplicationErrorModelForm(BaseModelForm):
     add_application_error = ApplicationErrorForm.add_application_error
 
 
@@ -156,7 +156,7 @@ class CouponGenerateForm(ApplicationErrorForm):
         self.fields["promotion"].queryset = Promotion.objects.filter(organization=organization)
 
 
-class AttributionFilterForm(forms.Form):
+class AttributionFilterForm(BaseForm):
     start = forms.DateField(label="From", widget=DATE)
     end = forms.DateField(label="To", widget=DATE)
 

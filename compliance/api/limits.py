@@ -11,6 +11,7 @@ from compliance.rules import BUCKETS, RulesInputError, check_request_parse
 from compliance.rules.limits import CUSTOMER_TYPES, WINDOWS
 from compliance.rules.payload import MAX_HISTORY, MAX_LABEL, MAX_LINES
 from compliance.selectors import purchase_limits_verdict_get
+from dispensary.api.fields import DateField, DateTimeField
 from dispensary.api.principals import principal_stores
 from dispensary.api.schema import error_responses
 from dispensary.errors import ValidationFailed
@@ -38,7 +39,7 @@ class LimitLineSerializer(serializers.Serializer):
 
 
 class LimitPurchaseSerializer(serializers.Serializer):
-    at = serializers.DateTimeField(help_text="With its UTC offset: 2026-03-01T10:00:00-07:00.")
+    at = DateTimeField(help_text="With its UTC offset: 2026-03-01T10:00:00-07:00.")
     lines = serializers.ListField(child=LimitLineSerializer(), max_length=MAX_LINES)
     # Text rather than a second enum of the same choices (one enum name in the schema); checked as strictly.
     customer_type = serializers.CharField(
@@ -127,7 +128,7 @@ class LimitCheckApi(APIView):
         jurisdiction = serializers.RegexField(
             r"^[A-Z]{2}-[A-Z0-9]{1,3}$", max_length=6, help_text="ISO 3166-2: US-CO."
         )
-        date = serializers.DateField(help_text="The store-local date of the sale.")
+        date = DateField(help_text="The store-local date of the sale.")
         store = serializers.IntegerField(
             required=False,
             min_value=1,
@@ -148,7 +149,7 @@ class LimitCheckApi(APIView):
     class OutputSerializer(serializers.Serializer):
         allowed = serializers.BooleanField()
         jurisdiction = serializers.CharField()
-        date = serializers.DateField()
+        date = DateField()
         time_zone = serializers.CharField()
         customer_type = serializers.CharField(help_text="adult_use or medical.")
         limits = LimitUsageSerializer(many=True)

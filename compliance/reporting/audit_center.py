@@ -25,6 +25,7 @@ from compliance.reporting.reports.document import Document, Table
 from compliance.reporting.reports.sales import purchase_history_table
 from dispensary.clock import store_local_day_bounds
 from dispensary.errors import InvalidPhoneNumber
+from dispensary.inputs import date_problem
 from dispensary.models import AuditRecord, Customer, Organization, Store
 from dispensary.phones import phone_display, phone_normalize
 from dispensary.selectors import customer_record_viewed
@@ -82,11 +83,13 @@ class SearchResults:
 
 
 def parse_day(text: str) -> dt.date | None:
+    """A day typed in the search or the URL; a day outside the platform's range of dates (year 9999) is none."""
     for pattern in ("%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"):
         try:
-            return dt.datetime.strptime(text, pattern).replace(tzinfo=dt.UTC).date()
+            day = dt.datetime.strptime(text, pattern).replace(tzinfo=dt.UTC).date()
         except ValueError:
             continue
+        return None if date_problem(day) else day
     return None
 
 

@@ -5,6 +5,7 @@ import datetime as dt
 from django import forms
 
 from compliance.reporting.audit_center import SearchKind
+from dispensary.forms import BaseForm
 from inventory.models import Product
 from inventory.services.stock import AdjustmentReason
 from inventory.services.waste import WASTE_REASONS
@@ -12,7 +13,7 @@ from inventory.services.waste import WASTE_REASONS
 MAX_PERIOD_DAYS = 400
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(BaseForm):
     start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -40,7 +41,7 @@ class SalesForm(PeriodForm):
     pass
 
 
-class ThreeWayForm(forms.Form):
+class ThreeWayForm(BaseForm):
     category = forms.ChoiceField(label="Category", choices=CATEGORY_CHOICES, required=False)
     mismatches = forms.BooleanField(label="Mismatches only", required=False)
 
@@ -57,13 +58,13 @@ class WasteForm(PeriodForm):
     flagged = forms.BooleanField(label="Flagged for the state only", required=False)
 
 
-class DemographicsForm(forms.Form):
+class DemographicsForm(BaseForm):
     on = forms.DateField(label="On", widget=forms.DateInput(attrs={"type": "date"}))
     state = forms.CharField(
         label="Registry state", required=False, max_length=2, help_text="Two letters, e.g. MI; empty for all."
     )
 
 
-class AuditSearchForm(forms.Form):
+class AuditSearchForm(BaseForm):
     q = forms.CharField(label="Search", max_length=100, required=False)
     kind = forms.ChoiceField(label="Look for", choices=SearchKind.CHOICES, required=False)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from compliance.rules.limits import BUCKETS, CUSTOMER_TYPES, CartLine, Customer, Purchase
+from dispensary.inputs import date_problem
 
 JURISDICTION = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
 MAX_AMOUNT = Decimal("1000000")
@@ -163,7 +164,9 @@ def _history(value, errors: _Errors) -> tuple[Purchase, ...]:
             at = dt.datetime.fromisoformat(raw_at) if isinstance(raw_at, str) else None
         except ValueError:
             at = None
-        if at is None:
+        if at is not None and date_problem(at):
+            errors.add(f"{path}.at", date_problem(at))
+        elif at is None:
             errors.add(
                 f"{path}.at", 'Give the time in ISO 8601 with its offset: "2026-03-01T10:00:00-07:00".'
             )
@@ -198,7 +201,10 @@ def check_request_parse(data) -> CheckRequest:
         on = dt.date.fromisoformat(raw_date) if isinstance(raw_date, str) and len(raw_date) == 10 else None
     except ValueError:
         on = None
-    if on is None:
+    if on is not None and date_problem(on):
+        errors.add("date", date_problem(on))
+        on = None
+    elif on is None:
         errors.add("date", 'Give the store-local date as YYYY-MM-DD, e.g. "2026-03-01".')
     store = data.get("store")
     if store is not None and (isinstance(store, bool) or not isinstance(store, int) or store < 1):

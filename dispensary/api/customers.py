@@ -13,6 +13,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dispensary.api.fields import DateOfBirthField
 from dispensary.api.idempotency import idempotent
 from dispensary.api.principals import principal_actor, principal_customer_stores, principal_organization
 from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
@@ -78,7 +79,7 @@ class CustomerFieldsSerializer(serializers.Serializer):
     )
     first_name = serializers.CharField(max_length=100)
     last_name = serializers.CharField(max_length=100)
-    date_of_birth = serializers.DateField(required=False, allow_null=True)
+    date_of_birth = DateOfBirthField(required=False, allow_null=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     address_line1 = serializers.CharField(max_length=200, required=False, allow_blank=True)
     address_line2 = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -32,11 +32,11 @@ v1 = [
     path("auth/token", by_method(post=StaffTokenCreateApi, delete=StaffTokenRevokeApi), name="token"),
     path("auth/token/rotate", StaffTokenRotateApi.as_view(), name="token-rotate"),
     path("stores", StoreListApi.as_view(), name="store-list"),
-    path("stores/<int:store_id>", StoreDetailApi.as_view(), name="store-detail"),
+    path("stores/<id:store_id>", StoreDetailApi.as_view(), name="store-detail"),
     path("customers", by_method(get=CustomerListApi, post=CustomerCreateApi), name="customer-list"),
     path("customers/lookup", CustomerLookupApi.as_view(), name="customer-lookup"),
     path(
-        "customers/<int:customer_id>",
+        "customers/<id:customer_id>",
         by_method(get=CustomerDetailApi, patch=CustomerUpdateApi),
         name="customer-detail",
     ),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -62,9 +63,18 @@ def store_switch(request):
         raise PermissionDenied
     request.session[SESSION_KEY] = chosen.pk
     messages.success(request, f"You are now working at {chosen.name}.")
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    return redirect(safe_next_url(request, request.POST.get("next", "")))
+
+
+def safe_next_url(request, target: str, *, default: str = "landing") -> str:
+    """Where to go back to: a path of this site (never a view name, another host or a scheme), else the
+    default view's URL."""
+    if (
+        target.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        and not any(character in target for character in "\r\n\x00")
     ):
-        target = "landing"
-    return redirect(target)
+        return target
+    return reverse(default)

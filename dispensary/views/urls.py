@@ -11,9 +11,9 @@ urlpatterns = [
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("stores/switch/", stores.store_switch, name="store_switch"),
     path("outbox/dead-letters/", outbox.dead_letter_index, name="dead_letters"),
-    path("outbox/dead-letters/<int:pk>/retry/", outbox.dead_letter_retry, name="dead_letter_retry"),
+    path("outbox/dead-letters/<id:pk>/retry/", outbox.dead_letter_retry, name="dead_letter_retry"),
     path("customers/", customers.customer_index, name="customer_index"),
     path("customers/new/", customers.customer_new, name="customer_new"),
-    path("customers/<int:pk>/", customers.customer_detail, name="customer_detail"),
-    path("customers/<int:pk>/edit/", customers.customer_edit, name="customer_edit"),
+    path("customers/<id:pk>/", customers.customer_detail, name="customer_detail"),
+    path("customers/<id:pk>/edit/", customers.customer_edit, name="customer_edit"),
 ]

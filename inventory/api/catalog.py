@@ -13,7 +13,7 @@ from dispensary.api.principals import principal_organization, principal_stores
 from dispensary.api.schema import error_responses
 from inventory.api.fields import path_id
 from inventory.api.selectors import menu_item_list, product_list
-from inventory.api.serializers import ProductSerializer, QuantityField
+from inventory.api.serializers import NetUnitField, ProductSerializer, QuantityField
 from inventory.models import Product
 
 READ = {"scopes": {"read": "inventory:read"}, "perms": {"read": "inventory.view_product"}}
@@ -89,6 +89,7 @@ class MenuItemListApi(ListAPIView):
 
     class OutputSerializer(serializers.ModelSerializer):
         net_amount = QuantityField(allow_null=True)
+        net_unit = NetUnitField()
         thc_mg = QuantityField(allow_null=True)
         cbd_mg = QuantityField(allow_null=True)
         quantity_available = QuantityField(

@@ -16,8 +16,10 @@ class ReachableStoreField(serializers.PrimaryKeyRelatedField):
 
 
 def path_id(name: str) -> OpenApiParameter:
-    """An id in the path: digits only, as the URL converter accepts (a negative id is no URL of the API)."""
-    return OpenApiParameter(name, {"type": "integer", "minimum": 0}, OpenApiParameter.PATH)
+    """An id in the path: digits only, as the URL converter accepts (a negative id, or one beyond 64 bits, is no URL of the API)."""
+    return OpenApiParameter(
+        name, {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}, OpenApiParameter.PATH
+    )
 
 
 class IdFilter(filters.Filter):

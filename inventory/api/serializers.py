@@ -5,6 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from dispensary.inputs import QUANTITY_MAX
 from inventory.models import (
     QUANTITY,
     IncomingTransfer,
@@ -25,10 +26,24 @@ class QuantityField(serializers.DecimalField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_digits", QUANTITY["max_digits"])
         kwargs.setdefault("decimal_places", QUANTITY["decimal_places"])
+        # The platform's bound on any quantity (dispensary.inputs): a tonne, or a million units.
+        kwargs.setdefault("max_value", QUANTITY_MAX)
+        kwargs.setdefault("min_value", -QUANTITY_MAX)
         super().__init__(**kwargs)
 
     def to_representation(self, value):
         return None if value is None else quantity_text(value)
+
+
+class NetUnitField(serializers.ChoiceField):
+    """The unit of a product's net amount, or null when it has none: the column keeps "" for none, which is no
+    unit, so the API says null instead of an empty string that the enum does not hold."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=Product.NetUnit.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return value or None
 
 
 class LimitAmountSerializer(serializers.Serializer):
@@ -42,6 +57,7 @@ class LimitAmountSerializer(serializers.Serializer):
 class ProductSerializer(serializers.ModelSerializer):
     limit_amounts = LimitAmountSerializer(many=True, read_only=True)
     net_amount = QuantityField(allow_null=True)
+    net_unit = NetUnitField()
     thc_mg = QuantityField(allow_null=True)
     cbd_mg = QuantityField(allow_null=True)
 

@@ -1,13 +1,12 @@
 """Inventory counts: open a count sheet (full, or a cycle count of a category or location), enter counts
 blind, and approve: each variance becomes an adjustment movement."""
 
-from decimal import Decimal
-
 from django.db import transaction
 from django.utils import timezone
 
 from dispensary.audit import audit_record
 from dispensary.errors import Conflict, ValidationFailed
+from dispensary.inputs import InputRejected, quantity_parse
 from dispensary.models import Store, User
 from inventory.errors import InvalidQuantity
 from inventory.models import ZERO, CountLine, InventoryCount, Package, Product, StockMovement, quantity_text
@@ -79,11 +78,11 @@ def count_enter(*, count: InventoryCount, tag: str, quantity, actor) -> CountLin
     if line is None:
         raise ValidationFailed(f"Package {tag} is not on this count sheet.", details={"tag": [tag]})
     try:
-        counted = Decimal(str(quantity).strip())
-    except ArithmeticError as error:
-        raise InvalidQuantity(f"{quantity!r} is not a quantity.", quantity) from error
-    if not counted.is_finite() or counted < ZERO or counted != counted.quantize(ZERO.scaleb(-3)):
-        raise InvalidQuantity("Counted quantities are zero or more, with at most three decimals.", quantity)
+        counted = quantity_parse(quantity, minimum=ZERO)
+    except InputRejected as error:
+        raise InvalidQuantity(
+            f"Counted quantities are zero or more, with at most three decimals. {error.message}", quantity
+        ) from None
     line.counted_quantity = counted
     line.counted_by = actor if isinstance(actor, User) else None
     line.counted_at = timezone.now()

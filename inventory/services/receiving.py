@@ -5,7 +5,7 @@ movement, and shortages, overages, unexpected and missing packages become discre
 import csv
 import datetime as dt
 import io
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,10 +14,10 @@ from django.utils import timezone
 
 from dispensary.audit import audit_record
 from dispensary.errors import Conflict, ValidationFailed
+from dispensary.inputs import InputRejected, date_problem, quantity_parse, text_problem
 from dispensary.models import Store, User
 from dispensary.units import UnitError, quantity_convert, unit_code, units_compatible
 from inventory.models import (
-    MILLI,
     ZERO,
     IncomingTransfer,
     Package,
@@ -45,6 +45,13 @@ CSV_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("manifest_number", "shipper_license", "shipper_name", "tag", "sku", "quantity")
 MAX_CSV_BYTES = 2 * 1024 * 1024
+# Text cells kept as they are, with the columns that hold them (their lengths bound the cells).
+TEXT_COLUMNS = {
+    "manifest_number": IncomingTransfer,
+    "shipper_license": IncomingTransfer,
+    "shipper_name": IncomingTransfer,
+    "harvest_batch": TransferLine,
+}
 
 
 def normalize_tag(raw: str) -> str:
@@ -63,20 +70,28 @@ def _date(value: str, column: str, errors: list[str]) -> dt.date | None:
     if not value:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
-        errors.append(f"{column} {value!r} is not a date (YYYY-MM-DD)")
+        errors.append(f"{column} {value[:40]!r} is not a date (YYYY-MM-DD)")
         return None
+    problem = date_problem(day)
+    if problem:
+        errors.append(f"{column}: {problem}")
+        return None
+    return day
 
 
 def _quantity(value: str, errors: list[str], column: str = "quantity") -> Decimal | None:
     try:
-        quantity = Decimal((value or "").strip())
-    except InvalidOperation:
-        errors.append(f"{column} {value!r} is not a number")
+        quantity = quantity_parse(value)
+    except InputRejected as error:
+        if error.reason == "not_a_number":
+            errors.append(f"{column} {value[:40]!r} is not a number")
+        else:
+            errors.append(f"{column}: {error.message}")
         return None
-    if not quantity.is_finite() or quantity <= ZERO or quantity != quantity.quantize(MILLI):
-        errors.append(f"{column} must be greater than zero with at most three decimals, not {value!r}")
+    if quantity <= ZERO:
+        errors.append(f"{column} must be greater than zero, not {value[:40]!r}")
         return None
     return quantity
 
@@ -113,6 +128,9 @@ def transfer_import_csv(*, store: Store, content: bytes | str, actor) -> Incomin
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise ValidationFailed("The manifest file must be UTF-8 text (CSV).") from error
+    problem = text_problem(content, max_length=MAX_CSV_BYTES)
+    if problem:
+        raise ValidationFailed(f"The manifest file cannot be read: {problem}")
     reader = csv.DictReader(io.StringIO(content))
     header = [name.strip() for name in (reader.fieldnames or [])]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
@@ -143,9 +161,13 @@ def transfer_import_csv(*, store: Store, content: bytes | str, actor) -> Incomin
         if tag in seen_tags:
             errors.append(f"tag {tag} appears twice")
         seen_tags.add(tag)
+        for column, model in TEXT_COLUMNS.items():
+            limit = model._meta.get_field(column).max_length
+            if len((row.get(column) or "").strip()) > limit:
+                errors.append(f"{column} is longer than {limit} characters")
         product = products.get((row.get("sku") or "").strip())
         if product is None:
-            errors.append(f"no product with SKU {row.get('sku')!r}")
+            errors.append(f"no product with SKU {(row.get('sku') or '')[:40]!r}")
         quantity = _quantity(row.get("quantity", ""), errors)
         quantity, state_unit = _in_product_unit(quantity, (row.get("unit") or "").strip(), product, errors)
         if (

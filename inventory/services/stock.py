@@ -19,10 +19,11 @@ from dispensary import events
 from dispensary.audit import actor_label, audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
+from dispensary.inputs import InputRejected, quantity_parse
 from dispensary.models import Store, User
 from inventory.errors import InsufficientStock, InvalidQuantity, PackageNotSellable, PackageTagTaken
 from inventory.events import PackageAdjusted, PackageReceived, StockLow
-from inventory.models import MILLI, ZERO, Package, Product, StockMovement, quantity_text, tag_validator
+from inventory.models import ZERO, Package, Product, StockMovement, quantity_text, tag_validator
 
 SELLING_LOCATIONS = (Package.Location.SALES_FLOOR,)
 
@@ -81,14 +82,13 @@ class StockTake:
 
 
 def _positive(quantity) -> Decimal:
+    """A quantity above zero, within the platform's bounds (dispensary.inputs)."""
     try:
-        value = Decimal(str(quantity))
-    except ArithmeticError as error:
-        raise InvalidQuantity(f"{quantity!r} is not a quantity.", quantity) from error
-    if not value.is_finite() or value <= ZERO:
+        value = quantity_parse(quantity)
+    except InputRejected as error:
+        raise InvalidQuantity(error.message, quantity) from None
+    if value <= ZERO:
         raise InvalidQuantity("Quantities must be greater than zero.", quantity)
-    if value != value.quantize(MILLI):
-        raise InvalidQuantity("Quantities have at most three decimal places.", quantity)
     return value
 
 
@@ -502,10 +502,10 @@ def package_adjust(
             f"Choose a reason from the list, not {reason!r}.", details={"reason": sorted(valid)}
         )
     try:
-        delta = Decimal(str(quantity))
-    except ArithmeticError as error:
-        raise InvalidQuantity(f"{quantity!r} is not a quantity.", quantity) from error
-    if not delta.is_finite() or delta == ZERO:
+        delta = quantity_parse(quantity)
+    except InputRejected as error:
+        raise InvalidQuantity(error.message, quantity) from None
+    if delta == ZERO:
         raise InvalidQuantity("An adjustment changes the quantity by a non-zero amount.", quantity)
     _positive(abs(delta))
     locked = Package.objects.select_for_update(of=("self",)).select_related("store").get(pk=package.pk)

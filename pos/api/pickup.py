@@ -11,6 +11,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dispensary.api.fields import DateTimeField
 from dispensary.api.idempotency import HEADER, idempotent
 from dispensary.api.principals import (
     ApiClientUser,
@@ -104,7 +105,7 @@ class PickupOrderCreateApi(APIView):
             help_text="The order's own key, unique per store (defaults to the Idempotency-Key header); the same "
             "key returns the first order.",
         )
-        pickup_after = serializers.DateTimeField(
+        pickup_after = DateTimeField(
             required=False,
             allow_null=True,
             help_text="When the customer means to come (the hold runs from then).",

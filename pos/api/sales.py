@@ -9,6 +9,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dispensary.api.fields import DateFilter
 from dispensary.api.principals import principal_stores
 from dispensary.api.schema import error_responses
 from inventory.api.fields import IdFilter, path_id
@@ -39,10 +40,10 @@ class SaleListApi(ListAPIView):
         store = IdFilter(field_name="store_id", help_text="A store id.")
         customer = IdFilter(field_name="customer_id", help_text="A customer id.")
         status = filters.ChoiceFilter(choices=Sale.Status.choices)
-        date_from = filters.DateFilter(
+        date_from = DateFilter(
             field_name="local_date", lookup_expr="gte", help_text="From this store-local date, inclusive."
         )
-        date_to = filters.DateFilter(
+        date_to = DateFilter(
             field_name="local_date", lookup_expr="lte", help_text="Through this store-local date, inclusive."
         )
 

@@ -16,16 +16,16 @@ app_name = "pos"
 
 urlpatterns = [
     path("sales", SaleListApi.as_view(), name="sale-list"),
-    path("sales/<int:sale_id>", SaleDetailApi.as_view(), name="sale-detail"),
+    path("sales/<id:sale_id>", SaleDetailApi.as_view(), name="sale-detail"),
     path(
         "pickup-orders",
         by_method(get=PickupOrderListApi, post=PickupOrderCreateApi),
         name="pickup-order-list",
     ),
-    path("pickup-orders/<int:order_id>", PickupOrderDetailApi.as_view(), name="pickup-order-detail"),
-    path("pickup-orders/<int:order_id>/cancel", PickupOrderCancelApi.as_view(), name="pickup-order-cancel"),
+    path("pickup-orders/<id:order_id>", PickupOrderDetailApi.as_view(), name="pickup-order-detail"),
+    path("pickup-orders/<id:order_id>/cancel", PickupOrderCancelApi.as_view(), name="pickup-order-cancel"),
     path(
-        "customers/<int:customer_id>/purchases", CustomerPurchaseListApi.as_view(), name="customer-purchases"
+        "customers/<id:customer_id>/purchases", CustomerPurchaseListApi.as_view(), name="customer-purchases"
     ),
-    path("customers/<int:customer_id>/loyalty", CustomerLoyaltyApi.as_view(), name="customer-loyalty"),
+    path("customers/<id:customer_id>/loyalty", CustomerLoyaltyApi.as_view(), name="customer-loyalty"),
 ]

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from compliance.identity import MedicalStatus, medical_status
 from compliance.models import CaregiverLink
 from dispensary.clock import store_local_date
+from dispensary.inputs import id_parse
 from dispensary.models import Customer, Store, User
 from inventory.models import Product
 from pos.models import (
@@ -33,7 +34,8 @@ def register_list(*, store: Store) -> QuerySet[Register]:
 
 
 def register_get(*, store: Store, register_id) -> Register | None:
-    if not str(register_id or "").isdigit():
+    register_id = id_parse(register_id)
+    if register_id is None:
         return None
     return register_list(store=store).filter(pk=register_id).first()
 
@@ -44,7 +46,8 @@ def drawer_open_get(*, register: Register) -> DrawerSession | None:
 
 def cart_get(*, store: Store, cart_id) -> Cart | None:
     """A cart of this store (None for other stores' carts and unknown ids)."""
-    if not str(cart_id or "").isdigit():
+    cart_id = id_parse(cart_id)
+    if cart_id is None:
         return None
     return (
         Cart.objects.select_related(

@@ -9,6 +9,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from compliance.models import TaxRate
 from compliance.rules import CartLine, Purchase
+from dispensary.inputs import id_parse
 from dispensary.models import Customer, Store
 from inventory.recall_parties import Party
 from pos.models import Refund, Sale, SaleLine, SaleLineTax, Tender
@@ -110,7 +111,7 @@ def customer_limit_history(*, customer: Customer, since: dt.datetime) -> list[Pu
 
 def sale_parties(reference_ids: Iterable[str]) -> dict[str, Party]:
     """The recall resolver for stock movements referencing a sale: its customer, in one query."""
-    ids = [int(value) for value in reference_ids if str(value).isdigit()]
+    ids = [number for value in reference_ids if (number := id_parse(value))]
     sales = (
         Sale.objects.filter(pk__in=ids)
         .select_related("customer")

@@ -5,7 +5,7 @@ override lifts a limit. Completing a cart calls `sale_complete` with the cart's 
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q, Sum
@@ -16,6 +16,7 @@ from compliance.selectors import jurisdiction_rules_get
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import Conflict, ValidationFailed
+from dispensary.inputs import InputRejected, id_parse, money_parse, quantity_parse
 from dispensary.models import Customer, Store, User
 from inventory.errors import PackageNotSellable
 from inventory.models import Package, Product, quantity_text
@@ -60,10 +61,10 @@ def _touch(cart: Cart, *fields: str) -> None:
 def _quantity(raw, *, product: Product) -> Decimal:
     """A positive quantity: whole units for packaged goods, grams (up to three decimals) for bulk."""
     try:
-        quantity = Decimal(str(raw).strip())
-    except (InvalidOperation, ValueError):
-        quantity = None
-    if quantity is None or not quantity.is_finite() or quantity <= 0:
+        quantity = quantity_parse(raw)
+    except InputRejected as error:
+        raise ValidationFailed(error.message, details={"quantity": [error.message]}) from None
+    if quantity <= 0:
         raise ValidationFailed(
             "Give a quantity above zero.", details={"quantity": [f"{raw!r} is not a quantity above zero."]}
         )
@@ -185,8 +186,8 @@ def _add(cart: Cart, *, staff: User, product: Product, quantity, package: Packag
 
 def _line(cart: Cart, line_id) -> CartLine:
     line = (
-        CartLine.objects.filter(cart=cart, pk=line_id).select_related("product").first()
-        if str(line_id).isdigit()
+        CartLine.objects.filter(cart=cart, pk=id_parse(line_id)).select_related("product").first()
+        if id_parse(line_id)
         else None
     )
     if line is None:
@@ -562,9 +563,9 @@ def cart_line_add(*, cart: Cart, staff: User, product_id, quantity=None, package
     cart = _locked(cart)
     product = (
         Product.objects.filter(
-            organization_id=cart.store.organization_id, is_active=True, pk=product_id
+            organization_id=cart.store.organization_id, is_active=True, pk=id_parse(product_id)
         ).first()
-        if str(product_id).isdigit()
+        if id_parse(product_id)
         else None
     )
     if product is None:
@@ -572,8 +573,8 @@ def cart_line_add(*, cart: Cart, staff: User, product_id, quantity=None, package
     package = None
     if package_id not in (None, ""):
         package = (
-            Package.objects.filter(store=cart.store, product=product, pk=package_id).first()
-            if str(package_id).isdigit()
+            Package.objects.filter(store=cart.store, product=product, pk=id_parse(package_id)).first()
+            if id_parse(package_id)
             else None
         )
         if package is None:
@@ -628,10 +629,10 @@ def cart_line_price_override(
         cart = _locked(cart)
         line = _line(cart, line_id)
         try:
-            price = Decimal(str(unit_price).strip())
-        except (InvalidOperation, ValueError):
+            price = money_parse(unit_price, minimum=Decimal(0))
+        except InputRejected:
             price = None
-        if price is None or not price.is_finite() or price < 0 or price > line.product.price:
+        if price is None or price > line.product.price:
             raise ValidationFailed(
                 f"An override is a unit price from 0.00 to the list price {line.product.price}.",
                 details={"unit_price": [f"{unit_price!r} is not a price from 0 to {line.product.price}."]},
@@ -683,7 +684,7 @@ def cart_discounts_set(
         fields.append("coupon_codes")
     for name, values in (("promotion_ids", promotion_ids), ("reward_ids", reward_ids)):
         if values is not None:
-            if not all(str(value).isdigit() for value in values):
+            if not all(id_parse(value) for value in values):
                 raise ValidationFailed("Unknown discount.", details={name: ["Ids only."]})
             setattr(cart, name, sorted({int(value) for value in values}))
             fields.append(name)

@@ -3,12 +3,13 @@ approves paying out), and is closed with a blind count; the expected figure and 
 Every step is audited in its own transaction; bad input writes nothing."""
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from dispensary.audit import audit_record
+from dispensary.inputs import InputRejected, money_parse
 from dispensary.models import User
 from pos.errors import ApprovalRequired, DrawerAlreadyOpen, DrawerInvalid, DrawerNotOpen
 from pos.models import DrawerMovement, DrawerSession, Register
@@ -22,13 +23,15 @@ MAX_AMOUNT = Decimal("1000000")
 def _amount(value, *, field: str, positive: bool) -> Decimal:
     """A cash amount in cents: not negative (or positive), at most two decimals."""
     try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, TypeError, ValueError):
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise DrawerInvalid("Give an amount such as 200 or 35.50.", details={field: ["Not an amount."]})
-    if amount != amount.quantize(CENT):
-        raise DrawerInvalid("Cash amounts are in whole cents.", details={field: ["At most two decimals."]})
+        amount = money_parse(value)
+    except InputRejected as error:
+        if error.reason == "too_many_decimals":
+            raise DrawerInvalid(
+                "Cash amounts are in whole cents.", details={field: ["At most two decimals."]}
+            ) from None
+        raise DrawerInvalid(
+            f"Give an amount such as 200 or 35.50. {error.message}", details={field: [error.message]}
+        ) from None
     if amount < 0 or (positive and amount == 0) or amount >= MAX_AMOUNT:
         wanted = "more than zero" if positive else "zero or more"
         raise DrawerInvalid(f"The amount must be {wanted}.", details={field: [f"Must be {wanted}."]})

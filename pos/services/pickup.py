@@ -4,7 +4,7 @@ hold expires."""
 
 import datetime as dt
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,6 +15,7 @@ from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import Conflict, ValidationFailed
 from dispensary.events import publish
+from dispensary.inputs import InputRejected, quantity_parse
 from dispensary.models import ApiClient, Customer, Store, User
 from inventory.models import quantity_text
 from inventory.services import (
@@ -53,10 +54,10 @@ def pickup_order_takes(order: PickupOrder) -> list[StockTake]:
 
 def _quantity(value) -> Decimal | None:
     try:
-        quantity = Decimal(str(value))
-    except (InvalidOperation, ValueError, TypeError):
+        quantity = quantity_parse(value)
+    except InputRejected:
         return None
-    return quantity if quantity.is_finite() and quantity > 0 else None
+    return quantity if quantity > 0 else None
 
 
 def _validate(

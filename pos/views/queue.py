@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_POST
 from compliance.identity import id_verify
 from dispensary.clock import age_on, store_local_date
 from dispensary.errors import ApplicationError
-from dispensary.forms import ApplicationErrorForm, PhoneLookupForm
+from dispensary.forms import ApplicationErrorForm, BaseForm, DateOfBirthField, PhoneLookupForm
+from dispensary.inputs import ID_MAX
 from dispensary.views.access import staff_view
 from pos.models import CustomerType
 from pos.selectors.checks import minimum_age_get
@@ -45,7 +46,7 @@ def checkout_url(entry) -> str:
 
 
 class CheckInForm(ApplicationErrorForm):
-    customer = forms.IntegerField(widget=forms.HiddenInput)
+    customer = forms.IntegerField(min_value=1, max_value=ID_MAX, widget=forms.HiddenInput)
     customer_type = forms.ChoiceField(label="Customer type", choices=CustomerType.choices)
     scan = forms.CharField(
         label="Scan the ID",
@@ -55,8 +56,7 @@ class CheckInForm(ApplicationErrorForm):
         widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off", "spellcheck": "false"}),
         help_text="Scan the barcode on the back, or type the date of birth instead. Optional at the door.",
     )
-    date_of_birth = forms.DateField(
-        label="Date of birth",
+    date_of_birth = DateOfBirthField(
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
@@ -80,7 +80,7 @@ class CheckInForm(ApplicationErrorForm):
         return bool(self.cleaned_data.get("scan") or self.cleaned_data.get("date_of_birth"))
 
 
-class LeaveForm(forms.Form):
+class LeaveForm(BaseForm):
     note = forms.CharField(required=False, max_length=300)
 
 

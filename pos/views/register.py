@@ -4,8 +4,7 @@ right. Every change is one htmx POST that re-renders the workspace; completion a
 register's script retries it with the cart's idempotency key when the connection drops)."""
 
 import datetime as dt
-import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -16,6 +15,7 @@ from compliance.selectors import jurisdiction_rules_get
 from dispensary.clock import age_on, store_local_date
 from dispensary.errors import ApplicationError, ValidationFailed
 from dispensary.forms import PhoneLookupForm
+from dispensary.inputs import InputRejected, date_problem, id_parse, json_parse, money_parse
 from dispensary.selectors import customer_get_by_phone, customer_record_viewed
 from dispensary.views.access import staff_view
 from pos.models import Cart, CustomerType, QueueEntry
@@ -193,7 +193,8 @@ def register_screen(request):
 
 
 def _queue_entry(request, entry_id) -> QueueEntry:
-    if not str(entry_id).isdigit():
+    entry_id = id_parse(entry_id)
+    if entry_id is None:
         raise Http404("No such queue entry.")
     entry = QueueEntry.objects.filter(store=request.store, pk=entry_id).select_related("customer").first()
     if entry is None:
@@ -210,8 +211,8 @@ def register_choose(request):
     request.session[REGISTER_SESSION] = register.pk
     request.session.pop(CART_SESSION, None)
     target = reverse("pos:register")
-    if request.POST.get("queue_entry", "").isdigit():
-        target += f"?queue_entry={request.POST['queue_entry']}"
+    if id_parse(request.POST.get("queue_entry")):
+        target += f"?queue_entry={id_parse(request.POST['queue_entry'])}"
     return redirect(target)
 
 
@@ -309,11 +310,15 @@ def _date(raw: str, name: str) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed(
-            f"{raw!r} is not a date (YYYY-MM-DD).", details={name: ["Not a date."]}
+            f"{raw[:40]!r} is not a date (YYYY-MM-DD).", details={name: ["Not a date."]}
         ) from None
+    problem = date_problem(day)
+    if problem:
+        raise ValidationFailed(problem, details={name: [problem]})
+    return day
 
 
 @require_POST
@@ -414,9 +419,7 @@ def register_line_override(request, cart_id, line_id):
             staff=request.user,
             line_id=line_id,
             unit_price=request.POST.get("unit_price", ""),
-            manager_id=request.POST.get("manager")
-            if str(request.POST.get("manager", "")).isdigit()
-            else None,
+            manager_id=id_parse(request.POST.get("manager")),
             pin=request.POST.get("pin", ""),
         ),
     )
@@ -533,12 +536,9 @@ def _money(raw) -> Decimal | None:
     if not raw:
         return None
     try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationFailed(f"{raw!r} is not an amount.", details={"amount": ["Not an amount."]}) from None
-    if not value.is_finite():
-        raise ValidationFailed(f"{raw!r} is not an amount.", details={"amount": ["Not an amount."]})
-    return value
+        return money_parse(raw)
+    except InputRejected as error:
+        raise ValidationFailed(error.message, details={"amount": [error.message]}) from None
 
 
 def _tenders_from_json(data) -> list[TenderInput]:
@@ -578,9 +578,9 @@ def register_complete(request, cart_id):
     try:
         if as_json:
             try:
-                data = json.loads(request.body or b"{}")
-            except ValueError:
-                raise ValidationFailed("The body is not JSON.", details={"body": ["Not JSON."]}) from None
+                data = json_parse(request.body or b"{}")
+            except InputRejected as error:
+                raise ValidationFailed(error.message, details={"body": [error.message]}) from None
             key = str(data.get("idempotency_key", "")) if isinstance(data, dict) else ""
             tenders = _tenders_from_json(data)
         else:

@@ -577,4 +577,6 @@ def test_search_with_a_nul_character_is_refused_before_the_database(make_api_cli
     response = caller.get("/api/v1/customers", {"search": "a\x00b"})
 
     assert response.status_code == 400
-    assert response.json()["details"] == {"search": ["Null characters are not allowed."]}
+    assert response.json()["details"] == {
+        "search": ["The text contains a NUL character, which is not allowed."]
+    }

@@ -173,3 +173,76 @@ def test_fuzz_the_api_from_its_schema(organization, store, make_api_client, keep
     assert 200 in statuses["GET", "/api/v1/customers/{customer_id}"]
     assert 200 in statuses["GET", "/api/v1/stores/{store_id}"]
     assert Customer.objects.filter(organization=organization).exists()
+
+
+# One value of each class of bad input the probe of issue 10 found (tests/bad_input/crawl.py has them all).
+HOSTILE = {
+    "nul": "ab\x00cd",
+    "1e11": "1e11",
+    "digits40": "1234567890123456789012345678901234567890",
+    "year9999": "9999-12-31",
+    "long": "x" * 100_000,
+}
+
+
+def _body_properties(schema: dict, operation: dict) -> list[str]:
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json", {})
+    body = content.get("schema", {})
+    if "$ref" in body:
+        body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+    return list(body.get("properties", {}))
+
+
+@pytest.mark.timeout(300)
+def test_fuzz_each_class_of_bad_input_through_the_schema(
+    organization, store, make_api_client, keep_the_test_connection
+):
+    """Every query parameter and body property of every operation given each class of bad input, and every path
+    id one beyond 64 bits, through the WSGI application as the fuzz above: never a 5xx; the always-refused
+    classes (NUL, 100,000 characters) always a 4xx."""
+    customer = CustomerFactory(organization=organization, phone="+14155550134")
+    _, caller = make_api_client(scopes=list(SCOPES), stores=[store])
+    headers = {"Authorization": caller._credentials["HTTP_AUTHORIZATION"]}
+    api = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+    # Read from the loaded schema: a request through Django's test client would reconnect the signals that
+    # close the test's connection (see keep_the_test_connection).
+    schema = api.raw_schema
+    real_ids = {"customer_id": customer.pk, "store_id": store.pk}
+    failures, sent = [], []
+
+    def send(operation, label, where, **parts):
+        response = operation.Case(**parts).call(headers=headers)
+        sent.append(response.status_code)
+        if response.status_code >= 500 or (label in {"nul", "long"} and response.status_code < 400):
+            failures.append(
+                f"{response.status_code} {operation.method.upper()} {operation.path} {where}={label}"
+            )
+
+    for result in api.get_all_operations():
+        operation = result.ok()
+        if (operation.method.upper(), operation.path) == ("DELETE", "/api/v1/auth/token"):
+            continue
+        raw = schema["paths"][operation.path][operation.method.lower()]
+        path_names = [p["name"] for p in raw.get("parameters", []) if p["in"] == "path"]
+        ids = {name: real_ids.get(name, 1) for name in path_names}
+        for label, value in HOSTILE.items():
+            for parameter in (p["name"] for p in raw.get("parameters", []) if p["in"] == "query"):
+                send(operation, label, f"?{parameter}", path_parameters=ids, query={parameter: value})
+            for name in _body_properties(schema, raw):
+                send(
+                    operation,
+                    label,
+                    name,
+                    path_parameters=ids,
+                    body={name: value},
+                    media_type="application/json",
+                )
+        for name in path_names:
+            for label, huge in {"2**64": 2**64, "digits5000": int("9" * 4000)}.items():
+                response = operation.Case(path_parameters={**ids, name: huge}).call(headers=headers)
+                if response.status_code != 404:
+                    failures.append(
+                        f"{response.status_code} {operation.method.upper()} {operation.path} {name}={label}"
+                    )
+
+    assert failures == []
