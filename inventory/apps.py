@@ -5,3 +5,12 @@ class InventoryConfig(AppConfig):
     name = "inventory"
     verbose_name = "Inventory"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dispensary.navigation import NavLink, nav_link_register
+
+        nav_link_register(
+            NavLink(
+                "Inventory", "inventory:stock_index", 40, lambda user: user.has_perm("inventory.view_package")
+            )
+        )
