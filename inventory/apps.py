@@ -8,6 +8,10 @@ class InventoryConfig(AppConfig):
 
     def ready(self) -> None:
         from dispensary.navigation import NavLink, nav_link_register
+        from dispensary.wording import words_add
+        from inventory.services.stock import AdjustmentReason
+
+        words_add(dict(AdjustmentReason.CHOICES))
 
         nav_link_register(
             NavLink(

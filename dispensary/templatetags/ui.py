@@ -6,6 +6,7 @@ from dispensary.navigation import nav_links_for
 from dispensary.navigation import nav_menu as nav_menu_of
 from dispensary.phones import phone_display
 from dispensary.views.access import user_primary_role
+from dispensary.wording import limit_window_words, plain_words
 
 register = template.Library()
 
@@ -13,6 +14,19 @@ register = template.Library()
 @register.filter
 def phone(value: str) -> str:
     return phone_display(value) if value else ""
+
+
+@register.filter
+def plain(code) -> str:
+    """An audit action, a state report's kind, an event or a limit bucket in plain words."""
+    return plain_words(code)
+
+
+@register.filter
+def limit_window(usage) -> str:
+    """A purchase limit's window ("today", "this sale", "last 30 days") from anything with `window` and
+    `window_days`."""
+    return limit_window_words(getattr(usage, "window", ""), getattr(usage, "window_days", None))
 
 
 @register.simple_tag(takes_context=True)
