@@ -44,7 +44,6 @@ from pos.services.carts import (
     cart_open,
     cart_scan,
 )
-from pos.services.pins import store_approvers
 
 # The register the budtender works at, remembered in their session for the register and the queue alike.
 REGISTER_SESSION = "pos.register_id"
@@ -106,7 +105,6 @@ def _workspace_context(request, cart: Cart, **extra) -> dict:
         "customer_age": age,
         "verification": verification,
         "anonymous_allowed": rules.anonymous_sales_allowed,
-        "approvers": store_approvers(request.store) if view.lines else [],
         "drawer": drawer_open_get(register=cart.register) if cart.register else None,
         "drawers_url": DRAWERS_URL,
         "lookup_form": PhoneLookupForm(),
@@ -427,9 +425,6 @@ def register_line_override(request, cart_id, line_id):
             staff=request.user,
             line_id=line_id,
             unit_price=request.POST.get("unit_price", ""),
-            manager_id=request.POST.get("manager")
-            if str(request.POST.get("manager", "")).isdigit()
-            else None,
             pin=request.POST.get("pin", ""),
         ),
     )

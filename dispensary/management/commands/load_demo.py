@@ -43,7 +43,8 @@ class Command(BaseCommand):
             stores = ", ".join(member.stores)
             self.stdout.write(f"  {member.username.ljust(width)}  {member.role.label:<20} {stores}")
         self.stdout.write(
-            "Managers approve overrides, voids and refunds at the register with their PIN (demo: 2468)."
+            "Managers approve overrides, voids and refunds at the register by typing their PIN, which says who"
+            " approves (demo: manager 2468, owner 1357)."
         )
         self.stdout.write("")
         self.stdout.write("Open http://127.0.0.1:8000 and sign in; budtenders sell at /pos/register/.")
