@@ -94,3 +94,21 @@ def test_age_on_counts_birthdays():
     assert age_on(dt.date(2005, 3, 1), dt.date(2026, 2, 28)) == 20
     assert age_on(dt.date(2005, 3, 1), dt.date(2026, 3, 1)) == 21
     assert age_on(dt.date(2004, 2, 29), dt.date(2025, 2, 28)) == 20
+
+
+def test_the_demo_prints_the_address_make_run_serves_on(capsys):
+    """`make run PORT=8001` passes its address: the printed one is the one served, never a fixed 8000."""
+    call_command("load_demo", url="http://127.0.0.1:8001/")
+    out = capsys.readouterr().out
+    assert "Open http://127.0.0.1:8001/ and sign in" in out and ":8000" not in out
+    call_command("load_demo")
+    assert "http://" not in capsys.readouterr().out
+
+
+def test_make_run_serves_on_the_chosen_host_and_port():
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert "HOST ?= 127.0.0.1" in makefile and "PORT ?= 8000" in makefile
+    assert "load_demo --url http://$(OPEN_HOST):$(PORT)/" in makefile
+    assert "runserver $(HOST):$(PORT)" in makefile

@@ -27,6 +27,13 @@ def app_demo_loaders():
 class Command(BaseCommand):
     help = "Load demo data (safe to run again: it adds only what is missing) and print the demo logins."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--url",
+            default="",
+            help="The address the site is served on, to print (make run passes its HOST and PORT).",
+        )
+
     def handle(self, *args, **options):
         added = demo_load()
         summary = ", ".join(f"{count} {kind}" for kind, count in added.items())
@@ -47,4 +54,7 @@ class Command(BaseCommand):
             " approves (demo: manager 2468, owner 1357)."
         )
         self.stdout.write("")
-        self.stdout.write("Open http://127.0.0.1:8000 and sign in; budtenders sell at /pos/register/.")
+        if options["url"]:
+            self.stdout.write(f"Open {options['url']} and sign in; budtenders sell at /pos/register/.")
+        else:
+            self.stdout.write("Serve the site (make run) and sign in; budtenders sell at /pos/register/.")
