@@ -103,12 +103,3 @@ def test_the_demo_prints_the_address_make_run_serves_on(capsys):
     assert "Open http://127.0.0.1:8001/ and sign in" in out and ":8000" not in out
     call_command("load_demo")
     assert "http://" not in capsys.readouterr().out
-
-
-def test_make_run_serves_on_the_chosen_host_and_port():
-    from pathlib import Path
-
-    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
-    assert "HOST ?= 127.0.0.1" in makefile and "PORT ?= 8000" in makefile
-    assert "load_demo --url http://$(OPEN_HOST):$(PORT)/" in makefile
-    assert "runserver $(HOST):$(PORT)" in makefile
