@@ -33,12 +33,6 @@ def _money_field(label: str, *, minimum: str = "0", **kwargs) -> forms.DecimalFi
     )
 
 
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        full_name = obj.get_full_name()
-        return f"{full_name} ({obj.get_username()})" if full_name else obj.get_username()
-
-
 class RegisterChoiceField(forms.ModelChoiceField):
     """Registers by their name (their str() names the store too, a query each)."""
 
