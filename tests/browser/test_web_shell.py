@@ -46,7 +46,7 @@ def log_in(page, base_url: str, username: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def test_budtender_finds_a_customer_by_phone_and_starts_a_sale(live_server, browser):
+def test_budtender_finds_a_customer_by_phone_and_starts_a_sale(live_server, browser, shipped_rules):
     organization = OrganizationFactory()
     store = StoreFactory(organization=organization, name="Mission Street")
     ben = UserFactory(organization=organization, username="ben", roles=["budtender"], stores=[store])
