@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Where `make run` serves: `make run PORT=8001`, or `make run HOST=0.0.0.0` to be reached from other machines.
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address to open: a server listening on every interface (0.0.0.0) is opened on this machine's own.
+OPEN_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 
 .PHONY: run test setup migrate demo worker beat bench lint clean
 
@@ -22,7 +25,10 @@ migrate: $(STAMP)
 demo: migrate
 	$(PY) manage.py load_demo
 
-run: demo
+run: migrate
+	@$(PY) -c "import socket; socket.create_server(('$(HOST)', $(PORT))).close()" 2>/dev/null \
+		|| { echo "$(HOST):$(PORT) is in use or not this machine's: choose another, e.g. make run PORT=8001"; exit 1; }
+	$(PY) manage.py load_demo --url http://$(OPEN_HOST):$(PORT)/
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)

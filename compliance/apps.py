@@ -8,3 +8,26 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance.reporting import handlers  # noqa: F401 - registers the state reporting handlers
+        from compliance.reporting.navigation import offer_links as offer_report_links
+        from dispensary.navigation import NavLink, nav_link_register
+
+        nav_link_register(
+            NavLink(
+                "State sync",
+                "compliance:sync_index",
+                62,
+                lambda user: user.has_perm("compliance.view_syncrecord"),
+                group="compliance",
+                owns=("/compliance/state/",),
+            )
+        )
+        nav_link_register(
+            NavLink(
+                "Looping alerts",
+                "compliance:alert_index",
+                63,
+                lambda user: user.has_perm("compliance.view_loopingalert"),
+                group="compliance",
+            )
+        )
+        offer_report_links()

@@ -5,3 +5,9 @@ class DeliveryConfig(AppConfig):
     name = "delivery"
     verbose_name = "Delivery"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dispensary.navigation import NavLink, nav_link_register
+        from dispensary.views.access import can_see_driver_home
+
+        nav_link_register(NavLink("Delivery", "delivery:driver_home", 50, can_see_driver_home))

@@ -20,6 +20,32 @@ class DispensaryConfig(AppConfig):
 
         post_migrate.connect(_sync_roles, dispatch_uid="dispensary.sync_roles")
         post_migrate.connect(_append_only_triggers, dispatch_uid="dispensary.append_only_triggers")
+        _offer_links()
+
+
+def _offer_links() -> None:
+    from dispensary.navigation import NavLink, nav_link_register
+    from dispensary.views.access import can_see_dashboard
+
+    nav_link_register(NavLink("Dashboard", "dashboard", 10, can_see_dashboard))
+    nav_link_register(
+        NavLink(
+            "Customers",
+            "customer_index",
+            30,
+            lambda user: user.has_perm("dispensary.view_customer"),
+            owns=("/pos/customers/", "/compliance/patients/"),
+        )
+    )
+    nav_link_register(
+        NavLink(
+            "Event outbox",
+            "dead_letters",
+            71,
+            lambda user: user.has_perm("dispensary.view_eventdelivery"),
+            group="settings",
+        )
+    )
 
 
 def _sync_roles(sender, app_config=None, using="default", **kwargs) -> None:

@@ -13,3 +13,34 @@ class PosConfig(AppConfig):
         from pos.selectors import sale_parties
 
         register_party_resolver("sale", sale_parties)
+        _offer_links()
+
+
+def _offer_links() -> None:
+    from dispensary.navigation import NavLink, nav_link_register
+
+    def has(*perms):
+        return lambda user: user.has_perms(perms)
+
+    sell = has("pos.add_sale", "dispensary.view_customer")
+    for link in [
+        # The counter's customer lookup (/pos/) is part of selling.
+        NavLink("Register", "pos:register", 20, sell, group="counter", owns=("=/pos/",)),
+        NavLink("Queue", "pos:queue", 21, has("dispensary.view_customer"), group="counter"),
+        NavLink("Pickups", "pos:pickup_orders", 22, has("pos.view_pickuporder"), group="counter"),
+        NavLink("Sales", "pos:sale_index", 23, has("pos.view_sale"), group="counter"),
+        NavLink(
+            "Drawers", "pos:drawer_index", 24, has("pos.manage_drawer"), group="counter", owns=("/pos/pin/",)
+        ),
+    ]:
+        nav_link_register(link)
+    nav_link_register(
+        NavLink(
+            "Promotions",
+            "pos:promotion_index",
+            70,
+            has("pos.view_promotion"),
+            group="settings",
+            owns=("/pos/settings/",),
+        )
+    )

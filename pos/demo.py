@@ -1,7 +1,7 @@
 """Point-of-sale demo data: a register per demo store and about 20 sales over the last days, each with its own
 ID check (a typed date of birth) through the same services as the counter, so the state sync queue reports
 them. Medical sales only for customers whose registry card is valid on the day; everyone else buys as adult
-use. The demo manager and owner get PIN 2468 for approvals. Idempotent: each sale by its idempotency key
+use. The demo manager and owner get PINs 2468 and 1357 for approvals. Idempotent: each sale by its idempotency key
 ("demo-sale-N"), registers by name, PINs only where none is set. Also today's check-in queue of each demo store,
 so the door page and the lobby display have someone in them."""
 
@@ -38,7 +38,8 @@ REGISTER_NAME = "Register 1"
 STAFF = {"sf-mission": "budtender", "detroit-riverside": "budtender.mi"}
 CATEGORIES = ("flower", "pre_roll", "vape", "edible", "concentrate")
 ID_VALID_FOR = dt.timedelta(days=900)
-DEMO_PIN, DEMO_PIN_USERS = "2468", ("manager", "owner")
+# Each approver's PIN is their own: the PIN alone says who approves.
+DEMO_PINS = {"manager": "2468", "owner": "1357"}
 
 
 def _products(store: Store) -> list[Product]:
@@ -69,8 +70,8 @@ def _customer_type(customer: Customer, day: dt.date) -> str:
 
 def _demo_pins() -> None:
     """The demo's approvers get a known PIN (once: a PIN changed on the PIN page is kept)."""
-    for user in User.objects.filter(username__in=DEMO_PIN_USERS, manager_pin__isnull=True):
-        manager_pin_set(user=user, pin=DEMO_PIN, actor=user)
+    for user in User.objects.filter(username__in=DEMO_PINS, manager_pin__isnull=True):
+        manager_pin_set(user=user, pin=DEMO_PINS[user.username], actor=user)
 
 
 PROMOTIONS = [

@@ -1,8 +1,9 @@
 """HTML forms of the point of sale. They shape input for the services; the rules live in the services, and the
 application errors they raise are put back on the forms' fields.
 
-`ManagerApprovalForm` is the approval part other screens reuse: a manager of the store picks their name and
-types their PIN; build a form on it and include `pos/_approval_fields.html` in its template."""
+`ManagerApprovalForm` is the approval part other screens reuse: a manager of the store types their PIN, which
+says who they are (a signed-in manager types their own); build a form on it and include
+`pos/_approval_fields.html` in its template."""
 
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from inventory.services.stock import AdjustmentReason
 from pos.errors import ApprovalRequired
 from pos.models import DrawerMovement, Register, Sale, SaleLine, Tender
 from pos.selectors.returns import registers_with_open_drawer
-from pos.services.pins import manager_pin_verify, store_approvers
+from pos.services.pins import manager_may_approve, manager_pin_identify, store_approvers
 
 MONEY_ATTRS = {"inputmode": "decimal", "autocomplete": "off"}
 PIN_ATTRS = {"inputmode": "numeric", "autocomplete": "off", "maxlength": "8", "pattern": "[0-9]*"}
@@ -32,12 +33,6 @@ def _money_field(label: str, *, minimum: str = "0", **kwargs) -> forms.DecimalFi
     )
 
 
-class StaffChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
-        full_name = obj.get_full_name()
-        return f"{full_name} ({obj.get_username()})" if full_name else obj.get_username()
-
-
 class RegisterChoiceField(forms.ModelChoiceField):
     """Registers by their name (their str() names the store too, a query each)."""
 
@@ -49,14 +44,12 @@ class RegisterChoiceField(forms.ModelChoiceField):
 
 
 class ManagerApprovalForm(ApplicationErrorForm):
-    """A manager of `store` approves by choosing their name and typing their PIN (`manager_pin_verify`, which
-    counts wrong tries and locks the PIN after five). After `is_valid()`, `approver` is the manager who
-    approved. Subclasses add their own fields and may override `approval_needed()`; the PIN is checked only
-    once the rest of the form is valid, so a typing slip elsewhere does not count as a wrong PIN."""
+    """A manager of `store` approves by typing their PIN, which alone says who they are; when `user` (the
+    signed-in member) is a manager of the store, it is their own PIN (`manager_pin_identify`, which counts
+    wrong tries). After `is_valid()`, `approver` is the manager who approved. Subclasses add their own fields
+    and may override `approval_needed()`; the PIN is checked only once the rest of the form is valid, so a
+    typing slip elsewhere does not count as a wrong PIN."""
 
-    manager = StaffChoiceField(
-        queryset=User.objects.none(), required=False, label="Approving manager", empty_label="Choose…"
-    )
     manager_pin = forms.CharField(
         required=False,
         label="Manager PIN",
@@ -64,17 +57,23 @@ class ManagerApprovalForm(ApplicationErrorForm):
         widget=forms.PasswordInput(attrs=PIN_ATTRS, render_value=False),
     )
 
-    def __init__(self, *args, store: Store, **kwargs):
+    def __init__(self, *args, store: Store, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.store = store
+        self.user = user
         self.approver: User | None = None
-        approvers = store_approvers(store)
-        self.has_approvers = bool(approvers)
-        self.fields["manager"].queryset = User.objects.filter(
-            pk__in=[user.pk for user in approvers]
-        ).order_by("first_name", "last_name", "username")
-        if len(approvers) == 1 and not self.is_bound:
-            self.initial.setdefault("manager", approvers[0].pk)
+        self.self_approves = manager_may_approve(user, store)
+        if self.self_approves:
+            self.fields["manager_pin"].label = "Your manager PIN"
+            self.fields[
+                "manager_pin"
+            ].help_text = f"You approve as {user.get_full_name() or user.get_username()}."
+            self.has_approvers = hasattr(user, "manager_pin")
+        else:
+            self.fields[
+                "manager_pin"
+            ].help_text = "A manager of this store types their PIN: it says who approves."
+            self.has_approvers = bool(store_approvers(store))
 
     def approval_needed(self) -> bool:
         return True
@@ -83,15 +82,13 @@ class ManagerApprovalForm(ApplicationErrorForm):
         cleaned = super().clean()
         if not self.approval_needed():
             return cleaned
-        manager, pin = cleaned.get("manager"), cleaned.get("manager_pin")
-        if manager is None and "manager" not in self.errors:
-            self.add_error("manager", "Choose the manager who approves.")
+        pin = cleaned.get("manager_pin")
         if not pin and "manager_pin" not in self.errors:
             self.add_error("manager_pin", "The manager types their PIN.")
         if self.errors:
             return cleaned
         try:
-            self.approver = manager_pin_verify(store=self.store, manager_id=manager.pk, pin=pin)
+            self.approver = manager_pin_identify(store=self.store, pin=pin, actor=self.user)
         except ApprovalRequired as error:
             self.add_error("manager_pin", error.message)
         return cleaned
@@ -162,7 +159,7 @@ class DrawerMovementForm(ManagerApprovalForm):
         super().__init__(*args, **kwargs)
         self.kind = kind
         if kind != DrawerMovement.Kind.PAID_OUT:
-            del self.fields["manager"], self.fields["manager_pin"]
+            del self.fields["manager_pin"]
         if kind == DrawerMovement.Kind.DROP:
             self.fields["reason"].help_text = "Optional: “Cash drop to the safe” when left empty."
         else:

@@ -29,6 +29,7 @@ from dispensary.inputs import date_problem
 from dispensary.models import AuditRecord, Customer, Organization, Store
 from dispensary.phones import phone_display, phone_normalize
 from dispensary.selectors import customer_record_viewed
+from dispensary.wording import plain_words
 from inventory.models import (
     CountLine,
     IncomingTransfer,
@@ -425,7 +426,7 @@ def _state_reports(store: Store, condition: Q, tags=()) -> Table:
             [
                 record.pk,
                 _when(record.created_at, store),
-                record.kind,
+                plain_words(record.kind),
                 record.get_status_display(),
                 record.attempts,
                 _when(record.sent_at, store),
@@ -445,7 +446,7 @@ def _audit_table(records, store: Store | None) -> Table:
             [
                 _when(record.created_at, store),
                 record.actor_label,
-                record.action,
+                plain_words(record.action),
                 record.object_repr or f"{record.object_type} {record.object_id}",
                 _json(record.before),
                 _json(record.after),

@@ -17,7 +17,7 @@ def landing(request):
     if role is None or not request.store:
         return no_access(request)
     if role == Role.BUDTENDER:
-        return redirect("pos:checkout")
+        return redirect("pos:register")
     if role == Role.DRIVER:
         return redirect("delivery:driver_home")
     return redirect("dashboard")

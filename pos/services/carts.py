@@ -26,7 +26,7 @@ from pos.models import Cart, CartLine, CustomerType, PickupOrder, QueueEntry, Re
 from pos.selectors.carts import cart_quote
 from pos.selectors.checks import minimum_age_get
 from pos.selectors.quote import Quote, QuoteLineInput
-from pos.services.pins import manager_pin_verify
+from pos.services.pins import manager_pin_identify
 from pos.services.queue import queue_entry_finish
 from pos.services.sales import (
     SaleLineInput,
@@ -619,12 +619,11 @@ def cart_line_remove(*, cart: Cart, staff: User, line_id) -> None:
     _touch(cart)
 
 
-def cart_line_price_override(
-    *, cart: Cart, staff: User, line_id, unit_price, manager_id, pin: str
-) -> CartLine:
-    """A lower unit price for a line, approved by a manager of the store with their PIN (audited). The PIN is
-    checked before the change's transaction so a wrong try is counted even though the change is refused."""
-    manager = manager_pin_verify(store=cart.store, manager_id=manager_id, pin=pin)
+def cart_line_price_override(*, cart: Cart, staff: User, line_id, unit_price, pin: str) -> CartLine:
+    """A lower unit price for a line, approved by a manager of the store with their PIN, which says who they
+    are (audited). The PIN is checked before the change's transaction so a wrong try is counted even though
+    the change is refused."""
+    manager = manager_pin_identify(store=cart.store, pin=pin, actor=staff)
     with transaction.atomic():
         cart = _locked(cart)
         line = _line(cart, line_id)

@@ -83,7 +83,7 @@ MOVEMENT_TITLES = {
 
 
 def _movement_form(request, kind: str, data=None) -> DrawerMovementForm:
-    return DrawerMovementForm(data, store=request.store, kind=kind, prefix=kind)
+    return DrawerMovementForm(data, store=request.store, user=request.user, kind=kind, prefix=kind)
 
 
 def _session_response(request, session: DrawerSession, *, movement_form=None, close_form=None):

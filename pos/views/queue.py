@@ -33,10 +33,13 @@ from pos.services.queue import (
     queue_entry_leave,
 )
 from pos.views.counter import customer_from_form, phone_lookup
+from pos.views.register import REGISTER_SESSION
 
 VIEW = "dispensary.view_customer"
 SERVE = "pos.add_sale"
-REGISTER_SESSION_KEY = "pos_queue_register_id"
+REGISTER_SESSION_KEY = (
+    REGISTER_SESSION  # the register the budtender works at, shared with the register screen
+)
 QUEUE_CHANGED = "queue-changed"
 
 

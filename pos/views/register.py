@@ -30,6 +30,7 @@ from pos.selectors.carts import (
     register_get,
 )
 from pos.selectors.drawers import register_drawer_list
+from pos.selectors.queue import queue_customer_get
 from pos.services import TenderInput
 from pos.services.carts import (
     cart_cancel,
@@ -51,8 +52,8 @@ from pos.services.carts import (
     cart_scan,
     cart_veteran_check,
 )
-from pos.services.pins import store_approvers
 
+# The register the budtender works at, remembered in their session for the register and the queue alike.
 REGISTER_SESSION = "pos.register_id"
 CART_SESSION = "pos.cart_id"
 SELL = ("pos.add_sale", "dispensary.view_customer")
@@ -112,7 +113,6 @@ def _workspace_context(request, cart: Cart, **extra) -> dict:
         "customer_age": age,
         "verification": verification,
         "anonymous_allowed": rules.anonymous_sales_allowed,
-        "approvers": store_approvers(request.store) if view.lines else [],
         "drawer": drawer_open_get(register=cart.register) if cart.register else None,
         "drawers_url": DRAWERS_URL,
         "lookup_form": PhoneLookupForm(),
@@ -161,6 +161,7 @@ def register_screen(request):
     queue_entry = None
     if request.GET.get("queue_entry"):
         queue_entry = _queue_entry(request, request.GET["queue_entry"])
+    customer = _customer(request, request.GET["customer"]) if request.GET.get("customer") else None
     if register is None or request.GET.get("change"):
         registers = register_drawer_list(store=request.store)
         return render(
@@ -169,6 +170,7 @@ def register_screen(request):
             {
                 "registers": [(register, register.open_session) for register in registers],
                 "queue_entry": queue_entry,
+                "customer": customer,
                 "drawers_url": DRAWERS_URL,
             },
         )
@@ -178,6 +180,7 @@ def register_screen(request):
         and cart.status == Cart.Status.OPEN
         and cart.register_id == register.pk
         and queue_entry is None
+        and customer is None
     ):
         return redirect("pos:register_cart", cart_id=cart.pk)
     return render(
@@ -188,6 +191,7 @@ def register_screen(request):
             "drawer": drawer_open_get(register=register),
             "drawers_url": DRAWERS_URL,
             "queue_entry": queue_entry,
+            "customer": customer,
         },
     )
 
@@ -202,6 +206,16 @@ def _queue_entry(request, entry_id) -> QueueEntry:
     return entry
 
 
+def _customer(request, customer_id):
+    """The customer the counter lookup starts a sale for: one of the organization's."""
+    customer = None
+    if str(customer_id).isdigit() and len(str(customer_id)) <= 18:
+        customer = queue_customer_get(organization=request.organization, customer_id=int(customer_id))
+    if customer is None:
+        raise Http404("No such customer.")
+    return customer
+
+
 @require_POST
 @staff_view(*SELL)
 def register_choose(request):
@@ -213,19 +227,29 @@ def register_choose(request):
     target = reverse("pos:register")
     if id_parse(request.POST.get("queue_entry")):
         target += f"?queue_entry={id_parse(request.POST['queue_entry'])}"
+    elif id_parse(request.POST.get("customer")):
+        target += f"?customer={id_parse(request.POST['customer'])}"
     return redirect(target)
 
 
 @require_POST
 @staff_view(*SELL)
 def register_cart_new(request):
+    customer = _customer(request, request.POST["customer"]) if request.POST.get("customer") else None
     register = _register(request)
     if register is None:
-        return redirect("pos:register")
+        # Choose the register first, then start the sale (for the customer found at the counter).
+        target = reverse("pos:register")
+        return redirect(f"{target}?customer={customer.pk}" if customer else target)
     queue_entry = None
     if request.POST.get("queue_entry"):
         queue_entry = _queue_entry(request, request.POST["queue_entry"])
-    cart = cart_open(store=request.store, register=register, staff=request.user, queue_entry=queue_entry)
+    extra = {}
+    if customer is not None and queue_entry is None:
+        extra = {"customer": customer, "customer_type": customer.customer_type}
+    cart = cart_open(
+        store=request.store, register=register, staff=request.user, queue_entry=queue_entry, **extra
+    )
     request.session[CART_SESSION] = cart.pk
     return redirect("pos:register_cart", cart_id=cart.pk)
 
@@ -419,7 +443,6 @@ def register_line_override(request, cart_id, line_id):
             staff=request.user,
             line_id=line_id,
             unit_price=request.POST.get("unit_price", ""),
-            manager_id=id_parse(request.POST.get("manager")),
             pin=request.POST.get("pin", ""),
         ),
     )

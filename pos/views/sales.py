@@ -76,10 +76,12 @@ def _detail_response(request, sale: Sale, *, void_form=None, refund_form=None):
     }
     # A refused form is shown with its message even when the action is no longer offered.
     if void_form is not None or (can_act and voidable):
-        context["void_form"] = void_form or SaleVoidForm(store=request.store, prefix="void")
+        context["void_form"] = void_form or SaleVoidForm(
+            store=request.store, user=request.user, prefix="void"
+        )
     if refund_form is not None or (can_act and refundable):
         context["refund_form"] = refund_form or SaleRefundForm(
-            store=request.store, sale=sale, lines=lines, prefix="refund"
+            store=request.store, user=request.user, sale=sale, lines=lines, prefix="refund"
         )
     return render(request, "pos/sales/detail.html", context)
 
@@ -93,7 +95,7 @@ def sale_detail(request, pk: int):
 @staff_view(VIEW, SELL)
 def sale_void_view(request, pk: int):
     sale = _store_sale(request, pk)
-    form = SaleVoidForm(request.POST, store=request.store, prefix="void")
+    form = SaleVoidForm(request.POST, store=request.store, user=request.user, prefix="void")
     if form.is_valid():
         try:
             sale_void(sale=sale, actor=request.user, approver=form.approver)
@@ -114,7 +116,12 @@ def sale_void_view(request, pk: int):
 def sale_refund_view(request, pk: int):
     sale = _store_sale(request, pk)
     form = SaleRefundForm(
-        request.POST, store=request.store, sale=sale, lines=list(sale.lines.all()), prefix="refund"
+        request.POST,
+        store=request.store,
+        user=request.user,
+        sale=sale,
+        lines=list(sale.lines.all()),
+        prefix="refund",
     )
     if form.is_valid():
         data = form.cleaned_data

@@ -5,7 +5,17 @@
 
   function closeMenus(except) {
     document.querySelectorAll("details[data-menu][open]").forEach(function (menu) {
+      // In the collapsed phone menu every group stays open: it is a list, not a dropdown.
+      if (menu.closest(".nav.is-open")) return;
       if (menu !== except) menu.removeAttribute("open");
+    });
+  }
+
+  function setNavOpen(nav, open) {
+    nav.classList.toggle("is-open", open);
+    nav.querySelector("[data-nav-toggle]").setAttribute("aria-expanded", String(open));
+    nav.querySelectorAll("details[data-nav-group]").forEach(function (group) {
+      group.open = open;
     });
   }
 
@@ -17,8 +27,7 @@
     if (nav) {
       var open = toggle ? !nav.classList.contains("is-open") : false;
       if (toggle || !event.target.closest("[data-nav]")) {
-        nav.classList.toggle("is-open", open);
-        nav.querySelector("[data-nav-toggle]").setAttribute("aria-expanded", String(open));
+        if (toggle || nav.classList.contains("is-open")) setNavOpen(nav, open);
       }
     }
     var dismiss = event.target.closest("[data-dismiss]");
@@ -27,6 +36,12 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
+    var openNav = document.querySelector("[data-nav].is-open");
+    if (openNav) {
+      setNavOpen(openNav, false);
+      openNav.querySelector("[data-nav-toggle]").focus();
+      return;
+    }
     var open = document.querySelector("details[data-menu][open]");
     if (open) {
       open.removeAttribute("open");

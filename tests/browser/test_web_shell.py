@@ -2,11 +2,13 @@
 switches store from the dashboard. Uses Debian's chromium (never a downloaded browser)."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
 from tests.factories import CustomerFactory, OrganizationFactory, StoreFactory, UserFactory
+from tests.pos.factories import register_with_drawer
 
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
 ARGS = [
@@ -44,10 +46,11 @@ def log_in(page, base_url: str, username: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def test_budtender_finds_a_customer_by_phone(live_server, browser):
+def test_budtender_finds_a_customer_by_phone_and_starts_a_sale(live_server, browser, shipped_rules):
     organization = OrganizationFactory()
     store = StoreFactory(organization=organization, name="Mission Street")
-    UserFactory(organization=organization, username="ben", roles=["budtender"], stores=[store])
+    ben = UserFactory(organization=organization, username="ben", roles=["budtender"], stores=[store])
+    register_with_drawer(store, ben, name="Front 1")
     CustomerFactory(
         organization=organization,
         phone="+14155550134",
@@ -59,7 +62,8 @@ def test_budtender_finds_a_customer_by_phone(live_server, browser):
 
     log_in(page, live_server.url, "ben")
 
-    assert page.url == f"{live_server.url}/pos/"
+    assert page.url == f"{live_server.url}/pos/register/"  # budtenders land on the register
+    page.goto(f"{live_server.url}/pos/")
     phone = page.locator("#lookup-phone")
     assert phone.evaluate("element => element === document.activeElement")
     phone.type("(415) 555-0134")
@@ -71,6 +75,13 @@ def test_budtender_finds_a_customer_by_phone(live_server, browser):
     assert "Mission Street" in card.inner_text()
     # Ready for the next customer: the phone is selected so the next scan replaces it.
     assert phone.evaluate("element => element === document.activeElement")
+
+    # The counter leads to the register: choose it, and the sale starts with Ada as its customer.
+    page.get_by_role("button", name="Start a sale for Ada").click()
+    page.get_by_role("button", name=re.compile("Front 1")).click()
+    page.get_by_role("button", name="New sale for Ada Lovelace").click()
+    page.wait_for_url(re.compile(r"/pos/register/carts/\d+/$"))
+    assert "Ada Lovelace" in page.locator("[data-customer-card]").inner_text()
     page.close()
 
 

@@ -94,3 +94,12 @@ def test_age_on_counts_birthdays():
     assert age_on(dt.date(2005, 3, 1), dt.date(2026, 2, 28)) == 20
     assert age_on(dt.date(2005, 3, 1), dt.date(2026, 3, 1)) == 21
     assert age_on(dt.date(2004, 2, 29), dt.date(2025, 2, 28)) == 20
+
+
+def test_the_demo_prints_the_address_make_run_serves_on(capsys):
+    """`make run PORT=8001` passes its address: the printed one is the one served, never a fixed 8000."""
+    call_command("load_demo", url="http://127.0.0.1:8001/")
+    out = capsys.readouterr().out
+    assert "Open http://127.0.0.1:8001/ and sign in" in out and ":8000" not in out
+    call_command("load_demo")
+    assert "http://" not in capsys.readouterr().out

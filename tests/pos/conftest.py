@@ -39,3 +39,13 @@ def adult_id(store, budtender):
             customer=customer,
         ).verification
     )
+
+
+@pytest.fixture(autouse=True)
+def wrong_pins_forgotten():
+    """Wrong manager PINs are counted in the cache, which outlives a test's database: start each test clean."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

@@ -166,14 +166,10 @@ def test_price_override_needs_a_managers_pin(store, cart, budtender, manager, pr
     manager_pin_set(user=manager, pin="4821", actor=manager)
     line = cart_line_add(cart=cart, staff=budtender, product_id=product.pk, quantity="1")
     with pytest.raises(ApprovalRequired):
-        cart_line_price_override(
-            cart=cart, staff=budtender, line_id=line.pk, unit_price="40", manager_id=manager.pk, pin="0000"
-        )
+        cart_line_price_override(cart=cart, staff=budtender, line_id=line.pk, unit_price="40", pin="0000")
     line.refresh_from_db()
     assert line.price_override is None
-    cart_line_price_override(
-        cart=cart, staff=budtender, line_id=line.pk, unit_price="40", manager_id=manager.pk, pin="4821"
-    )
+    cart_line_price_override(cart=cart, staff=budtender, line_id=line.pk, unit_price="40", pin="4821")
     line.refresh_from_db()
     assert (line.price_override, line.override_approved_by) == (D("40.00"), manager)
     record = AuditRecord.objects.get(action="cart_line.price_overridden")

@@ -70,38 +70,47 @@ def test_the_account_menu_links_to_it_for_approvers_only(client, manager, budten
 # --- The approval form ------------------------------------------------------------------------------------
 
 
-def test_approval_form_offers_the_stores_approvers_and_checks_the_pin(
-    store, manager, budtender, organization
-):
+def test_a_budtender_is_approved_by_the_pin_alone(store, manager, budtender, organization):
     manager_pin_set(user=manager, pin="4821", actor=manager)
     elsewhere = UserFactory(
         organization=organization, roles=["manager"], stores=[StoreFactory(organization=organization)]
     )
     manager_pin_set(user=elsewhere, pin="1111", actor=elsewhere)
-    form = ManagerApprovalForm(store=store)
-    assert form.has_approvers
-    assert list(form.fields["manager"].queryset) == [manager]
-    assert form.initial["manager"] == manager.pk
+    form = ManagerApprovalForm(store=store, user=budtender)
+    assert form.has_approvers and not form.self_approves
+    assert list(form.fields) == ["manager_pin"]  # nobody picks a name from a list
 
-    good = ManagerApprovalForm({"manager": manager.pk, "manager_pin": "4821"}, store=store)
+    good = ManagerApprovalForm({"manager_pin": "4821"}, store=store, user=budtender)
     assert good.is_valid() and good.approver == manager
 
-    wrong = ManagerApprovalForm({"manager": manager.pk, "manager_pin": "0000"}, store=store)
+    wrong = ManagerApprovalForm({"manager_pin": "0000"}, store=store, user=budtender)
     assert not wrong.is_valid() and wrong.approver is None
     assert wrong.errors["manager_pin"] == ["A manager of this store must approve with their PIN."]
 
-    other = ManagerApprovalForm({"manager": elsewhere.pk, "manager_pin": "1111"}, store=store)
-    assert not other.is_valid() and "manager" in other.errors
+    # A manager of another store does not approve here.
+    other = ManagerApprovalForm({"manager_pin": "1111"}, store=store, user=budtender)
+    assert not other.is_valid() and other.approver is None
 
-    empty = ManagerApprovalForm({}, store=store)
+    empty = ManagerApprovalForm({}, store=store, user=budtender)
     assert not empty.is_valid()
-    assert empty.errors == {
-        "manager": ["Choose the manager who approves."],
-        "manager_pin": ["The manager types their PIN."],
-    }
+    assert empty.errors == {"manager_pin": ["The manager types their PIN."]}
 
 
-def test_a_subclass_is_checked_only_once_its_own_fields_are_valid(store, manager):
+def test_a_signed_in_manager_approves_with_their_own_pin(store, manager, organization):
+    manager_pin_set(user=manager, pin="4821", actor=manager)
+    owner = UserFactory(organization=organization, roles=["owner"], stores=[store])
+    manager_pin_set(user=owner, pin="1357", actor=owner)
+    form = ManagerApprovalForm(store=store, user=manager)
+    assert form.self_approves and form.fields["manager_pin"].label == "Your manager PIN"
+    own = ManagerApprovalForm({"manager_pin": "4821"}, store=store, user=manager)
+    assert own.is_valid() and own.approver == manager
+    # Another manager's PIN does not approve in the manager's name.
+    theirs = ManagerApprovalForm({"manager_pin": "1357"}, store=store, user=manager)
+    assert not theirs.is_valid() and theirs.approver is None
+    assert ManagerPin.objects.get(user=manager).failed_attempts == 1
+
+
+def test_a_subclass_is_checked_only_once_its_own_fields_are_valid(store, manager, budtender):
     from django import forms
 
     manager_pin_set(user=manager, pin="4821", actor=manager)
@@ -109,31 +118,39 @@ def test_a_subclass_is_checked_only_once_its_own_fields_are_valid(store, manager
     class OverrideForm(ManagerApprovalForm):
         price = forms.DecimalField(min_value=0)
 
-    form = OverrideForm({"price": "-1", "manager": manager.pk, "manager_pin": "0000"}, store=store)
+    form = OverrideForm({"price": "-1", "manager_pin": "0000"}, store=store, user=manager)
     assert not form.is_valid() and "manager_pin" not in form.errors
     assert ManagerPin.objects.get(user=manager).failed_attempts == 0
-    form = OverrideForm({"price": "5", "manager": manager.pk, "manager_pin": "4821"}, store=store)
+    form = OverrideForm({"price": "5", "manager_pin": "4821"}, store=store, user=budtender)
     assert form.is_valid() and form.approver == manager
 
 
-def test_the_partial_renders_the_fields_or_says_how_to_get_a_pin(store, manager):
-    html = render_to_string("pos/_approval_fields.html", {"form": ManagerApprovalForm(store=store)})
+def test_the_partial_renders_the_pin_or_says_how_to_get_one(store, manager, budtender):
+    html = render_to_string(
+        "pos/_approval_fields.html", {"form": ManagerApprovalForm(store=store, user=budtender)}
+    )
     assert "No manager of this store has a PIN yet" in html and 'href="/pos/pin/"' in html
+    html = render_to_string(
+        "pos/_approval_fields.html", {"form": ManagerApprovalForm(store=store, user=manager)}
+    )
+    assert "You have no PIN yet" in html
     manager_pin_set(user=manager, pin="4821", actor=manager)
     html = render_to_string(
-        "pos/_approval_fields.html", {"form": ManagerApprovalForm(store=store, prefix="x")}
+        "pos/_approval_fields.html", {"form": ManagerApprovalForm(store=store, user=budtender, prefix="x")}
     )
-    assert 'name="x-manager"' in html and 'name="x-manager_pin"' in html and 'type="password"' in html
+    assert 'name="x-manager_pin"' in html and 'type="password"' in html and "<select" not in html
 
 
 def test_the_demo_approvers_get_a_pin_once(store):
-    from pos.demo import DEMO_PIN, _demo_pins
+    from pos.demo import DEMO_PINS, _demo_pins
 
     manager = UserFactory(
         organization=store.organization, username="manager", roles=["manager"], stores=[store]
     )
+    owner = UserFactory(organization=store.organization, username="owner", roles=["owner"], stores=[store])
     _demo_pins()
-    assert manager_pin_verify(store=store, manager_id=manager.pk, pin=DEMO_PIN) == manager
+    assert manager_pin_verify(store=store, manager_id=manager.pk, pin=DEMO_PINS["manager"]) == manager
+    assert manager_pin_verify(store=store, manager_id=owner.pk, pin=DEMO_PINS["owner"]) == owner
     manager_pin_set(user=manager, pin="97531", actor=manager)
     _demo_pins()  # a PIN changed on the PIN page is kept
     assert manager_pin_verify(store=store, manager_id=manager.pk, pin="97531") == manager

@@ -464,3 +464,19 @@ def test_check_in_with_a_scanned_id_as_the_browser_sends_it(client, login, budte
     verification = QueueEntry.objects.get().id_verification
     assert (verification.method, verification.passed, verification.issuing_state) == ("scan", True, "CA")
     assert verification.date_of_birth == dt.date(1977, 8, 31)
+
+
+def test_the_queue_and_the_register_share_the_budtenders_register(client, login, budtender, store, ada):
+    """Chosen at the register, the queue offers it; chosen at the queue, the register opens on it."""
+    front, back = (Register.objects.create(store=store, name=name) for name in ("Front", "Back"))
+    login(budtender)
+    client.post("/pos/register/choose/", {"register": back.pk})
+    assert f'<option value="{back.pk}" selected>' in client.get("/pos/queue/").content.decode()
+
+    entry = enter(store, budtender, ada)
+    response = client.post("/pos/queue/next/", {"register": front.pk})
+    assert response["Location"] == f"/pos/register/?queue_entry={entry.pk}"
+    start = client.get(response["Location"])
+    assert start.templates[0].name == "pos/register/start.html"
+    assert start.context["register"] == front
+    assert f"Serve #{entry.number} Ada L." in start.content.decode()

@@ -240,13 +240,13 @@ def test_override_and_coupon_through_the_screen(client_in, cart, manager, produc
     line = CartLine.objects.get()
     wrong = client_in.post(
         url(cart, f"lines/{line.pk}/override/"),
-        {"unit_price": "40", "manager": manager.pk, "pin": "1111"},
+        {"unit_price": "40", "pin": "1111"},
         HTTP_HX_REQUEST="true",
     )
     assert "A manager of this store must approve with their PIN." in wrong.content.decode()
     html = client_in.post(
         url(cart, f"lines/{line.pk}/override/"),
-        {"unit_price": "40", "manager": manager.pk, "pin": "4821"},
+        {"unit_price": "40", "pin": "4821"},
         HTTP_HX_REQUEST="true",
     ).content.decode()
     assert "Price override to 40.00 −5.00" in html
@@ -300,3 +300,40 @@ def test_the_customer_panel_loads_the_profile_and_consent_on_demand(client_in, s
     assert f'hx-get="/pos/customers/{customer.pk}/consent/"' in body
     consent = client_in.get(f"/pos/customers/{customer.pk}/consent/")
     assert consent.status_code == 200 and "Marketing consent" in consent.content.decode()
+
+
+def test_the_chooser_loads_the_register_styles(client_in, register):
+    """The list of registers is styled as buttons (no stray list bullet)."""
+    html = client_in.get("/pos/register/").content.decode()
+    assert "/static/pos/register.css" in html and 'class="register-choice__list"' in html
+
+
+def test_a_customer_found_at_the_counter_starts_a_sale_at_the_budtenders_register(
+    client_in, store, register, budtender
+):
+    customer = CustomerFactory(organization=store.organization, customer_type="medical")
+    card = client_in.post("/pos/lookup/", {"phone": customer.phone}).content.decode()
+    assert 'action="/pos/register/carts/new/"' in card and f'name="customer" value="{customer.pk}"' in card
+
+    # No register chosen yet: choose it, then the start page sells to the customer.
+    response = client_in.post("/pos/register/carts/new/", {"customer": customer.pk})
+    assert response["Location"] == f"/pos/register/?customer={customer.pk}"
+    chooser = client_in.get(response["Location"]).content.decode()
+    assert f'name="customer" value="{customer.pk}"' in chooser
+    response = client_in.post("/pos/register/choose/", {"register": register.pk, "customer": customer.pk})
+    assert response["Location"] == f"/pos/register/?customer={customer.pk}"
+    assert f"New sale for {customer.full_name}" in client_in.get(response["Location"]).content.decode()
+
+    response = client_in.post("/pos/register/carts/new/", {"customer": customer.pk})
+    cart = Cart.objects.get()
+    assert response["Location"] == f"/pos/register/carts/{cart.pk}/"
+    assert (cart.customer, cart.customer_type, cart.register) == (customer, "medical", register)
+
+
+def test_starting_a_sale_for_another_organizations_customer_is_404(client_in, register):
+    client_in.post("/pos/register/choose/", {"register": register.pk})
+    stranger = CustomerFactory()
+    assert client_in.post("/pos/register/carts/new/", {"customer": stranger.pk}).status_code == 404
+    assert client_in.get(f"/pos/register/?customer={stranger.pk}").status_code == 404
+    assert client_in.get("/pos/register/?customer=" + "9" * 30).status_code == 404
+    assert not Cart.objects.exists()

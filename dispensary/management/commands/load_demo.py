@@ -27,6 +27,13 @@ def app_demo_loaders():
 class Command(BaseCommand):
     help = "Load demo data (safe to run again: it adds only what is missing) and print the demo logins."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--url",
+            default="",
+            help="The address the site is served on, to print (make run passes its HOST and PORT).",
+        )
+
     def handle(self, *args, **options):
         added = demo_load()
         summary = ", ".join(f"{count} {kind}" for kind, count in added.items())
@@ -43,7 +50,11 @@ class Command(BaseCommand):
             stores = ", ".join(member.stores)
             self.stdout.write(f"  {member.username.ljust(width)}  {member.role.label:<20} {stores}")
         self.stdout.write(
-            "Managers approve overrides, voids and refunds at the register with their PIN (demo: 2468)."
+            "Managers approve overrides, voids and refunds at the register by typing their PIN, which says who"
+            " approves (demo: manager 2468, owner 1357)."
         )
         self.stdout.write("")
-        self.stdout.write("Open http://127.0.0.1:8000 and sign in; budtenders sell at /pos/register/.")
+        if options["url"]:
+            self.stdout.write(f"Open {options['url']} and sign in; budtenders sell at /pos/register/.")
+        else:
+            self.stdout.write("Serve the site (make run) and sign in; budtenders sell at /pos/register/.")

@@ -104,8 +104,8 @@ def test_a_package_record_holds_its_whole_history(store, package, manager):
     assert tables["Waste and destruction"].rows[0][2:4] == ["Damaged", "1"]
     assert tables["Receiving"].rows[0][0] == "M-1"
     assert tables["Recalls"].rows[0][4] == "Mold"
-    assert [row[2] for row in tables["Reports to the state"].rows] == ["sales_receipt.create"]
-    assert [row[2] for row in tables["Audit log"].rows] == ["package.wasted"]
+    assert [row[2] for row in tables["Reports to the state"].rows] == ["Sale reported"]
+    assert [row[2] for row in tables["Audit log"].rows] == ["Package wasted"]
 
 
 def test_record_queries_do_not_grow_with_the_packages(store, manager, django_assert_max_num_queries):

@@ -18,7 +18,7 @@ def test_login_page_renders_the_form(client, db):
 def test_login_then_lands_by_role(client, staff):
     budtender = staff("budtender")
     response = client.post("/login/", {"username": budtender.username, "password": PASSWORD}, follow=True)
-    assert response.redirect_chain == [("/", 302), ("/pos/", 302)]
+    assert response.redirect_chain == [("/", 302), ("/pos/register/", 302)]
     assert response.status_code == 200
 
 
@@ -60,14 +60,14 @@ def test_anonymous_landing_goes_to_login(client, db):
 @pytest.mark.parametrize(
     ("roles", "target"),
     [
-        (["budtender"], "/pos/"),
+        (["budtender"], "/pos/register/"),
         (["driver"], "/delivery/"),
         (["manager"], "/dashboard/"),
         (["owner"], "/dashboard/"),
         (["compliance_officer"], "/dashboard/"),
         (["inventory_manager"], "/dashboard/"),
         (["budtender", "manager"], "/dashboard/"),
-        (["driver", "budtender"], "/pos/"),
+        (["driver", "budtender"], "/pos/register/"),
     ],
 )
 def test_landing_by_primary_role(client, login, staff, roles, target):
