@@ -49,7 +49,10 @@ class TraceabilityError(Exception):
 
 
 class TransientFailure(TraceabilityError):
-    """Worth retrying later: timeouts, connection errors, 429 and 5xx after the provider's own retries."""
+    """Worth retrying later: timeouts, connection errors, 429 and 5xx after the provider's own retries.
+
+    `outcome_unknown`: the write was sent and its answer lost (a timeout, a dropped connection, 502/503/504):
+    the state may have applied it, so it must be settled by reading the state's record, never simply resent."""
 
     def __init__(
         self,
@@ -59,10 +62,12 @@ class TransientFailure(TraceabilityError):
         retry_after: float | None = None,
         accepted_count: int = 0,
         accepted_ids: list[Any] | None = None,
+        outcome_unknown: bool = False,
     ):
         super().__init__(message)
         self.status_code = status_code
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
         # When a write was split into batches, the leading objects the state had already accepted (their
         # count and ids) before this failure: resend only objects[accepted_count:].
         self.accepted_count = accepted_count

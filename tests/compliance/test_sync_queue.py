@@ -164,32 +164,53 @@ def test_void_and_refund_use_the_state_receipt_id(store, product, simulator):
     assert simulator.package(store.license_adult_use, package.tag).quantity == D(10)
 
 
-def test_refused_report_blocks_later_reports_of_its_package_until_resolved(
-    store, product, simulator, manager
-):
-    good = stocked(store, product, simulator, quantity=5)
-    unknown = receive(store, product, 5)  # never seeded at the state: the state refuses sales from it
-    sell(store, product, 1, sale_id=1, package=unknown)
+def test_a_refused_report_holds_back_only_its_own_sale(store, product, simulator, manager):
+    """A sale the state refuses leaves later sales of the same package free to go (the state applied
+    nothing); only the void of the refused sale waits, until a person resolves the sale's report."""
+    package = stocked(store, product, simulator, quantity=5)
+    simulator.queue_response(400, methods=["POST"])  # the state refuses the first receipt
+    sell(store, product, 1, sale_id=1, package=package)
     failed = SyncRecord.objects.get(reference_id="1")
     assert failed.status == "failed"
     assert failed.state_answer["status_code"] == 400
-    assert failed.state_answer["errors"][0]["row"] == 0
     assert OutboxEvent.objects.filter(name="compliance.state_report_failed").count() == 1
 
-    package_adjust(package=unknown, quantity="-1", reason="damaged", actor=manager)
-    sell(store, product, 1, sale_id=2, package=good)  # another package: not held back
-    blocked = SyncRecord.objects.get(kind="package.adjust")
-    assert blocked.status == "pending"
+    sell(store, product, 1, sale_id=2, package=package)  # the same package: not held back
+    package_adjust(package=package, quantity="-1", reason="damaged", actor=manager)  # nor its adjustment
     assert SyncRecord.objects.get(reference_id="2").status == "accepted"
+    assert SyncRecord.objects.get(kind="package.adjust").status == "accepted"
+    with transaction.atomic():
+        events.publish(
+            SaleVoided(
+                sale_id=1,
+                organization_id=store.organization_id,
+                store_id=store.pk,
+                voided_at=timezone.now().isoformat(),
+            )
+        )
+    void = SyncRecord.objects.get(kind="sales_receipt.void")
+    assert void.status == "pending" and void.attempts == 0  # it waits for its sale's receipt
     assert sync_send_store(store_id=store.pk)["blocked"] == 1
 
     with pytest.raises(ValidationFailed):
         sync_record_mark_manual(record=failed, actor=manager, note="  ")
+    sync_record_retry(record=failed, actor=manager)  # a person sends it again: accepted, then the void goes
+    failed.refresh_from_db()
+    void.refresh_from_db()
+    assert (failed.status, void.status) == ("accepted", "accepted")
+    assert simulator.package(store.license_adult_use, package.tag).quantity == D(3)  # 5 - 1 - 1 (void: +1 -1)
+    assert AuditRecord.objects.filter(action="state_report.retried").count() == 1
+    with pytest.raises(Conflict):
+        sync_record_retry(record=failed, actor=manager)
+
+
+def test_a_report_entered_by_hand_releases_its_sale(store, product, simulator, manager):
+    unknown = receive(store, product, 5)  # never seeded at the state: the state refuses sales from it
+    sell(store, product, 1, sale_id=1, package=unknown)
+    failed = SyncRecord.objects.get(reference_id="1")
+    assert failed.status == "failed" and failed.state_answer["errors"][0]["row"] == 0
     simulator.seed_package(store.license_adult_use, unknown.tag, 5, "Each", product.name)
     sync_record_mark_manual(record=failed, actor=manager, note="Entered receipt 1 by hand in Metrc")
-    blocked.refresh_from_db()
-    assert blocked.status == "accepted"
-    assert simulator.package(store.license_adult_use, unknown.tag).quantity == D(4)
     assert AuditRecord.objects.filter(action="state_report.entered_manually").count() == 1
     with pytest.raises(Conflict):
         sync_record_retry(record=failed, actor=manager)
