@@ -7,13 +7,16 @@ records are created by event handlers after the sale has committed, and sent by 
 
 import datetime as dt
 import logging
+import queue
 import random
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
@@ -79,13 +82,67 @@ def sync_record_create(
 
 
 def dispatch_store_send(store_id: int) -> None:
-    """Send the store's due reports now: a Celery task with a broker, in this process without one."""
+    """Send the store's due reports soon: a Celery task with a broker; without one, this process's background
+    sender (or at once with STATE_SYNC["IN_PROCESS"] = "inline", as the tests do). Either way the request that
+    committed the sale answers without waiting for the state."""
     if settings.CELERY_BROKER_URL:
         from compliance.reporting.tasks import sync_send_store_task
 
         sync_send_store_task.apply_async(args=[store_id])
-    else:
+    elif _config().get("IN_PROCESS", "background") == "inline":
         sync_send_store(store_id=store_id)
+    else:
+        background_sender.submit(store_id)
+
+
+class BackgroundSender:
+    """The embedded default's worker: one daemon thread per process sends the stores' reports after the
+    requests that queued them have answered. A store queued while it is being sent is sent once more after.
+    Reports left unsent when the process stops stay pending in the database, where the periodic sweep (or
+    the next process) finds them; one claimed but unanswered is settled with the state before any resend."""
+
+    def __init__(self):
+        self._queue: queue.Queue[int] = queue.Queue()
+        self._waiting: set[int] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, store_id: int) -> None:
+        with self._lock:
+            if store_id in self._waiting:
+                return
+            self._waiting.add(store_id)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="state-sync-sender", daemon=True)
+                self._thread.start()
+        self._queue.put(store_id)
+
+    def _run(self) -> None:
+        while True:
+            store_id = self._queue.get()
+            with self._lock:
+                self._waiting.discard(store_id)
+            try:
+                sync_send_store(store_id=store_id)
+            except Exception:  # noqa: BLE001 - the thread outlives one store's failure, as a Celery worker would
+                logger.exception(
+                    "Sending the reports of store %s failed; the periodic sweep retries them", store_id
+                )
+            finally:
+                connections.close_all()  # this thread's connections only
+                self._queue.task_done()
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Until everything queued so far is sent (tests, management commands); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+background_sender = BackgroundSender()
 
 
 # --- Sending --------------------------------------------------------------------------------------------
