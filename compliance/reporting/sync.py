@@ -385,6 +385,7 @@ def sync_record_send(*, record: SyncRecord, provider) -> str:
     if claim is None:
         return "blocked"
     claimed, unknown = claim
+    was_unknown = unknown
     done, done_ids = _progress(claimed)
     answer = claimed.state_answer if isinstance(claimed.state_answer, dict) else {}
     try:
@@ -419,7 +420,7 @@ def sync_record_send(*, record: SyncRecord, provider) -> str:
                 done, done_ids = done + len(remaining[:batch_size]), done_ids + list(found)
                 remaining = payload[done:]
                 if not remaining:
-                    return _accepted(claimed, {"ids": done_ids, "found_by": _FOUND_BY[claimed.kind]})
+                    return _accepted(claimed, {"ids": done_ids, "found_by": _found_by(claimed.kind, payload)})
         before = _quantities_before(claimed.kind, remaining, provider)
         if before or done:
             # Written before sending, so that a sender stopped mid-send leaves what settling needs.
@@ -428,7 +429,7 @@ def sync_record_send(*, record: SyncRecord, provider) -> str:
             )
         result = provider.submit(Operation(claimed.kind), remaining)
     except Rejected as error:
-        if unknown and claimed.kind == Operation.SALES_RECEIPT_VOID.value and _already_voided(error):
+        if was_unknown and claimed.kind == Operation.SALES_RECEIPT_VOID.value and _already_voided(error):
             return _accepted(claimed, {"ids": done_ids, "found_by": "already_voided"})
         answer = {
             "status_code": error.status_code,
@@ -465,6 +466,14 @@ _FOUND_BY = {
     Operation.SALES_RECEIPT_UPDATE.value: "receipt_lines",
     Operation.PACKAGE_ADJUST.value: "package_quantity",
 }
+
+
+def _found_by(kind: str, payload: list[dict]) -> str:
+    if kind == Operation.SALES_RECEIPT_CREATE.value and not all(
+        _field(obj, "ExternalReceiptNumber") for obj in payload
+    ):
+        return "time_and_packages"
+    return _FOUND_BY[kind]
 
 
 def _already_voided(error: Rejected) -> bool:
@@ -510,7 +519,9 @@ def _retry(
     delay = _backoff(record.attempts)
     if retry_after:
         delay = max(delay, dt.timedelta(seconds=retry_after + random.uniform(0, 1)))
-    answer = {**progress, "outcome_unknown": True} if outcome_unknown else progress
+    answer = {key: value for key, value in progress.items() if value}  # what settling or resending needs
+    if outcome_unknown:
+        answer["outcome_unknown"] = True
     SyncRecord.objects.filter(pk=record.pk).update(
         status=SyncRecord.Status.PENDING,
         last_error=message[:4000],
