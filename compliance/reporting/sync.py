@@ -653,6 +653,50 @@ def sync_record_mark_manual(*, record: SyncRecord, actor, note: str) -> SyncReco
     return locked
 
 
+def _holds(earlier_status: str, earlier_keys: set[str], later_keys: set[str]) -> bool:
+    """Whether an earlier report holds back a later one, as sync_send_store decides: an unsettled report
+    (waiting or sent) holds back later reports of its packages and sale; a refused one those of its sale."""
+    if earlier_status == SyncRecord.Status.FAILED:
+        return bool(_waits_on_keys(SyncRecord(order_keys=list(earlier_keys))) & later_keys)
+    return bool(earlier_keys & later_keys)
+
+
+OPEN = (SyncRecord.Status.PENDING, SyncRecord.Status.SENT, SyncRecord.Status.FAILED)
+
+
+def sync_waits_for(*, store: Store, records: list[SyncRecord], limit: int = 2000) -> dict[int, list[int]]:
+    """For each unsent report given, the earlier open reports it waits for (one query)."""
+    unsent = [r for r in records if r.status in (SyncRecord.Status.PENDING, SyncRecord.Status.SENT)]
+    if not unsent:
+        return {}
+    earlier = list(
+        SyncRecord.objects.filter(store=store, status__in=OPEN, id__lt=max(r.pk for r in unsent))
+        .order_by("id")
+        .values_list("id", "status", "order_keys")[:limit]
+    )
+    return {
+        record.pk: [
+            pk
+            for pk, status, keys in earlier
+            if pk < record.pk and _holds(status, set(keys or []), set(record.order_keys or []))
+        ]
+        for record in unsent
+    }
+
+
+def sync_holding_back(*, record: SyncRecord, limit: int = 50) -> list[SyncRecord]:
+    """The later unsent reports this one holds back (one query)."""
+    if record.status not in OPEN:
+        return []
+    keys = set(record.order_keys or [])
+    later = SyncRecord.objects.filter(
+        store_id=record.store_id,
+        status__in=[SyncRecord.Status.PENDING, SyncRecord.Status.SENT],
+        id__gt=record.pk,
+    ).order_by("id")[:1000]
+    return [other for other in later if _holds(record.status, keys, set(other.order_keys or []))][:limit]
+
+
 def sync_status_summary(*, stores) -> dict:
     """Counts by status and the age of the oldest unsent report, for the stores given (one query each)."""
     records = SyncRecord.objects.filter(store__in=stores)

@@ -7,6 +7,7 @@ report can be edited and resent as it will be sent. Providers split writes into 
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -153,6 +154,15 @@ class TraceabilityProvider(Protocol):
 
     def receipt_id_by_external_number(self, number: str) -> int | None:
         """The state's id of a receipt we sent under our own number, or None when the state has none."""
+
+    # Reads that settle a write whose answer was lost (the sync queue calls them before any resend).
+    def receipt_by_external_number(self, number: str) -> dict | None: ...
+
+    def receipt_get(self, receipt_id: int) -> dict | None: ...
+
+    def receipts_sold_around(self, sales_date_time: str) -> Iterable[dict]: ...
+
+    def package_get(self, label: str) -> dict | None: ...
 
     def patient_status(self, patient_license_number: str) -> PatientStatus | None:
         """None where the state offers no patient lookup."""
