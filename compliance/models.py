@@ -420,8 +420,27 @@ class SyncRecord(models.Model):
             ("resolve_syncrecord", "Can retry, edit and resend, or mark reports as entered manually")
         ]
 
+    KIND_LABELS = {
+        "sales_receipt.create": "Sale",
+        "sales_receipt.update": "Change of a sale (refund)",
+        "sales_receipt.void": "Void of a sale",
+        "package.adjust": "Package adjustment",
+        "sales_delivery.create": "Delivery sale",
+        "sales_delivery.complete": "Delivery completed",
+        "retailer_delivery.create": "Delivery vehicle loaded",
+        "retailer_delivery.depart": "Delivery vehicle departed",
+        "retailer_delivery.sale": "Sale from a delivery vehicle",
+        "retailer_delivery.restock": "Delivery vehicle restocked",
+        "retailer_delivery.end": "Delivery vehicle back",
+    }
+
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def kind_label(self) -> str:
+        """The report's kind in plain words (its code where none is known)."""
+        return self.KIND_LABELS.get(self.kind, self.kind)
 
 
 class SyncLane(models.Model):

@@ -283,7 +283,7 @@ def test_a_refused_sale_shows_the_report_of_its_sale_it_holds_back_and_nothing_e
     body = client.get(record_url(refused)).content.decode()
     assert "The state did not take this report." in body
     assert "Holding back 1 later report of the same sale" in body
-    assert f'href="{record_url(void)}"' in body and f"#{void.pk} · sales_receipt.void" in body
+    assert f'href="{record_url(void)}"' in body and f"#{void.pk} · Void of a sale" in body
 
     body = client.get(record_url(void)).content.decode()
     assert f'Waits for <a href="{record_url(refused)}">report #{refused.pk}</a>' in body
