@@ -266,15 +266,23 @@ def _progress(record: SyncRecord) -> tuple[int, list]:
 
 
 def _lines(receipt: dict) -> list[tuple[str, Decimal]]:
-    lines = receipt.get("Transactions") or receipt.get("transactions") or []
-    return sorted(
-        (
-            str(line.get("PackageLabel") or line.get("packageLabel")),
-            Decimal(str(line.get("Quantity") if "Quantity" in line else line.get("quantity"))),
-        )
-        for line in lines
-        if isinstance(line, dict)
-    )
+    """A receipt's live lines as (package label, quantity): ours say Quantity, the state's QuantitySold, and
+    the state keeps lines an update replaced with an ArchivedDate."""
+    lines = _field(receipt, "Transactions") or []
+    found = []
+    for line in lines:
+        if not isinstance(line, dict) or _field(line, "ArchivedDate"):
+            continue
+        quantity = _field(line, "QuantitySold")
+        if quantity is None:
+            quantity = _field(line, "Quantity")
+        found.append((str(_field(line, "PackageLabel")), Decimal(str(quantity))))
+    return sorted(found)
+
+
+def _archived(receipt: dict) -> bool:
+    """Voided at the state: Metrc v2 gives the receipt an ArchivedDate (some answers also say IsArchived)."""
+    return bool(_field(receipt, "ArchivedDate") or _field(receipt, "IsArchived"))
 
 
 def _field(obj: dict, name: str):
@@ -318,7 +326,7 @@ def _settle(kind: str, batch: list[dict], provider, *, before: dict) -> list | N
     if kind == Operation.SALES_RECEIPT_VOID.value:
         for obj in batch:
             receipt = provider.receipt_get(int(_field(obj, "Id")))
-            if receipt is not None and not _field(receipt, "IsArchived"):
+            if receipt is not None and not _archived(receipt):
                 return None
         return [int(_field(obj, "Id")) for obj in batch]  # archived or gone: voided
     if kind == Operation.SALES_RECEIPT_UPDATE.value:

@@ -1012,9 +1012,14 @@ class MetrcSimulator:
             "ExternalReceiptNumber": obj.get("externalreceiptnumber"),
             "TotalPackages": len(lines),
             "TotalPrice": float(sum(Decimal(str(line["TotalAmount"])) for line in lines)),
-            "Transactions": lines,
+            # As Metrc answers a receipt's lines (QuantitySold, UnitOfMeasureName), beside the request's names.
+            "Transactions": [
+                {**line, "QuantitySold": line["Quantity"], "UnitOfMeasureName": line["UnitOfMeasure"]}
+                for line in lines
+            ],
             "IsFinal": False,
             "IsArchived": False,
+            "ArchivedDate": None,
             "LastModified": _timestamp(_now()),
         }
 
@@ -1079,7 +1084,8 @@ class MetrcSimulator:
             )
         self._commit_quantities(facility, working)
         receipt["IsArchived"] = True
-        receipt["LastModified"] = _timestamp(_now())
+        receipt["ArchivedDate"] = _timestamp(_now())
+        receipt["LastModified"] = receipt["ArchivedDate"]
         return SimulatorResponse(200, None)
 
     # ------------------------------------------------------------------ adjustments
