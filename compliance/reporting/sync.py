@@ -430,11 +430,13 @@ def sync_record_send(*, record: SyncRecord, provider) -> str:
                 if not remaining:
                     return _accepted(claimed, {"ids": done_ids, "found_by": _found_by(claimed.kind, payload)})
         before = _quantities_before(claimed.kind, remaining, provider)
-        if before or done:
-            # Written before sending, so that a sender stopped mid-send leaves what settling needs.
-            SyncRecord.objects.filter(pk=claimed.pk).update(
-                state_answer={"done": done, "done_ids": done_ids, "before": before}
-            )
+        # Written just before sending: what settling needs if this sender stops mid-send, and the time the
+        # write leaves (reads above may have been slow), from which another sender waits a lease before
+        # settling it.
+        SyncRecord.objects.filter(pk=claimed.pk).update(
+            sent_at=timezone.now(),
+            state_answer={"done": done, "done_ids": done_ids, "before": before} if before or done else None,
+        )
         result = provider.submit(Operation(claimed.kind), remaining)
     except Rejected as error:
         if was_unknown and claimed.kind == Operation.SALES_RECEIPT_VOID.value and _already_voided(error):

@@ -13,7 +13,7 @@ from tests.compliance import state_report_faults
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_sales_voids_and_refunds_reach_the_state_exactly_once_under_faults():
+def test_sales_voids_and_refunds_reach_the_state_exactly_once_under_faults(shipped_rules):
     # Midday in the store's zone (California): within opening hours and far from midnight (voids are same-day).
     with time_machine.travel(dt.datetime(2026, 3, 11, 20, 0, tzinfo=dt.UTC), tick=True) as clock:
         # Waits for Retry-After and leases move the clock instead of sleeping.

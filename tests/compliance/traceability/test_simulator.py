@@ -58,7 +58,14 @@ def test_a_sale_takes_quantity_and_a_void_gives_it_back(simulator, provider):
     stored = simulator.receipts(CA_LICENSE)[0]
     assert stored["SalesDateTime"] == "2025-03-01T14:05:00.000"
     assert stored["Transactions"] == [
-        {"PackageLabel": "TAG-FLOWER", "Quantity": 3.5, "UnitOfMeasure": "Grams", "TotalAmount": 45.0}
+        {
+            "PackageLabel": "TAG-FLOWER",
+            "Quantity": 3.5,
+            "UnitOfMeasure": "Grams",
+            "TotalAmount": 45.0,
+            "QuantitySold": 3.5,
+            "UnitOfMeasureName": "Grams",  # as Metrc answers a receipt's lines
+        }
     ]
 
     update = metrc.receipt_object(
