@@ -5,6 +5,7 @@ Sending never happens inside a database transaction: a record is claimed (status
 transaction, the provider is called, and the answer is written in another. A sale never waits on the state:
 records are created by event handlers after the sale has committed, and sent by a task."""
 
+import atexit
 import datetime as dt
 import logging
 import queue
@@ -106,6 +107,7 @@ class BackgroundSender:
         self._waiting: set[int] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._exit_wait_registered = False
 
     def submit(self, store_id: int) -> None:
         with self._lock:
@@ -115,6 +117,11 @@ class BackgroundSender:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="state-sync-sender", daemon=True)
                 self._thread.start()
+                if not self._exit_wait_registered:
+                    # A command (load_demo) or a stopping server sends what it queued before it exits,
+                    # within a bound; whatever is left stays pending for the periodic sweep.
+                    atexit.register(self.wait, EXIT_WAIT_SECONDS)
+                    self._exit_wait_registered = True
         self._queue.put(store_id)
 
     def _run(self) -> None:
@@ -142,6 +149,7 @@ class BackgroundSender:
         return True
 
 
+EXIT_WAIT_SECONDS = 30
 background_sender = BackgroundSender()
 
 
