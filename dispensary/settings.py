@@ -263,6 +263,8 @@ METRC = {
     "BACKOFF_BASE_SECONDS": float(os.environ.get("METRC_BACKOFF_BASE_SECONDS", "0.5")),
     "BACKOFF_MAX_SECONDS": float(os.environ.get("METRC_BACKOFF_MAX_SECONDS", "30")),
     "SIMULATOR_URL": os.environ.get("METRC_SIMULATOR_URL", ""),
+    # The in-process simulator's journal (its state across restarts); unset: beside the SQLite database file.
+    "SIMULATOR_STATE_FILE": os.environ.get("METRC_SIMULATOR_STATE_FILE"),
 }
 # --- end Metrc ----------------------------------------------------------------------------------------------
 
@@ -274,6 +276,9 @@ STATE_SYNC = {
     "LEASE_SECONDS": float(os.environ.get("STATE_SYNC_LEASE_SECONDS", "120")),
     "SEND_INTERVAL_SECONDS": float(os.environ.get("STATE_SYNC_SEND_INTERVAL_SECONDS", "30")),
     "ALERT_AFTER_MINUTES": float(os.environ.get("STATE_SYNC_ALERT_AFTER_MINUTES", "15")),
+    # Without a broker, reports are sent by a background thread of the process ("background"), or at once in
+    # the committing request ("inline": the tests, for determinism).
+    "IN_PROCESS": os.environ.get("STATE_SYNC_IN_PROCESS", "background"),
 }
 
 # --- Point of sale --------------------------------------------------------------------------------------

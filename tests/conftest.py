@@ -42,6 +42,13 @@ def clock():
     controller.stop()
 
 
+@pytest.fixture(autouse=True)
+def state_reports_sent_inline(settings):
+    """Reports to the state go out as soon as their transaction commits, in the test's own thread (the
+    embedded default sends them from a background thread; tests of that ask for it)."""
+    settings.STATE_SYNC = {**settings.STATE_SYNC, "IN_PROCESS": "inline"}
+
+
 @pytest.fixture
 def organization(db):
     return OrganizationFactory()

@@ -7,6 +7,7 @@ report can be edited and resent as it will be sent. Providers split writes into 
 """
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -51,7 +52,10 @@ class TraceabilityError(Exception):
 
 
 class TransientFailure(TraceabilityError):
-    """Worth retrying later: timeouts, connection errors, 429 and 5xx after the provider's own retries."""
+    """Worth retrying later: timeouts, connection errors, 429 and 5xx after the provider's own retries.
+
+    `outcome_unknown`: the write was sent and its answer lost (a timeout, a dropped connection, 502/503/504):
+    the state may have applied it, so it must be settled by reading the state's record, never simply resent."""
 
     def __init__(
         self,
@@ -61,10 +65,12 @@ class TransientFailure(TraceabilityError):
         retry_after: float | None = None,
         accepted_count: int = 0,
         accepted_ids: list[Any] | None = None,
+        outcome_unknown: bool = False,
     ):
         super().__init__(message)
         self.status_code = status_code
         self.retry_after = retry_after
+        self.outcome_unknown = outcome_unknown
         # When a write was split into batches, the leading objects the state had already accepted (their
         # count and ids) before this failure: resend only objects[accepted_count:].
         self.accepted_count = accepted_count
@@ -152,6 +158,15 @@ class TraceabilityProvider(Protocol):
 
     def receipt_id_by_external_number(self, number: str) -> int | None:
         """The state's id of a receipt we sent under our own number, or None when the state has none."""
+
+    # Reads that settle a write whose answer was lost (the sync queue calls them before any resend).
+    def receipt_by_external_number(self, number: str) -> dict | None: ...
+
+    def receipt_get(self, receipt_id: int) -> dict | None: ...
+
+    def receipts_sold_around(self, sales_date_time: str) -> Iterable[dict]: ...
+
+    def package_get(self, label: str) -> dict | None: ...
 
     def patient_status(self, patient_license_number: str) -> PatientStatus | None:
         """None where the state offers no patient lookup."""

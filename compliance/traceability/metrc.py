@@ -8,6 +8,7 @@ AdjustmentDate, at most 10 objects per write, `[{row, message}]` 400 answers, v2
 import datetime as dt
 import email.utils
 import logging
+import random
 import time
 import urllib.parse
 import zoneinfo
@@ -55,6 +56,11 @@ WRITE_ROUTES: dict[Operation, tuple[str, str]] = {
     Operation.PACKAGE_FINISH: ("PUT", "/packages/v2/finish"),
     Operation.PACKAGE_UNFINISH: ("PUT", "/packages/v2/unfinish"),
 }
+
+# Answers that will never change by sending the same request again (Rejected at once).
+NEVER_RETRIED = frozenset({400, 401, 403, 404, 413, 501})
+# Answers to a write that say the state did not apply it, so the same write may be sent again.
+WRITE_RETRIED = frozenset({429, 500})
 
 # States whose Metrc offers GET /patients/v2/statuses/{patientLicenseNumber} (endpoints-by-state.md).
 PATIENT_STATUS_STATES = frozenset({"CO", "DC", "GU", "MD", "MI", "MO", "MS", "MT", "NJ", "RI", "SD", "WV"})
@@ -579,6 +585,7 @@ class MetrcProvider:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self._sleep = sleep
+        self._random = random.Random()
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),
             auth=httpx.BasicAuth(vendor_key, user_key),
@@ -604,9 +611,12 @@ class MetrcProvider:
     # ------------------------------------------------------------------ transport
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with jitter (a random point in the upper half of the step, so that clients
+        refused together do not return together); at least the state's Retry-After, plus a little jitter."""
+        step = min(self.backoff_base * (2 ** (attempt - 1)), self.backoff_max)
         if retry_after is not None:
-            return min(retry_after, self.backoff_max)
-        return min(self.backoff_base * (2 ** (attempt - 1)), self.backoff_max)
+            return retry_after + self._random.uniform(0, max(self.backoff_base, 0.0))
+        return self._random.uniform(step / 2, step)
 
     def _request(
         self,
@@ -617,34 +627,67 @@ class MetrcProvider:
         json: Any = None,
         with_license: bool = True,
     ) -> httpx.Response:
-        """One call with licenseNumber (unless the route takes none), retrying 429 and 5xx with backoff.
-        Answers any other status; raises TransientFailure for timeouts, connection errors, and 429/5xx after
-        the last attempt."""
+        """One call with licenseNumber (unless the route takes none). Answers any status that retrying will not change (2xx, 4xx, 501), after
+        retrying what is worth retrying here:
+
+        - reads retry 429, 5xx and lost answers with backoff;
+        - writes retry only what says the state did not apply them (429, 500, and a connection never made).
+          A write whose answer is lost (a timeout, a dropped connection, 502/503/504) raises TransientFailure
+          with `outcome_unknown`: the caller settles it by reading the state's record, never by resending.
+
+        A Retry-After longer than the longest backoff ends the attempts at once: the sync queue waits it out.
+        """
         query = {"licenseNumber": self.license_number} if with_license else {}
         query.update(params or {})
+        is_write = method.upper() != "GET"
         last_status: int | None = None
         retry_after: float | None = None
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = self._client.request(method, path, params=query, json=json)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+                # Nothing reached the state: safe to try again, for writes too.
+                last_status, retry_after = None, None
+                failure = TransientFailure(f"Metrc unreachable for {method} {path}: {error}")
             except httpx.TimeoutException as error:
-                raise TransientFailure(
-                    f"Metrc did not answer {method} {path} within {self.timeout}s"
-                ) from error
+                failure = TransientFailure(
+                    f"Metrc did not answer {method} {path} within {self.timeout}s",
+                    outcome_unknown=is_write,
+                )
+                if is_write:
+                    raise failure from error
             except httpx.TransportError as error:
-                raise TransientFailure(f"Metrc unreachable for {method} {path}: {error}") from error
-            if response.status_code != 429 and response.status_code < 500:
-                return response
-            last_status = response.status_code
-            retry_after = _retry_after_seconds(response)
+                failure = TransientFailure(
+                    f"The connection to Metrc broke during {method} {path}: {error}", outcome_unknown=is_write
+                )
+                if is_write:
+                    raise failure from error
+            else:
+                status = response.status_code
+                if status in NEVER_RETRIED or (status < 500 and status != 429):
+                    return response
+                last_status = status
+                retry_after = _retry_after_seconds(response)
+                if is_write and status not in WRITE_RETRIED:
+                    raise TransientFailure(
+                        f"Metrc answered {status} to {method} {path}; whether it applied the write is unknown",
+                        status_code=status,
+                        retry_after=retry_after,
+                        outcome_unknown=True,
+                    )
+                failure = TransientFailure(
+                    f"Metrc answered {status} to {method} {path}", status_code=status, retry_after=retry_after
+                )
+                if retry_after is not None and retry_after > self.backoff_max:
+                    break
             if attempt < self.max_attempts:
                 delay = self._backoff(attempt, retry_after)
                 logger.info(
-                    "Metrc %s %s answered %s; retry %s in %.2fs", method, path, last_status, attempt, delay
+                    "Metrc %s %s failed (%s); retry %s in %.2fs", method, path, failure, attempt, delay
                 )
                 self._sleep(delay)
         raise TransientFailure(
-            f"Metrc answered {last_status} to {method} {path} {self.max_attempts} times",
+            f"{failure} (after {attempt} attempt{'s' if attempt > 1 else ''})",
             status_code=last_status,
             retry_after=retry_after,
         )
@@ -742,17 +785,56 @@ class MetrcProvider:
             return list(_field(body, "Data") or [])
         return list(body) if isinstance(body, list) else []
 
-    def receipt_id_by_external_number(self, number: str) -> int | None:
-        """The state's id of the receipt sent under our `number` (ExternalReceiptNumber), or None: how the sync
-        queue learns whether a write whose answer was lost reached the state."""
+    def _get_or_none(self, path: str, params: dict | None = None) -> Any:
+        """A single record, or None when the state answers 404 (it has none)."""
         try:
-            receipt = self._get(f"/sales/v2/receipts/external/{urllib.parse.quote(number, safe='')}")
+            return self._get(path, params)
         except Rejected as error:
             if error.status_code == 404:
                 return None
             raise
-        receipt_id = _field(receipt or {}, "Id")
-        return int(receipt_id) if receipt_id is not None else None
+
+    def receipt_by_external_number(self, number: str) -> dict | None:
+        """The receipt sent under our `number` (ExternalReceiptNumber), or None when this licence has none:
+        GET /sales/v2/receipts/external/{externalNumber}. Metrc answers 401 for a number that is not valid for
+        the licence; that says "not here" as well, once the keys are known to work (checked by a read that
+        needs them)."""
+        path = f"/sales/v2/receipts/external/{urllib.parse.quote(number, safe='')}"
+        try:
+            receipt = self._get_or_none(path)
+        except Rejected as error:
+            if error.status_code != 401:
+                raise
+            self._get("/packages/v2/adjust/reasons", {"pageNumber": 1, "pageSize": 1})  # raises if keys fail
+            return None
+        return receipt if isinstance(receipt, dict) and _field(receipt, "Id") is not None else None
+
+    def receipt_id_by_external_number(self, number: str) -> int | None:
+        """The state's id of the receipt sent under our `number`, or None when the state has none."""
+        receipt = self.receipt_by_external_number(number)
+        return None if receipt is None else int(_field(receipt, "Id"))
+
+    def receipt_get(self, receipt_id: int) -> dict | None:
+        """GET /sales/v2/receipts/{id}; None when the state knows no such receipt."""
+        receipt = self._get_or_none(f"/sales/v2/receipts/{int(receipt_id)}")
+        return receipt if isinstance(receipt, dict) else None
+
+    def receipts_sold_around(self, sales_date_time: str) -> Iterator[dict]:
+        """Active and archived receipts sold within a day either side of a facility-local SalesDateTime
+        (GET /sales/v2/receipts/active|inactive with salesDateStart/End): how a receipt sent without our number
+        is found by its time and packages."""
+        moment = dt.datetime.fromisoformat(sales_date_time[:19]).replace(tzinfo=dt.UTC)
+        window = {
+            "salesDateStart": metrc_utc_timestamp(moment - dt.timedelta(days=1)),
+            "salesDateEnd": metrc_utc_timestamp(moment + dt.timedelta(days=1)),
+        }
+        for path in ("/sales/v2/receipts/active", "/sales/v2/receipts/inactive"):
+            yield from self.list_pages(path, with_modified_range=False, params=window)
+
+    def package_get(self, label: str) -> dict | None:
+        """GET /packages/v2/{label}; None when the state knows no such package."""
+        package = self._get_or_none(f"/packages/v2/{urllib.parse.quote(label, safe='')}")
+        return package if isinstance(package, dict) else None
 
     def list_pages(
         self,

@@ -2,9 +2,11 @@
 Metrc simulator (in process, or a running simulator server at METRC_SIMULATOR_URL)."""
 
 import threading
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
 
 from compliance.traceability.metrc import MetrcProvider
 from compliance.traceability.simulator import DEFAULT_USER_KEY, DEFAULT_VENDOR_KEY, MetrcSimulator
@@ -27,7 +29,7 @@ def shared_simulator() -> MetrcSimulator:
         if _shared_simulator is None:
             from compliance.traceability.seeding import database_package_source
 
-            simulator = MetrcSimulator()
+            simulator = MetrcSimulator(state_file=simulator_state_file())
             simulator.add_credentials(DEFAULT_VENDOR_KEY, DEFAULT_USER_KEY)
             simulator.package_source = database_package_source
             simulator.record_requests = False  # long-running processes: keep no request log
@@ -35,10 +37,26 @@ def shared_simulator() -> MetrcSimulator:
         return _shared_simulator
 
 
+def simulator_state_file() -> Path | None:
+    """Where the in-process simulator keeps its state across restarts: METRC["SIMULATOR_STATE_FILE"] when set
+    ("" keeps it in memory only), else beside a SQLite database file (`db.sqlite3-metrc-simulator.jsonl`, so
+    that `make clean` removes both). An in-memory database (the tests') keeps none."""
+    configured = _config().get("SIMULATOR_STATE_FILE")
+    if configured is not None:
+        return Path(configured) if configured else None
+    database = connections["default"]
+    name = str(database.settings_dict.get("NAME") or "")
+    if database.vendor != "sqlite" or not name or database.creation.is_in_memory_db(name):
+        return None
+    return Path(f"{name}-metrc-simulator.jsonl")
+
+
 def reset_shared_simulator() -> None:
     """Forget the in-process simulator and its state (tests)."""
     global _shared_simulator
     with _shared_lock:
+        if _shared_simulator is not None:
+            _shared_simulator.close()
         _shared_simulator = None
         _seeded_licenses.clear()
 

@@ -1,5 +1,7 @@
-"""A local Metrc (API v2) for the demo, the tests and development: keys and licences, state kept in memory,
-Metrc's validation and error shapes, GET rate limits and injectable faults (5xx, timeouts, latency).
+"""A local Metrc (API v2) for the demo, the tests and development: keys and licences, state kept in memory
+(and in a journal file when given one, so that it survives a restart), Metrc's validation and error shapes,
+GET rate limits and injectable faults (429, 5xx, timeouts and lost answers before or after a write is applied,
+latency).
 
 It runs in process as an httpx transport (`simulator.transport()`) or as a WSGI app on a real socket
 (`serve_in_thread()`, or `python manage.py metrc_simulator --port N`).
@@ -11,6 +13,8 @@ import collections
 import datetime as dt
 import json
 import math
+import os
+import pathlib
 import random
 import re
 import threading
@@ -153,6 +157,14 @@ class Faults:
     timeout_probability: float = 0.0
     timeout_seconds: float = 30.0  # how long the real server sleeps before giving up on a timed-out call
     timeout_after_processing: bool = False  # the write is applied, then the answer is lost
+    # Writes applied whose answer is then lost, as real networks lose them (besides timeout_* above):
+    lose_after_every: int | None = None
+    lose_after_probability: float = 0.0
+    # How a lost answer shows: "timeout" (the client's read times out), "drop" (the connection closes
+    # without an answer) or "504" (a gateway answers Gateway Timeout).
+    lost_answer: str = "timeout"
+    fail_statuses: tuple[int, ...] = ()  # a failing call answers one of these at random (else fail_status)
+    fail_retry_after: str | None = None  # Retry-After sent with an injected 429 or 503
     latency_seconds: float = 0.0
     get_rate_limit: int | None = 50  # GETs per second per facility; None: unlimited
 
@@ -173,6 +185,7 @@ class SimulatorResponse:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     timeout: bool = False
+    dropped: bool = False  # the connection closes without an answer
 
     def content(self) -> bytes:
         return b"" if self.body is None else json.dumps(self.body).encode()
@@ -299,6 +312,7 @@ class MetrcSimulator:
         faults: Faults | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        state_file: str | os.PathLike | None = None,
     ):
         self.faults = faults or Faults()
         self._random = random.Random(seed)
@@ -315,6 +329,81 @@ class MetrcSimulator:
         self.record_requests = True
         self.package_source: Callable[[str, str], dict | None] | None = None
         self._routes = self._build_routes()
+        self._journal_file = None
+        self._replaying = False
+        if state_file:
+            self._open_journal(pathlib.Path(state_file))
+
+    # ------------------------------------------------------------------ keeping state across restarts
+
+    def _open_journal(self, path: pathlib.Path) -> None:
+        """Keep the simulator's state in `path`, a journal of every change (one JSON object a line): replayed
+        at start, appended to after each change, so a restarted process knows what the state was told."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            self._replay(path)
+        self._journal_file = path.open("a", encoding="utf-8")
+
+    def close(self) -> None:
+        if self._journal_file is not None:
+            self._journal_file.close()
+            self._journal_file = None
+
+    def _journal(self, entry: dict) -> None:
+        if self._journal_file is None or self._replaying:
+            return
+        self._journal_file.write(json.dumps(entry, default=str, separators=(",", ":")) + "\n")
+        self._journal_file.flush()
+
+    def _journal_write(self, method: str, path: str, license_number: str, body: Any) -> None:
+        if body is _Unparsable:
+            return
+        self._journal(
+            {"op": "write", "method": method, "path": path, "licence": license_number, "body": body}
+        )
+
+    def _replay(self, path: pathlib.Path) -> None:
+        self._replaying = True
+        try:
+            with path.open(encoding="utf-8") as journal:
+                for line in journal:
+                    if not line.strip():
+                        continue
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        break  # a line cut short by a crash while it was written: everything before it holds
+                    self._replay_entry(entry)
+        finally:
+            self._replaying = False
+
+    def _replay_entry(self, entry: dict) -> None:
+        op = entry.pop("op")
+        if op == "facility":
+            self.add_facility(entry.pop("license_number"), **entry)
+        elif op == "package":
+            self.seed_package(entry.pop("license_number"), entry.pop("label"), entry.pop("quantity"), **entry)
+        elif op == "transfer":
+            self.seed_transfer(entry.pop("license_number"), entry.pop("manifest_number"), **entry)
+        elif op == "patient":
+            self.seed_patient(entry.pop("license_number"), entry.pop("patient_license_number"), **entry)
+        elif op == "write":
+            facility = self.facilities.get(entry["licence"])
+            route = next(
+                (
+                    (handler, match)
+                    for method, pattern, handler in self._routes
+                    if method == entry["method"] and (match := pattern.match(entry["path"]))
+                ),
+                None,
+            )
+            if facility is None or route is None:
+                return
+            handler, match = route
+            try:
+                handler(facility, entry["body"], **match.groupdict())
+            except _RowErrors:
+                pass  # it was accepted when it was made; a changed rule cannot undo it here
 
     # ------------------------------------------------------------------ setup and seeding
 
@@ -337,6 +426,14 @@ class MetrcSimulator:
             if facility is None:
                 facility = Facility(license_number=license_number, jurisdiction=jurisdiction, name=name)
                 self.facilities[license_number] = facility
+                self._journal(
+                    {
+                        "op": "facility",
+                        "license_number": license_number,
+                        "jurisdiction": jurisdiction,
+                        "name": name,
+                    }
+                )
             for user_key in user_keys:
                 self.users.setdefault(user_key, set()).add(license_number)
             return facility
@@ -382,6 +479,21 @@ class MetrcSimulator:
                 received_from_manifest=received_from_manifest,
             )
             facility.packages[label] = package
+            self._journal(
+                {
+                    "op": "package",
+                    "license_number": license_number,
+                    "label": label,
+                    "quantity": str(package.quantity),
+                    "unit": unit,
+                    "item": package.item,
+                    "item_category": item_category,
+                    "lab_testing_state": lab_testing_state,
+                    "on_hold": on_hold,
+                    "finished": finished,
+                    "received_from_manifest": received_from_manifest,
+                }
+            )
             return package
 
     def seed_transfer(
@@ -397,6 +509,16 @@ class MetrcSimulator:
         Answers the delivery id (GET /transfers/v2/deliveries/{id}/packages)."""
         with self._lock:
             facility = self._facility(license_number)
+            self._journal(
+                {
+                    "op": "transfer",
+                    "license_number": license_number,
+                    "manifest_number": manifest_number,
+                    "shipper_license": shipper_license,
+                    "shipper_name": shipper_name,
+                    "packages": packages,
+                }
+            )
             transfer_id, delivery_id = self._next_id(), self._next_id()
             facility.transfers.append(
                 {
@@ -443,6 +565,17 @@ class MetrcSimulator:
                 "ThcOuncesAvailable": float(thc_ounces_available),
                 "PurchaseAmountDays": float(purchase_amount_days),
             }
+            self._journal(
+                {
+                    "op": "patient",
+                    "license_number": license_number,
+                    "patient_license_number": patient_license_number,
+                    "active": active,
+                    "flower_ounces_available": str(flower_ounces_available),
+                    "thc_ounces_available": str(thc_ounces_available),
+                    "purchase_amount_days": str(purchase_amount_days),
+                }
+            )
 
     def seed_caregiver(
         self, license_number: str, caregiver_license_number: str, *, active: bool = True
@@ -538,16 +671,36 @@ class MetrcSimulator:
             scripted = self._scripted_response(method)
             if scripted is not None:
                 return scripted
-            timed_out = self._roll(self.faults.timeout_every, self.faults.timeout_probability)
-            if timed_out and not self.faults.timeout_after_processing:
-                return SimulatorResponse(504, timeout=True)
-            if self._roll(self.faults.fail_every, self.faults.fail_probability):
-                status = self.faults.fail_status
-                return SimulatorResponse(status, {"Message": f"Simulated server error ({status})."})
+            faults = self.faults
+            timed_out = self._roll(faults.timeout_every, faults.timeout_probability)
+            if timed_out and not faults.timeout_after_processing:
+                return self._lost_answer()
+            if self._roll(faults.fail_every, faults.fail_probability):
+                status = (
+                    self._random.choice(faults.fail_statuses) if faults.fail_statuses else faults.fail_status
+                )
+                headers = {"Retry-After": faults.fail_retry_after} if faults.fail_retry_after else {}
+                if status not in (429, 503):
+                    headers = {}
+                message = "Too many requests." if status == 429 else f"Simulated server error ({status})."
+                return SimulatorResponse(status, {"Message": message}, headers)
+            lost_after = method != "GET" and self._roll(
+                faults.lose_after_every, faults.lose_after_probability
+            )
             response = self._dispatch(method, path, query, user_key, parsed_body)
-            if timed_out:
-                return SimulatorResponse(504, timeout=True)
+            if method != "GET" and response.status < 300:
+                self._journal_write(method, path, query.get("licenseNumber", ""), parsed_body)
+            if timed_out or lost_after:
+                return self._lost_answer()
             return response
+
+    def _lost_answer(self) -> SimulatorResponse:
+        kind = self.faults.lost_answer
+        if kind == "drop":
+            return SimulatorResponse(502, dropped=True)
+        if kind == "504":
+            return SimulatorResponse(504, {"Message": "Gateway Timeout."})
+        return SimulatorResponse(504, timeout=True)
 
     def _scripted_response(self, method: str) -> SimulatorResponse | None:
         for index, (status, retry_after, methods, timeout) in enumerate(self._scripted):
@@ -786,11 +939,32 @@ class MetrcSimulator:
     def _receipt_records(self, facility: Facility, *, active: bool) -> list[dict]:
         return [r for r in facility.receipts.values() if (not r["IsArchived"]) == active]
 
+    def _receipt_list(self, facility: Facility, query: dict, *, active: bool) -> SimulatorResponse:
+        records = self._receipt_records(facility, active=active)
+        start, end = query.get("salesDateStart"), query.get("salesDateEnd")
+        if start or end:
+            if query.get("lastModifiedStart") or query.get("lastModifiedEnd"):
+                return SimulatorResponse(
+                    400, {"Message": "Sales dates and last modified dates cannot be combined."}
+                )
+            try:  # compared with the facility-local SalesDateTime, as the dates' wall-clock readings
+                low = _parse_utc(start).replace(tzinfo=None) if start else None
+                high = _parse_utc(end).replace(tzinfo=None) if end else None
+            except ValueError:
+                return SimulatorResponse(400, {"Message": "salesDateStart/End must be yyyy-mm-ddThh:mm:ssZ."})
+            records = [
+                record
+                for record in records
+                if (low is None or dt.datetime.fromisoformat(record["SalesDateTime"][:19]) >= low)
+                and (high is None or dt.datetime.fromisoformat(record["SalesDateTime"][:19]) <= high)
+            ]
+        return self._page(query, records)
+
     def _get_active_receipts(self, facility: Facility, query: dict) -> SimulatorResponse:
-        return self._page(query, self._receipt_records(facility, active=True))
+        return self._receipt_list(facility, query, active=True)
 
     def _get_inactive_receipts(self, facility: Facility, query: dict) -> SimulatorResponse:
-        return self._page(query, self._receipt_records(facility, active=False))
+        return self._receipt_list(facility, query, active=False)
 
     def _get_receipt(self, facility: Facility, query: dict, receipt_id: str) -> SimulatorResponse:
         receipt = facility.receipts.get(int(receipt_id))
@@ -986,9 +1160,14 @@ class MetrcSimulator:
             "ExternalReceiptNumber": obj.get("externalreceiptnumber"),
             "TotalPackages": len(lines),
             "TotalPrice": float(sum(Decimal(str(line["TotalAmount"])) for line in lines)),
-            "Transactions": lines,
+            # As Metrc answers a receipt's lines (QuantitySold, UnitOfMeasureName), beside the request's names.
+            "Transactions": [
+                {**line, "QuantitySold": line["Quantity"], "UnitOfMeasureName": line["UnitOfMeasure"]}
+                for line in lines
+            ],
             "IsFinal": False,
             "IsArchived": False,
+            "ArchivedDate": None,
             "LastModified": _timestamp(_now()),
         }
 
@@ -1066,7 +1245,8 @@ class MetrcSimulator:
             )
         self._commit_quantities(facility, working)
         receipt["IsArchived"] = True
-        receipt["LastModified"] = _timestamp(_now())
+        receipt["ArchivedDate"] = _timestamp(_now())
+        receipt["LastModified"] = receipt["ArchivedDate"]
         return SimulatorResponse(200, None)
 
     # ------------------------------------------------------------------ adjustments
@@ -1452,6 +1632,8 @@ class MetrcSimulator:
         response = self.handle(environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), query, headers, body)
         if response.timeout:
             self._sleep(self.faults.timeout_seconds)  # past the client's timeout: it has given up
+        if response.dropped:  # wsgiref cannot close without answering: a gateway in front would say 502
+            response = SimulatorResponse(502, {"Message": "Bad Gateway."})
         content = response.content()
         reason = {
             200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
@@ -1524,6 +1706,10 @@ class SimulatorTransport(httpx.BaseTransport):
             wait = self.simulator.faults.timeout_seconds if read_timeout is None else read_timeout
             self.simulator._sleep(min(wait, self.simulator.faults.timeout_seconds))
             raise httpx.ReadTimeout("simulated timeout", request=request)
+        if response.dropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         return httpx.Response(
             response.status,
             headers={"Content-Type": "application/json", **response.headers},

@@ -15,7 +15,13 @@ from django.views.decorators.http import require_POST
 
 from compliance.forms import SyncFilterForm, SyncManualForm, SyncResendForm
 from compliance.models import SyncRecord
-from compliance.reporting.sync import sync_record_mark_manual, sync_record_retry, sync_status_summary
+from compliance.reporting.sync import (
+    sync_holding_back,
+    sync_record_mark_manual,
+    sync_record_retry,
+    sync_status_summary,
+    sync_waits_for,
+)
 from dispensary.errors import ApplicationError
 from dispensary.views.access import staff_view
 
@@ -39,10 +45,34 @@ def sync_row_errors(record: SyncRecord) -> list[dict]:
     return [error for error in answer.get("errors") or [] if isinstance(error, dict)]
 
 
-def _decorate(records) -> list[SyncRecord]:
+def sync_situation(record: SyncRecord) -> str:
+    """Where the report stands and what happens next, in plain words."""
+    answer = record.state_answer if isinstance(record.state_answer, dict) else {}
+    if record.status == SyncRecord.Status.FAILED:
+        return (
+            "The state did not take this report. Fix what it says below and send it again, or enter it in Metrc "
+            "by hand and mark it here. Other reports go ahead meanwhile; only later reports of the same sale "
+            "wait for this one."
+        )
+    if record.status == SyncRecord.Status.SENT or answer.get("outcome_unknown"):
+        return (
+            "The state's answer to the last attempt was lost. Before sending anything again, the platform reads "
+            "the state's records to see whether it was applied, so it is never applied twice."
+        )
+    if record.status == SyncRecord.Status.PENDING and record.attempts:
+        return "The state could not take it just now (busy or unreachable); it is sent again at the next try."
+    if record.status == SyncRecord.Status.PENDING:
+        return "Waiting to be sent."
+    if answer.get("found_by"):
+        return "Accepted: the state's records showed it had been applied although its answer was lost."
+    return ""
+
+
+def _decorate(records, *, waits_for: dict | None = None) -> list[SyncRecord]:
     for record in records:
         record.subject = sync_subject(record)
         record.row_errors = sync_row_errors(record)
+        record.waits_for = (waits_for or {}).get(record.pk, [])
     return records
 
 
@@ -78,7 +108,9 @@ def sync_index(request):
         waiting=Case(When(status=SyncRecord.Status.FAILED, then=Value(0)), default=Value(1))
     ).order_by("waiting", "id")
     page = Paginator(records, PAGE_SIZE).get_page(request.GET.get("page"))
-    _decorate(page.object_list)
+    rows = list(page.object_list)
+    _decorate(rows, waits_for=sync_waits_for(store=store, records=rows))
+    page.object_list = rows
     context = {"form": form, "status": status, "page": page}
     if request.htmx and request.htmx.target == "sync-results":
         return render(request, "compliance/_sync_results.html", context)
@@ -104,6 +136,9 @@ def _record_context(
     can_resolve = record.status in RESOLVABLE and request.user.has_perm("compliance.resolve_syncrecord")
     context = {
         "record": record,
+        "situation": sync_situation(record),
+        "waits_for": sync_waits_for(store=request.store, records=[record]).get(record.pk, []),
+        "holding_back": sync_holding_back(record=record),
         "subject": sync_subject(record),
         "row_errors": sync_row_errors(record),
         "payload_text": json.dumps(record.payload, indent=2, ensure_ascii=False, sort_keys=False),

@@ -172,6 +172,9 @@ def main() -> int:
         from tests.bench.compliance_reports import bench_compliance_reports
 
         bench_compliance_reports(database_label())
+        from tests.bench.state_reports import bench_state_reports
+
+        bench_state_reports(database_label())
         from tests.bench.checkout import bench_checkout
 
         bench_checkout(database_label())

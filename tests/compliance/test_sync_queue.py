@@ -164,32 +164,53 @@ def test_void_and_refund_use_the_state_receipt_id(store, product, simulator):
     assert simulator.package(store.license_adult_use, package.tag).quantity == D(10)
 
 
-def test_refused_report_blocks_later_reports_of_its_package_until_resolved(
-    store, product, simulator, manager
-):
-    good = stocked(store, product, simulator, quantity=5)
-    unknown = receive(store, product, 5)  # never seeded at the state: the state refuses sales from it
-    sell(store, product, 1, sale_id=1, package=unknown)
+def test_a_refused_report_holds_back_only_its_own_sale(store, product, simulator, manager):
+    """A sale the state refuses leaves later sales of the same package free to go (the state applied
+    nothing); only the void of the refused sale waits, until a person resolves the sale's report."""
+    package = stocked(store, product, simulator, quantity=5)
+    simulator.queue_response(400, methods=["POST"])  # the state refuses the first receipt
+    sell(store, product, 1, sale_id=1, package=package)
     failed = SyncRecord.objects.get(reference_id="1")
     assert failed.status == "failed"
     assert failed.state_answer["status_code"] == 400
-    assert failed.state_answer["errors"][0]["row"] == 0
     assert OutboxEvent.objects.filter(name="compliance.state_report_failed").count() == 1
 
-    package_adjust(package=unknown, quantity="-1", reason="damaged", actor=manager)
-    sell(store, product, 1, sale_id=2, package=good)  # another package: not held back
-    blocked = SyncRecord.objects.get(kind="package.adjust")
-    assert blocked.status == "pending"
+    sell(store, product, 1, sale_id=2, package=package)  # the same package: not held back
+    package_adjust(package=package, quantity="-1", reason="damaged", actor=manager)  # nor its adjustment
     assert SyncRecord.objects.get(reference_id="2").status == "accepted"
+    assert SyncRecord.objects.get(kind="package.adjust").status == "accepted"
+    with transaction.atomic():
+        events.publish(
+            SaleVoided(
+                sale_id=1,
+                organization_id=store.organization_id,
+                store_id=store.pk,
+                voided_at=timezone.now().isoformat(),
+            )
+        )
+    void = SyncRecord.objects.get(kind="sales_receipt.void")
+    assert void.status == "pending" and void.attempts == 0  # it waits for its sale's receipt
     assert sync_send_store(store_id=store.pk)["blocked"] == 1
 
     with pytest.raises(ValidationFailed):
         sync_record_mark_manual(record=failed, actor=manager, note="  ")
+    sync_record_retry(record=failed, actor=manager)  # a person sends it again: accepted, then the void goes
+    failed.refresh_from_db()
+    void.refresh_from_db()
+    assert (failed.status, void.status) == ("accepted", "accepted")
+    assert simulator.package(store.license_adult_use, package.tag).quantity == D(3)  # 5 - 1 - 1 (void: +1 -1)
+    assert AuditRecord.objects.filter(action="state_report.retried").count() == 1
+    with pytest.raises(Conflict):
+        sync_record_retry(record=failed, actor=manager)
+
+
+def test_a_report_entered_by_hand_releases_its_sale(store, product, simulator, manager):
+    unknown = receive(store, product, 5)  # never seeded at the state: the state refuses sales from it
+    sell(store, product, 1, sale_id=1, package=unknown)
+    failed = SyncRecord.objects.get(reference_id="1")
+    assert failed.status == "failed" and failed.state_answer["errors"][0]["row"] == 0
     simulator.seed_package(store.license_adult_use, unknown.tag, 5, "Each", product.name)
     sync_record_mark_manual(record=failed, actor=manager, note="Entered receipt 1 by hand in Metrc")
-    blocked.refresh_from_db()
-    assert blocked.status == "accepted"
-    assert simulator.package(store.license_adult_use, unknown.tag).quantity == D(4)
     assert AuditRecord.objects.filter(action="state_report.entered_manually").count() == 1
     with pytest.raises(Conflict):
         sync_record_retry(record=failed, actor=manager)
@@ -364,3 +385,187 @@ def test_a_sale_whose_answer_was_lost_is_not_reported_twice(store, organization,
 
     for package in Package.objects.filter(pk__in=[p.pk for p in packages]):
         assert simulator.package(store.license_adult_use, package.tag).quantity == package.quantity_on_hand
+
+
+def _run_due_reports(store) -> None:
+    """Time passes: every waiting report is due, and the sweeper sends it."""
+    SyncRecord.objects.filter(status="pending").update(
+        next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    SyncRecord.objects.filter(status="sent").update(sent_at=timezone.now() - dt.timedelta(minutes=5))
+    sync_send_due()
+
+
+def _writes(simulator, method: str, path_start: str) -> int:
+    return sum(1 for r in simulator.requests if r.method == method and r.path.startswith(path_start))
+
+
+def _void(store, sale_id) -> None:
+    with transaction.atomic():
+        events.publish(
+            SaleVoided(
+                sale_id=sale_id,
+                organization_id=store.organization_id,
+                store_id=store.pk,
+                voided_at=timezone.now().isoformat(),
+            )
+        )
+
+
+def test_a_void_whose_answer_was_lost_is_settled_by_reading_the_receipt(store, product, simulator):
+    package = stocked(store, product, simulator)
+    sell(store, product, 4, sale_id=7)
+    simulator.set_faults(lose_after_every=1, lost_answer="504")  # the state voids it, the answer is lost
+    _void(store, 7)
+    void = SyncRecord.objects.get(kind="sales_receipt.void")
+    assert void.status == "pending" and void.state_answer["outcome_unknown"] is True
+    simulator.set_faults(lose_after_every=None)
+    _run_due_reports(store)
+    void.refresh_from_db()
+    assert (void.status, void.state_answer["found_by"]) == ("accepted", "receipt_archived")
+    assert _writes(simulator, "DELETE", "/sales/v2/receipts/") == 1  # never sent twice
+    assert simulator.package(store.license_adult_use, package.tag).quantity == D(10)
+
+
+def test_a_void_answered_already_voided_on_a_resend_is_done(store, product, simulator, monkeypatch):
+    stocked(store, product, simulator)
+    sell(store, product, 1, sale_id=8)
+    simulator.set_faults(lose_after_every=1, lost_answer="drop")
+    _void(store, 8)
+    simulator.set_faults(lose_after_every=None)
+    # A state whose receipt read still shows it active (a lagging replica): the resend answers "already voided".
+    monkeypatch.setattr(
+        MetrcProvider, "receipt_get", lambda self, receipt_id: {"Id": receipt_id, "IsArchived": False}
+    )
+    _run_due_reports(store)
+    void = SyncRecord.objects.get(kind="sales_receipt.void")
+    assert (void.status, void.state_answer["found_by"]) == ("accepted", "already_voided")
+
+
+@pytest.mark.parametrize(
+    ("lost", "adjust_posts"),
+    [
+        ({"lose_after_every": 1, "lost_answer": "drop"}, 1),
+        ({"lost_before": True}, 2),
+    ],
+    ids=["lost-after-applying", "lost-before-applying"],
+)
+def test_an_adjustment_whose_answer_was_lost_is_applied_once(
+    store, product, simulator, manager, lost, adjust_posts
+):
+    package = stocked(store, product, simulator)
+    if lost.pop("lost_before", False):
+        simulator.queue_response(504, methods=["POST"], timeout=True)  # lost before the state applies it
+    simulator.set_faults(**lost, timeout_seconds=0.001)
+    package_adjust(package=package, quantity="-1", reason="damaged", actor=manager)
+    record = SyncRecord.objects.get(kind="package.adjust")
+    assert record.status == "pending" and record.state_answer["outcome_unknown"] is True
+    assert D(record.state_answer["before"][package.tag]) == 10  # read just before sending
+    simulator.set_faults(lose_after_every=None, timeout_every=None)
+    _run_due_reports(store)
+    record.refresh_from_db()
+    assert record.status == "accepted"
+    assert _writes(simulator, "POST", "/packages/v2/adjust") == adjust_posts
+    assert simulator.package(store.license_adult_use, package.tag).quantity == D(9)
+
+
+def test_an_adjustment_the_state_changed_otherwise_goes_to_a_person(store, product, simulator, manager):
+    package = stocked(store, product, simulator)
+    simulator.set_faults(lose_after_every=1)
+    package_adjust(package=package, quantity="-1", reason="damaged", actor=manager)
+    simulator.set_faults(lose_after_every=None)
+    simulator.seed_package(store.license_adult_use, package.tag, 4, "Each", product.name)  # changed by hand
+    _run_due_reports(store)
+    record = SyncRecord.objects.get(kind="package.adjust")
+    assert record.status == "failed"
+    assert "cannot show whether it was applied" in record.last_error and "holds 4" in record.last_error
+    assert _writes(simulator, "POST", "/packages/v2/adjust") == 1
+
+
+def test_a_refund_update_whose_answer_was_lost_is_settled_by_the_receipts_lines(store, product, simulator):
+    package = stocked(store, product, simulator)
+    sell(store, product, 4, sale_id=12)
+    simulator.set_faults(lose_after_every=1, lost_answer="timeout", timeout_seconds=0.001)
+    with transaction.atomic():
+        events.publish(
+            SaleRefunded(
+                sale_id=12, organization_id=store.organization_id, store_id=store.pk, refund_id=1,
+                refunded_at=timezone.now().isoformat(),
+                remaining_lines=[{"package_label": package.tag, "quantity": "3", "unit": "each", "total_amount": "135.00"}],
+            )
+        )  # fmt: skip
+    simulator.set_faults(lose_after_every=None)
+    _run_due_reports(store)
+    update = SyncRecord.objects.get(kind="sales_receipt.update")
+    assert (update.status, update.state_answer["found_by"]) == ("accepted", "receipt_lines")
+    assert _writes(simulator, "PUT", "/sales/v2/receipts") == 1
+    assert simulator.package(store.license_adult_use, package.tag).quantity == D(7)
+
+
+def test_a_sender_killed_after_claiming_is_settled_before_any_resend(store, product, simulator):
+    package = stocked(store, product, simulator)
+    simulator.set_faults(lose_after_every=1)
+    sell(store, product, 2, sale_id=21)
+    simulator.set_faults(lose_after_every=None)
+    # As if the sender had died between sending and hearing the answer: claimed ("sent"), nothing recorded.
+    SyncRecord.objects.update(status="sent", state_answer=None, sent_at=timezone.now())
+    assert sync_send_store(store_id=store.pk)["accepted"] == 0  # its lease has not run out yet
+    _run_due_reports(store)
+    record = SyncRecord.objects.get()
+    assert (record.status, record.state_answer["found_by"]) == ("accepted", "external_number")
+    assert _writes(simulator, "POST", "/sales/v2/receipts") == 1
+    assert simulator.package(store.license_adult_use, package.tag).quantity == D(8)
+
+
+def test_a_receipt_sent_without_our_number_is_found_by_its_time_and_packages(store, product, simulator):
+    from compliance.traceability.base import Operation
+    from compliance.traceability.metrc import receipt_object, transaction_object
+
+    package = stocked(store, product, simulator)
+    sold_at = timezone.now()
+    receipt = receipt_object(
+        sold_at, store.tz, "adult_use", transactions=[transaction_object(package.tag, 2, "each", "90.00")]
+    )
+    registry.provider_for_store(store).submit(Operation.SALES_RECEIPT_CREATE, [receipt])  # reached the state
+    record = SyncRecord.objects.create(
+        store=store, kind="sales_receipt.create", payload=[receipt], order_keys=[package.tag],
+        state_answer={"outcome_unknown": True}, next_attempt_at=timezone.now(),
+    )  # fmt: skip
+    sync_send_store(store_id=store.pk)
+    record.refresh_from_db()
+    assert (record.status, record.state_answer["found_by"]) == ("accepted", "time_and_packages")
+    assert record.state_answer["ids"] == [simulator.receipts(store.license_adult_use)[0]["Id"]]
+    assert len(simulator.receipts(store.license_adult_use)) == 1
+
+
+def test_an_answer_that_will_never_change_goes_to_a_person_at_once(store, product, simulator):
+    stocked(store, product, simulator)
+    simulator.queue_response(501, methods=["POST"])
+    sell(store, product, 1, sale_id=30)
+    record = SyncRecord.objects.get()
+    assert (record.status, record.attempts, record.state_answer["status_code"]) == ("failed", 1, 501)
+
+
+def test_a_429_waits_at_least_its_retry_after(store, product, simulator):
+    stocked(store, product, simulator)
+    simulator.queue_response(429, count=3, retry_after="120", methods=["POST"])
+    sell(store, product, 1, sale_id=31)
+    record = SyncRecord.objects.get()
+    assert record.status == "pending" and not record.state_answer  # refused: nothing to settle
+    assert 120 <= (record.next_attempt_at - record.sent_at).total_seconds() <= 122
+    assert _writes(simulator, "POST", "/sales/v2/receipts") == 1  # not retried inside the provider either
+
+
+def test_on_the_embedded_default_a_sale_does_not_wait_for_the_state(store, product, simulator, settings):
+    from compliance.reporting.sync import background_sender
+
+    settings.STATE_SYNC = {**settings.STATE_SYNC, "IN_PROCESS": "background"}
+    stocked(store, product, simulator)
+    simulator.set_faults(latency_seconds=1.0)  # a slow state
+    started = time.monotonic()
+    sell(store, product, 1, sale_id=40)
+    assert time.monotonic() - started < 1.0
+    assert background_sender.wait(timeout=30)
+    record = SyncRecord.objects.get()
+    assert record.status == "accepted"
+    assert len(simulator.receipts(store.license_adult_use)) == 1

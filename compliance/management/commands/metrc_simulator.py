@@ -39,6 +39,31 @@ class Command(BaseCommand):
         parser.add_argument("--timeout-every", type=int, default=None, help="let every Nth call time out")
         parser.add_argument("--timeout-probability", type=float, default=0.0)
         parser.add_argument("--timeout-seconds", type=float, default=30.0)
+        parser.add_argument(
+            "--lose-after-probability",
+            type=float,
+            default=0.0,
+            help="apply this share of writes, then lose their answer",
+        )
+        parser.add_argument(
+            "--lost-answer",
+            choices=["timeout", "drop", "504"],
+            default="timeout",
+            help="how a lost answer shows",
+        )
+        parser.add_argument(
+            "--fail-status",
+            type=int,
+            action="append",
+            default=[],
+            help="status of a failing call (repeatable, chosen at random; default 500), e.g. 429 and 500",
+        )
+        parser.add_argument(
+            "--retry-after", default=None, help="Retry-After sent with an injected 429 or 503"
+        )
+        parser.add_argument(
+            "--state-file", default="", help="keep the simulator's state in this journal across restarts"
+        )
         parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every call")
         parser.add_argument(
             "--get-rate-limit", type=int, default=50, help="GETs per second per facility; 0: none"
@@ -54,8 +79,14 @@ class Command(BaseCommand):
             timeout_seconds=options["timeout_seconds"],
             latency_seconds=options["latency"],
             get_rate_limit=options["get_rate_limit"] or None,
+            lose_after_probability=options["lose_after_probability"],
+            lost_answer=options["lost_answer"],
+            fail_statuses=tuple(options["fail_status"]),
+            fail_retry_after=options["retry_after"],
         )
-        simulator = MetrcSimulator(seed=options["seed"], faults=faults)
+        simulator = MetrcSimulator(
+            seed=options["seed"], faults=faults, state_file=options["state_file"] or None
+        )
         simulator.record_requests = False
         vendor_key, user_key = options["vendor_key"], options["user_key"]
         simulator.add_credentials(vendor_key, user_key)

@@ -14,9 +14,13 @@ from compliance.traceability.base import Operation, Rejected, RowError, StatePac
 from tests.compliance.traceability.conftest import CA_LICENSE, LA, SALE_AT, USER, VENDOR, make_provider
 
 
-def sale(label: str, quantity="1", unit="g", total="10.00") -> dict:
+def sale(label: str, quantity="1", unit="g", total="10.00", number=None) -> dict:
     return metrc.receipt_object(
-        SALE_AT, LA, "adult_use", transactions=[metrc.transaction_object(label, quantity, unit, total)]
+        SALE_AT,
+        LA,
+        "adult_use",
+        transactions=[metrc.transaction_object(label, quantity, unit, total)],
+        external_receipt_number=number,
     )
 
 
@@ -126,7 +130,21 @@ def test_429_is_retried_after_retry_after_then_succeeds(simulator, provider, clo
     simulator.queue_response(429, count=2, retry_after="3", methods=["GET"])
     packages = provider.active_packages()
     assert len(packages) == 2
-    assert clock.sleeps == [3.0, 3.0]
+    # At least the state's Retry-After, plus a little jitter (at most the backoff base, 0.5 s).
+    assert len(clock.sleeps) == 2 and all(3.0 <= sleep <= 3.5 for sleep in clock.sleeps)
+
+
+def test_a_retry_after_longer_than_the_longest_backoff_is_left_to_the_queue(simulator, clock):
+    provider = make_provider(simulator, clock, backoff_max=2)
+    simulator.queue_response(429, count=1, retry_after="60", methods=["POST"])
+    with pytest.raises(TransientFailure) as caught:
+        provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER")])
+    assert (caught.value.status_code, caught.value.retry_after, caught.value.outcome_unknown) == (
+        429,
+        60,
+        False,
+    )
+    assert clock.sleeps == [] and simulator.receipts(CA_LICENSE) == []
 
 
 def test_retry_after_as_an_http_date_is_honoured():
@@ -135,13 +153,52 @@ def test_retry_after_as_an_http_date_is_honoured():
     assert 15 <= metrc._retry_after_seconds(response) <= 20
 
 
-def test_5xx_is_retried_with_exponential_backoff_then_succeeds(simulator, provider, clock):
+def test_a_refused_write_is_retried_with_exponential_backoff_and_jitter_then_succeeds(
+    simulator, provider, clock
+):
     simulator.queue_response(500, count=1, methods=["POST"])
-    simulator.queue_response(503, count=1, methods=["POST"])
+    simulator.queue_response(429, count=1, methods=["POST"])
     result = provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER")])
     assert len(result.ids) == 1
-    assert clock.sleeps == [0.5, 1.0]
+    first, second = clock.sleeps
+    assert 0.25 <= first <= 0.5 and 0.5 <= second <= 1.0  # the upper half of each step
     assert len(simulator.receipts(CA_LICENSE)) == 1
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_write_whose_answer_is_a_gateway_error_is_never_sent_again(simulator, provider, clock, status):
+    simulator.queue_response(status, count=1, methods=["POST"])
+    with pytest.raises(TransientFailure) as caught:
+        provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER")])
+    assert caught.value.outcome_unknown is True and caught.value.status_code == status
+    assert clock.sleeps == [] and simulator.call_count == 1
+
+
+@pytest.mark.parametrize("lost_answer", ["timeout", "drop", "504"])
+def test_a_write_applied_whose_answer_is_lost_is_outcome_unknown(simulator, clock, lost_answer):
+    provider = make_provider(simulator, clock, timeout=0.05)
+    simulator.set_faults(lose_after_every=1, lost_answer=lost_answer, timeout_seconds=0.05)
+    with pytest.raises(TransientFailure) as caught:
+        provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER", number="R-1")])
+    assert caught.value.outcome_unknown is True
+    assert simulator.call_count == 1 and len(simulator.receipts(CA_LICENSE)) == 1  # applied, sent once
+    simulator.set_faults(lose_after_every=None)
+    assert provider.receipt_id_by_external_number("R-1") == simulator.receipts(CA_LICENSE)[0]["Id"]
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 501])
+def test_answers_that_will_never_change_are_not_retried(simulator, provider, clock, status):
+    simulator.queue_response(status, count=1, methods=["GET"])
+    with pytest.raises(Rejected) as caught:
+        provider.active_packages()
+    assert caught.value.status_code == status
+    assert clock.sleeps == [] and simulator.call_count == 1
+
+
+def test_a_read_whose_answer_is_lost_is_read_again(simulator, provider, clock):
+    simulator.queue_response(504, count=1, methods=["GET"], timeout=True)
+    assert len(provider.active_packages()) == 2
+    assert len(clock.sleeps) == 2  # the client's read timeout, then one backoff
 
 
 def test_retries_are_bounded_then_transient_failure(simulator, clock):
@@ -150,7 +207,8 @@ def test_retries_are_bounded_then_transient_failure(simulator, clock):
     with pytest.raises(TransientFailure) as caught:
         provider.active_packages()
     assert caught.value.status_code == 503
-    assert clock.sleeps == [1, 1.5]
+    first, second = clock.sleeps
+    assert 0.5 <= first <= 1 and 0.75 <= second <= 1.5
     assert simulator.call_count == 3
 
 
@@ -175,14 +233,16 @@ def test_exhausted_retries_in_a_later_batch_say_how_many_objects_were_accepted(s
     assert caught.value.status_code == 503
     assert caught.value.accepted_count == 10
     assert caught.value.accepted_ids == [r["Id"] for r in simulator.receipts(CA_LICENSE)]
-    assert clock.sleeps == [0.5, 1.0, 2.0]  # four attempts at the second batch
+    # A 503 after sending leaves open whether the second batch was applied: it is not sent again.
+    assert caught.value.outcome_unknown is True and clock.sleeps == []
 
 
 def test_a_timeout_is_a_transient_failure(simulator, clock):
     provider = make_provider(simulator, clock, timeout=0.05)
     simulator.set_faults(timeout_every=1, timeout_seconds=5)
-    with pytest.raises(TransientFailure, match="within 0.05s"):
+    with pytest.raises(TransientFailure, match="within 0.05s") as caught:
         provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER")])
+    assert caught.value.outcome_unknown is True
     assert clock.sleeps == [0.05]  # waited out the client's read timeout, not the simulator's 5 s
     assert simulator.package(CA_LICENSE, "TAG-FLOWER").quantity == Decimal(28)
 

@@ -35,9 +35,13 @@ RECIPIENT = {
 }
 
 
-def sale(label, quantity="1", unit="g", total="10"):
+def sale(label, quantity="1", unit="g", total="10", number=None):
     return metrc.receipt_object(
-        SALE_AT, LA, "adult_use", transactions=[metrc.transaction_object(label, quantity, unit, total)]
+        SALE_AT,
+        LA,
+        "adult_use",
+        transactions=[metrc.transaction_object(label, quantity, unit, total)],
+        external_receipt_number=number,
     )
 
 
@@ -54,7 +58,14 @@ def test_a_sale_takes_quantity_and_a_void_gives_it_back(simulator, provider):
     stored = simulator.receipts(CA_LICENSE)[0]
     assert stored["SalesDateTime"] == "2025-03-01T14:05:00.000"
     assert stored["Transactions"] == [
-        {"PackageLabel": "TAG-FLOWER", "Quantity": 3.5, "UnitOfMeasure": "Grams", "TotalAmount": 45.0}
+        {
+            "PackageLabel": "TAG-FLOWER",
+            "Quantity": 3.5,
+            "UnitOfMeasure": "Grams",
+            "TotalAmount": 45.0,
+            "QuantitySold": 3.5,
+            "UnitOfMeasureName": "Grams",  # as Metrc answers a receipt's lines
+        }
     ]
 
     update = metrc.receipt_object(
@@ -243,9 +254,9 @@ def test_gets_over_the_rate_limit_answer_429_and_the_provider_waits(simulator, p
         provider.adjustment_reasons()
     statuses = [r.path for r in simulator.requests]
     assert len(statuses) == 4  # the third GET in the same second was refused once
-    assert clock.sleeps == [1.0]  # Retry-After: 1
+    assert len(clock.sleeps) == 1 and 1.0 <= clock.sleeps[0] <= 1.5  # Retry-After: 1, plus jitter
     provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER")])  # writes are not rate limited
-    assert clock.sleeps == [1.0]
+    assert len(clock.sleeps) == 1
 
 
 def test_every_fifth_call_fails_and_the_provider_rides_it_out(simulator, provider, clock):
@@ -256,7 +267,7 @@ def test_every_fifth_call_fails_and_the_provider_rides_it_out(simulator, provide
     assert len(simulator.receipts(CA_LICENSE)) == 20
     assert simulator.package(CA_LICENSE, "TAG-BULK").quantity == Decimal(980)
     assert simulator.call_count == 24  # calls 5, 10, 15 and 20 failed and were retried
-    assert clock.sleeps == [0.5] * 4
+    assert len(clock.sleeps) == 4 and all(0.25 <= sleep <= 0.5 for sleep in clock.sleeps)
 
 
 def test_random_faults_are_reproducible_with_a_seed(clock):
@@ -316,3 +327,78 @@ def test_concurrent_sales_never_oversell(simulator):
 class _NoClock:
     def sleep(self, seconds):
         pass
+
+
+def test_a_write_can_be_applied_and_its_answer_lost(simulator, provider, clock):
+    simulator.set_faults(lose_after_every=1, lost_answer="504")
+    with pytest.raises(TransientFailure) as caught:
+        provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER", "2")])
+    assert caught.value.outcome_unknown and caught.value.status_code == 504
+    assert simulator.package(CA_LICENSE, "TAG-FLOWER").quantity == Decimal(26)  # applied all the same
+
+
+def test_a_write_can_be_lost_before_it_is_applied(simulator, clock):
+    provider = make_provider(simulator, clock, timeout=0.05)
+    simulator.set_faults(timeout_every=1, timeout_seconds=0.05)
+    with pytest.raises(TransientFailure) as caught:
+        provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER", "2")])
+    assert caught.value.outcome_unknown
+    assert simulator.package(CA_LICENSE, "TAG-FLOWER").quantity == Decimal(28)  # never applied
+
+
+def test_injected_429_carries_retry_after(simulator, clock):
+    provider = make_provider(simulator, clock, max_attempts=1)
+    simulator.set_faults(fail_every=1, fail_statuses=(429,), fail_retry_after="7")
+    with pytest.raises(TransientFailure) as caught:
+        provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER")])
+    assert (caught.value.status_code, caught.value.retry_after, caught.value.outcome_unknown) == (
+        429,
+        7,
+        False,
+    )
+    assert simulator.receipts(CA_LICENSE) == []
+
+
+def test_receipts_are_listed_by_sales_date(simulator, provider):
+    provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER")])
+    sold_at = simulator.receipts(CA_LICENSE)[0]["SalesDateTime"]
+    assert [r["SalesDateTime"] for r in provider.receipts_sold_around(sold_at)] == [sold_at]
+    far = (dt.datetime.fromisoformat(sold_at[:19]) + dt.timedelta(days=3)).isoformat()
+    assert list(provider.receipts_sold_around(far)) == []
+
+
+def test_the_state_survives_a_restart_in_its_journal(tmp_path, clock):
+    journal = tmp_path / "db.sqlite3-metrc-simulator.jsonl"
+
+    def started():
+        sim = MetrcSimulator(seed=7, clock=clock, sleep=clock.sleep, state_file=journal)
+        sim.add_credentials(VENDOR, USER)
+        sim.add_facility(CA_LICENSE, jurisdiction="US-CA", user_keys=[USER])
+        return sim
+
+    first = started()
+    first.seed_package(CA_LICENSE, "TAG-FLOWER", Decimal("28"), "Grams", "Blue Dream")
+    provider = make_provider(first, clock)
+    provider.submit(Operation.SALES_RECEIPT_CREATE, [sale("TAG-FLOWER", "2", number="R-1")])
+    receipt_id = provider.receipt_id_by_external_number("R-1")
+    provider.submit(
+        Operation.PACKAGE_ADJUST,
+        [metrc.adjustment_object("TAG-FLOWER", "-1", "g", "Waste", dt.date(2025, 3, 1))],
+    )
+    first.set_faults(lose_after_every=1)  # applied, answer lost: still on the state's books after a restart
+    with pytest.raises(TransientFailure):
+        provider.submit(Operation.SALES_RECEIPT_VOID, [{"Id": receipt_id}])
+    first.close()
+
+    second = started()
+    assert second.package(CA_LICENSE, "TAG-FLOWER").quantity == Decimal(27)  # 28 - 2 - 1 + 2
+    [receipt] = second.receipts(CA_LICENSE)
+    assert (receipt["Id"], receipt["ExternalReceiptNumber"], receipt["IsArchived"]) == (
+        receipt_id,
+        "R-1",
+        True,
+    )
+    assert make_provider(second, clock).receipt_id_by_external_number("R-1") == receipt_id
+    # New ids continue after the old ones.
+    second.seed_package(CA_LICENSE, "TAG-NEW", 1, "Each", "New")
+    assert second.package(CA_LICENSE, "TAG-NEW").id > receipt_id

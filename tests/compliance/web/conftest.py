@@ -62,6 +62,9 @@ class FakeState:
             raise TransientFailure("The state's API did not answer.", status_code=503)
         return SubmitResult(ids=[1])
 
+    def package_get(self, label):  # the quantity before an adjustment: this state knows no packages
+        return None
+
 
 @pytest.fixture
 def state(monkeypatch, settings):

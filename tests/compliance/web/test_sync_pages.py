@@ -233,3 +233,69 @@ def test_the_sync_page_query_count_does_not_grow(staff, login, store, queue, url
     many = _queries(client, SYNC)
     assert few == many
     assert many <= 14
+
+
+def _report(store, state, mode, *, kind="sales_receipt.create", keys, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    from compliance.reporting.sync import sync_record_create
+
+    state.mode = mode
+    with django_capture_on_commit_callbacks(execute=True):
+        with transaction.atomic():
+            record = sync_record_create(
+                store=store,
+                kind=kind,
+                payload=[{"Transactions": []}],
+                order_keys=keys,
+                reference=("sale", "1"),
+            )
+    record.refresh_from_db()
+    return record
+
+
+def test_a_refused_sale_shows_the_report_of_its_sale_it_holds_back_and_nothing_else(
+    staff, login, store, state, django_capture_on_commit_callbacks
+):
+    tag = "1A4000000000000000999001"
+    refused = _report(
+        store,
+        state,
+        "reject",
+        keys=[tag, "sale:1"],
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+    )
+    other_sale = _report(
+        store,
+        state,
+        "accept",
+        keys=[tag, "sale:2"],
+        django_capture_on_commit_callbacks=django_capture_on_commit_callbacks,
+    )
+    state.mode = "down"
+    void = SyncRecord.objects.create(
+        store=store, kind="sales_receipt.void", payload=[{}], order_keys=[tag, "sale:1"], reference_type="sale",
+        reference_id="1", next_attempt_at=timezone.now(),
+    )  # fmt: skip
+    assert (refused.status, other_sale.status, void.status) == ("failed", "accepted", "pending")
+    client = login(staff("manager"))
+
+    body = client.get(record_url(refused)).content.decode()
+    assert "The state did not take this report." in body
+    assert "Holding back 1 later report of the same sale" in body
+    assert f'href="{record_url(void)}"' in body and f"#{void.pk} · Sale voided at the state" in body
+
+    body = client.get(record_url(void)).content.decode()
+    assert f'Waits for <a href="{record_url(refused)}">report #{refused.pk}</a>' in body
+
+    body = client.get(SYNC).content.decode()
+    assert f'Waits for <a href="{record_url(refused)}">#{refused.pk}</a>' in body
+    assert body.count("Waits for") == 1  # the refused sale itself waits for nothing
+
+
+def test_a_report_whose_answer_was_lost_says_it_is_checked_before_any_resend(staff, login, store, queue):
+    (record,) = queue(store, mode="down")
+    SyncRecord.objects.filter(pk=record.pk).update(state_answer={"outcome_unknown": True})
+    body = login(staff("manager")).get(record_url(record)).content.decode()
+    assert "The state&#x27;s answer to the last attempt was lost." in body
+    assert "never applied twice" in body
