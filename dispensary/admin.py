@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from dispensary import services
 from dispensary.errors import InvalidPhoneNumber
+from dispensary.inputs import id_parse
 from dispensary.models import (
     ApiClient,
     AuditRecord,
@@ -222,8 +223,8 @@ class ApiClientForm(forms.ModelForm):
         if self.instance.pk:
             return self.instance.organization_id
         chosen = self.data.get("organization") or self.initial.get("organization")
-        if chosen and str(chosen).isdigit():
-            return int(chosen)
+        if id_parse(chosen):
+            return id_parse(chosen)
         if user is not None and not user.is_superuser:
             return user.organization_id
         return None

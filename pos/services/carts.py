@@ -334,9 +334,10 @@ def cart_caregiver_buy_for(*, cart: Cart, staff: User, patient_id) -> Cart:
     caregiver = cart.caregiver or cart.customer
     if caregiver is None:
         raise ValidationFailed("Look the caregiver up first.", details={"customer": ["Required."]})
+    patient_id = id_parse(patient_id)
     patient = (
         Customer.objects.filter(organization_id=cart.store.organization_id, pk=patient_id).first()
-        if str(patient_id).isdigit()
+        if patient_id
         else None
     )
     if patient is None or patient.pk == caregiver.pk:
@@ -388,9 +389,10 @@ def cart_employee_set(*, cart: Cart, staff: User, employee_id) -> Cart:
     cart = _locked(cart)
     employee = None
     if employee_id not in (None, ""):
+        employee_id = id_parse(employee_id)
         employee = (
             User.objects.filter(organization_id=cart.store.organization_id, pk=employee_id).first()
-            if str(employee_id).isdigit()
+            if employee_id
             else None
         )
         if employee is None:
@@ -445,9 +447,9 @@ def cart_promotion_choose(*, cart: Cart, staff: User, promotion_id, chosen: bool
     """Choose (or drop) a promotion offered at the counter. One that does not apply to this cart (its group's
     check is missing, its hours, nothing qualifies) is not kept: the refusal says why."""
     cart = _locked(cart)
-    if not str(promotion_id).isdigit():
+    promotion_id = id_parse(promotion_id)
+    if promotion_id is None:
         raise ValidationFailed("Unknown promotion.", details={"promotion": ["Unknown promotion."]})
-    promotion_id = int(promotion_id)
     if not chosen:
         cart.promotion_ids = [pk for pk in cart.promotion_ids if pk != promotion_id]
         _touch(cart, "promotion_ids")
@@ -469,9 +471,9 @@ def cart_promotion_choose(*, cart: Cart, staff: User, promotion_id, chosen: bool
 def cart_reward_choose(*, cart: Cart, staff: User, reward_id, chosen: bool = True) -> Cart:
     """Redeem (or drop) a loyalty reward; one the customer cannot have now is not kept, with the reason."""
     cart = _locked(cart)
-    if not str(reward_id).isdigit():
+    reward_id = id_parse(reward_id)
+    if reward_id is None:
         raise ValidationFailed("Unknown reward.", details={"reward": ["Unknown reward."]})
-    reward_id = int(reward_id)
     if not chosen:
         cart.reward_ids = [pk for pk in cart.reward_ids if pk != reward_id]
         _touch(cart, "reward_ids")

@@ -209,8 +209,8 @@ def _queue_entry(request, entry_id) -> QueueEntry:
 def _customer(request, customer_id):
     """The customer the counter lookup starts a sale for: one of the organization's."""
     customer = None
-    if str(customer_id).isdigit() and len(str(customer_id)) <= 18:
-        customer = queue_customer_get(organization=request.organization, customer_id=int(customer_id))
+    if id_parse(customer_id):
+        customer = queue_customer_get(organization=request.organization, customer_id=id_parse(customer_id))
     if customer is None:
         raise Http404("No such customer.")
     return customer

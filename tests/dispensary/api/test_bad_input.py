@@ -61,7 +61,7 @@ def replaced(body, path, new):
 
 @pytest.fixture
 def world(organization, store, make_api_client):
-    customer = CustomerFactory(organization=organization, phone="+14155550134")
+    customer = CustomerFactory(organization=organization, phone="+14155550134", home_store=store)
     product = ProductFactory(organization=organization, sku="FLW-1")
     package = receive(store, product, "100", tag=TAG)
     _, caller = make_api_client()
