@@ -53,7 +53,10 @@ def medical_demographics(*, organization: Organization, on: dt.date, state: str 
     conditions: dict[str, tuple[str, int]] = {}
     ages = {label: 0 for label, _, _ in AGE_BANDS}
     patients = 0
-    for listed, born in registrations.values_list("qualifying_conditions", "customer__date_of_birth"):
+    # In the order registrations were recorded, so a condition spelled several ways is always shown as the
+    # earliest registration spelled it, whichever order the database would hand rows back in.
+    rows = registrations.order_by("pk").values_list("qualifying_conditions", "customer__date_of_birth")
+    for listed, born in rows:
         patients += 1
         if born is None:
             ages[UNKNOWN_AGE] = ages.get(UNKNOWN_AGE, 0) + 1
