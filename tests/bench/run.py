@@ -178,6 +178,9 @@ def main() -> int:
         from tests.bench.checkout import bench_checkout
 
         bench_checkout(database_label())
+        from tests.bench import results
+
+        results.write(database_label())
     finally:
         connection.close()
         teardown_databases(old_config, verbosity=0)
