@@ -209,8 +209,10 @@ def _history(shop: Shop, now: dt.datetime, rng: random.Random) -> dict[str, int]
             visits.append(
                 dt.datetime.combine(day, dt.time(rng.randint(10, 19), rng.randint(0, 59)), tzinfo=zone)
             )
-    # Earlier today: a medical visit and an adult-use one, so that the daily allowances of both have a use.
-    visits += [now - dt.timedelta(hours=3), now - dt.timedelta(hours=2)]
+    # Earlier today (the store's day, whatever the hour of the run): a medical visit and an adult-use one, so
+    # that the daily allowances of both have a use.
+    midnight = dt.datetime.combine(today, dt.time(0), tzinfo=zone)
+    visits += [midnight + (now - midnight) / 3, midnight + (now - midnight) * 2 / 3]
     for number, at in enumerate(visits):
         customer_type = "adult_use" if rng.random() < 0.25 else "medical"
         if number >= len(visits) - 2:
@@ -254,7 +256,7 @@ def _history(shop: Shop, now: dt.datetime, rng: random.Random) -> dict[str, int]
                 reason="Customer changed their mind",
                 actor=shop.staff,
                 approver=shop.staff,
-                now=min(at + dt.timedelta(days=rng.randint(0, 3)), now - dt.timedelta(minutes=30)),
+                now=min(at + dt.timedelta(days=rng.randint(0, 3), minutes=10), now),
             )
             counts["refunds"] += 1
     return counts
