@@ -169,6 +169,9 @@ def main() -> int:
         from tests.bench.compliance import bench_compliance
 
         bench_compliance(database_label())
+        from tests.bench.limits_bench import bench_limits
+
+        bench_limits(database_label())
         from tests.bench.compliance_reports import bench_compliance_reports
 
         bench_compliance_reports(database_label())
