@@ -532,7 +532,7 @@ class HistoryGenerator:
                 )
                 card = ""
                 if medical:
-                    card = f"{region}-MED-{offset:08d}"
+                    card = f"{region}-{self.organization.pk:05d}-{offset:07d}"  # unique per state
                     registrations.add(
                         id=self.ids(PatientRegistration),
                         customer_id=pk,
@@ -642,10 +642,18 @@ class HistoryGenerator:
         if changed:
             table = Package._meta.db_table
             with connection.cursor() as cursor:
-                cursor.executemany(
-                    f"UPDATE {table} SET quantity_on_hand = %s, status = %s WHERE id = %s",  # noqa: S608
-                    [(str(q) if connection.vendor != "postgresql" else q, s, pk) for q, s, pk in changed],
-                )
+                if connection.vendor == "postgresql":
+                    values = ", ".join(["(%s::numeric, %s, %s::bigint)"] * len(changed))
+                    cursor.execute(
+                        f"UPDATE {table} AS p SET quantity_on_hand = v.q, status = v.s "  # noqa: S608
+                        f"FROM (VALUES {values}) AS v(q, s, id) WHERE p.id = v.id",
+                        [value for row in changed for value in row],
+                    )
+                else:
+                    cursor.executemany(
+                        f"UPDATE {table} SET quantity_on_hand = %s, status = %s WHERE id = %s",  # noqa: S608
+                        [(str(q), s, pk) for q, s, pk in changed],
+                    )
 
     def _at(self, store: _Store, day: dt.date, seconds: int) -> dt.datetime:
         local = dt.datetime.combine(day, dt.time(0), tzinfo=store.store.tz) + dt.timedelta(seconds=seconds)
@@ -1224,14 +1232,15 @@ class HistoryGenerator:
 
     def _event(self, event, at: dt.datetime) -> uuid.UUID:
         event_id = self.ids(OutboxEvent)
-        event_uuid = uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        # Unique across organizations made with the same seed: the organization is mixed in.
+        event_uuid = uuid.UUID(int=self.rng.getrandbits(128) ^ self.organization.pk, version=4)
         self.writers[OutboxEvent].add(
             id=event_id,
             uuid=event_uuid,
             name=event.name,
             version=event.version,
             organization_id=self.organization.pk,
-            payload=dataclasses.asdict(event),
+            payload=dict(vars(event)),  # shallow: the lines are plain dicts already
             created_at=at,
         )
         done = at + dt.timedelta(seconds=2)
