@@ -120,7 +120,7 @@ CATALOG = [
     ("accessory", "Glass Pipe", "each", None, "", "25.00", {}, None, 1),
 ]
 BRANDS = ["Golden Coast", "Lake Effect", "Front Range", "Sunset Farms"]
-PACKAGE_UNITS = {"each": (60, 240), "g": (454, 454)}  # units (or grams) received per package
+MEAN_QUANTITY = {"each": 1.25, "g": 5.8}  # units (or grams) per line
 # Per sale, a conservative cap that every state's limits allow (flower-equivalent grams, edible THC mg).
 FLOWER_EQUIVALENT_CAP = Decimal("28")
 CONCENTRATE_FACTOR = Decimal("3.5")
@@ -555,6 +555,13 @@ class HistoryGenerator:
             self.products = self._catalog()
             self.promotions = self._promotions()
         self.product_weights = [entry[-1] for entry in CATALOG]
+        # A package holds about one to three weeks of what its product sells at a store: busy stores get
+        # bigger deliveries, a small history still sees packages sold out and finished.
+        per_day = self.target_lines / (self.store_count * self.days) / sum(self.product_weights)
+        self.package_sizes = {}
+        for product, weight in zip(self.products, self.product_weights, strict=True):
+            daily = per_day * weight * MEAN_QUANTITY[product.sold_by]
+            self.package_sizes[product.id] = (max(4, round(7 * daily)), max(8, round(21 * daily)))
         self.stores = stores
         mean_lines = sum(s * w for s, w in zip(BASKET_SIZES, BASKET_WEIGHTS, strict=True)) / sum(
             BASKET_WEIGHTS
@@ -729,10 +736,12 @@ class HistoryGenerator:
                 completed_by_id=store.manager.pk,
                 completed_at=created + dt.timedelta(minutes=40),
             )
-        low, high = PACKAGE_UNITS[product.sold_by]
-        quantity = Decimal(rng.randint(low, high) if product.sold_by == "each" else low)
+        low, high = self.package_sizes[product.id]
+        quantity = Decimal(rng.randint(low, high))
         store.next_tag += 1
-        tag = f"1A4{store.index:02d}{self.seed % 1000:03d}{product.id % 1000:03d}{store.next_tag:013d}"[:24]
+        tag = f"1A4{store.index:02d}{self.seed % 1000:03d}{int(product.sku[-3:]):03d}{store.next_tag:013d}"[
+            :24
+        ]
         package_id = self.ids(Package)
         received = self._at(store, day, 7 * 3600 + 30 * 60 + rng.randrange(600))
         # Harvest batches are shared across the stores: a supplier's lot of a product each fortnight.
