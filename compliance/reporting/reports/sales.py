@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from compliance.reporting.reports.document import Document, Table
 from dispensary.models import Store
@@ -86,13 +86,14 @@ def daily_sales(*, store: Store, start: dt.date, end: dt.date) -> DailySales:
     however many sales: lines without refunds are summed in the database by category and customer type (a
     busy year holds hundreds of thousands), and only the refunded ones, a few, are read one by one to take off
     what their refunds took, in the shares the refund service used."""
-    lines = SaleLine.objects.filter(
-        sale__store=store,
-        sale__local_date__gte=start,
-        sale__local_date__lte=end,
-        sale__status=Sale.Status.COMPLETED,
-    )
-    taxes = SaleLineTax.objects.filter(line__in=lines)
+    sales = {
+        "store": store,
+        "local_date__gte": start,
+        "local_date__lte": end,
+        "status": Sale.Status.COMPLETED,
+    }
+    lines = SaleLine.objects.filter(**{f"sale__{key}": value for key, value in sales.items()})
+    taxes = SaleLineTax.objects.filter(**{f"line__sale__{key}": value for key, value in sales.items()})
     rows: dict[tuple[str, str], SalesRow] = {}
     totals = SalesRow(TOTAL, TOTAL)
 
@@ -125,7 +126,10 @@ def daily_sales(*, store: Store, start: dt.date, end: dt.date) -> DailySales:
             target.net += _money_sum(group["net"])
             target.total += _money_sum(group["total"])
     if rows:
-        totals.sale_count = lines.aggregate(count=Count("sale_id", distinct=True))["count"]
+        # The period's sales with a line, read from the sales (through their store and day index).
+        totals.sale_count = (
+            Sale.objects.filter(**sales).filter(Exists(SaleLine.objects.filter(sale=OuterRef("pk")))).count()
+        )
     refunded = lines.filter(refunded_quantity__gt=0).values_list(
         "sale__customer_type",
         "product__category",
