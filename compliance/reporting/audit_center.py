@@ -424,7 +424,8 @@ def _state_reports(store: Store, condition: Q, tags=()) -> Table:
         ],
         numeric=frozenset({4}),
     )
-    for record in records.order_by("created_at", "id"):
+    # The request objects (a receipt each) are not shown: not read either.
+    for record in records.defer("payload", "order_keys").order_by("created_at", "id"):
         flags = []
         if record.status == SyncRecord.Status.FAILED:
             flags.append("Refused by the state")
