@@ -142,6 +142,8 @@ class TableWriter:
         self.names = [field.column for field in fields]
         self.defaults = {field.attname: self._default(field) for field in fields}
         self.attnames = [field.attname for field in fields]
+        self.positions = {name: index for index, name in enumerate(self.attnames)}
+        self.template = [self.defaults[name] for name in self.attnames]
         postgres = connection.vendor == "postgresql"
         self.converters: list[tuple[int, Callable]] = []
         operations = connection.ops
@@ -158,7 +160,7 @@ class TableWriter:
                 self.converters.append((index, _decimal_text))
             elif isinstance(field, models.UUIDField):
                 self.converters.append((index, _uuid_hex))
-        self.rows: list[tuple] = []
+        self.rows: list[list] = []
         self.written = 0
 
     @staticmethod
@@ -176,22 +178,22 @@ class TableWriter:
         return None
 
     def add(self, **values) -> None:
-        row = {**self.defaults, **values}
-        self.rows.append(tuple(row[name] for name in self.attnames))
+        """A row from its fields by attribute name (`store_id`); the others take their defaults. An unknown
+        name is an error, not a value silently dropped."""
+        row = self.template.copy()
+        positions = self.positions
+        for name, value in values.items():
+            row[positions[name]] = value
+        self.rows.append(row)
 
     def flush(self) -> None:
         if not self.rows:
             return
         rows = self.rows
-        if self.converters:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for index, convert in self.converters:
-                    if values[index] is not None:
-                        values[index] = convert(values[index])
-                converted.append(values)
-            rows = converted
+        for row in rows:
+            for index, convert in self.converters:
+                if row[index] is not None:
+                    row[index] = convert(row[index])
         columns = ", ".join(connection.ops.quote_name(name) for name in self.names)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -221,7 +223,7 @@ def _uuid_hex(value: uuid.UUID) -> str:
     return value.hex
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(eq=False)  # a package is itself: queues find it by identity
 class _Package:
     id: int
     store: "_Store"
@@ -679,12 +681,11 @@ class HistoryGenerator:
         sales = max(0, round(quota / mean_lines))
         hours = rng.choices(range(len(HOUR_WEIGHTS)), weights=HOUR_WEIGHTS, k=sales)
         moments = sorted((8 + hour) * 3600 + rng.randrange(3600) for hour in hours)
-        written = 0
         day_end = self._at(store, day, 24 * 3600)
         for seconds in moments:
             at = self._at(store, day, seconds)
             self._due_events(store, at)
-            written += self._sale(store, day, at, day_end)
+            self._sale(store, day, at, day_end)
         self._due_events(store, day_end)
         closed = self._at(store, day, 22 * 3600 + 10 * 60)
         opening = Decimal("200.00")
@@ -1231,12 +1232,8 @@ class HistoryGenerator:
         }
         # The sale row is written now with the refund it will have: set the line's refunded quantity too.
         writer = self.writers[SaleLine]
-        index = next(i for i in range(len(writer.rows) - 1, -1, -1) if writer.rows[i][0] == line_id)
-        refunded = SaleLine._meta.get_field("refunded_quantity")
-        position = [field.attname for field in _columns(SaleLine)].index(refunded.attname)
-        row = list(writer.rows[index])
-        row[position] = quantity
-        writer.rows[index] = tuple(row)
+        row = next(row for row in reversed(writer.rows) if row[writer.positions["id"]] == line_id)
+        row[writer.positions["refunded_quantity"]] = quantity
         return refund
 
     def _event(self, event, at: dt.datetime) -> uuid.UUID:
