@@ -162,7 +162,7 @@ def main(only: list[Callable[[str], None]] | None = None) -> int:
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         print(f"bench: fresh database ready in {time.perf_counter() - started:.1f} s ({database_label()})")
-        if only:
+        if only:  # one part alone prints its figures; bench-results.json is written by the whole run
             for bench in only:
                 bench(database_label())
             return 0
