@@ -5,13 +5,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import DecimalField, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from dispensary.clock import store_local_date
 from dispensary.models import Store
-from inventory.models import ZERO, Package, StockMovement
+from inventory.models import ZERO, Package, Recall, StockMovement
 
 SELLING_LOCATIONS = (Package.Location.SALES_FLOOR,)
 EXPIRING_DAYS = 30
@@ -139,19 +140,24 @@ def recall_stock_list(*, recall) -> list[RecalledStock]:
     ]
 
 
-def recall_sold_unit_list(*, recall) -> list[SoldUnit]:
-    """Units of recalled packages that left through sales or deliveries, with the customers where the app
-    owning the reference has registered a resolver (a bounded number of queries: one per reference type)."""
+SOLD_KINDS = (StockMovement.Kind.SOLD, StockMovement.Kind.DELIVERED, StockMovement.Kind.RETURNED)
+SOLD_PAGE_SIZE = 100
+
+
+def _recall_sold_movements(recall) -> QuerySet[StockMovement]:
+    """Movements out of (and back into) the recalled packages through sales or deliveries, in time order. The
+    packages are read through the recall's link table (a subquery), so the index on (package, id) serves it."""
+    links = Recall.packages.through.objects.filter(recall_id=recall.pk).values("package_id")
+    return StockMovement.objects.filter(package_id__in=links, kind__in=SOLD_KINDS).order_by(
+        "created_at", "id"
+    )
+
+
+def _sold_units(movements: list[StockMovement]) -> list[SoldUnit]:
+    """The movements with their customers, where the app owning the reference has registered a resolver (one
+    query per reference type)."""
     from inventory.recall_parties import resolve_parties
 
-    movements = list(
-        StockMovement.objects.filter(
-            package__in=recall.packages.all(),
-            kind__in=[StockMovement.Kind.SOLD, StockMovement.Kind.DELIVERED, StockMovement.Kind.RETURNED],
-        )
-        .select_related("package", "store")
-        .order_by("created_at", "id")
-    )
     by_type: dict[str, set[str]] = {}
     for movement in movements:
         by_type.setdefault(movement.reference_type, set()).add(movement.reference_id)
@@ -175,6 +181,20 @@ def recall_sold_unit_list(*, recall) -> list[SoldUnit]:
             )
         )
     return units
+
+
+def recall_sold_unit_list(*, recall) -> list[SoldUnit]:
+    """Units of recalled packages that left through sales or deliveries, with the customers where the app
+    owning the reference has registered a resolver (a bounded number of queries: one per reference type)."""
+    return _sold_units(list(_recall_sold_movements(recall).select_related("package", "store")))
+
+
+def recall_sold_unit_page(*, recall, page_number, per_page: int | None = None) -> tuple[Page, list[SoldUnit]]:
+    """One page of `recall_sold_unit_list` (the recall page shows a page; the CSV holds them all): a count, the
+    page's movements and their customers, however many units a batch sold."""
+    movements = _recall_sold_movements(recall).select_related("package", "store")
+    page = Paginator(movements, per_page or SOLD_PAGE_SIZE).get_page(page_number)
+    return page, _sold_units(list(page.object_list))
 
 
 def package_stock_list(*, store: Store, filters: dict, today: dt.date) -> QuerySet[Package]:

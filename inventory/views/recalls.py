@@ -12,7 +12,7 @@ from dispensary.spreadsheets import csv_response
 from dispensary.views.access import staff_view
 from inventory.forms import RecallOpenForm
 from inventory.models import Recall, quantity_text
-from inventory.selectors import recall_sold_unit_list, recall_stock_list
+from inventory.selectors import recall_sold_unit_list, recall_sold_unit_page, recall_stock_list
 from inventory.services.recalls import recall_hold, recall_open
 
 PAGE_SIZE = 25
@@ -63,13 +63,17 @@ def _org_recall(request, pk: int) -> Recall:
 def recall_detail(request, pk: int):
     recall = _org_recall(request, pk)
     stock = recall_stock_list(recall=recall)
+    # A batch sold for weeks in every store has thousands of sold units: the page shows them a page at a time
+    # (the CSV export holds them all).
+    sold_page, sold = recall_sold_unit_page(recall=recall, page_number=request.GET.get("page"))
     return render(
         request,
         "inventory/recall_detail.html",
         {
             "recall": recall,
             "stock": stock,
-            "sold": recall_sold_unit_list(recall=recall),
+            "sold": sold,
+            "page": sold_page,
             "on_hand_total": sum(row.on_hand for row in stock),
         },
     )

@@ -144,7 +144,7 @@ def bench_outbox() -> None:
     )
 
 
-def main() -> int:
+def main(only: list[Callable[[str], None]] | None = None) -> int:
     # Deliveries run here: a broker configured in the environment is not what is measured.
     settings.CELERY_BROKER_URL = ""
     # As in production: with DEBUG on, Django keeps every query's text, which is a cost no server pays.
@@ -165,6 +165,10 @@ def main() -> int:
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
         print(f"bench: fresh database ready in {time.perf_counter() - started:.1f} s ({database_label()})")
+        if only:  # one part alone prints its figures; bench-results.json is written by the whole run
+            for bench in only:
+                bench(database_label())
+            return 0
         bench_outbox()
         from tests.bench.inventory import bench_inventory
 
@@ -184,6 +188,12 @@ def main() -> int:
         from tests.bench.checkout import bench_checkout
 
         bench_checkout(database_label())
+        if connection.vendor == "postgresql":
+            from tests.bench.report_bench import bench_reports
+
+            bench_reports(database_label())
+        else:
+            print("reports: the year of history is measured on PostgreSQL only (set DATABASE_URL).")
         from tests.bench import results
 
         results.write(database_label())
@@ -196,4 +206,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["reports"]:
+        from tests.bench.report_bench import bench_reports
+
+        sys.exit(main(only=[bench_reports]))
     sys.exit(main())
