@@ -169,6 +169,12 @@ def _http_worker(register_id: int, count: int, seed: int, results_queue, base, t
         results_queue.put(("failed", traceback.format_exc()))
 
 
+def _kind(method: str, url: str) -> str:
+    """A request's kind for the breakdown: the last word of its path ("scan", "id", "complete"...)."""
+    words = [word for word in url.split("/") if word and not word.isdigit()]
+    return "page" if method == "GET" else words[-1]
+
+
 def _seen(shown: dict[str, str], html: str) -> None:
     """What the page's script keeps of the rows after an answer: the rows swapped in, less the deleted."""
     for line_id, key in ROW.findall(html):
@@ -195,7 +201,7 @@ def _http_register(register_id, count, seed, results_queue, base, tags, username
         def timed(method, url, expect, **kwargs):
             begin = time.perf_counter()
             answer = client.request(method, url, **kwargs)
-            requests.append(time.perf_counter() - begin)
+            requests.append((_kind(method, url), time.perf_counter() - begin))
             assert answer.status_code == expect, f"{url}: {answer.status_code} {answer.text[:300]}"
             return answer
 
@@ -257,7 +263,7 @@ def _run_level(level, register_ids, base, tags, username) -> tuple:
     start = min(item[0] for item in gathered)
     end = max(item[1] for item in gathered)
     sales = sorted(d for item in gathered for d in item[2])
-    requests = sorted(d for item in gathered for d in item[3])
+    requests = [timing for item in gathered for timing in item[3]]
     return len(sales), end - start, requests
 
 
@@ -319,7 +325,11 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
             print(f"checkout: HTTP static files: {static_check(base, staff.get_username())}")
             for level in LEVELS:
                 register_ids = register_ids_for(level, 100 + level)
-                count, seconds, requests = _run_level(level, register_ids, base, tags, staff.get_username())
+                count, seconds, timings = _run_level(level, register_ids, base, tags, staff.get_username())
+                requests = sorted(duration for _, duration in timings)
+                kinds: dict[str, list[float]] = {}
+                for kind, duration in timings:
+                    kinds.setdefault(kind, []).append(duration)
                 rate = count / seconds
                 p50 = statistics.median(requests) * 1000
                 p95 = _percentile(requests, 0.95) * 1000
@@ -331,6 +341,14 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
                     f"{len(requests) // count} requests per {LINES}-line sale): {rate:,.1f} sales/s "
                     f"({count} sales in {seconds:.1f} s); per request p50 {p50:.1f} ms, p95 {p95:.1f} ms "
                     f"({mode}; {database_label})"
+                )
+                print(
+                    "checkout: "
+                    + f"{level:>2} register(s), HTTP p50 by request: "
+                    + ", ".join(
+                        f"{kind} {statistics.median(durations) * 1000:.1f} ms"
+                        for kind, durations in kinds.items()
+                    )
                 )
         finally:
             process.terminate()
