@@ -232,10 +232,12 @@
   // A change of lines or the ID is answered with only what it changed (out-of-band swaps): tell the server which
   // rows the screen has. A scan's code leaves the field once the server has it, so the scanner can go on.
   var scanSent = null;
+  var updatePending = false;
   document.addEventListener("htmx:configRequest", function (event) {
     var root = workspace();
     if (!root || !root.contains(event.detail.elt) || event.detail.verb !== "post") return;
     event.detail.parameters.rows = rowsShown();
+    updatePending = true;
     if (event.detail.elt.matches("[data-scan-form]")) scanSent = event.detail.parameters.code;
   });
 
@@ -247,15 +249,15 @@
     else focusScan();
   }
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var root = workspace();
-    if (event.detail.target.id === "register-workspace" || (event.target && event.target.id === "register-workspace")) {
-      afterUpdate();
-    } else if (root && event.detail.elt && root.contains(event.detail.elt) && event.detail.target === event.target) {
-      afterUpdate();
-    }
+  // Once the answer to a change is in place (the whole workspace, or only its changed parts, whose form may
+  // have been replaced meanwhile): the change due, the cart kept for completion, and the focus back to scanning.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!updatePending) return;
+    updatePending = false;
+    afterUpdate();
   });
   document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) updatePending = false;  // nothing swapped in: nothing to settle
     if (event.detail.successful || (event.detail.xhr && event.detail.xhr.status)) showOffline(false);
     var form = event.detail.elt;
     if (event.detail.successful && form && form.matches && form.matches("[data-scan-form]")) {

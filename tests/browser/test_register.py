@@ -61,6 +61,8 @@ def open_cart_for_ada(page, base_url: str) -> None:
     page.fill("#register-id-expires", "2035-01-31")
     swapped(page, lambda: page.locator("#register-id-expires").press("Enter"))
     assert "ID checked" in page.locator("[data-id-status]").inner_text()
+    # Back to scanning once the ID is checked, as after every change.
+    assert page.locator("#register-scan").evaluate("element => element === document.activeElement")
 
 
 def swapped(page, action) -> None:
