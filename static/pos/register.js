@@ -233,15 +233,25 @@
   // rows the screen has. A scan's code leaves the field once the server has it, so the scanner can go on.
   var scanSent = null;
   var updatePending = false;
+  var searchPicked = false;
   document.addEventListener("htmx:configRequest", function (event) {
     var root = workspace();
     if (!root || !root.contains(event.detail.elt) || event.detail.verb !== "post") return;
     event.detail.parameters.rows = rowsShown();
     updatePending = true;
     if (event.detail.elt.matches("[data-scan-form]")) scanSent = event.detail.parameters.code;
+    if (event.detail.elt.closest("#search-results")) searchPicked = true;
   });
 
   function afterUpdate() {
+    if (searchPicked) {
+      // A product picked from the search is in the cart: the search is done, as the scan field's code is.
+      searchPicked = false;
+      var results = byId("search-results");
+      if (results) results.innerHTML = "";
+      var search = byId("register-search");
+      if (search) search.value = "";
+    }
     showOffline(false);
     updateChange();
     rememberCart();
