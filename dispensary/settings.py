@@ -197,9 +197,11 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
+        # Hashed names (app.3f2a1c9e0b4d.css), which WhiteNoise serves as immutable for ten years; needs
+        # collectstatic. The development server serves the plain names from the apps' folders.
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if PRODUCTION
+            if env_bool("STATICFILES_MANIFEST", PRODUCTION)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },

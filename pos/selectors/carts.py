@@ -105,12 +105,17 @@ def cart_quote(
     )
 
 
-def cart_view(*, cart: Cart) -> CartView:
+def cart_view(*, cart: Cart, lines: list[CartLine] | None = None, quote: Quote | None = None) -> CartView:
     """The cart's lines and what they cost now, with the limit meter. A fixed number of queries whatever the
-    number of lines."""
-    lines = list(
-        CartLine.objects.filter(cart=cart).select_related("package", "override_approved_by").order_by("pk")
-    )
+    number of lines; none for what the caller already has (the lines and quote of a change just made)."""
+    if lines is None:
+        lines = list(
+            CartLine.objects.filter(cart=cart)
+            .select_related("package", "override_approved_by")
+            .order_by("pk")
+        )
+    if quote is not None:
+        return CartView(cart=cart, lines=lines, quote=quote)
     quote = cart_quote(
         cart,
         [

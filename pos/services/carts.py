@@ -5,6 +5,7 @@ override lifts a limit. Completing a cart calls `sale_complete` with the cart's 
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import transaction
@@ -108,7 +109,21 @@ def _refuse_over_limit(quote: Quote) -> Quote:
 
 
 def _current_lines(cart: Cart) -> list[CartLine]:
-    return list(CartLine.objects.filter(cart=cart).order_by("pk"))
+    # With what the register shows of each line, so the screen needs no second read of them.
+    return list(
+        CartLine.objects.filter(cart=cart).select_related("package", "override_approved_by").order_by("pk")
+    )
+
+
+@dataclass(frozen=True)
+class LineChange:
+    """A line added or changed, with every line of the cart after the change (in the screen's order) and, when
+    the change had to be priced to be allowed, the quote of exactly those lines, so the register shows the
+    change without pricing the cart a second time."""
+
+    line: CartLine
+    lines: list[CartLine]
+    quote: Quote | None
 
 
 def _check_stock(
@@ -149,7 +164,7 @@ def _why_not_sellable(package: Package, today: dt.date) -> str | None:
     return None
 
 
-def _add(cart: Cart, *, staff: User, product: Product, quantity, package: Package | None) -> CartLine:
+def _add(cart: Cart, *, staff: User, product: Product, quantity, package: Package | None) -> LineChange:
     """Add to the cart (merging with the same product and package), after the stock and limit checks."""
     if product.sold_by == Product.SoldBy.WEIGHT and quantity in (None, ""):
         raise ValidationFailed(
@@ -171,7 +186,7 @@ def _add(cart: Cart, *, staff: User, product: Product, quantity, package: Packag
     inputs = [line_input(line, quantity=line.quantity + quantity if line is same else None) for line in lines]
     if same is None:
         inputs.append(QuoteLineInput(product_id=product.pk, quantity=quantity, package_id=package_id))
-    _refuse_over_limit(cart_quote_of(cart, inputs))
+    quote = _refuse_over_limit(cart_quote_of(cart, inputs))
     if same is not None:
         same.quantity += quantity
         same.save(update_fields=["quantity"])
@@ -180,8 +195,9 @@ def _add(cart: Cart, *, staff: User, product: Product, quantity, package: Packag
         line = CartLine.objects.create(
             cart=cart, product=product, package=package, quantity=quantity, added_at=timezone.now()
         )
+        lines.append(line)
     _touch(cart)
-    return line
+    return LineChange(line=line, lines=lines, quote=quote)
 
 
 def _line(cart: Cart, line_id) -> CartLine:
@@ -526,7 +542,7 @@ def cart_id_verify(
 
 
 @transaction.atomic
-def cart_scan(*, cart: Cart, staff: User, code: str, quantity=None) -> CartLine:
+def cart_scan(*, cart: Cart, staff: User, code: str, quantity=None) -> LineChange:
     """A scanned or typed code: a package tag of this store pins that package; otherwise a product's barcode or
     SKU, served first-expiring-first-out at completion. Bulk flower needs its weight in grams."""
     cart = _locked(cart)
@@ -560,7 +576,7 @@ def cart_scan(*, cart: Cart, staff: User, code: str, quantity=None) -> CartLine:
 
 
 @transaction.atomic
-def cart_line_add(*, cart: Cart, staff: User, product_id, quantity=None, package_id=None) -> CartLine:
+def cart_line_add(*, cart: Cart, staff: User, product_id, quantity=None, package_id=None) -> LineChange:
     """A product picked from the search (optionally one of its packages)."""
     cart = _locked(cart)
     product = (
@@ -591,17 +607,18 @@ def cart_line_add(*, cart: Cart, staff: User, product_id, quantity=None, package
 
 
 @transaction.atomic
-def cart_line_update_quantity(*, cart: Cart, staff: User, line_id, quantity) -> CartLine:
+def cart_line_update_quantity(*, cart: Cart, staff: User, line_id, quantity) -> LineChange:
     """A new quantity for a line; more than before must stay within stock and the limits."""
     cart = _locked(cart)
     line = _line(cart, line_id)
     quantity = _quantity(quantity, product=line.product)
+    lines = _current_lines(cart)
+    quote = None
     if quantity > line.quantity:
-        lines = _current_lines(cart)
         others = [other for other in lines if other.pk != line.pk]
         package = Package.objects.get(pk=line.package_id) if line.package_id else None
         _check_stock(cart, others, product=line.product, package=package, extra=quantity)
-        _refuse_over_limit(
+        quote = _refuse_over_limit(
             cart_quote_of(
                 cart,
                 [line_input(other, quantity=quantity if other.pk == line.pk else None) for other in lines],
@@ -610,7 +627,10 @@ def cart_line_update_quantity(*, cart: Cart, staff: User, line_id, quantity) -> 
     line.quantity = quantity
     line.save(update_fields=["quantity"])
     _touch(cart)
-    return line
+    for other in lines:
+        if other.pk == line.pk:
+            other.quantity = quantity
+    return LineChange(line=line, lines=lines, quote=quote)
 
 
 @transaction.atomic

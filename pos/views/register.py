@@ -1,13 +1,19 @@
 """The budtender's register: choose the register, then build a cart by scanning and searching, with the
 customer's profile and ID check on the left, the cart and tender in the middle and the live limit meter on the
-right. Every change is one htmx POST that re-renders the workspace; completion also accepts one JSON POST (the
+right. A scan, a line's quantity, removal or price and the ID check are one htmx POST each, answered with only
+the parts of the screen they change as out-of-band swaps (the changed lines, the totals, the limit meter, the
+message); the customer and the discounts re-render the workspace. Completion also accepts one JSON POST (the
 register's script retries it with the cart's idempotency key when the connection drops)."""
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import get_template
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -18,9 +24,11 @@ from dispensary.forms import PhoneLookupForm
 from dispensary.inputs import InputRejected, date_problem, id_parse, json_parse, money_parse
 from dispensary.selectors import customer_get_by_phone, customer_record_viewed
 from dispensary.views.access import staff_view
-from pos.models import Cart, CustomerType, QueueEntry
+from pos.models import Cart, CartLine, CustomerType, QueueEntry
 from pos.pricing import ZERO
 from pos.selectors.carts import (
+    CartView,
+    cart_buyer,
     cart_get,
     cart_view,
     counter_choices,
@@ -33,6 +41,7 @@ from pos.selectors.drawers import register_drawer_list
 from pos.selectors.queue import queue_customer_get
 from pos.services import TenderInput
 from pos.services.carts import (
+    LineChange,
     cart_cancel,
     cart_caregiver_buy_for,
     cart_caregiver_end,
@@ -91,8 +100,46 @@ def _taxes(quote) -> list[tuple[str, str, Decimal]]:
     ]
 
 
-def _workspace_context(request, cart: Cart, **extra) -> dict:
-    view = cart_view(cart=cart)
+@dataclass(frozen=True)
+class Row:
+    """A cart line as the screen shows it. `key` digests everything the row shows: the screen sends back the
+    keys of the rows it has, and an update answers only the rows whose key differs."""
+
+    line: CartLine
+    priced: object  # the line of the quote: product, prices, discounts, taxes
+    key: str
+
+
+def _rows(view: CartView) -> list[Row]:
+    rows = []
+    for line, priced in view.rows():
+        shown = (
+            line.quantity,
+            line.package.tag if line.package_id else "",
+            line.price_override,
+            priced.product.name,
+            priced.unit,
+            priced.unit_price,
+            priced.total,
+            *((discount.name, discount.amount) for discount in priced.discounts),
+        )
+        key = hashlib.blake2s(_shown_text(shown).encode(), digest_size=6).hexdigest()
+        rows.append(Row(line=line, priced=priced, key=key))
+    return rows
+
+
+def _shown_text(value) -> str:
+    """A value as the row shows it: 1 and 1.000 (a quantity just typed, the same read back) are one."""
+    if isinstance(value, tuple):
+        return "(" + "|".join(_shown_text(item) for item in value) + ")"
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    return str(value)
+
+
+def _workspace_context(request, cart: Cart, view: CartView | None = None, **extra) -> dict:
+    """Everything the workspace shows, read here (the templates read nothing): one quote per request."""
+    view = view or cart_view(cart=cart)
     profile = None
     if cart.customer is not None:
         profile = counter_profile(customer=cart.customer, store=request.store)
@@ -103,11 +150,13 @@ def _workspace_context(request, cart: Cart, **extra) -> dict:
     age = None
     if cart.customer is not None and cart.customer.date_of_birth:
         age = age_on(cart.customer.date_of_birth, store_local_date(request.store))
+    choices = counter_choices(cart=cart, staff=request.user)
+    rows = _rows(view)
     context = {
         "cart": cart,
         "view": view,
         "quote": view.quote,
-        "rows": view.rows(),
+        "rows": rows,
         "taxes": _taxes(view.quote),
         "profile": profile,
         "customer_age": age,
@@ -117,22 +166,82 @@ def _workspace_context(request, cart: Cart, **extra) -> dict:
         "drawers_url": DRAWERS_URL,
         "lookup_form": PhoneLookupForm(),
         "customer_types": CustomerType.choices,
-        "can_complete": bool(view.lines) and verification is not None and verification.passed,
-        "choices": counter_choices(cart=cart, staff=request.user),
+        "can_complete": bool(rows) and verification is not None and verification.passed,
+        "choices": choices,
+        "resident": choices.resident,
         "discounts_chosen": len(cart.promotion_ids) + len(cart.reward_ids),
-        "store_state": request.store.jurisdiction.rsplit("-", 1)[-1],
+        "store_state": _store_state(request.store),
         "residency_matters": any(limit.residency != "any" for limit in rules.limits),
     }
     context.update(extra)
     return context
 
 
-def _workspace(request, cart: Cart, *, status: int = 200, **extra):
+def _store_state(store) -> str:
+    return store.jurisdiction.rsplit("-", 1)[-1]
+
+
+def _workspace(request, cart: Cart, *, status: int = 200, view: CartView | None = None, **extra):
     """htmx swaps the workspace; without JavaScript the whole screen is rendered."""
-    context = _workspace_context(request, cart, **extra)
+    context = _workspace_context(request, cart, view, **extra)
     if request.htmx:
         return render(request, "pos/register/_workspace.html", context, status=status)
     return render(request, "pos/register/screen.html", {**context, "register": cart.register}, status=status)
+
+
+ROWS_SHOWN_MAX = 500  # the keys a screen may send back: far more lines than any cart has
+
+
+def _rows_shown(request) -> dict[int, str] | None:
+    """The rows the screen has, by line id, with their keys (None: unknown, send every row)."""
+    raw = request.POST.get("rows")
+    if raw is None:
+        return None
+    shown = {}
+    for item in raw.split(",")[:ROWS_SHOWN_MAX]:
+        line_id, _, key = item.partition(":")
+        if id_parse(line_id) is not None:
+            shown[id_parse(line_id)] = key[:32]
+    return shown
+
+
+def _update(request, cart: Cart, view: CartView, *, id_section: bool = False, **messages):
+    """The parts of the screen a change of lines (or the ID) changes, as out-of-band swaps: the rows that differ
+    from the screen's, the totals, the limit meter, the message, the coupon and discount results and whether the
+    sale can be completed. Read nothing more than the change itself read."""
+    rows = _rows(view)
+    shown = _rows_shown(request)
+    verification = cart.id_verification
+    context = {
+        "cart": cart,
+        "quote": view.quote,
+        "rows": rows,
+        "taxes": _taxes(view.quote),
+        "verification": verification,
+        "can_complete": bool(rows) and verification is not None and verification.passed,
+        "csrf_token": get_token(request),
+        "all_rows": shown is None or not rows,
+        "id_section": id_section,
+        "store_state": _store_state(request.store),
+        **messages,
+    }
+    if shown is not None and rows:
+        ids = {row.line.pk for row in rows}
+        context["changed_rows"] = [
+            row for row in rows if row.line.pk in shown and shown[row.line.pk] != row.key
+        ]
+        context["added_rows"] = [row for row in rows if row.line.pk not in shown]
+        context["removed_ids"] = [line_id for line_id in shown if line_id not in ids]
+        context["drop_empty"] = not shown
+    if id_section and cart.customer is not None:
+        rules = jurisdiction_rules_get(
+            jurisdiction=request.store.jurisdiction, on=store_local_date(request.store)
+        )
+        context["residency"] = True
+        context["resident"] = cart_buyer(cart).resident
+        context["residency_matters"] = any(limit.residency != "any" for limit in rules.limits)
+    # Rendered without the context processors (the navigation's roles and stores are not part of an update).
+    return HttpResponse(get_template("pos/register/_update.html").render(context))
 
 
 def _change(request, cart_id, action, *, message_key="refusal"):
@@ -148,6 +257,27 @@ def _change(request, cart_id, action, *, message_key="refusal"):
             **{message_key: error.message},
         )
     return _workspace(request, _cart(request, cart_id))
+
+
+def _line_change(request, cart_id, action, *, message_key="refusal", id_section=False):
+    """Run one change of the cart's lines (or its ID) and answer with what it changed on the screen; an
+    application error is shown as the message and changes nothing. Without htmx the whole screen comes back."""
+    cart = _cart(request, cart_id)
+    try:
+        change = action(cart)
+    except ApplicationError as error:
+        if not request.htmx:
+            return _workspace(request, _cart(request, cart_id), status=400, **{message_key: error.message})
+        return _update(
+            request, cart, cart_view(cart=cart), id_section=id_section, **{message_key: error.message}
+        )
+    if isinstance(change, LineChange):
+        view = cart_view(cart=cart, lines=change.lines, quote=change.quote)
+    else:
+        view = cart_view(cart=cart)
+    if not request.htmx:
+        return _workspace(request, cart, view=view)
+    return _update(request, cart, view, id_section=id_section)
 
 
 # --- The register and its carts -------------------------------------------------------------------------------
@@ -262,7 +392,8 @@ def register_cart(request, cart_id):
         return redirect(receipt_url(cart.sale))
     if cart.customer is not None:
         customer_record_viewed(customer=cart.customer, actor=request.user, store=request.store, via="pos")
-    request.session[CART_SESSION] = cart.pk
+    if request.session.get(CART_SESSION) != cart.pk:
+        request.session[CART_SESSION] = cart.pk  # written only when it changes: a session write is a query
     return render(
         request, "pos/register/screen.html", {**_workspace_context(request, cart), "register": cart.register}
     )
@@ -354,7 +485,7 @@ def register_id_verify(request, cart_id):
         expires_on = None if scan_text else _date(request.POST.get("expires_on"), "expires_on")
         if not scan_text and expires_on is None:
             raise ValidationFailed("Type the ID's expiry date too.", details={"expires_on": ["Required."]})
-        cart_id_verify(
+        result = cart_id_verify(
             cart=cart,
             staff=request.user,
             scan_text=scan_text,
@@ -362,8 +493,10 @@ def register_id_verify(request, cart_id):
             expires_on=expires_on,
             issuing_state="" if scan_text else request.POST.get("issuing_state", ""),
         )
+        cart.id_verification = result.verification  # the screen shows the check just made
+        return result
 
-    return _change(request, cart_id, verify, message_key="id_error")
+    return _line_change(request, cart_id, verify, message_key="id_error", id_section=True)
 
 
 # --- Lines ----------------------------------------------------------------------------------------------------
@@ -372,7 +505,7 @@ def register_id_verify(request, cart_id):
 @require_POST
 @staff_view(*SELL)
 def register_scan(request, cart_id):
-    return _change(
+    return _line_change(
         request,
         cart_id,
         lambda cart: cart_scan(
@@ -399,7 +532,7 @@ def register_search(request, cart_id):
 @require_POST
 @staff_view(*SELL)
 def register_line_add(request, cart_id):
-    return _change(
+    return _line_change(
         request,
         cart_id,
         lambda cart: cart_line_add(
@@ -415,7 +548,7 @@ def register_line_add(request, cart_id):
 @require_POST
 @staff_view(*SELL)
 def register_line_quantity(request, cart_id, line_id):
-    return _change(
+    return _line_change(
         request,
         cart_id,
         lambda cart: cart_line_update_quantity(
@@ -427,7 +560,7 @@ def register_line_quantity(request, cart_id, line_id):
 @require_POST
 @staff_view(*SELL)
 def register_line_remove(request, cart_id, line_id):
-    return _change(
+    return _line_change(
         request, cart_id, lambda cart: cart_line_remove(cart=cart, staff=request.user, line_id=line_id)
     )
 
@@ -435,7 +568,7 @@ def register_line_remove(request, cart_id, line_id):
 @require_POST
 @staff_view(*SELL)
 def register_line_override(request, cart_id, line_id):
-    return _change(
+    return _line_change(
         request,
         cart_id,
         lambda cart: cart_line_price_override(

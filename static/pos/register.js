@@ -36,7 +36,18 @@
 
   function focusScan() {
     var input = byId("register-scan");
-    if (input) { input.focus(); input.select(); }
+    // Already there: leave what the scanner may have typed meanwhile as it is.
+    if (input && document.activeElement !== input) { input.focus(); input.select(); }
+  }
+
+  // The rows the screen shows, each with the key of what it shows: an update answers only the rows that differ.
+  function rowsShown() {
+    var rows = document.querySelectorAll("#register-lines-body [data-line]");
+    var keys = [];
+    for (var i = 0; i < rows.length; i++) {
+      keys.push(rows[i].getAttribute("data-line") + ":" + rows[i].getAttribute("data-row-key"));
+    }
+    return keys.join(",");
   }
 
   function money(text) {
@@ -61,7 +72,8 @@
     var out = document.querySelector("[data-change-due]");
     if (!root || !out) return;
     var form = document.querySelector("[data-tender-form]");
-    var total = money(root.getAttribute("data-total"));
+    var totals = document.querySelector("[data-totals]");
+    var total = money(totals ? totals.getAttribute("data-total") : 0);
     var card = money(form.querySelector("[data-tender=card]").value);
     var cash = money(form.querySelector("[data-tender=cash]").value);
     var change = cash - Math.max(0, total - card);
@@ -217,16 +229,54 @@
     }, 0);
   });
 
-  document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target.id !== "register-workspace" && !(event.target && event.target.id === "register-workspace")) return;
+  // A change of lines or the ID is answered with only what it changed (out-of-band swaps): tell the server which
+  // rows the screen has. A scan's code leaves the field once the server has it, so the scanner can go on.
+  var scanSent = null;
+  var updatePending = false;
+  var searchPicked = false;
+  document.addEventListener("htmx:configRequest", function (event) {
+    var root = workspace();
+    if (!root || !root.contains(event.detail.elt) || event.detail.verb !== "post") return;
+    event.detail.parameters.rows = rowsShown();
+    updatePending = true;
+    if (event.detail.elt.matches("[data-scan-form]")) scanSent = event.detail.parameters.code;
+    if (event.detail.elt.closest("#search-results")) searchPicked = true;
+  });
+
+  function afterUpdate() {
+    if (searchPicked) {
+      // A product picked from the search is in the cart: the search is done, as the scan field's code is.
+      searchPicked = false;
+      var results = byId("search-results");
+      if (results) results.innerHTML = "";
+      var search = byId("register-search");
+      if (search) search.value = "";
+    }
     showOffline(false);
     updateChange();
     rememberCart();
     if (document.querySelector("[data-lookup-error]")) byId("register-phone").focus();
     else focusScan();
+  }
+
+  // Once the answer to a change is in place (the whole workspace, or only its changed parts, whose form may
+  // have been replaced meanwhile): the change due, the cart kept for completion, and the focus back to scanning.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!updatePending) return;
+    updatePending = false;
+    afterUpdate();
   });
   document.addEventListener("htmx:afterRequest", function (event) {
+    if (!event.detail.successful) updatePending = false;  // nothing swapped in: nothing to settle
     if (event.detail.successful || (event.detail.xhr && event.detail.xhr.status)) showOffline(false);
+    var form = event.detail.elt;
+    if (event.detail.successful && form && form.matches && form.matches("[data-scan-form]")) {
+      var input = byId("register-scan");
+      var quantity = form.querySelector("[name=quantity]");
+      if (input && input.value === scanSent) input.value = "";
+      if (quantity) quantity.value = "";
+      scanSent = null;
+    }
   });
   document.addEventListener("htmx:sendError", function () { showOffline(true); });
   document.addEventListener("htmx:timeout", function () { showOffline(true); });

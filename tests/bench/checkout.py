@@ -1,5 +1,5 @@
 """Checkout throughput on PostgreSQL: 1, 4 and 16 registers completing 5-line sales at once, through the
-service layer (one process per register) and through HTTP (gunicorn, one client per register), with pgbench's
+service layer (one process per register) and through HTTP (tests/bench/checkout_http.py), with pgbench's
 TPC-B figure on the same server for scale. Printed, never asserted on time.
 
 Deliveries of the sales' events (the state report, receipts) are not part of a checkout: in production they
@@ -19,7 +19,6 @@ import re
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from decimal import Decimal
@@ -33,7 +32,7 @@ from compliance.identity import id_verify
 from dispensary import events
 from dispensary.models import Organization, Store, User
 from dispensary.roles import Role
-from inventory.models import Package, Product, ProductLimitAmount
+from inventory.models import Product, ProductLimitAmount
 from inventory.services import package_receive
 from pos.models import DrawerSession, Register, Sale
 from pos.services import SaleLineInput, TenderInput, sale_complete
@@ -44,7 +43,7 @@ PRODUCTS = 60
 LINES = 5
 PGBENCH_SECONDS = int(os.environ.get("BENCH_PGBENCH_SECONDS", "8"))
 GUNICORN_LOG = pathlib.Path(tempfile.gettempdir()) / f"bench-gunicorn-{os.getpid()}.log"
-HTTP_SALES = int(os.environ.get("BENCH_CHECKOUT_HTTP_SALES", "48"))
+PASSWORD = "bench-password-2026"
 
 
 def setup_store() -> tuple[Store, User, list[int]]:
@@ -248,195 +247,6 @@ def pgbench_tps(clients: int) -> str:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
 
 
-# --- Through HTTP: gunicorn serving the register screen, one client process per register ----------------------
-
-PASSWORD = "bench-password-2026"
-HTMX = {"HX-Request": "true"}
-
-
-def _database_url() -> str:
-    database = settings.DATABASES["default"]
-    return (
-        f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@{database.get('HOST') or '127.0.0.1'}:"
-        f"{database.get('PORT') or 5432}/{database['NAME']}"
-    )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    broker = os.environ.get("BENCH_CELERY_BROKER_URL", "")
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "DEBUG": "false",
-        "DB_CONN_MAX_AGE": "60",
-        "CELERY_BROKER_URL": broker,
-        "DJANGO_SETTINGS_MODULE": "dispensary.settings",
-    }
-    process = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
-            "dispensary.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            "4",
-            "--worker-class",
-            "gthread",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=GUNICORN_LOG.open("w"),
-    )
-    import httpx
-
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/login/", timeout=1).status_code == 200:
-                return process, base
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {GUNICORN_LOG.read_text()[-2000:]}")
-        time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("gunicorn did not answer within 30 s")
-
-
-def _csrf(client) -> str:
-    return client.cookies.get("csrftoken", "")
-
-
-def _http_worker(
-    register_id: int, count: int, product_ids: list[int], seed: int, results, base, tags, username
-):
-    """One register as a browser would drive it: the screen, the customer, the ID, five scans, the tender."""
-    try:
-        _http_register(register_id, count, seed, results, base, tags, username)
-    except Exception:  # noqa: BLE001 - the parent must hear of any failure instead of waiting for a result
-        import traceback
-
-        results.put(("failed", traceback.format_exc()))
-
-
-def _http_register(register_id, count, seed, results, base, tags, username) -> None:
-    import logging
-
-    import httpx
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the figures
-
-    rng = random.Random(seed)
-    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as client:
-        client.get("/login/")
-        answer = client.post(
-            "/login/",
-            data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": _csrf(client)},
-            headers={"Referer": f"{base}/login/"},
-        )
-        assert answer.status_code == 302, f"login failed: {answer.status_code}"
-        headers = {"X-CSRFToken": _csrf(client), "Referer": f"{base}/pos/register/"}
-        assert (
-            client.post("/pos/register/choose/", data={"register": register_id}, headers=headers).status_code
-            == 302
-        )
-        durations, completes, started = [], [], time.perf_counter()
-        for _ in range(count):
-            begin = time.perf_counter()
-            created = client.post("/pos/register/carts/new/", headers=headers)
-            cart_url = created.headers["location"]
-            page = client.get(cart_url).text
-            cart_id = re.search(r'data-cart-id="(\d+)"', page).group(1)
-            key = re.search(r'data-idempotency-key="([^"]+)"', page).group(1)
-            steps = [
-                (f"/pos/register/carts/{cart_id}/customer/anonymous/", {}),
-                (
-                    f"/pos/register/carts/{cart_id}/id/",
-                    {"date_of_birth": "1988-03-14", "expires_on": "2031-03-14"},
-                ),
-                *[(f"/pos/register/carts/{cart_id}/scan/", {"code": tag}) for tag in rng.sample(tags, LINES)],
-            ]
-            for url, data in steps:
-                answer = client.post(url, data=data, headers={**headers, **HTMX})
-                assert answer.status_code == 200, f"{url}: {answer.status_code}"
-            complete_begin = time.perf_counter()
-            answer = client.post(
-                f"/pos/register/carts/{cart_id}/complete/",
-                json={"idempotency_key": key, "tenders": [{"kind": "cash", "amount": "200"}]},
-                headers={**headers, "Accept": "application/json"},
-            )
-            assert answer.status_code == 200, f"complete: {answer.status_code} {answer.text[:300]}"
-            now = time.perf_counter()
-            completes.append(now - complete_begin)
-            durations.append(now - begin)
-        results.put((started, time.perf_counter(), durations, completes))
-
-
-def _run_http_level(level, register_ids, product_ids, base, tags, username) -> tuple:
-    per_register = max(HTTP_SALES // level, 3)
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    connections.close_all()
-    processes = [
-        context.Process(
-            target=_http_worker,
-            args=(register_id, per_register, product_ids, index, results, base, tags, username),
-        )
-        for index, register_id in enumerate(register_ids)
-    ]
-    for process in processes:
-        process.start()
-    gathered = _gather(results, processes)
-    start = min(item[0] for item in gathered)
-    end = max(item[1] for item in gathered)
-    sales = sorted(d for item in gathered for d in item[2])
-    completes = sorted(d for item in gathered for d in item[3])
-    return len(sales), end - start, sales, completes
-
-
-def bench_checkout_http(store: Store, staff: User, product_ids: list[int], database_label: str) -> None:
-    staff.set_password(PASSWORD)
-    staff.save(update_fields=["password"])
-    tags = list(Package.objects.filter(store=store).values_list("tag", flat=True))
-    workers = int(os.environ.get("BENCH_GUNICORN_WORKERS", str(min(2 * (os.cpu_count() or 1) + 1, 8))))
-    connections.close_all()
-    process, base = start_gunicorn(workers)
-    mode = (
-        "deliveries queued to the broker"
-        if os.environ.get("BENCH_CELERY_BROKER_URL")
-        else ("deliveries run in the request after commit (no broker given)")
-    )
-    try:
-        for level in LEVELS:
-            register_ids = registers_for(store, staff, level, 100 + level)
-            count, seconds, sales, completes = _run_http_level(
-                level, register_ids, product_ids, base, tags, staff.get_username()
-            )
-            p50 = statistics.median(completes) * 1000
-            p95 = completes[min(len(completes) - 1, int(len(completes) * 0.95))] * 1000
-            print(
-                f"checkout: {level:>2} register(s), HTTP (gunicorn {workers} workers x 4 threads, {LINES + 5} "
-                f"requests per sale): {_figures(count, seconds, sales)}; the completing request alone p50 "
-                f"{p50:.1f} ms, p95 {p95:.1f} ms ({mode}; {database_label})"
-            )
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def _glob(pattern: str) -> list[str]:
     import glob
 
@@ -462,7 +272,11 @@ def bench_checkout(database_label: str) -> None:
     completed = Sale.objects.filter(store=store).count()
     expected = 1 + sum(max(SALES // level, 5) * level for level in LEVELS)
     assert completed == expected, f"{completed} sales recorded, {expected} made"
-    bench_checkout_http(store, staff, product_ids, database_label)
+    from tests.bench.checkout_http import HTTP_SALES, bench_checkout_http
+
+    bench_checkout_http(
+        store, staff, lambda count, level: registers_for(store, staff, count, level), database_label
+    )
     completed = Sale.objects.filter(store=store).count()
     expected += sum(max(HTTP_SALES // level, 3) * level for level in LEVELS)
     assert completed == expected, f"{completed} sales recorded, {expected} made"

@@ -61,6 +61,8 @@ def open_cart_for_ada(page, base_url: str) -> None:
     page.fill("#register-id-expires", "2035-01-31")
     swapped(page, lambda: page.locator("#register-id-expires").press("Enter"))
     assert "ID checked" in page.locator("[data-id-status]").inner_text()
+    # Back to scanning once the ID is checked, as after every change.
+    assert page.locator("#register-scan").evaluate("element => element === document.activeElement")
 
 
 def swapped(page, action) -> None:
@@ -189,3 +191,20 @@ def test_completion_offline_is_kept_and_sent_again(live_server, browser, shop): 
     page.wait_for_url(re.compile(r"/pos/sales/\d+/receipt/$"), timeout=30000)
     assert Sale.objects.count() == 1
     context.close()
+
+
+def test_a_product_picked_from_the_search_by_keyboard_joins_the_cart(live_server, browser, shop):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_cart_for_ada(page, live_server.url)
+    page.keyboard.press("F2")
+    page.keyboard.type("Blue Dream")
+    page.locator("[data-search-pick]").first.wait_for()
+    swapped(page, lambda: page.keyboard.press("Enter"))  # the first product found
+    assert page.locator("[data-line]").count() == 1
+    assert flower_in_cart(page) == "3.5 g"
+    assert CartLine.objects.get().product == shop["first"].product
+    # The search is done: its results gone, and the scanner's field has the focus again.
+    assert page.locator("[data-search-pick]").count() == 0
+    assert page.locator("#register-search").input_value() == ""
+    assert page.locator("#register-scan").evaluate("element => element === document.activeElement")
+    page.close()

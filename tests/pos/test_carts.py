@@ -69,9 +69,16 @@ def test_open_gives_a_fresh_key_and_takes_the_queue_entry(store, register, budte
 
 def test_scanning_a_tag_pins_its_package(cart, budtender, product, package):
     before = cart.updated_at
-    line = cart_scan(cart=cart, staff=budtender, code=package.tag.lower())
-    again = cart_scan(cart=cart, staff=budtender, code=package.tag)
+    line = cart_scan(cart=cart, staff=budtender, code=package.tag.lower()).line
+    again = cart_scan(cart=cart, staff=budtender, code=package.tag).line
     assert again.pk == line.pk
+    # The change carries the cart's lines after it and their quote, priced once.
+    change = cart_scan(cart=cart, staff=budtender, code=package.tag)
+    assert [(each.pk, each.quantity, each.package.tag) for each in change.lines] == [
+        (line.pk, D("3"), package.tag)
+    ]
+    assert [priced.quantity for priced in change.quote.lines] == [D("3")]
+    CartLine.objects.filter(cart=cart).update(quantity=2)
     assert list(CartLine.objects.filter(cart=cart).values_list("product", "package", "quantity")) == [
         (product.pk, package.pk, D("2"))
     ]
@@ -102,7 +109,7 @@ def test_bulk_flower_needs_its_weight(store, organization, cart, budtender):
     with pytest.raises(ValidationFailed, match="sold by weight"):
         cart_scan(cart=cart, staff=budtender, code=package.tag)
     assert not CartLine.objects.exists()
-    line = cart_scan(cart=cart, staff=budtender, code=package.tag, quantity="3.25")
+    line = cart_scan(cart=cart, staff=budtender, code=package.tag, quantity="3.25").line
     assert (line.quantity, line.package_id) == (D("3.25"), package.pk)
 
 
@@ -131,7 +138,7 @@ def test_more_than_the_stock_is_refused(cart, budtender, product, package):
 def test_a_line_over_the_limit_is_refused_naming_the_limit_and_writes_nothing(
     cart, budtender, product, package
 ):
-    line = cart_line_add(cart=cart, staff=budtender, product_id=product.pk, quantity="8")
+    line = cart_line_add(cart=cart, staff=budtender, product_id=product.pk, quantity="8").line
     cart.refresh_from_db()
     updated = cart.updated_at
     with pytest.raises(PurchaseLimitExceeded) as error:
@@ -150,7 +157,7 @@ def test_a_line_over_the_limit_is_refused_naming_the_limit_and_writes_nothing(
 
 
 def test_quantity_edit_and_remove(cart, budtender, product, package):
-    line = cart_line_add(cart=cart, staff=budtender, product_id=product.pk, quantity="2")
+    line = cart_line_add(cart=cart, staff=budtender, product_id=product.pk, quantity="2").line
     cart_line_update_quantity(cart=cart, staff=budtender, line_id=line.pk, quantity="1")
     line.refresh_from_db()
     assert line.quantity == D("1")
@@ -164,7 +171,7 @@ def test_quantity_edit_and_remove(cart, budtender, product, package):
 
 def test_price_override_needs_a_managers_pin(store, cart, budtender, manager, product, package):
     manager_pin_set(user=manager, pin="4821", actor=manager)
-    line = cart_line_add(cart=cart, staff=budtender, product_id=product.pk, quantity="1")
+    line = cart_line_add(cart=cart, staff=budtender, product_id=product.pk, quantity="1").line
     with pytest.raises(ApprovalRequired):
         cart_line_price_override(cart=cart, staff=budtender, line_id=line.pk, unit_price="40", pin="0000")
     line.refresh_from_db()

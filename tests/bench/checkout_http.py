@@ -1,0 +1,355 @@
+"""Checkout through HTTP: gunicorn serving the register page on PostgreSQL, one client process per register,
+each making whole 5-line sales exactly as the register page does (every request it sends: the new cart, the
+cart page, the customer, the ID, five scans each answered out of band, the completion). Printed per number of
+registers: sales per second and the p50/p95 of every request; recorded in bench-results.json. Never asserted on
+time.
+
+Deliveries of the sales' events (the state report, receipts) are not part of a checkout: in production they are
+queued to Celery after the commit. Given `BENCH_CELERY_BROKER_URL`, gunicorn queues them there (a broker
+round trip per delivery, nothing run in the request); without it they run in the request after the commit, as in
+the embedded default, and the printout says so.
+
+Static files are served as in production: collected with hashed names (WhiteNoise's manifest storage) and
+cached for good by the browser, so a register loads them once; the bench checks the headers and then, as a
+browser with a warm cache, does not ask again.
+"""
+
+import os
+import pathlib
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from django.conf import settings
+from django.db import connection, connections
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from dispensary.models import Store, User
+from inventory.models import Package
+from tests.bench import results
+
+HTTP_SALES = int(os.environ.get("BENCH_CHECKOUT_HTTP_SALES", "48"))
+LEVELS = [int(n) for n in os.environ.get("BENCH_CHECKOUT_REGISTERS", "1,4,16").split(",")]
+LINES = 5
+PASSWORD = "bench-password-2026"
+GUNICORN_LOG = pathlib.Path(tempfile.gettempdir()) / f"bench-gunicorn-{os.getpid()}.log"
+# As the register page's htmx sends them (htmx adds the current URL; the page's script adds the rows it shows).
+HTMX = {"HX-Request": "true"}
+ROW = re.compile(r'data-line="(\d+)" data-row-key="(\w+)"')
+DELETED = re.compile(r'id="cart-line-(\d+)" hx-swap-oob="delete"')
+
+
+def _workers() -> int:
+    """Two cores: a worker per core and one more; threads let a worker use the time a request waits on
+    PostgreSQL."""
+    return int(os.environ.get("BENCH_GUNICORN_WORKERS", str((os.cpu_count() or 1) + 1)))
+
+
+THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
+
+
+def _database_url() -> str:
+    database = settings.DATABASES["default"]
+    return (
+        f"postgres://{database['USER']}:{database.get('PASSWORD') or ''}@{database.get('HOST') or '127.0.0.1'}:"
+        f"{database.get('PORT') or 5432}/{database['NAME']}"
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _environment(static_root: str) -> dict:
+    return {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "DEBUG": "false",
+        "DB_CONN_MAX_AGE": "600",  # persistent connections, as in production
+        "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", ""),
+        "STATIC_ROOT": static_root,
+        "STATICFILES_MANIFEST": "true",
+        "DJANGO_SETTINGS_MODULE": "dispensary.settings",
+    }
+
+
+def start_gunicorn(static_root: str) -> tuple[subprocess.Popen, str]:
+    env = _environment(static_root)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        env=env,
+        check=True,
+        cwd=pathlib.Path(__file__).resolve().parents[2],
+    )
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+            "dispensary.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(_workers()),
+            "--threads",
+            str(THREADS),
+            "--worker-class",
+            "gthread",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=GUNICORN_LOG.open("w"),
+    )
+    import httpx
+
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{base}/login/", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {GUNICORN_LOG.read_text()[-2000:]}")
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("gunicorn did not answer within 30 s")
+
+
+def _csrf(client) -> str:
+    return client.cookies.get("csrftoken", "")
+
+
+def _log_in(client, base: str, username: str) -> dict:
+    client.get("/login/")
+    answer = client.post(
+        "/login/",
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": _csrf(client)},
+        headers={"Referer": f"{base}/login/"},
+    )
+    assert answer.status_code == 302, f"login failed: {answer.status_code}"
+    return {"X-CSRFToken": _csrf(client), "Referer": f"{base}/pos/register/"}
+
+
+def static_check(base: str, username: str) -> str:
+    """The register page's own assets: hashed names, cached for good."""
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as client:
+        _log_in(client, base, username)
+        page = client.get("/pos/register/").text
+        found = re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css))"', page)
+        assert found, "the page links no static files"
+        hashed, immutable = 0, 0
+        for url in found:
+            answer = client.get(url)
+            assert answer.status_code == 200, f"{url}: {answer.status_code}"
+            hashed += bool(re.search(r"\.[0-9a-f]{12}\.(js|css)$", url))
+            cache = answer.headers.get("cache-control", "")
+            immutable += "immutable" in cache and int(re.search(r"max-age=(\d+)", cache).group(1)) >= 31536000
+    return f"{hashed} of {len(found)} static files hashed, {immutable} cached for a year or more (immutable)"
+
+
+def _http_worker(register_id: int, count: int, seed: int, results_queue, base, tags, username):
+    try:
+        _http_register(register_id, count, seed, results_queue, base, tags, username)
+    except Exception:  # noqa: BLE001 - the parent must hear of any failure instead of waiting for a result
+        import traceback
+
+        results_queue.put(("failed", traceback.format_exc()))
+
+
+def _kind(method: str, url: str) -> str:
+    """A request's kind for the breakdown: the last word of its path ("scan", "id", "complete"...)."""
+    words = [word for word in url.split("/") if word and not word.isdigit()]
+    return "page" if method == "GET" else words[-1]
+
+
+def _seen(shown: dict[str, str], html: str) -> None:
+    """What the page's script keeps of the rows after an answer: the rows swapped in, less the deleted."""
+    for line_id, key in ROW.findall(html):
+        shown[line_id] = key
+    for line_id in DELETED.findall(html):
+        shown.pop(line_id, None)
+
+
+def _http_register(register_id, count, seed, results_queue, base, tags, username) -> None:
+    import logging
+
+    import httpx
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the figures
+    rng = random.Random(seed)
+    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as client:
+        headers = _log_in(client, base, username)
+        assert (
+            client.post("/pos/register/choose/", data={"register": register_id}, headers=headers).status_code
+            == 302
+        )
+        requests, sales, started = [], [], time.perf_counter()
+
+        def timed(method, url, expect, **kwargs):
+            begin = time.perf_counter()
+            answer = client.request(method, url, **kwargs)
+            requests.append((_kind(method, url), time.perf_counter() - begin))
+            assert answer.status_code == expect, f"{url}: {answer.status_code} {answer.text[:300]}"
+            return answer
+
+        for _ in range(count):
+            begin = time.perf_counter()
+            cart_url = timed("POST", "/pos/register/carts/new/", 302, headers=headers).headers["location"]
+            page = timed("GET", cart_url, 200).text
+            cart_id = re.search(r'data-cart-id="(\d+)"', page).group(1)
+            key = re.search(r'data-idempotency-key="([^"]+)"', page).group(1)
+            htmx = {**headers, **HTMX, "HX-Current-URL": f"{base}{cart_url}"}
+            timed("POST", f"/pos/register/carts/{cart_id}/customer/anonymous/", 200, headers=htmx)
+            shown: dict[str, str] = {}
+            steps = [
+                (
+                    f"/pos/register/carts/{cart_id}/id/",
+                    {"date_of_birth": "1988-03-14", "expires_on": "2031-03-14"},
+                ),
+                *[(f"/pos/register/carts/{cart_id}/scan/", {"code": tag}) for tag in rng.sample(tags, LINES)],
+            ]
+            for url, data in steps:
+                rows = ",".join(f"{line_id}:{row_key}" for line_id, row_key in shown.items())
+                answer = timed("POST", url, 200, data={**data, "rows": rows}, headers=htmx)
+                assert "data-refusal" not in answer.text, answer.text[:500]
+                _seen(shown, answer.text)
+            assert len(shown) == LINES, f"{len(shown)} lines on the screen"
+            timed(
+                "POST",
+                f"/pos/register/carts/{cart_id}/complete/",
+                200,
+                json={"idempotency_key": key, "tenders": [{"kind": "cash", "amount": "200"}]},
+                headers={**headers, "Accept": "application/json"},
+            )
+            sales.append(time.perf_counter() - begin)
+        results_queue.put((started, time.perf_counter(), sales, requests))
+
+
+def _run_level(level, register_ids, base, tags, username) -> tuple:
+    import multiprocessing
+
+    per_register = max(HTTP_SALES // level, 3)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    connections.close_all()
+    processes = [
+        context.Process(
+            target=_http_worker, args=(register_id, per_register, index, queue, base, tags, username)
+        )
+        for index, register_id in enumerate(register_ids)
+    ]
+    for process in processes:
+        process.start()
+    gathered = [queue.get(timeout=900) for _ in processes]
+    for process in processes:
+        process.join(timeout=60)
+    failures = [item[1] for item in gathered if item[0] == "failed"]
+    if failures:
+        log = GUNICORN_LOG.read_text()[-3000:] if GUNICORN_LOG.exists() else ""
+        raise RuntimeError(f"a bench register failed:\n{failures[0]}\n{log}")
+    start = min(item[0] for item in gathered)
+    end = max(item[1] for item in gathered)
+    sales = sorted(d for item in gathered for d in item[2])
+    requests = [timing for item in gathered for timing in item[3]]
+    return len(sales), end - start, requests
+
+
+def _percentile(values: list[float], share: float) -> float:
+    return values[min(len(values) - 1, int(len(values) * share))]
+
+
+def queries_per_scan(store: Store, staff: User, register_id: int) -> int:
+    """One scan request through Django's test client in this process (the screen's update included)."""
+    from compliance.identity import id_verify
+    from pos.models import Register
+    from pos.services.carts import cart_open
+
+    client = Client()
+    client.force_login(staff)
+    session = client.session
+    session["pos.register_id"] = register_id
+    session.save()
+    register = Register.objects.get(pk=register_id)
+    cart = cart_open(store=store, register=register, staff=staff)
+    verification = id_verify(
+        store=store, staff=staff, minimum_age=21, date_of_birth=__import__("datetime").date(1988, 3, 14)
+    )
+    cart.id_verification = verification.verification
+    cart.save(update_fields=["id_verification"])
+    tags = list(Package.objects.filter(store=store).order_by("pk").values_list("tag", flat=True)[:3])
+    url = f"/pos/register/carts/{cart.pk}/scan/"
+    client.post(url, {"code": tags[0]}, HTTP_HX_REQUEST="true")  # per-process caches filled
+    with CaptureQueriesContext(connection) as queries:
+        answer = client.post(url, {"code": tags[1], "rows": ""}, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and "data-refusal" not in answer.content.decode()
+    rules = sum(
+        1
+        for query in queries.captured_queries
+        if re.search(r'FROM "(compliance_|pos_promotion|pos_loyaltyprogram)', query["sql"])
+    )
+    print(
+        f"checkout: {len(queries)} queries per scan request (session, member, permissions and store included; "
+        f"{rules} of them read jurisdiction rules, tax rates, promotions or the loyalty program)"
+    )
+    return len(queries)
+
+
+def bench_checkout_http(store: Store, staff: User, register_ids_for, database_label: str) -> None:
+    """`register_ids_for(count, level)` makes `count` registers with open drawers."""
+    staff.set_password(PASSWORD)
+    staff.save(update_fields=["password"])
+    results.record("queries_per_scan", queries_per_scan(store, staff, register_ids_for(1, 99)[0]))
+    tags = list(Package.objects.filter(store=store).values_list("tag", flat=True))
+    connections.close_all()
+    mode = (
+        "deliveries queued to the broker after commit"
+        if os.environ.get("BENCH_CELERY_BROKER_URL")
+        else "no broker given: deliveries run in the completing request after commit, as in the embedded default"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-static-") as static_root:
+        process, base = start_gunicorn(static_root)
+        try:
+            print(f"checkout: HTTP static files: {static_check(base, staff.get_username())}")
+            for level in LEVELS:
+                register_ids = register_ids_for(level, 100 + level)
+                count, seconds, timings = _run_level(level, register_ids, base, tags, staff.get_username())
+                requests = sorted(duration for _, duration in timings)
+                kinds: dict[str, list[float]] = {}
+                for kind, duration in timings:
+                    kinds.setdefault(kind, []).append(duration)
+                rate = count / seconds
+                p50 = statistics.median(requests) * 1000
+                p95 = _percentile(requests, 0.95) * 1000
+                results.record("http_sales_per_s", rate, by=level)
+                results.record("http_request_ms_p50", p50, by=level)
+                results.record("http_request_ms_p95", p95, by=level)
+                print(
+                    f"checkout: {level:>2} register(s), HTTP (gunicorn {_workers()} workers x {THREADS} threads, "
+                    f"{len(requests) // count} requests per {LINES}-line sale): {rate:,.1f} sales/s "
+                    f"({count} sales in {seconds:.1f} s); per request p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+                    f"({mode}; {database_label})"
+                )
+                print(
+                    "checkout: "
+                    + f"{level:>2} register(s), HTTP p50 by request: "
+                    + ", ".join(
+                        f"{kind} {statistics.median(durations) * 1000:.1f} ms"
+                        for kind, durations in kinds.items()
+                    )
+                )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
