@@ -49,6 +49,20 @@ def state_reports_sent_inline(settings):
     settings.STATE_SYNC = {**settings.STATE_SYNC, "IN_PROCESS": "inline"}
 
 
+@pytest.fixture(autouse=True)
+def versioned_reads_forgotten():
+    """Rules, taxes, promotions and the loyalty program are kept per process under a version in the cache
+    (dispensary.versioned); each test's database starts over, so each test starts with nothing kept."""
+    from django.core.cache import cache
+
+    from dispensary.versioned import forget_all
+
+    forget_all()
+    cache.clear()
+    yield
+    forget_all()
+
+
 @pytest.fixture
 def organization(db):
     return OrganizationFactory()
