@@ -8,6 +8,10 @@ once (its own transaction then reads its own rows) and again when its transactio
 have read the old rows in between and kept them under the first bump). Data read inside a transaction that
 changed it is not kept: that transaction may still roll back.
 
+With a cache other processes cannot see (local memory, the default without CACHE_URL), a process also reads
+its kept data again every VERSIONED_LOCAL_SECONDS (5), so that the other processes of a deployment without
+Redis see a change within that time.
+
     RULES = Versioned("rules")
     RULES.watch(TaxRate, AgeRule)                  # post_save, post_delete (and m2m_changed) bump "rules"
     RULES.get(("US-CA", day), lambda: load(...))   # read once per version
@@ -18,11 +22,24 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 _PREFIX = "versioned:"
+
+
+def _local_seconds() -> float | None:
+    """With a cache other processes cannot see (local memory), a bump reaches this process only: kept data is
+    then read again after this many seconds (VERSIONED_LOCAL_SECONDS, 5), so other processes of one deployment
+    see a change within that time. None with a shared cache (Redis), where the version alone decides."""
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend.endswith(("LocMemCache", "DummyCache")):
+        return float(getattr(settings, "VERSIONED_LOCAL_SECONDS", 5))
+    return None
+
+
 _local = threading.local()
 _registry: dict[str, "Versioned"] = {}
 
@@ -39,7 +56,7 @@ class Versioned:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._kept: dict[Hashable, tuple[int, Any]] = {}
+        self._kept: dict[Hashable, tuple[int, Any, float]] = {}  # key: (version, data, kept at)
         self._lock = threading.Lock()
         _registry[name] = self
 
@@ -78,15 +95,45 @@ class Versioned:
         The data must not be changed by callers (frozen dataclasses and tuples)."""
         current = self.version() if version is None else version
         kept = self._kept.get(key)
-        if kept is not None and kept[0] == current:
+        if self._fresh(kept, current):
             return kept[1]
         data = load()
-        if not (connection.in_atomic_block and self.name in _changed_in_transaction()):
-            with self._lock:
-                if len(self._kept) > 10_000:  # dated keys accumulate over the days a process lives
-                    self._kept.clear()
-                self._kept[key] = (current, data)
+        self._keep({key: data}, current)
         return data
+
+    def get_many(self, keys, load: Callable[[list], dict], *, version: int | None = None) -> dict:
+        """The data of each of `keys` under the current version; `load(missing keys)` reads the ones this
+        process has not kept, in one go, and returns them by key (a key it leaves out is not kept)."""
+        current = self.version() if version is None else version
+        found, missing = {}, []
+        for key in keys:
+            kept = self._kept.get(key)
+            if self._fresh(kept, current):
+                found[key] = kept[1]
+            else:
+                missing.append(key)
+        if missing:
+            loaded = load(missing)
+            found.update(loaded)
+            self._keep(loaded, current)
+        return found
+
+    @staticmethod
+    def _fresh(kept, current: int) -> bool:
+        if kept is None or kept[0] != current:
+            return False
+        seconds = _local_seconds()
+        return seconds is None or time.monotonic() - kept[2] < seconds
+
+    def _keep(self, loaded: dict, current: int) -> None:
+        if connection.in_atomic_block and self.name in _changed_in_transaction():
+            return  # read inside the transaction that changed it, which may still roll back
+        now = time.monotonic()
+        with self._lock:
+            if len(self._kept) > 10_000:  # dated keys accumulate over the days a process lives
+                self._kept.clear()
+            for key, data in loaded.items():
+                self._kept[key] = (current, data, now)
 
     def forget(self) -> None:
         with self._lock:

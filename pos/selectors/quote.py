@@ -27,8 +27,8 @@ from compliance.rules.limits import JurisdictionRules, LimitUsage, Verdict, Viol
 from compliance.selectors import RULES, jurisdiction_rules_get
 from dispensary.clock import age_on, store_local_date
 from dispensary.models import Customer, Store, User
-from dispensary.versioned import versions
-from inventory.models import Product, quantity_text
+from dispensary.versioned import Versioned, versions
+from inventory.models import Product, ProductLimitAmount, quantity_text
 from inventory.services import PackagePick, StockPicks, StockRequest, stock_pick
 from pos.models import PickupOrder
 from pos.pricing import ZERO, Discount, PriceLine, TaxAmount, line_price, money
@@ -147,7 +147,8 @@ class Quote:
     cart: "CartInput | None" = None
     at: dt.datetime | None = None
     local_date: dt.date | None = None
-    # (name, version) of the kept reads it was priced under: rules (limits, ages, taxes), promotions, loyalty.
+    # (name, version) of the kept reads it was priced under: rules (limits, ages, taxes), promotions, the
+    # loyalty program, the catalog (prices, limit amounts).
     versions: tuple[tuple[str, int], ...] = ()
     rules: JurisdictionRules | None = None
     loyalty: LoyaltyContext | None = None
@@ -165,10 +166,22 @@ class Quote:
         return tuple(v for v in self.verdict.violations if v.code == "limit_exceeded")
 
 
+# Products with their limit amounts, kept per process until a product or a limit amount changes: a price
+# change moves this version, so completing a quote priced before it prices the cart again.
+CATALOG = Versioned("catalog").watch(Product, ProductLimitAmount)
+
+
 def products_for(store: Store, product_ids) -> dict[int, Product]:
+    """The organization's products among `product_ids` (with their limit amounts), by id. Kept per process:
+    the instances are shared, read them only."""
+    found = CATALOG.get_many(sorted(set(product_ids)), _products_load)
+    return {pk: product for pk, product in found.items() if product.organization_id == store.organization_id}
+
+
+def _products_load(product_ids: list[int]) -> dict[int, Product]:
     return {
         product.pk: product
-        for product in Product.objects.filter(organization_id=store.organization_id, pk__in=set(product_ids))
+        for product in Product.objects.filter(pk__in=product_ids)
         .prefetch_related("limit_amounts")
         .order_by("pk")
     }
@@ -456,7 +469,7 @@ class CartInput:
         )
 
 
-VERSIONED = (RULES.name, PROMOTIONS.name, LOYALTY.name)
+VERSIONED = (RULES.name, PROMOTIONS.name, LOYALTY.name, CATALOG.name)
 
 
 def quote_versions(store: Store) -> tuple[tuple[str, int], ...]:

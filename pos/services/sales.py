@@ -251,17 +251,20 @@ def sale_complete(
     """Complete the sale `quote` priced (pos.selectors.quote.quote), in one transaction of small steps in this
     order: validate the cart; lock the register's drawer; claim the idempotency key (the sale's row: a retried
     key returns the first sale, the unique constraint decides); check the ID, the caregiver and the drawer;
-    lock the customer with their loyalty account and the codes spent; re-check what can have changed since
-    the quote; take the stock; write the lines, discounts, taxes and tenders; record coupons, points, the
-    audit record and the events. A refused sale writes nothing.
+    lock the customer with their loyalty account, then the codes spent; re-check what can have changed since
+    the quote; write the lines, discounts, taxes, tenders, coupon uses, points, the sale's totals, the audit
+    record and the events; take the stock last (the packages every register sells from stay locked the
+    shortest time). A refused sale writes nothing.
 
     Re-checked: the ID (this store, today, unexpired, passed), the caregiver's registration and the patient's
     card; the stock by one conditional update of the packages the quote picked (when one of them was sold or
-    changed meanwhile, the whole attempt rolls back and the packages are picked again under locks). The cart
-    is quoted again under the locks when the rules, promotions or loyalty program changed since (their
-    versions), the local day turned, the quote is older than QUOTE_VALID_FOR, the customer bought meanwhile,
-    or codes or rewards are spent (their uses and the points are counted under the locks): the sale goes on
-    with the new quote when its total is the one quoted, and QuoteChanged refuses it otherwise."""
+    changed meanwhile, the whole attempt rolls back and the packages are picked again under locks, which says
+    why when the stock is not there). The cart is quoted again under the locks when the rules, promotions,
+    loyalty program or catalog changed since (their versions), the local day turned, the quote is older than
+    QUOTE_VALID_FOR, the customer bought meanwhile (their purchases in the limits' window are counted with
+    their lock), or codes or rewards are spent (uses and points are counted under the locks): the sale goes
+    on with the new quote when its total is the one quoted, and QuoteChanged refuses it otherwise (a code
+    used up meanwhile refuses it with CouponInvalid)."""
     cart = quote.cart
     _validate(cart, register=register, idempotency_key=idempotency_key)
     employee_check(store=cart.store, employee=cart.employee, staff=staff)
@@ -294,45 +297,67 @@ def _complete(
     cart = quote.cart
     store = cart.store
     today = store_local_date(store, at=now)
-    with transaction.atomic(), events.batch():
-        drawer = _drawer_lock(register)
-        sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=drawer)
-        _check_id(
-            cart.id_verification, store=store, customer=cart.customer, today=today, caregiver=cart.caregiver
-        )
-        link = (
-            caregiver_link_get(caregiver=cart.caregiver, patient=cart.customer, today=today)
-            if cart.caregiver
-            else None
-        )
-        if drawer is None and any(tender.kind == Tender.Kind.CASH for tender in tenders):
-            raise TenderInvalid(
-                f"Open the drawer of {register.name} before taking cash.", details={"drawer": ["Not open."]}
-            )
-        buyer = _lock_buyer(quote, sale)
-        _lock_codes(store=store, coupon_codes=cart.coupon_codes)
-        quote = _current(quote, now=now, today=today, buyer=buyer)
-        _allowed(quote, today=today)
-        tender_rows = _tenders(tenders, quote.total)
-        picks = _take_stock(quote, sale=sale, staff=staff, now=now, today=today, pick_again=pick_again)
-        sale_lines = _write_lines(sale, quote.lines, picks)
-        for row in tender_rows:
-            row.sale = sale
-        Tender.objects.bulk_create(tender_rows)
-        coupon_redemptions_record(sale=sale, coupons=quote.coupons, now=now)
-        if cart.customer is not None:
-            loyalty_sale_record(
-                sale=sale,
-                loyalty=buyer.loyalty,
-                rewards=quote.rewards,
-                points=quote.points_to_earn,
+    with transaction.atomic():
+        with events.batch():
+            sale, quote, picked = _sale_write(
+                quote,
+                tenders=tenders,
+                register=register,
+                staff=staff,
+                key=key,
                 now=now,
+                today=today,
+                pick_again=pick_again,
             )
-        _sale_totals_write(sale, quote)
-        _sale_completed_record(
-            sale, quote, staff=staff, now=now, lines=sale_lines, tenders=tender_rows, link=link
-        )
+        if picked:
+            # Last, so that the packages, which every register sells from, stay locked the shortest time.
+            _picked_stock_take(quote, sale=sale, staff=staff, today=today)
         return sale
+
+
+def _sale_write(quote, *, tenders, register, staff, key, now, today, pick_again) -> tuple[Sale, Quote, bool]:
+    """Every step but taking the stock the quote picked: (the sale, the quote it was written with, whether
+    that stock is still to take)."""
+    cart = quote.cart
+    store = cart.store
+    drawer = _drawer_lock(register)
+    sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=drawer)
+    _check_id(
+        cart.id_verification, store=store, customer=cart.customer, today=today, caregiver=cart.caregiver
+    )
+    link = (
+        caregiver_link_get(caregiver=cart.caregiver, patient=cart.customer, today=today)
+        if cart.caregiver
+        else None
+    )
+    if drawer is None and any(tender.kind == Tender.Kind.CASH for tender in tenders):
+        raise TenderInvalid(
+            f"Open the drawer of {register.name} before taking cash.", details={"drawer": ["Not open."]}
+        )
+    buyer = _lock_buyer(quote, sale)
+    _lock_codes(store=store, coupon_codes=cart.coupon_codes)
+    quote = _current(quote, now=now, today=today, buyer=buyer)
+    _allowed(quote, today=today)
+    tender_rows = _tenders(tenders, quote.total)
+    picked = cart.pickup_order is None and quote.stock_picked and not pick_again
+    if picked:
+        picks = [line.picks for line in quote.lines]
+    else:
+        picks = _stock_take(quote, sale=sale, staff=staff, now=now)
+    sale_lines = _write_lines(sale, quote.lines, picks)
+    for row in tender_rows:
+        row.sale = sale
+    Tender.objects.bulk_create(tender_rows)
+    coupon_redemptions_record(sale=sale, coupons=quote.coupons, now=now)
+    if cart.customer is not None:
+        loyalty_sale_record(
+            sale=sale, loyalty=buyer.loyalty, rewards=quote.rewards, points=quote.points_to_earn, now=now
+        )
+    _sale_totals_write(sale, quote)
+    _sale_completed_record(
+        sale, quote, staff=staff, now=now, lines=sale_lines, tenders=tender_rows, link=link
+    )
+    return sale, quote, picked
 
 
 def _drawer_lock(register: Register) -> DrawerSession | None:
@@ -450,6 +475,7 @@ def _current(quote: Quote, *, now: dt.datetime, today: dt.date, buyer: _LockedBu
     if not moved:
         return quote
     fresh = quote_cart(replace(cart, at=now))
+    _codes_usable(fresh)  # a code used up meanwhile says so, rather than that the total moved
     if fresh.total != quote.total:
         raise QuoteChanged(
             f"The total changed from {quote.total} to {fresh.total} since the sale was priced: show the "
@@ -472,6 +498,10 @@ def _allowed(quote: Quote, *, today: dt.date) -> None:
         raise ValidationFailed("Unknown products.", details={"product_ids": list(quote.unknown_product_ids)})
     anonymous_check(rules=quote.rules, customer=cart.customer)
     verdict_enforce(quote.verdict)
+    _codes_usable(quote)
+
+
+def _codes_usable(quote: Quote) -> None:
     if quote.refused:
         raise CouponInvalid(
             " ".join(result.message for result in quote.refused),
@@ -479,32 +509,33 @@ def _allowed(quote: Quote, *, today: dt.date) -> None:
         )
 
 
-def _take_stock(
-    quote: Quote, *, sale: Sale, staff: User, now: dt.datetime, today: dt.date, pick_again: bool
-) -> list[tuple[PackagePick, ...]]:
-    """The packages of each line: those the quote picked, taken by one conditional update; or, completing a
-    pickup order, its allocation first (the rest released); or, when the quote could not pick them all or they
-    moved, picked again under locks (which says why when the stock is not there)."""
+def _picked_stock_take(quote: Quote, *, sale: Sale, staff: User, today: dt.date) -> None:
+    """Take the packages the quote picked with one conditional update (StockMoved when one of them was sold or
+    changed meanwhile: the caller rolls back and picks again under locks)."""
+    stock_sell_picked(
+        store=quote.cart.store,
+        picks=[pick for line in quote.lines for pick in line.picks],
+        actor=staff,
+        reference=Reference("sale", str(sale.pk)),
+        today=today,
+        reorder_points={line.product.pk: line.product.reorder_point for line in quote.lines},
+    )
+
+
+def _stock_take(quote: Quote, *, sale: Sale, staff: User, now: dt.datetime) -> list[tuple[PackagePick, ...]]:
+    """The packages of each line when the quote's picks cannot be taken as they are: completing a pickup order,
+    its allocation first (the rest released); otherwise picked again under locks (which says why when the
+    stock is not there)."""
     cart = quote.cart
-    store = cart.store
-    reference = Reference("sale", str(sale.pk))
-    if cart.pickup_order is None and quote.stock_picked and not pick_again:
-        stock_sell_picked(
-            store=store,
-            picks=[pick for line in quote.lines for pick in line.picks],
-            actor=staff,
-            reference=reference,
-            today=today,
-            reorder_points={line.product.pk: line.product.reorder_point for line in quote.lines},
-        )
-        return [line.picks for line in quote.lines]
     requests = [StockRequest(line.product.pk, line.quantity, line.package_id) for line in quote.lines]
     if cart.pickup_order is not None:
         takes = pickup_order_fulfil(
             order=cart.pickup_order, sale=sale, requests=requests, actor=staff, now=now
         )
     else:
-        takes = stock_sell(store=store, requests=requests, actor=staff, reference=reference)
+        takes = stock_sell(
+            store=cart.store, requests=requests, actor=staff, reference=Reference("sale", str(sale.pk))
+        )
     packages = {
         package.pk: package
         for package in Package.objects.filter(pk__in={take.package_id for take in takes}).only(
