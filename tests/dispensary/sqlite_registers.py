@@ -10,9 +10,6 @@ import sys
 import threading
 from decimal import Decimal
 
-from pos.selectors.quote import QuoteLineInput
-from tests.pos.sale_helpers import checkout
-
 
 def main(arguments: dict) -> dict:
     import datetime as dt
@@ -30,7 +27,9 @@ def main(arguments: dict) -> dict:
     from dispensary.errors import ApplicationError
     from dispensary.models import Store, User
     from pos.models import Register
+    from pos.selectors.quote import QuoteLineInput
     from pos.services import TenderInput
+    from tests.pos.sale_helpers import checkout
 
     store = Store.objects.get(pk=arguments["store"])
     staff = User.objects.get(pk=arguments["staff"])
