@@ -9,7 +9,7 @@ have read the old rows in between and kept them under the first bump). Data read
 changed it is not kept: that transaction may still roll back.
 
 With a cache other processes cannot see (local memory, the default without CACHE_URL), a process also reads
-its kept data again every VERSIONED_LOCAL_SECONDS (5), so that the other processes of a deployment without
+its kept data again every VERSIONED_LOCAL_SECONDS (30), so that the other processes of a deployment without
 Redis see a change within that time.
 
     RULES = Versioned("rules")
@@ -32,11 +32,12 @@ _PREFIX = "versioned:"
 
 def _local_seconds() -> float | None:
     """With a cache other processes cannot see (local memory), a bump reaches this process only: kept data is
-    then read again after this many seconds (VERSIONED_LOCAL_SECONDS, 5), so other processes of one deployment
-    see a change within that time. None with a shared cache (Redis), where the version alone decides."""
+    then read again after this many seconds (VERSIONED_LOCAL_SECONDS, 30), so other processes of one
+    deployment see a change within that time. None with a shared cache (Redis), where the version alone
+    decides."""
     backend = settings.CACHES["default"]["BACKEND"]
     if backend.endswith(("LocMemCache", "DummyCache")):
-        return float(getattr(settings, "VERSIONED_LOCAL_SECONDS", 5))
+        return float(getattr(settings, "VERSIONED_LOCAL_SECONDS", 30))
     return None
 
 

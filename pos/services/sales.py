@@ -182,12 +182,13 @@ def _share(amount: Decimal, quantity: Decimal, of: Decimal) -> Decimal:
     return amount if quantity == of else money(amount * quantity / of)
 
 
-def line_event(line: SaleLine, quantity: Decimal | None = None) -> dict:
-    """A line in the events' shape (the state's receipt line); `quantity` for what is left after refunds."""
+def line_event(line: SaleLine, quantity: Decimal | None = None, *, tag: str | None = None) -> dict:
+    """A line in the events' shape (the state's receipt line); `quantity` for what is left after refunds;
+    `tag` the package's when the caller has it (else read through the line)."""
     quantity = line.quantity if quantity is None else quantity
     data = {
         "package_id": line.package_id,
-        "package_label": line.package.tag,
+        "package_label": line.package.tag if tag is None else tag,
         "quantity": quantity_text(quantity),
         "unit": line.unit,
         "total_amount": str(_share(line.net_amount, quantity, line.quantity)),
@@ -360,12 +361,13 @@ def _sale_write(quote, *, tenders, register, staff, key, now, today, pick_again)
     return sale, quote, picked
 
 
-def _drawer_lock(register: Register) -> DrawerSession | None:
-    """The register's open drawer, which cash goes into, locked: a blind close computing the expected cash waits
-    for this sale (and refuses it after)."""
+def _drawer_lock(register: Register) -> int | None:
+    """The id of the register's open drawer, which cash goes into, locked: a blind close computing the expected
+    cash waits for this sale (and refuses it after)."""
     return (
         DrawerSession.objects.select_for_update(of=("self",))
         .filter(register=register, status=DrawerSession.Status.OPEN)
+        .values_list("pk", flat=True)
         .first()
     )
 
@@ -388,7 +390,7 @@ def _claim(quote: Quote, *, register, staff, key, now, today, drawer) -> Sale:
         caregiver=cart.caregiver,
         employee=cart.employee,
         veteran_proof=cart.veteran_proof,
-        drawer_session=drawer,
+        drawer_session_id=drawer,
     )
     _totals_set(sale, quote)
     sale.save(force_insert=True)
@@ -614,7 +616,7 @@ def _sale_completed_record(sale: Sale, quote: Quote, *, staff, now, lines, tende
             store_id=store.pk,
             completed_at=now.astimezone(dt.UTC).isoformat(),
             customer_type=cart.customer_type,
-            lines=[line_event(line) for line in lines],
+            lines=[line_event(line, tag=line.package_tag) for line in lines],
             customer_id=cart.customer.pk if cart.customer else None,
             patient_license_number=_patient_license(cart.customer, cart.customer_type),
             caregiver_license_number=link.caregiver_card_number if link else "",
@@ -660,8 +662,7 @@ def _write_lines(sale: Sale, priced: Sequence[QuoteLine], picks: list[tuple[Pack
             row = SaleLine(
                 sale=sale,
                 product=quoted.product,
-                # What the state's receipt needs of the package, without reading it again.
-                package=Package(pk=take.package_id, tag=take.tag, unit=take.unit),
+                package_id=take.package_id,
                 quantity=take.quantity,
                 unit=take.unit,
                 unit_price=quoted.unit_price,
@@ -675,6 +676,7 @@ def _write_lines(sale: Sale, priced: Sequence[QuoteLine], picks: list[tuple[Pack
                     for amount in quoted.product.limit_amounts.all()
                 },
             )
+            row.package_tag = take.tag  # the state's receipt line names the package without reading it
             rows.append(row)
             discounts += [
                 SaleLineDiscount(
