@@ -506,7 +506,13 @@ def _taken_by_one_update(
     taken = "CASE id " + " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in ids) + " END"
     taken_params = [value for pk in ids for value in (pk, wanted[pk])]
     in_ids = ", ".join("%s" for _ in ids)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # NO KEY UPDATE: the rows of other sales that merely reference these packages (their lines and movements
+    # take a key-share lock) neither wait for this lock nor hold it up.
+    lock = ""
+    if connection.vendor == "postgresql":
+        lock = " FOR NO KEY UPDATE"
+    elif connection.features.has_select_for_update:
+        lock = " FOR UPDATE"
     # Only the table's quoted name and placeholders are formatted into the text; every value is a parameter.
     sql = (
         f"UPDATE {table} SET quantity_on_hand = quantity_on_hand - ({taken}), "  # noqa: S608
@@ -585,14 +591,12 @@ def stock_sell_picked(
 ) -> list[StockTake]:
     """Take exactly the picked quantities for a sale with ONE UPDATE that locks the packages in primary-key
     order and changes only those that still qualify (active, sellable, enough available); StockMoved when any
-    does not. The movements are one insert. `reorder_points` (product id to reorder point, when the caller has
+    does not (the caller rolls back). The movements are one insert, made first. `reorder_points` (product id to reorder point, when the caller has
     the products) spares reading them to publish StockLow."""
     wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for pick in picks:
         wanted[pick.package_id] += _positive(pick.quantity)
-    ids = sorted(wanted)
-    if _taken_by_one_update(store, wanted, today=today, locations=locations) != len(ids):
-        raise StockMoved(f"Some of the {len(ids)} picked packages changed since the quote.")
+    # The movements first: the packages then stay locked for the UPDATE and the commit only.
     label = actor_label(actor)[:200]
     StockMovement.objects.bulk_create(
         StockMovement(
@@ -607,6 +611,9 @@ def stock_sell_picked(
         )
         for pick in picks
     )
+    ids = sorted(wanted)
+    if _taken_by_one_update(store, wanted, today=today, locations=locations) != len(ids):
+        raise StockMoved(f"Some of the {len(ids)} picked packages changed since the quote.")
     sold: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for pick in picks:
         sold[pick.product_id] += pick.quantity
