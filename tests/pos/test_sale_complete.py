@@ -304,8 +304,9 @@ def test_checkout_query_count_is_bounded(
     shipped_rules, store, register, budtender, adult_id, monkeypatch, loyal_customer
 ):
     """At most 15 queries complete a quoted sale, whatever its number of lines, anonymous or for a customer
-    earning points with tiers to reach. A real transaction, as in production (its BEGIN and COMMIT are not
-    queries Django counts); the events' deliveries run after the commit, on the workers, and are not counted."""
+    earning points with tiers to reach (11 and 15 today). A real transaction, as in production; its BEGIN and
+    COMMIT are not counted (nor were savepoints when the sale ran inside the test's transaction). The events'
+    deliveries run after the commit, on the workers, and are not counted either."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -346,7 +347,7 @@ def test_checkout_query_count_is_bounded(
                 staff=budtender,
                 idempotency_key=key,
             )
-        # SQLite's BEGIN IMMEDIATE and COMMIT are logged; PostgreSQL's transaction boundaries are not.
+        # The transaction's own boundaries (SQLite's BEGIN IMMEDIATE; BEGIN on PostgreSQL; COMMIT).
         sql = [query["sql"] for query in queries.captured_queries]
         return done, [text for text in sql if text not in ("BEGIN IMMEDIATE", "COMMIT", "BEGIN")]
 
