@@ -7,6 +7,7 @@ class ComplianceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from compliance import selectors  # noqa: F401 - watches the rule rows for the rules cache
         from compliance.reporting import handlers  # noqa: F401 - registers the state reporting handlers
         from compliance.reporting.navigation import offer_links as offer_report_links
         from dispensary.navigation import NavLink, nav_link_register

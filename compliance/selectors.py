@@ -24,6 +24,12 @@ from compliance.rules import (
     purchase_limits_check,
 )
 from dispensary.errors import NotFound, ValidationFailed
+from dispensary.versioned import Versioned
+
+# Every row a jurisdiction's rules are made of; the tax rates priced at the checkout (pos) are among them.
+RULES = Versioned("rules").watch(
+    Jurisdiction, PurchaseLimit, PurchaseLimitTerm, AgeRule, DeliveryRule, TaxRate
+)
 
 
 def _in_force(day: dt.date) -> Q:
@@ -31,7 +37,12 @@ def _in_force(day: dt.date) -> Q:
 
 
 def jurisdiction_rules_get(*, jurisdiction: str, on: dt.date) -> JurisdictionRules:
-    """The rules of `jurisdiction` in force on `on`, in six queries whatever their number."""
+    """The rules of `jurisdiction` in force on `on`: read once per process until a rule row changes (six
+    queries then, whatever their number)."""
+    return RULES.get(("jurisdiction", jurisdiction, on), lambda: _rules_load(jurisdiction, on))
+
+
+def _rules_load(jurisdiction: str, on: dt.date) -> JurisdictionRules:
     found = Jurisdiction.objects.filter(code=jurisdiction).first()
     if found is None:
         raise NotFound(

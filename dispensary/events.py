@@ -5,6 +5,7 @@ Apps declare events as frozen dataclasses subclassing `Event` and register handl
 their `handlers.py`, imported from `AppConfig.ready()`.
 """
 
+import contextlib
 import contextvars
 import dataclasses
 import datetime as dt
@@ -96,26 +97,63 @@ def delivering_event_uuid() -> str | None:
     return _DELIVERING.get()
 
 
+_BATCH: contextvars.ContextVar[list[OutboxEvent] | None] = contextvars.ContextVar(
+    "outbox_batch", default=None
+)
+
+
 def publish(event: Event, *, organization_id: int | None = None) -> OutboxEvent:
     """Write the event and one delivery per registered handler in the caller's transaction.
 
-    Nothing is dispatched unless and until that transaction commits.
+    Nothing is dispatched unless and until that transaction commits. Inside `batch()`, the row is written with
+    the batch's other events when the batch ends (its pk is set then).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("publish() must be called inside the transaction that makes the event true.")
     if organization_id is None:
         organization_id = getattr(event, "organization_id", None)
-    now = timezone.now()
-    row = OutboxEvent.objects.create(
+    row = OutboxEvent(
         name=event.name, version=event.version, organization_id=organization_id, payload=event.to_payload()
     )
+    pending = _BATCH.get()
+    if pending is not None:
+        pending.append(row)
+        return row
+    row.save()
+    _deliveries_create([row])
+    return row
+
+
+def _deliveries_create(rows: list[OutboxEvent]) -> None:
+    now = timezone.now()
     deliveries = EventDelivery.objects.bulk_create(
-        [EventDelivery(event=row, handler=name, next_attempt_at=now) for name in handlers_for(event.name)]
+        [
+            EventDelivery(event=row, handler=name, next_attempt_at=now)
+            for row in rows
+            for name in handlers_for(row.name)
+        ]
     )
     ids = [delivery.pk for delivery in deliveries]
     if ids:
         transaction.on_commit(lambda: dispatch(ids), robust=True)
-    return row
+
+
+@contextlib.contextmanager
+def batch():
+    """Events published inside are written together when the block ends without an error: two inserts for any
+    number of events (a sale's completion, its points and its tier), in the order they were published."""
+    if _BATCH.get() is not None:  # already batching: the outer batch writes them
+        yield
+        return
+    pending: list[OutboxEvent] = []
+    token = _BATCH.set(pending)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+    if pending:
+        OutboxEvent.objects.bulk_create(pending)
+        _deliveries_create(pending)
 
 
 def dispatch(delivery_ids: Iterable[int]) -> None:

@@ -364,6 +364,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Rules, taxes, promotions and products kept per process (dispensary.versioned): without a shared cache, each
+# process reads them again after this many seconds so that a change reaches the other processes.
+VERSIONED_LOCAL_SECONDS = float(os.environ.get("VERSIONED_LOCAL_SECONDS", "30"))
 
 # --- Security -------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

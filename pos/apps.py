@@ -10,7 +10,7 @@ class PosConfig(AppConfig):
 
     def ready(self) -> None:
         from inventory.recall_parties import register_party_resolver
-        from pos.selectors import sale_parties
+        from pos.selectors import loyalty, promotions, quote, sale_parties  # noqa: F401 - watch their rows (caches)
 
         register_party_resolver("sale", sale_parties)
         _offer_links()

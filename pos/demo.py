@@ -29,7 +29,8 @@ from pos.models import (
     Reward,
     Sale,
 )
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import CartInput, QuoteLineInput, quote
+from pos.services import TenderInput, sale_complete
 from pos.services.pins import manager_pin_set
 from pos.services.queue import queue_check_in, queue_entry_call, queue_entry_finish
 
@@ -197,19 +198,25 @@ def _sales_load() -> dict[str, int]:
             customer=customer,
             at=at,
         ).verification
-        lines = [SaleLineInput(products[(index * 3) % len(products)].pk, Decimal("1"))]
+        lines = [QuoteLineInput(products[(index * 3) % len(products)].pk, Decimal("1"))]
         if index % 3 == 0:
-            lines.append(SaleLineInput(products[(index * 3 + 1) % len(products)].pk, Decimal("1")))
+            lines.append(QuoteLineInput(products[(index * 3 + 1) % len(products)].pk, Decimal("1")))
+        priced = quote(
+            CartInput(
+                store=store,
+                customer_type=customer_type,
+                lines=tuple(lines),
+                customer=customer,
+                id_verification=verification,
+                at=at,
+            )
+        )
         sale_complete(
-            store=store,
+            quote=priced,
+            tenders=[TenderInput("cash", Decimal("500"))],
             register=register,
             staff=staff,
-            customer=customer,
-            customer_type=customer_type,
-            lines=lines,
-            tenders=[TenderInput("cash", Decimal("500"))],
             idempotency_key=f"demo-sale-{index}",
-            id_verification=verification,
             now=at,
         )
         added += 1

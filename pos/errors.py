@@ -55,3 +55,10 @@ class CouponInvalid(ValidationFailed):
     """A coupon code or a reward asked for cannot be used on this sale (the reason is in the message)."""
 
     code = "coupon_invalid"
+
+
+class QuoteChanged(Conflict):
+    """Prices, promotions or the customer's points moved between the quote and the completion, and the total
+    with them: the budtender shows the new total before taking payment."""
+
+    code = "quote_changed"

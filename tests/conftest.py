@@ -49,6 +49,22 @@ def state_reports_sent_inline(settings):
     settings.STATE_SYNC = {**settings.STATE_SYNC, "IN_PROCESS": "inline"}
 
 
+@pytest.fixture(autouse=True)
+def versioned_reads_forgotten(settings):
+    """Rules, taxes, promotions and the loyalty program are kept per process under a version in the cache
+    (dispensary.versioned); each test's database starts over, so each test starts with nothing kept. The
+    tests run in one process: kept reads do not expire by age within a test (query counts stay exact)."""
+    from django.core.cache import cache
+
+    from dispensary.versioned import forget_all
+
+    settings.VERSIONED_LOCAL_SECONDS = 3600
+    forget_all()
+    cache.clear()
+    yield
+    forget_all()
+
+
 @pytest.fixture
 def organization(db):
     return OrganizationFactory()

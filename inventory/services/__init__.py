@@ -4,7 +4,10 @@
 from inventory.services.stock import (
     SELLING_LOCATIONS,
     AdjustmentReason,
+    PackagePick,
     Reference,
+    StockMoved,
+    StockPicks,
     StockRequest,
     StockTake,
     fefo_key,
@@ -12,15 +15,20 @@ from inventory.services.stock import (
     package_receive,
     stock_allocate,
     stock_commit,
+    stock_pick,
     stock_release,
     stock_return,
     stock_sell,
+    stock_sell_picked,
 )
 
 __all__ = [
     "SELLING_LOCATIONS",
     "AdjustmentReason",
+    "PackagePick",
     "Reference",
+    "StockMoved",
+    "StockPicks",
     "StockRequest",
     "StockTake",
     "fefo_key",
@@ -28,7 +36,9 @@ __all__ = [
     "package_receive",
     "stock_allocate",
     "stock_commit",
+    "stock_pick",
     "stock_release",
     "stock_return",
     "stock_sell",
+    "stock_sell_picked",
 ]

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from dispensary import events
@@ -312,9 +312,15 @@ def _why_not(package: Package, today: dt.date) -> str:
     return "none of it is available"
 
 
-def _publish_low_stock(store: Store, product_ids: Iterable[int], before: dict[int, Decimal]) -> None:
+def _publish_low_stock(
+    store: Store,
+    product_ids: Iterable[int],
+    before: dict[int, Decimal],
+    after: dict[int, Decimal] | None = None,
+) -> None:
     """StockLow when a product's available quantity at the store crosses below its reorder point."""
-    after = _available_by_product(store, product_ids)
+    if after is None:
+        after = _available_by_product(store, product_ids)
     products = Product.objects.filter(pk__in=list(product_ids), reorder_point__gt=0).only(
         "pk", "reorder_point"
     )
@@ -410,6 +416,216 @@ def stock_sell(
         actor=actor,
         reference=reference,
     )
+
+
+# --- The checkout's fast path: packages picked by the quote, taken by one conditional UPDATE -------------
+
+
+@dataclass(frozen=True)
+class PackagePick:
+    """A package the quote picked for a line, with what a sale line and the state's receipt need of it."""
+
+    package_id: int
+    product_id: int
+    quantity: Decimal
+    tag: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class StockPicks:
+    """The packages picked for each request, in order; `complete` is False when some request could not be
+    served (the sale then takes its stock by `stock_sell`, which says why)."""
+
+    by_request: tuple[tuple[PackagePick, ...], ...]
+    complete: bool
+
+
+def stock_pick(
+    *, store: Store, requests: Sequence[StockRequest], today: dt.date, locations=SELLING_LOCATIONS
+) -> StockPicks:
+    """Which packages would serve the requests now (first-expiring-first-out unless pinned), in one read and
+    without locking: the quote shows it, the sale takes exactly these with `stock_sell_picked`."""
+    product_ids = {request.product_id for request in requests if request.package_id is None}
+    pinned_ids = {request.package_id for request in requests if request.package_id is not None}
+    if not requests:
+        return StockPicks((), True)
+    rows = Package.objects.filter(store=store, status=Package.Status.ACTIVE).filter(
+        Q(product_id__in=product_ids, location__in=locations) | Q(pk__in=pinned_ids)
+    )
+    by_product: dict[int, list[_Candidate]] = defaultdict(list)
+    packages = {}
+    for values in rows.values_list(*_Candidate.FIELDS):
+        package = _Candidate(*values)
+        packages[package.pk] = package
+        if package.location in locations:
+            by_product[package.product_id].append(package)
+    remaining = {pk: package.quantity_available for pk, package in packages.items()}
+    picked, complete = [], True
+    for request in requests:
+        wanted, got = Decimal(request.quantity), []
+        if request.package_id is not None:
+            package = packages.get(request.package_id)
+            ok = package is not None and package.product_id == request.product_id
+            pool = [package] if ok and _sellable(package, today=today, locations=(package.location,)) else []
+        else:
+            pool = sorted(
+                (
+                    p
+                    for p in by_product.get(request.product_id, [])
+                    if _sellable(p, today=today, locations=locations)
+                ),
+                key=fefo_key,
+            )
+        for package in pool:
+            take = min(wanted, remaining[package.pk])
+            if take <= ZERO:
+                continue
+            if package.unit == Product.SoldBy.EACH and take != take.to_integral_value():
+                break
+            remaining[package.pk] -= take
+            wanted -= take
+            got.append(PackagePick(package.pk, package.product_id, take, package.tag, package.unit))
+            if wanted == ZERO:
+                break
+        complete = complete and wanted == ZERO
+        picked.append(tuple(got))
+    return StockPicks(tuple(picked), complete)
+
+
+def _taken_by_one_update(
+    store: Store, wanted: dict[int, Decimal], *, today: dt.date, locations: Sequence[str]
+) -> int:
+    """UPDATE the packages that still qualify, taking `wanted[pk]` from each (finished when it reaches zero);
+    the number of rows changed. The rows are locked in primary-key order first (PostgreSQL), so two sales
+    sharing packages cannot deadlock. Written in SQL: the ORM's CASE per package costs more Python than the
+    query itself on the checkout's hot path."""
+    table = connection.ops.quote_name(Package._meta.db_table)
+    ids = sorted(wanted)
+    # CAST: SQLite compares a quantity with a text parameter as text otherwise.
+    taken = "CASE id " + " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in ids) + " END"
+    taken_params = [value for pk in ids for value in (pk, wanted[pk])]
+    in_ids = ", ".join("%s" for _ in ids)
+    # NO KEY UPDATE: the rows of other sales that merely reference these packages (their lines and movements
+    # take a key-share lock) neither wait for this lock nor hold it up.
+    lock = ""
+    if connection.vendor == "postgresql":
+        lock = " FOR NO KEY UPDATE"
+    elif connection.features.has_select_for_update:
+        lock = " FOR UPDATE"
+    # Only the table's quoted name and placeholders are formatted into the text; every value is a parameter.
+    sql = (
+        f"UPDATE {table} SET quantity_on_hand = quantity_on_hand - ({taken}), "  # noqa: S608
+        f"status = CASE WHEN quantity_on_hand = ({taken}) THEN %s ELSE status END "
+        f"WHERE id IN (SELECT id FROM {table} WHERE id IN ({in_ids}) ORDER BY id{lock}) "
+        f"AND store_id = %s AND status = %s AND location IN ({', '.join('%s' for _ in locations)}) "
+        f"AND lab_status <> %s AND (expires_on IS NULL OR expires_on >= %s) "
+        f"AND quantity_on_hand - quantity_allocated >= ({taken})"
+    )
+    params = [
+        *taken_params,
+        *taken_params,
+        Package.Status.FINISHED,
+        *ids,
+        store.pk,
+        Package.Status.ACTIVE,
+        *locations,
+        Package.LabStatus.FAILED,
+        today,
+        *taken_params,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """What picking needs of a package (plain values: the quote reads many and keeps none)."""
+
+    FIELDS = (
+        "pk",
+        "product_id",
+        "tag",
+        "unit",
+        "status",
+        "lab_status",
+        "expires_on",
+        "location",
+        "received_at",
+        "quantity_on_hand",
+        "quantity_allocated",
+    )
+
+    pk: int
+    product_id: int
+    tag: str
+    unit: str
+    status: str
+    lab_status: str
+    expires_on: dt.date | None
+    location: str
+    received_at: dt.datetime
+    quantity_on_hand: Decimal
+    quantity_allocated: Decimal
+
+    @property
+    def quantity_available(self) -> Decimal:
+        return self.quantity_on_hand - self.quantity_allocated
+
+
+class StockMoved(Exception):
+    """The picked packages no longer hold what was picked (sold meanwhile, moved, expired, failed a test).
+    Part of the UPDATE may have been applied: the caller's transaction must roll back."""
+
+
+def stock_sell_picked(
+    *,
+    store: Store,
+    picks: Sequence[PackagePick],
+    actor,
+    reference: Reference,
+    today: dt.date,
+    reorder_points: dict[int, Decimal] | None = None,
+    locations: Sequence[str] = SELLING_LOCATIONS,
+) -> list[StockTake]:
+    """Take exactly the picked quantities for a sale with ONE UPDATE that locks the packages in primary-key
+    order and changes only those that still qualify (active, sellable, enough available); StockMoved when any
+    does not (the caller rolls back). The movements are one insert, made first. `reorder_points` (product id to reorder point, when the caller has
+    the products) spares reading them to publish StockLow."""
+    wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for pick in picks:
+        wanted[pick.package_id] += _positive(pick.quantity)
+    # The movements first: the packages then stay locked for the UPDATE and the commit only.
+    label = actor_label(actor)[:200]
+    StockMovement.objects.bulk_create(
+        StockMovement(
+            package_id=pick.package_id,
+            store_id=store.pk,
+            kind=StockMovement.Kind.SOLD,
+            quantity=-pick.quantity,
+            actor=actor if isinstance(actor, User) else None,
+            actor_label=label,
+            reference_type=reference.type,
+            reference_id=reference.id,
+        )
+        for pick in picks
+    )
+    ids = sorted(wanted)
+    if _taken_by_one_update(store, wanted, today=today, locations=locations) != len(ids):
+        raise StockMoved(f"Some of the {len(ids)} picked packages changed since the quote.")
+    sold: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for pick in picks:
+        sold[pick.product_id] += pick.quantity
+    if reorder_points is None:
+        watched = set(sold)
+    else:
+        watched = {product_id for product_id in sold if reorder_points.get(product_id, ZERO) > ZERO}
+    if watched:
+        after = _available_by_product(store, watched)
+        before = {product_id: after.get(product_id, ZERO) + sold[product_id] for product_id in watched}
+        _publish_low_stock(store, watched, before, after=after)
+    return [StockTake(pick.package_id, pick.product_id, pick.quantity) for pick in picks]
 
 
 def _lock_takes(store: Store, takes: Sequence[StockTake]) -> dict[int, Package]:

@@ -24,7 +24,7 @@ from pos.models import (
     VeteranProof,
 )
 from pos.selectors.promotions import promotion_choice_list
-from pos.selectors.quote import Buyer, Quote, QuoteLineInput, buyer_resident, limits_age, sale_quote
+from pos.selectors.quote import Buyer, CartInput, Quote, QuoteLineInput, buyer_resident, quote
 
 SEARCH_LIMIT = 8
 
@@ -81,28 +81,39 @@ def cart_buyer(cart: Cart, *, customer: Customer | None = None) -> Buyer:
     )
 
 
-def cart_quote(
+def cart_input(
     cart: Cart, lines: Sequence[QuoteLineInput], *, customer: Customer | None = None, customer_type=None
+) -> CartInput:
+    """The quote's input for `lines` in this cart, for the cart's buyer (or `customer` as the cart's customer)."""
+    customer = cart.customer if customer is None else customer
+    return CartInput(
+        store=cart.store,
+        customer_type=customer_type or cart.customer_type,
+        lines=tuple(lines),
+        customer=customer,
+        id_verification=cart.id_verification,
+        caregiver=cart.caregiver,
+        employee=cart.employee,
+        veteran_proof=cart.veteran_proof,
+        coupon_codes=tuple(cart.coupon_codes or ()),
+        promotion_ids=tuple(int(pk) for pk in cart.promotion_ids or ()),
+        reward_ids=tuple(int(pk) for pk in cart.reward_ids or ()),
+        pickup_order=cart.pickup_order if cart.pickup_order_id else None,
+    )
+
+
+def cart_quote(
+    cart: Cart,
+    lines: Sequence[QuoteLineInput],
+    *,
+    customer: Customer | None = None,
+    customer_type=None,
+    picks: bool = False,
 ) -> Quote:
     """What `lines` in this cart would cost and how they stand against the limits, for the cart's buyer (or
-    `customer` as the cart's customer)."""
-    verification = cart.id_verification
-    customer = cart.customer if customer is None else customer
-    id_age = verification.age if verification is not None and verification.passed else None
-    return sale_quote(
-        store=cart.store,
-        customer=customer,
-        customer_type=customer_type or cart.customer_type,
-        lines=lines,
-        age=id_age,
-        limits_age=limits_age(
-            id_age=id_age, patient=customer, caregiver=cart.caregiver, today=store_local_date(cart.store)
-        ),
-        coupon_codes=tuple(cart.coupon_codes),
-        promotion_ids=tuple(cart.promotion_ids),
-        reward_ids=tuple(cart.reward_ids),
-        buyer=cart_buyer(cart, customer=customer),
-    )
+    `customer` as the cart's customer). `picks`: choose the packages too (completing the sale; the screen
+    shows prices only)."""
+    return quote(cart_input(cart, lines, customer=customer, customer_type=customer_type), picks=picks)
 
 
 def cart_view(*, cart: Cart, lines: list[CartLine] | None = None, quote: Quote | None = None) -> CartView:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from compliance.identity import IdRefused
 from compliance.rules import Purchase, Verdict
+from compliance.rules.limits import JurisdictionRules
 from compliance.selectors import jurisdiction_rules_get
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
@@ -63,11 +64,7 @@ def purchase_check(
     known age below the minimum refuses it at once."""
     today = store_local_date(store, at=now)
     rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
-    if customer is None and not rules.anonymous_sales_allowed:
-        raise SaleNotAllowed(
-            f"{rules.name} does not allow anonymous sales: look the customer up or add them.",
-            details={"customer": ["Required in this state."]},
-        )
+    anonymous_check(rules=rules, customer=customer)
     verdict = limits_verdict(
         store=store,
         customer=customer,
@@ -81,6 +78,20 @@ def purchase_check(
         resident=resident,
         via_caregiver=via_caregiver,
     )
+    return verdict_enforce(verdict, id_at_pickup=id_at_pickup)
+
+
+def anonymous_check(*, rules: JurisdictionRules, customer: Customer | None) -> None:
+    if customer is None and not rules.anonymous_sales_allowed:
+        raise SaleNotAllowed(
+            f"{rules.name} does not allow anonymous sales: look the customer up or add them.",
+            details={"customer": ["Required in this state."]},
+        )
+
+
+def verdict_enforce(verdict: Verdict, *, id_at_pickup: bool = False) -> Verdict:
+    """Refuse what the limit engine's verdict does not allow (the age as IdRefused, the rest as SaleNotAllowed
+    or PurchaseLimitExceeded); the verdict when it allows it."""
     violations = [v for v in verdict.violations if not (id_at_pickup and v.code == "age_unknown")]
     if not violations:
         return verdict

@@ -1,6 +1,7 @@
 """Loading what may discount a cart: the store's automatic and chosen promotions, the codes asked for with
 their use counts, and the rewards asked for, as the engine's plain rules (a fixed number of queries, however
-many promotions or codes exist)."""
+many promotions or codes exist). The store's promotions are read once per process until a promotion changes
+(dispensary.versioned); codes and rewards, which count uses and points, are read each time they are asked for."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,8 +10,13 @@ from decimal import Decimal
 from django.db.models import Count, Q
 
 from dispensary.models import Customer, Store
+from dispensary.versioned import Versioned
 from pos.models import Coupon, CouponRedemption, Promotion, Reward
 from pos.promotions import CouponRule, PromotionRule, RewardRule
+
+PROMOTIONS = Versioned("promotions").watch(
+    Promotion, m2m=(Promotion.stores.through, Promotion.products.through)
+)
 
 
 @dataclass(frozen=True)
@@ -69,28 +75,20 @@ def promotion_data_get(
     case) and the rewards asked for. A read: completing a sale locks the coupon rows first
     (pos.services.sales), so two registers cannot both spend the last use of a code."""
     organization_id = store.organization_id
-    chosen = [int(pk) for pk in promotion_ids]
-    promotions = (
-        Promotion.objects.filter(organization_id=organization_id, active=True)
-        .filter(Q(automatic=True) | Q(pk__in=chosen))
-        .filter(pk__in=Promotion.objects.filter(_for_store(store)).values("pk"))
-        .prefetch_related("products")
-        .order_by("-priority", "name", "pk")
-    )
+    chosen = {int(pk) for pk in promotion_ids}
+    offered = store_promotions_get(store=store)
+    promotions = [rule for rule in offered.values() if rule.active and (rule.automatic or rule.id in chosen)]
+    promotions.sort(key=lambda rule: (-rule.priority, rule.name, rule.id))
     codes = coupon_codes_normalize(coupon_codes)
     coupon_rows = []
     if codes:
         coupon_rows = list(
             Coupon.objects.filter(organization_id=organization_id, code__in=codes).order_by("pk")
         )
-    coupon_promotions = {}
-    if coupon_rows:
-        for promotion in (
-            Promotion.objects.filter(pk__in={row.promotion_id for row in coupon_rows})
-            .filter(pk__in=Promotion.objects.filter(_for_store(store)).values("pk"))
-            .prefetch_related("products")
-        ):
-            coupon_promotions[promotion.pk] = promotion_rule(promotion)
+    # A code whose promotion is not offered at this store is unknown here.
+    coupon_promotions = {
+        row.promotion_id: offered[row.promotion_id] for row in coupon_rows if row.promotion_id in offered
+    }
     customer_uses = {}
     if coupon_rows and customer is not None:
         customer_uses = dict(
@@ -136,7 +134,23 @@ def promotion_data_get(
             )
             for row in Reward.objects.filter(organization_id=organization_id, pk__in=wanted_rewards)
         }
-    return PromotionData(tuple(promotion_rule(p) for p in promotions), coupons, rewards)
+    return PromotionData(tuple(promotions), coupons, rewards)
+
+
+def store_promotions_get(*, store: Store) -> dict[int, PromotionRule]:
+    """Every promotion of the organization offered at `store` (active or not), as the engine's rules by id:
+    read once per process until a promotion, its stores or its products change."""
+    return PROMOTIONS.get(("store", store.pk), lambda: _store_promotions_load(store))
+
+
+def _store_promotions_load(store: Store) -> dict[int, PromotionRule]:
+    rows = (
+        Promotion.objects.filter(organization_id=store.organization_id)
+        .filter(pk__in=Promotion.objects.filter(_for_store(store)).values("pk"))
+        .prefetch_related("products")
+        .order_by("pk")
+    )
+    return {row.pk: promotion_rule(row) for row in rows}
 
 
 def promotion_choice_list(*, store: Store):

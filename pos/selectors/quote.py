@@ -7,12 +7,12 @@ Discounts on a line come from price overrides and manual discounts a manager app
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.utils import timezone
 
-from compliance.models import Recommendation
+from compliance.models import IdVerification, Recommendation
 from compliance.rules import (
     MEDICAL,
     CartLine,
@@ -23,11 +23,14 @@ from compliance.rules import (
     with_limits,
 )
 from compliance.rules import Customer as RulesCustomer
-from compliance.rules.limits import LimitUsage, Verdict, Violation
-from compliance.selectors import jurisdiction_rules_get
+from compliance.rules.limits import JurisdictionRules, LimitUsage, Verdict, Violation
+from compliance.selectors import RULES, jurisdiction_rules_get
 from dispensary.clock import age_on, store_local_date
-from dispensary.models import Customer, Store
-from inventory.models import Product, quantity_text
+from dispensary.models import Customer, Store, User
+from dispensary.versioned import Versioned, versions
+from inventory.models import Product, ProductLimitAmount, quantity_text
+from inventory.services import PackagePick, StockPicks, StockRequest, stock_pick
+from pos.models import PickupOrder
 from pos.pricing import ZERO, Discount, PriceLine, TaxAmount, line_price, money
 from pos.promotions import (
     Applied,
@@ -38,8 +41,8 @@ from pos.promotions import (
     discounts_apply,
     points_for,
 )
-from pos.selectors.loyalty import LoyaltyContext, loyalty_context_get
-from pos.selectors.promotions import promotion_data_get
+from pos.selectors.loyalty import LOYALTY, LoyaltyContext, loyalty_context_get
+from pos.selectors.promotions import PROMOTIONS, promotion_data_get
 from pos.selectors.sales import customer_limit_history, tax_specs_in_force
 
 
@@ -117,10 +120,13 @@ class QuoteLine:
     tax_amount: Decimal
     total: Decimal
     limit_amounts: dict[str, Decimal]
+    picks: tuple[PackagePick, ...] = ()  # the packages that serve it, when the quote picked them
 
 
 @dataclass(frozen=True)
 class Quote:
+    """A cart priced once (see `quote`): what the screen shows and what completing the sale commits."""
+
     lines: tuple[QuoteLine, ...]
     subtotal: Decimal
     discount_total: Decimal
@@ -137,6 +143,19 @@ class Quote:
     points_to_redeem: int = 0
     tier_name: str = ""
     notes: tuple[str, ...] = field(default_factory=tuple)
+    refused: tuple[CodeResult, ...] = ()  # codes and rewards asked for that cannot be used
+    cart: "CartInput | None" = None
+    at: dt.datetime | None = None
+    local_date: dt.date | None = None
+    # (name, version) of the kept reads it was priced under: rules (limits, ages, taxes), promotions, the
+    # loyalty program, the catalog (prices, limit amounts).
+    versions: tuple[tuple[str, int], ...] = ()
+    rules: JurisdictionRules | None = None
+    loyalty: LoyaltyContext | None = None
+    unknown_product_ids: tuple[int, ...] = ()
+    stock_picked: bool = False  # every line has its packages (else the sale picks them under locks)
+    history_since: dt.datetime | None = None  # the limits' history was read from then...
+    history_count: int = 0  # ...and held this many purchases
 
     @property
     def limits(self) -> tuple[LimitUsage, ...]:
@@ -147,10 +166,22 @@ class Quote:
         return tuple(v for v in self.verdict.violations if v.code == "limit_exceeded")
 
 
+# Products with their limit amounts, kept per process until a product or a limit amount changes: a price
+# change moves this version, so completing a quote priced before it prices the cart again.
+CATALOG = Versioned("catalog").watch(Product, ProductLimitAmount)
+
+
 def products_for(store: Store, product_ids) -> dict[int, Product]:
+    """The organization's products among `product_ids` (with their limit amounts), by id. Kept per process:
+    the instances are shared, read them only."""
+    found = CATALOG.get_many(sorted(set(product_ids)), _products_load)
+    return {pk: product for pk, product in found.items() if product.organization_id == store.organization_id}
+
+
+def _products_load(product_ids: list[int]) -> dict[int, Product]:
     return {
         product.pk: product
-        for product in Product.objects.filter(organization_id=store.organization_id, pk__in=set(product_ids))
+        for product in Product.objects.filter(pk__in=product_ids)
         .prefetch_related("limit_amounts")
         .order_by("pk")
     }
@@ -158,6 +189,21 @@ def products_for(store: Store, product_ids) -> dict[int, Product]:
 
 def limit_amounts_of(product: Product, quantity: Decimal) -> dict[str, Decimal]:
     return {row.bucket: row.amount * Decimal(quantity) for row in product.limit_amounts.all()}
+
+
+def limit_rules(*, rules, customer: Customer | None, customer_type: str, today: dt.date):
+    """The rules the limits are judged by: a medical patient's current recommendation adds its amounts as the
+    patient's own allowances."""
+    if customer is not None and customer_type == MEDICAL:
+        amounts = recommendation_amounts(customer=customer, today=today)
+        rules = with_limits(rules, recommendation_limits(rules, amounts, on=today))
+    return rules
+
+
+def limits_since(rules, now: dt.datetime) -> dt.datetime:
+    """The start of the longest window of the rules: the purchases since then are the limits' history."""
+    longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
+    return now - dt.timedelta(days=longest + 1)
 
 
 def limits_verdict(
@@ -173,20 +219,20 @@ def limits_verdict(
     pending: Sequence[Purchase] = (),
     resident: bool = True,
     via_caregiver: bool = False,
+    history: Sequence[Purchase] | None = None,
 ) -> Verdict:
     """The limit engine's verdict on lines (anything with product_id and quantity) for this customer today,
     with their purchases in the longest window (net of refunds, voids left out); `pending` counts as bought
     too (the customer's reserved pickup orders). Residency picks the allowances for residents or visitors;
     `via_caregiver` is a patient served through their caregiver; a medical patient's current recommendation
-    adds its amounts as the patient's own allowances."""
+    adds its amounts as the patient's own allowances. `history` (read by the caller with `limit_rules` and
+    `limits_since`) spares reading it again."""
     today = store_local_date(store, at=now)
-    rules = rules or jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
-    if customer is not None and customer_type == MEDICAL:
-        amounts = recommendation_amounts(customer=customer, today=today)
-        rules = with_limits(rules, recommendation_limits(rules, amounts, on=today))
-    longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
-    since = now - dt.timedelta(days=longest + 1)
-    history = customer_limit_history(customer=customer, since=since) if customer else []
+    if history is None:
+        rules = rules or jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
+        rules = limit_rules(rules=rules, customer=customer, customer_type=customer_type, today=today)
+        since = limits_since(rules, now)
+        history = customer_limit_history(customer=customer, since=since) if customer else []
     history = [*history, *pending]
     cart = [
         CartLine(
@@ -376,53 +422,120 @@ def points_to_earn(loyalty: LoyaltyContext, priced: Sequence[QuoteLine], day: dt
     )
 
 
-def sale_quote(
-    *,
-    store: Store,
-    customer: Customer | None,
-    customer_type: str,
-    lines: Sequence[QuoteLineInput],
-    age: int | None = None,
-    coupon_codes: Sequence[str] = (),
-    promotion_ids: Sequence[int] = (),
-    reward_ids: Sequence[int] = (),
-    at: dt.datetime | None = None,
-    buyer: Buyer = Buyer(),
-    limits_age: int | None = None,
-) -> Quote:
-    """Price `lines` and check them against the limits, as completing the sale now would. Products of other
-    organizations are left out (a cart only holds this organization's). `age` is the age on the ID checked;
-    `limits_age` the patient's when a caregiver buys for them (default: `age`)."""
-    now = at or timezone.now()
+@dataclass(frozen=True)
+class CartInput:
+    """What is being bought, by whom, where and when: the input of `quote`.
+
+    `id_verification` is the ID checked at this visit (its age and issuing state count); `age` stands in for
+    it when none was checked yet (a pickup order placed ahead, aged by the customer's record). `caregiver` buys
+    for the patient `customer`; `employee` is the staff member buying (employee discounts); `veteran_proof` the
+    budtender's veteran check; `pickup_order` the order this sale hands over; `at` the moment priced (now)."""
+
+    store: Store
+    customer_type: str
+    lines: tuple[QuoteLineInput, ...]
+    customer: Customer | None = None
+    id_verification: IdVerification | None = None
+    age: int | None = None
+    resident: bool | None = None  # None: by the ID's issuing state, else the customer's address
+    caregiver: Customer | None = None
+    employee: User | None = None
+    veteran_proof: str = ""
+    coupon_codes: tuple[str, ...] = ()
+    promotion_ids: tuple[int, ...] = ()
+    reward_ids: tuple[int, ...] = ()
+    pickup_order: PickupOrder | None = None
+    at: dt.datetime | None = None
+
+    @property
+    def id_age(self) -> int | None:
+        verification = self.id_verification
+        if verification is not None and verification.passed:
+            return verification.age
+        return self.age
+
+    @property
+    def buyer(self) -> Buyer:
+        resident = self.resident
+        if resident is None:
+            resident = buyer_resident(
+                store=self.store, verification=self.id_verification, customer=self.customer
+            )
+        return Buyer(
+            resident=resident,
+            caregiver=self.caregiver,
+            employee_id=self.employee.pk if self.employee is not None else None,
+            veteran_proof=self.veteran_proof,
+        )
+
+
+VERSIONED = (RULES.name, PROMOTIONS.name, LOYALTY.name, CATALOG.name)
+
+
+def quote_versions(store: Store) -> tuple[tuple[str, int], ...]:
+    """The versions of what a quote reads from the process's kept reads, in one cache round trip."""
+    return tuple(sorted(versions(*VERSIONED).items()))
+
+
+def quote(cart: CartInput, *, picks: bool = True) -> Quote:
+    """Price the cart once: the packages each line takes now (first-expiring-first-out unless a tag was
+    scanned), prices, every discount and tax, totals, the limit verdict and the points, with the versions of
+    the rules, promotions and loyalty program they were read under. Writes nothing; completing the sale takes
+    this Quote (pos.services.sales.sale_complete). Products of other organizations are left out and listed in
+    `unknown_product_ids`. `picks=False` skips choosing packages (a screen that shows prices only)."""
+    store = cart.store
+    now = cart.at or timezone.now()
     today = store_local_date(store, at=now)
-    products = products_for(store, [line.product_id for line in lines])
-    lines = [line for line in lines if line.product_id in products]
+    read_under = quote_versions(store)
+    products = products_for(store, [line.product_id for line in cart.lines])
+    unknown = tuple(sorted({line.product_id for line in cart.lines} - set(products)))
+    lines = [line for line in cart.lines if line.product_id in products]
+    rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
+    buyer = cart.buyer
+    id_age = cart.id_age
+    customer = cart.customer
+    verdict_age = limits_age(id_age=id_age, patient=customer, caregiver=cart.caregiver, today=today)
+    judged_by = limit_rules(rules=rules, customer=customer, customer_type=cart.customer_type, today=today)
+    since = limits_since(judged_by, now)
+    history = customer_limit_history(customer=customer, since=since) if customer is not None else []
     verdict = limits_verdict(
         store=store,
         customer=customer,
-        customer_type=customer_type,
-        age=age if limits_age is None else limits_age,
+        customer_type=cart.customer_type,
+        age=verdict_age,
         lines=lines,
         products=products,
         now=now,
+        rules=judged_by,
         resident=buyer.resident,
-        via_caregiver=buyer.caregiver is not None,
+        via_caregiver=cart.caregiver is not None,
+        history=history,
     )
     taxes = tax_specs_in_force(jurisdiction=store.jurisdiction, on=today)
     applied, loyalty = cart_discounts(
         store=store,
         customer=customer,
-        customer_type=customer_type,
-        age=age,
+        customer_type=cart.customer_type,
+        age=id_age,
         lines=lines,
         products=products,
-        coupon_codes=coupon_codes,
-        promotion_ids=promotion_ids,
-        reward_ids=reward_ids,
+        coupon_codes=cart.coupon_codes,
+        promotion_ids=cart.promotion_ids,
+        reward_ids=cart.reward_ids,
         now=now,
         buyer=buyer,
     )
-    priced = price_lines(lines, products, taxes, customer_type, applied.discounts_by_line)
+    priced = price_lines(lines, products, taxes, cart.customer_type, applied.discounts_by_line)
+    stock = StockPicks((), False)
+    if picks and lines and cart.pickup_order is None:
+        stock = stock_pick(
+            store=store,
+            requests=[
+                StockRequest(line.product_id, Decimal(line.quantity), line.package_id) for line in lines
+            ],
+            today=today,
+        )
+        priced = [replace(line, picks=got) for line, got in zip(priced, stock.by_request, strict=True)]
     account = loyalty.account
     return Quote(
         lines=tuple(priced),
@@ -430,9 +543,20 @@ def sale_quote(
         coupons=applied.coupons,
         rewards=applied.rewards,
         chosen=applied.chosen,
+        refused=tuple(applied.refused),
         points_balance=account.balance if account else (0 if loyalty.enabled and customer else None),
         points_to_earn=points_to_earn(loyalty, priced, today) if customer else 0,
         points_to_redeem=applied.points_to_redeem,
-        tier_name=account.tier.name if account and account.tier else "",
+        tier_name=account.tier.name if account and account.tier_id and account.tier else "",
+        cart=cart,
+        at=now,
+        local_date=today,
+        versions=read_under,
+        rules=rules,
+        loyalty=loyalty,
+        unknown_product_ids=unknown,
+        stock_picked=stock.complete,
+        history_since=since,
+        history_count=len(history),
         **quote_totals(priced),
     )

@@ -11,6 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from compliance.models import TaxRate
 from compliance.rules import CartLine, Purchase
+from compliance.selectors import RULES
 from dispensary.inputs import id_parse
 from dispensary.models import Customer, Store
 from inventory.recall_parties import Party
@@ -18,12 +19,17 @@ from pos.models import Refund, Sale, SaleLine, SaleLineTax, Tender
 from pos.pricing import TaxSpec
 
 
-def tax_specs_in_force(*, jurisdiction: str, on: dt.date) -> list[TaxSpec]:
+def tax_specs_in_force(*, jurisdiction: str, on: dt.date) -> tuple[TaxSpec, ...]:
+    """The jurisdiction's tax rates in force on `on`, read once per process until a rule row changes."""
+    return RULES.get(("taxes", jurisdiction, on), lambda: _tax_specs_load(jurisdiction, on))
+
+
+def _tax_specs_load(jurisdiction: str, on: dt.date) -> tuple[TaxSpec, ...]:
     rows = TaxRate.objects.filter(
         Q(effective_from__lte=on) & (Q(effective_to__isnull=True) | Q(effective_to__gte=on)),
         jurisdiction__code=jurisdiction,
     ).order_by("level", "id")
-    return [
+    return tuple(
         TaxSpec(
             id=row.pk,
             name=row.name,
@@ -36,7 +42,7 @@ def tax_specs_in_force(*, jurisdiction: str, on: dt.date) -> list[TaxSpec]:
             categories=tuple(row.categories or ()),
         )
         for row in rows
-    ]
+    )
 
 
 def _with_details(queryset: QuerySet[Sale]) -> QuerySet[Sale]:

@@ -1,7 +1,6 @@
 """Every write of the point of sale, one module per use-case family; the sale's are re-exported here."""
 
 from pos.services.sales import (
-    SaleLineInput,
     TenderInput,
     line_event,
     sale_complete,
@@ -10,7 +9,6 @@ from pos.services.sales import (
 )
 
 __all__ = [
-    "SaleLineInput",
     "TenderInput",
     "line_event",
     "sale_complete",

@@ -1,5 +1,5 @@
 """Carts: the sale a budtender builds at a register, line by line. Every change that adds to the cart is priced
-and metered with `sale_quote` first and refused (nothing written) when it would break a purchase limit; no
+and metered with `quote` first and refused (nothing written) when it would break a purchase limit; no
 override lifts a limit. Completing a cart calls `sale_complete` with the cart's own idempotency key."""
 
 import datetime as dt
@@ -30,7 +30,6 @@ from pos.selectors.quote import Quote, QuoteLineInput
 from pos.services.pins import manager_pin_identify
 from pos.services.queue import queue_entry_finish
 from pos.services.sales import (
-    SaleLineInput,
     TenderInput,
     employee_check,
     sale_complete,
@@ -796,33 +795,13 @@ def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], id
         raise Conflict("This cart was cancelled: start a new one.", details={"cart": [locked.status]})
     if locked.register is None:
         raise ValidationFailed("Choose the register first.", details={"register": ["Required."]})
-    lines = [
-        SaleLineInput(
-            product_id=line.product_id,
-            quantity=line.quantity,
-            package_id=line.package_id,
-            price_override=line.price_override,
-            approved_by_id=line.override_approved_by_id,
-        )
-        for line in _current_lines(locked)
-    ]
+    priced = cart_quote(locked, [line_input(line) for line in _current_lines(locked)], picks=True)
     sale = sale_complete(
-        store=locked.store,
+        quote=priced,
+        tenders=tenders,
         register=locked.register,
         staff=staff,
-        customer=locked.customer,
-        customer_type=locked.customer_type,
-        lines=lines,
-        tenders=tenders,
         idempotency_key=locked.idempotency_key,
-        id_verification=locked.id_verification,
-        coupon_codes=list(locked.coupon_codes or []),
-        promotion_ids=list(locked.promotion_ids or []),
-        reward_ids=list(locked.reward_ids or []),
-        pickup_order=locked.pickup_order,
-        caregiver=locked.caregiver,
-        employee=locked.employee,
-        veteran_proof=locked.veteran_proof,
     )
     locked.status = Cart.Status.COMPLETED
     locked.sale = sale

@@ -16,7 +16,7 @@ from pos.events import PointsEarned, RewardRedeemed, TierChanged
 from pos.models import Coupon, CouponRedemption, LoyaltyAccount, LoyaltyProgram, PointsEntry, Refund, Sale
 from pos.pricing import ZERO
 from pos.promotions import CodeResult
-from pos.selectors.loyalty import LoyaltyContext, customer_net_spend, tier_for
+from pos.selectors.loyalty import LoyaltyContext, customer_net_spend, loyalty_settings_get, tier_for
 
 
 def coupon_redemptions_record(*, sale: Sale, coupons: Sequence[CodeResult], now: dt.datetime) -> None:
@@ -66,7 +66,9 @@ def loyalty_sale_record(
     now: dt.datetime,
 ) -> None:
     """Spend the rewards' points and earn `points` on a completed sale (the account is created on first earn),
-    then recompute the tier. Anonymous sales and disabled programs do nothing."""
+    then recompute the tier. Anonymous sales and disabled programs do nothing. The caller writes
+    `sale.points_earned` and `sale.points_redeemed` (set here) with the sale's row. `loyalty.account` is
+    locked by the caller, its balance as locked."""
     applied = [result for result in rewards if result.applied]
     if sale.customer_id is None or not loyalty.enabled or (points <= 0 and not applied):
         return
@@ -94,7 +96,8 @@ def loyalty_sale_record(
                 amount=str(result.amount),
             )
         )
-    _spend(account, redeemed)
+    if redeemed:
+        _spend(account, redeemed)
     expires = loyalty.program.points_expire_after_days
     if points > 0:
         PointsEntry.objects.create(
@@ -109,7 +112,7 @@ def loyalty_sale_record(
         )
     account.balance = account.balance - redeemed + points
     account.save(update_fields=["balance", "updated_at"])
-    Sale.objects.filter(pk=sale.pk).update(points_earned=points, points_redeemed=redeemed)
+    # The sale's row is written by its completion, with these.
     sale.points_earned, sale.points_redeemed = points, redeemed
     if points > 0:
         publish(
@@ -126,9 +129,10 @@ def loyalty_sale_record(
 
 def loyalty_tier_recompute(*, account: LoyaltyAccount, organization_id: int, now: dt.datetime) -> None:
     """The highest tier whose minimum spend the customer's net spend over the window reaches."""
-    program = LoyaltyProgram.objects.filter(organization_id=organization_id).first()
-    if program is None:
-        return
+    settings = loyalty_settings_get(organization_id=organization_id)
+    program = settings.program
+    if program is None or (not settings.tiers and account.tier_id is None):
+        return  # no tier to reach or to leave: the spend need not be read
     spend = customer_net_spend(
         customer=account.customer, since=now - dt.timedelta(days=program.tier_window_days)
     )

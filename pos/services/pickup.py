@@ -1,5 +1,5 @@
 """Pickup orders: placed ahead (online, through the API) under the same limit engine as the checkout, their stock
-allocated until the customer picks them up (completed by `sale_complete(pickup_order=...)`), cancels, or the
+allocated until the customer picks them up (a sale whose quote's cart names the order completes it), cancels, or the
 hold expires."""
 
 import datetime as dt
@@ -32,7 +32,7 @@ from pos.events import PickupOrderClosed, PickupOrderPlaced
 from pos.models import CustomerType, PickupOrder, PickupOrderLine
 from pos.selectors.checks import purchase_check
 from pos.selectors.pickup import OPEN_STATUSES, pickup_reserved_purchases
-from pos.selectors.quote import QuoteLineInput, buyer_resident, products_for, sale_quote
+from pos.selectors.quote import CartInput, QuoteLineInput, buyer_resident, products_for, quote
 
 DEFAULT_HOLD_HOURS = 24
 MAX_DAYS_AHEAD = 14
@@ -234,8 +234,20 @@ def pickup_order_create(
                 for take in takes
             ]
         )
-        quote = sale_quote(store=store, customer=customer, customer_type=customer_type, lines=inputs, at=now)
-        order.estimated_total = quote.total
+        priced = quote(
+            CartInput(
+                store=store,
+                customer_type=customer_type,
+                lines=tuple(inputs),
+                customer=customer,
+                age=_age(customer, today),
+                resident=buyer_resident(store=store, customer=customer),
+                caregiver=caregiver,
+                at=now,
+            ),
+            picks=False,  # the order's packages are the ones allocated above
+        )
+        order.estimated_total = priced.total
         order.save(update_fields=["estimated_total"])
         line_data = [
             {

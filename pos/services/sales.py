@@ -1,30 +1,44 @@
 """Every write of the point of sale: completing a sale (limits, ID, stock, pricing, tenders in one
 transaction), voiding it on the same local day, and refunding lines back to stock or to waste."""
 
+import copy
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import repeat
-from types import SimpleNamespace
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from compliance.identity import IdRefused, caregiver_link_get, medical_status
 from compliance.models import IdVerification
+from dispensary import events
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
 from dispensary.events import publish
 from dispensary.models import Customer, Store, User
 from inventory.models import Package, Product, quantity_text
-from inventory.services import AdjustmentReason, Reference, StockRequest, StockTake, stock_return, stock_sell
+from inventory.services import (
+    AdjustmentReason,
+    PackagePick,
+    Reference,
+    StockMoved,
+    StockRequest,
+    StockTake,
+    stock_return,
+    stock_sell,
+    stock_sell_picked,
+)
 from inventory.services.waste import package_waste
 from pos.errors import (
     CouponInvalid,
+    QuoteChanged,
     RefundInvalid,
     SaleNotAllowed,
     TenderInvalid,
@@ -36,7 +50,6 @@ from pos.models import (
     CustomerType,
     DrawerSession,
     LoyaltyAccount,
-    PickupOrder,
     Refund,
     RefundLine,
     Register,
@@ -48,21 +61,11 @@ from pos.models import (
     VeteranProof,
 )
 from pos.pricing import ZERO, money
-from pos.selectors import tax_specs_in_force
-from pos.selectors.checks import purchase_check
+from pos.selectors.checks import anonymous_check, verdict_enforce
+from pos.selectors.loyalty import LoyaltyContext
 from pos.selectors.promotions import coupon_codes_normalize
-from pos.selectors.quote import (
-    Buyer,
-    QuoteLine,
-    QuoteLineInput,
-    buyer_resident,
-    cart_discounts,
-    limits_age,
-    points_to_earn,
-    price_lines,
-    products_for,
-    quote_totals,
-)
+from pos.selectors.quote import CartInput, Quote, QuoteLine, quote_versions
+from pos.selectors.quote import quote as quote_cart
 from pos.services.loyalty import (
     coupon_redemptions_record,
     loyalty_refund_record,
@@ -71,19 +74,6 @@ from pos.services.loyalty import (
 )
 from pos.services.pickup import pickup_order_fulfil
 from pos.services.pins import approver_check
-
-
-@dataclass(frozen=True)
-class SaleLineInput:
-    """A product and quantity; `package_id` when a tag was scanned (otherwise first-expiring-first-out)."""
-
-    product_id: int
-    quantity: Decimal
-    package_id: int | None = None
-    discount_percent: Decimal | None = None
-    discount_amount: Decimal | None = None
-    price_override: Decimal | None = None
-    approved_by_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,25 +88,6 @@ def _sale_reference(sale: Sale) -> Reference:
 
 
 # --- Completing a sale -----------------------------------------------------------------------------------------
-
-
-def _lock_spendings(*, store: Store, customer: Customer | None, coupon_codes: Sequence[str]) -> None:
-    """Lock what the sale spends before reading it: the coupons asked for (in primary-key order, so two
-    registers cannot both spend the last use of a code) and the customer's loyalty account."""
-    codes = coupon_codes_normalize(coupon_codes)
-    if codes:
-        list(
-            Coupon.objects.select_for_update(of=("self",))
-            .filter(organization_id=store.organization_id, code__in=codes)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-    if customer is not None:
-        list(
-            LoyaltyAccount.objects.select_for_update(of=("self",))
-            .filter(customer=customer)
-            .values_list("pk", flat=True)
-        )
 
 
 def _check_id(
@@ -155,21 +126,6 @@ def employee_check(*, store: Store, employee: User | None, staff: User) -> None:
             "Staff do not ring up their own purchase: a colleague sells it to you.",
             details={"employee": ["The budtender themselves."]},
         )
-
-
-def _open_drawer(register: Register, tenders: Sequence[TenderInput]) -> DrawerSession | None:
-    """The register's open drawer, which cash goes into; cash cannot be taken without one."""
-    # Locked, so a blind close computing the expected cash waits for this sale (and refuses it after).
-    drawer = (
-        DrawerSession.objects.select_for_update(of=("self",))
-        .filter(register=register, status=DrawerSession.Status.OPEN)
-        .first()
-    )
-    if drawer is None and any(tender.kind == Tender.Kind.CASH for tender in tenders):
-        raise TenderInvalid(
-            f"Open the drawer of {register.name} before taking cash.", details={"drawer": ["Not open."]}
-        )
-    return drawer
 
 
 def _tenders(tenders: Sequence[TenderInput], total: Decimal) -> list[Tender]:
@@ -226,12 +182,13 @@ def _share(amount: Decimal, quantity: Decimal, of: Decimal) -> Decimal:
     return amount if quantity == of else money(amount * quantity / of)
 
 
-def line_event(line: SaleLine, quantity: Decimal | None = None) -> dict:
-    """A line in the events' shape (the state's receipt line); `quantity` for what is left after refunds."""
+def line_event(line: SaleLine, quantity: Decimal | None = None, *, tag: str | None = None) -> dict:
+    """A line in the events' shape (the state's receipt line); `quantity` for what is left after refunds;
+    `tag` the package's when the caller has it (else read through the line)."""
     quantity = line.quantity if quantity is None else quantity
     data = {
         "package_id": line.package_id,
-        "package_label": line.package.tag,
+        "package_label": line.package.tag if tag is None else tag,
         "quantity": quantity_text(quantity),
         "unit": line.unit,
         "total_amount": str(_share(line.net_amount, quantity, line.quantity)),
@@ -251,17 +208,18 @@ def _patient_license(customer, customer_type: str) -> str:
     return registration.card_number if registration else ""
 
 
-def _validate(
-    *, store, register, customer, customer_type, lines, idempotency_key, caregiver=None, veteran_proof=""
-) -> None:
+def _validate(cart: CartInput | None, *, register: Register, idempotency_key: str) -> None:
+    if cart is None:
+        raise ValidationFailed("Complete a quote of a cart.", details={"quote": ["Not a cart's quote."]})
+    store, customer, customer_type, caregiver = cart.store, cart.customer, cart.customer_type, cart.caregiver
     problems = {}
     if caregiver is not None:
         if caregiver.organization_id != store.organization_id:
             problems["caregiver"] = ["Unknown customer."]
         elif customer is None or customer_type != CustomerType.MEDICAL:
             problems["caregiver"] = ["A caregiver buys medical sales for their patient."]
-    if veteran_proof and veteran_proof not in VeteranProof.values:
-        problems["veteran_proof"] = [f"Unknown veteran check {veteran_proof!r}."]
+    if cart.veteran_proof and cart.veteran_proof not in VeteranProof.values:
+        problems["veteran_proof"] = [f"Unknown veteran check {cart.veteran_proof!r}."]
     if register.store_id != store.pk:
         problems["register"] = ["The register is at another store."]
     if customer_type not in CustomerType.values:
@@ -270,7 +228,7 @@ def _validate(
         problems["customer"] = ["A medical sale needs the patient."]
     if customer is not None and customer.organization_id != store.organization_id:
         problems["customer"] = ["Unknown customer."]
-    if not lines:
+    if not cart.lines:
         problems["lines"] = ["A sale has at least one line."]
     if not idempotency_key or len(idempotency_key) > 100:
         problems["idempotency_key"] = ["Give an idempotency key of at most 100 characters."]
@@ -278,216 +236,392 @@ def _validate(
         raise ValidationFailed("The sale cannot be completed as given.", details=problems)
 
 
+# A quote older than this is priced again at completion (time-of-day promotions, points multipliers by day).
+QUOTE_VALID_FOR = dt.timedelta(minutes=10)
+
+
 def sale_complete(
     *,
-    store: Store,
+    quote: Quote,
+    tenders: Sequence[TenderInput],
     register: Register,
     staff: User,
-    customer: Customer | None,
-    customer_type: str,
-    lines: Sequence[SaleLineInput],
-    tenders: Sequence[TenderInput],
     idempotency_key: str,
-    id_verification: IdVerification | None = None,
     now: dt.datetime | None = None,
-    coupon_codes: Sequence[str] = (),
-    promotion_ids: Sequence[int] = (),
-    reward_ids: Sequence[int] = (),
-    pickup_order: PickupOrder | None = None,
-    caregiver: Customer | None = None,
-    employee: User | None = None,
-    veteran_proof: str = "",
 ) -> Sale:
-    """Complete a sale in one transaction. A retried call with the same idempotency key returns the first sale
-    (the unique constraint decides); a refused sale writes nothing. Automatic promotions apply by themselves;
-    `promotion_ids` are chosen at the counter; a code or reward that cannot be used refuses the sale.
+    """Complete the sale `quote` priced (pos.selectors.quote.quote), in one transaction of small steps in this
+    order: validate the cart; lock the register's drawer; claim the idempotency key (the sale's row: a retried
+    key returns the first sale, the unique constraint decides); check the ID, the caregiver and the drawer;
+    lock the customer with their loyalty account, then the codes spent; re-check what can have changed since
+    the quote; write the lines, discounts, taxes, tenders, coupon uses, points, the sale's totals, the audit
+    record and the events; take the stock last (the packages every register sells from stay locked the
+    shortest time). A refused sale writes nothing.
 
-    `caregiver` buys for the patient `customer` (their ID is the one checked; the patient's limits, age and
-    card count); `employee` is the staff member buying (employee discounts); `veteran_proof` the budtender's
-    veteran check. Residency (for visitors' limits) comes from the ID's issuing state."""
-    _validate(
-        store=store,
-        register=register,
-        customer=customer,
-        customer_type=customer_type,
-        lines=lines,
-        idempotency_key=idempotency_key,
-        caregiver=caregiver,
-        veteran_proof=veteran_proof,
-    )
-    employee_check(store=store, employee=employee, staff=staff)
+    Re-checked: the ID (this store, today, unexpired, passed), the caregiver's registration and the patient's
+    card; the stock by one conditional update of the packages the quote picked (when one of them was sold or
+    changed meanwhile, the whole attempt rolls back and the packages are picked again under locks, which says
+    why when the stock is not there). The cart is quoted again under the locks when the rules, promotions,
+    loyalty program or catalog changed since (their versions), the local day turned, the quote is older than
+    QUOTE_VALID_FOR, the customer bought meanwhile (their purchases in the limits' window are counted with
+    their lock), or codes or rewards are spent (uses and points are counted under the locks): the sale goes
+    on with the new quote when its total is the one quoted, and QuoteChanged refuses it otherwise (a code
+    used up meanwhile refuses it with CouponInvalid)."""
+    cart = quote.cart
+    _validate(cart, register=register, idempotency_key=idempotency_key)
+    employee_check(store=cart.store, employee=cart.employee, staff=staff)
     now = now or timezone.now()
+    attempt = functools.partial(
+        _complete, quote, tenders=tenders, register=register, staff=staff, key=idempotency_key, now=now
+    )
+    try:
+        try:
+            return attempt(pick_again=False)
+        except StockMoved:
+            return attempt(pick_again=True)
+    except IntegrityError:
+        first = Sale.objects.filter(store=cart.store, idempotency_key=idempotency_key).first()
+        if first is None:
+            raise
+        return first
+
+
+def _complete(
+    quote: Quote,
+    *,
+    tenders: Sequence[TenderInput],
+    register: Register,
+    staff: User,
+    key: str,
+    now: dt.datetime,
+    pick_again: bool,
+) -> Sale:
+    cart = quote.cart
+    store = cart.store
     today = store_local_date(store, at=now)
     with transaction.atomic():
-        sale = Sale(
-            store=store,
-            register=register,
-            customer=customer,
-            customer_type=customer_type,
-            staff=staff,
-            id_verification=id_verification,
-            local_date=today,
-            completed_at=now,
-            receipt_number=f"pending-{uuid.uuid4().hex}",
-            idempotency_key=idempotency_key,
-            caregiver=caregiver,
-            employee=employee,
-            veteran_proof=veteran_proof,
-        )
-        try:
-            with transaction.atomic():
-                sale.save()
-        except IntegrityError:
-            first = Sale.objects.filter(store=store, idempotency_key=idempotency_key).first()
-            if first is None:
-                raise
-            return first
-        _check_id(id_verification, store=store, customer=customer, today=today, caregiver=caregiver)
-        link = caregiver_link_get(caregiver=caregiver, patient=customer, today=today) if caregiver else None
-        sale.drawer_session = _open_drawer(register, tenders)
-        if customer is not None:
-            # One sale at a time per customer, so two registers cannot both use the same allowance.
-            Customer.objects.select_for_update(of=("self",)).filter(pk=customer.pk).first()
-        if customer_type == CustomerType.MEDICAL:
-            status = medical_status(customer=customer, today=today)
-            if not status.allowed:
-                raise SaleNotAllowed(" ".join(status.problems), details={"problems": list(status.problems)})
-        products = products_for(store, [line.product_id for line in lines])
-        unknown = sorted({line.product_id for line in lines} - set(products))
-        if unknown:
-            raise ValidationFailed("Unknown products.", details={"product_ids": unknown})
-        purchase_check(
-            store=store,
-            customer=customer,
-            customer_type=customer_type,
-            age=limits_age(id_age=id_verification.age, patient=customer, caregiver=caregiver, today=today),
-            lines=lines,
-            products=products,
-            now=now,
-            resident=buyer_resident(store=store, verification=id_verification, customer=customer),
-            via_caregiver=caregiver is not None,
-        )
-        quote_lines = [_quote_input(line) for line in lines]
-        _lock_spendings(store=store, customer=customer, coupon_codes=coupon_codes)
-        applied, loyalty = cart_discounts(
-            store=store,
-            customer=customer,
-            customer_type=customer_type,
-            age=id_verification.age,
-            lines=quote_lines,
-            products=products,
-            coupon_codes=coupon_codes,
-            promotion_ids=promotion_ids,
-            reward_ids=reward_ids,
-            now=now,
-            buyer=Buyer(employee_id=employee.pk if employee else None, veteran_proof=veteran_proof),
-        )
-        if applied.refused:
-            raise CouponInvalid(
-                " ".join(result.message for result in applied.refused),
-                details={"codes": {result.code: result.message for result in applied.refused}},
-            )
-        takes = _take_stock(
-            store=store, sale=sale, lines=lines, staff=staff, pickup_order=pickup_order, now=now
-        )
-        priced_lines = price_lines(
-            quote_lines,
-            products,
-            tax_specs_in_force(jurisdiction=store.jurisdiction, on=today),
-            customer_type,
-            applied.discounts_by_line,
-        )
-        sale_lines = _write_lines(sale, priced_lines, takes)
-        priced = SimpleNamespace(**quote_totals(priced_lines))
-        tender_rows = _tenders(tenders, priced.total)
-        for row in tender_rows:
-            row.sale = sale
-        Tender.objects.bulk_create(tender_rows)
-        sale.receipt_number = f"{store.code}-{sale.pk}"
-        sale.subtotal = priced.subtotal
-        sale.discount_total = priced.discount_total
-        sale.excise_tax_total = priced.tax_totals.get("excise", ZERO)
-        sale.sales_tax_total = priced.tax_totals.get("state", ZERO)
-        sale.local_tax_total = priced.tax_totals.get("local", ZERO)
-        sale.tax_total = priced.tax_total
-        sale.total = priced.total
-        sale.save(
-            update_fields=[
-                "drawer_session",
-                "receipt_number",
-                "subtotal",
-                "discount_total",
-                "excise_tax_total",
-                "sales_tax_total",
-                "local_tax_total",
-                "tax_total",
-                "total",
-            ]
-        )
-        coupon_redemptions_record(sale=sale, coupons=applied.coupons, now=now)
-        if customer is not None:
-            loyalty_sale_record(
-                sale=sale,
-                loyalty=loyalty,
-                rewards=applied.rewards,
-                points=points_to_earn(loyalty, priced_lines, today),
+        with events.batch():
+            sale, quote, picked = _sale_write(
+                quote,
+                tenders=tenders,
+                register=register,
+                staff=staff,
+                key=key,
                 now=now,
+                today=today,
+                pick_again=pick_again,
             )
-        audit_record(
-            actor=staff,
-            action="sale.completed",
-            instance=sale,
-            after={
-                "receipt_number": sale.receipt_number,
-                "total": str(sale.total),
-                "customer_type": customer_type,
-                "caregiver": caregiver.pk if caregiver else None,
-                "employee": employee.pk if employee else None,
-                "veteran_proof": veteran_proof,
-                "lines": len(sale_lines),
-                "change_due": str(sum((row.change_due for row in tender_rows), ZERO)),
-            },
-            organization=store.organization,
-            store=store,
-        )
-        publish(
-            SaleCompleted(
-                sale_id=sale.pk,
-                organization_id=store.organization_id,
-                store_id=store.pk,
-                completed_at=now.astimezone(dt.UTC).isoformat(),
-                customer_type=customer_type,
-                lines=[line_event(line) for line in sale_lines],
-                customer_id=customer.pk if customer else None,
-                patient_license_number=_patient_license(customer, customer_type),
-                caregiver_license_number=link.caregiver_card_number if link else "",
-                receipt_number=sale.receipt_number,
-            )
-        )
+        if picked:
+            # Last, so that the packages, which every register sells from, stay locked the shortest time.
+            _picked_stock_take(quote, sale=sale, staff=staff, today=today)
         return sale
 
 
-def _take_stock(*, store, sale, lines, staff, pickup_order, now) -> list[StockTake]:
-    """The stock of the sale's lines, in their order: sold from the shelf or, completing a pickup order,
-    committed from its allocation first (the rest of the allocation released)."""
-    requests = [
-        StockRequest(product_id=line.product_id, quantity=Decimal(line.quantity), package_id=line.package_id)
-        for line in lines
-    ]
-    if pickup_order is not None:
-        return pickup_order_fulfil(order=pickup_order, sale=sale, requests=requests, actor=staff, now=now)
-    return stock_sell(store=store, requests=requests, actor=staff, reference=_sale_reference(sale))
+def _sale_write(quote, *, tenders, register, staff, key, now, today, pick_again) -> tuple[Sale, Quote, bool]:
+    """Every step but taking the stock the quote picked: (the sale, the quote it was written with, whether
+    that stock is still to take)."""
+    cart = quote.cart
+    store = cart.store
+    drawer = _drawer_lock(register)
+    sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=drawer)
+    _check_id(
+        cart.id_verification, store=store, customer=cart.customer, today=today, caregiver=cart.caregiver
+    )
+    link = (
+        caregiver_link_get(caregiver=cart.caregiver, patient=cart.customer, today=today)
+        if cart.caregiver
+        else None
+    )
+    if drawer is None and any(tender.kind == Tender.Kind.CASH for tender in tenders):
+        raise TenderInvalid(
+            f"Open the drawer of {register.name} before taking cash.", details={"drawer": ["Not open."]}
+        )
+    buyer = _lock_buyer(quote, sale)
+    _lock_codes(store=store, coupon_codes=cart.coupon_codes)
+    quote = _current(quote, now=now, today=today, buyer=buyer)
+    _allowed(quote, today=today)
+    tender_rows = _tenders(tenders, quote.total)
+    picked = cart.pickup_order is None and quote.stock_picked and not pick_again
+    if picked:
+        picks = [line.picks for line in quote.lines]
+    else:
+        picks = _stock_take(quote, sale=sale, staff=staff, now=now)
+    sale_lines = _write_lines(sale, quote.lines, picks)
+    for row in tender_rows:
+        row.sale = sale
+    Tender.objects.bulk_create(tender_rows)
+    coupon_redemptions_record(sale=sale, coupons=quote.coupons, now=now)
+    if cart.customer is not None:
+        loyalty_sale_record(
+            sale=sale, loyalty=buyer.loyalty, rewards=quote.rewards, points=quote.points_to_earn, now=now
+        )
+    _sale_totals_write(sale, quote)
+    _sale_completed_record(
+        sale, quote, staff=staff, now=now, lines=sale_lines, tenders=tender_rows, link=link
+    )
+    return sale, quote, picked
 
 
-def _quote_input(line: SaleLineInput) -> QuoteLineInput:
-    return QuoteLineInput(
-        product_id=line.product_id,
-        quantity=Decimal(line.quantity),
-        package_id=line.package_id,
-        price_override=line.price_override,
-        discount_percent=line.discount_percent,
-        discount_amount=line.discount_amount,
-        approved_by_id=line.approved_by_id,
+def _drawer_lock(register: Register) -> int | None:
+    """The id of the register's open drawer, which cash goes into, locked: a blind close computing the expected
+    cash waits for this sale (and refuses it after)."""
+    return (
+        DrawerSession.objects.select_for_update(of=("self",))
+        .filter(register=register, status=DrawerSession.Status.OPEN)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _claim(quote: Quote, *, register, staff, key, now, today, drawer) -> Sale:
+    """The sale's row, inserted first: its (store, idempotency key) is unique, so a second completion with the
+    key fails here and the caller returns the first sale. Its totals are the quote's until the sale is written."""
+    cart = quote.cart
+    sale = Sale(
+        store=cart.store,
+        register=register,
+        customer=cart.customer,
+        customer_type=cart.customer_type,
+        staff=staff,
+        id_verification=cart.id_verification,
+        local_date=today,
+        completed_at=now,
+        receipt_number=f"pending-{uuid.uuid4().hex}",
+        idempotency_key=key,
+        caregiver=cart.caregiver,
+        employee=cart.employee,
+        veteran_proof=cart.veteran_proof,
+        drawer_session_id=drawer,
+    )
+    _totals_set(sale, quote)
+    sale.save(force_insert=True)
+    return sale
+
+
+@dataclass(frozen=True)
+class _LockedBuyer:
+    purchases: int  # the customer's purchases in the quote's limits window, now
+    loyalty: LoyaltyContext | None  # the quote's, with the account's balance as locked
+
+
+def _purchases_since(since: dt.datetime | None, customer_ref: str, sale: Sale):
+    sales = (
+        Sale.objects.filter(
+            customer_id=OuterRef(customer_ref), status=Sale.Status.COMPLETED, completed_at__gte=since
+        )
+        .exclude(pk=sale.pk)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(sales), 0)
+
+
+def _lock_buyer(quote: Quote, sale: Sale) -> _LockedBuyer | None:
+    """Lock the customer (one sale at a time per customer, so two registers cannot both use the same
+    allowance), with their loyalty account when the quote read one, in one query that also counts their
+    purchases in the limits' window: another count than the quote's means they bought meanwhile."""
+    customer = quote.cart.customer
+    if customer is None:
+        return None
+    loyalty = quote.loyalty
+    account = loyalty.account if loyalty is not None else None
+    if account is None:
+        purchases = (
+            Customer.objects.select_for_update(of=("self",))
+            .filter(pk=customer.pk)
+            .annotate(purchases=_purchases_since(quote.history_since, "pk", sale))
+            .values_list("purchases", flat=True)
+            .first()
+        )
+        return _LockedBuyer(purchases or 0, loyalty)
+    locked = (
+        LoyaltyAccount.objects.select_for_update(of=("self", "customer"))
+        .select_related("customer")
+        .only("pk", "balance", "customer__id")
+        .annotate(purchases=_purchases_since(quote.history_since, "customer_id", sale))
+        .get(pk=account.pk)
+    )
+    current = copy.copy(account)
+    current.balance = locked.balance
+    current.customer = customer
+    return _LockedBuyer(locked.purchases, replace(loyalty, account=current))
+
+
+def _lock_codes(*, store: Store, coupon_codes: Sequence[str]) -> None:
+    """Lock the coupons asked for in primary-key order, so two registers cannot both spend a code's last use."""
+    codes = coupon_codes_normalize(coupon_codes)
+    if codes:
+        list(
+            Coupon.objects.select_for_update(of=("self",))
+            .filter(organization_id=store.organization_id, code__in=codes)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+
+
+def _current(quote: Quote, *, now: dt.datetime, today: dt.date, buyer: _LockedBuyer | None) -> Quote:
+    """The quote if nothing it depends on moved since; else the cart quoted again under the locks, refused when
+    its total is not the one quoted."""
+    cart = quote.cart
+    account = quote.loyalty.account if quote.loyalty is not None else None
+    moved = (
+        quote.versions != quote_versions(cart.store)
+        or quote.local_date != today
+        or quote.at is None
+        or abs(now - quote.at) > QUOTE_VALID_FOR
+        or bool(cart.coupon_codes or cart.reward_ids)
+        or (buyer is not None and buyer.purchases != quote.history_count)
+        or (buyer is not None and account is not None and buyer.loyalty.account.balance != account.balance)
+    )
+    if not moved:
+        return quote
+    fresh = quote_cart(replace(cart, at=now))
+    _codes_usable(fresh)  # a code used up meanwhile says so, rather than that the total moved
+    if fresh.total != quote.total:
+        raise QuoteChanged(
+            f"The total changed from {quote.total} to {fresh.total} since the sale was priced: show the "
+            "customer the new total.",
+            details={"quoted": str(quote.total), "total": str(fresh.total)},
+        )
+    return fresh
+
+
+def _allowed(quote: Quote, *, today: dt.date) -> None:
+    """Refuse what the rules do not allow: a medical patient without a valid card, products of another
+    organization, an anonymous sale where the state names every buyer, the limit engine's verdict, and codes
+    or rewards that cannot be used."""
+    cart = quote.cart
+    if cart.customer_type == CustomerType.MEDICAL:
+        status = medical_status(customer=cart.customer, today=today)
+        if not status.allowed:
+            raise SaleNotAllowed(" ".join(status.problems), details={"problems": list(status.problems)})
+    if quote.unknown_product_ids:
+        raise ValidationFailed("Unknown products.", details={"product_ids": list(quote.unknown_product_ids)})
+    anonymous_check(rules=quote.rules, customer=cart.customer)
+    verdict_enforce(quote.verdict)
+    _codes_usable(quote)
+
+
+def _codes_usable(quote: Quote) -> None:
+    if quote.refused:
+        raise CouponInvalid(
+            " ".join(result.message for result in quote.refused),
+            details={"codes": {result.code: result.message for result in quote.refused}},
+        )
+
+
+def _picked_stock_take(quote: Quote, *, sale: Sale, staff: User, today: dt.date) -> None:
+    """Take the packages the quote picked with one conditional update (StockMoved when one of them was sold or
+    changed meanwhile: the caller rolls back and picks again under locks)."""
+    stock_sell_picked(
+        store=quote.cart.store,
+        picks=[pick for line in quote.lines for pick in line.picks],
+        actor=staff,
+        reference=Reference("sale", str(sale.pk)),
+        today=today,
+        reorder_points={line.product.pk: line.product.reorder_point for line in quote.lines},
+    )
+
+
+def _stock_take(quote: Quote, *, sale: Sale, staff: User, now: dt.datetime) -> list[tuple[PackagePick, ...]]:
+    """The packages of each line when the quote's picks cannot be taken as they are: completing a pickup order,
+    its allocation first (the rest released); otherwise picked again under locks (which says why when the
+    stock is not there)."""
+    cart = quote.cart
+    requests = [StockRequest(line.product.pk, line.quantity, line.package_id) for line in quote.lines]
+    if cart.pickup_order is not None:
+        takes = pickup_order_fulfil(
+            order=cart.pickup_order, sale=sale, requests=requests, actor=staff, now=now
+        )
+    else:
+        takes = stock_sell(
+            store=cart.store, requests=requests, actor=staff, reference=Reference("sale", str(sale.pk))
+        )
+    packages = {
+        package.pk: package
+        for package in Package.objects.filter(pk__in={take.package_id for take in takes}).only(
+            "pk", "tag", "unit"
+        )
+    }
+    pieces, by_line = iter(takes), []
+    for line in quote.lines:
+        got, wanted = [], line.quantity
+        while wanted > ZERO:
+            take = next(pieces)
+            wanted -= take.quantity
+            package = packages[take.package_id]
+            got.append(
+                PackagePick(take.package_id, take.product_id, take.quantity, package.tag, package.unit)
+            )
+        by_line.append(tuple(got))
+    return by_line
+
+
+def _sale_totals_write(sale: Sale, quote: Quote) -> None:
+    """The receipt number (which needs the sale's id), the totals and the points, in one update."""
+    sale.receipt_number = f"{quote.cart.store.code}-{sale.pk}"
+    _totals_set(sale, quote)
+    sale.save(
+        update_fields=[
+            "receipt_number",
+            "subtotal",
+            "discount_total",
+            "excise_tax_total",
+            "sales_tax_total",
+            "local_tax_total",
+            "tax_total",
+            "total",
+            "points_earned",
+            "points_redeemed",
+        ]
+    )
+
+
+def _totals_set(sale: Sale, quote: Quote) -> None:
+    sale.subtotal = quote.subtotal
+    sale.discount_total = quote.discount_total
+    sale.excise_tax_total = quote.tax_totals.get("excise", ZERO)
+    sale.sales_tax_total = quote.tax_totals.get("state", ZERO)
+    sale.local_tax_total = quote.tax_totals.get("local", ZERO)
+    sale.tax_total = quote.tax_total
+    sale.total = quote.total
+
+
+def _sale_completed_record(sale: Sale, quote: Quote, *, staff, now, lines, tenders, link) -> None:
+    """The audit record and SaleCompleted (the state's receipt, the customer's receipt)."""
+    cart = quote.cart
+    store = cart.store
+    audit_record(
+        actor=staff,
+        action="sale.completed",
+        instance=sale,
+        after={
+            "receipt_number": sale.receipt_number,
+            "total": str(sale.total),
+            "customer_type": cart.customer_type,
+            "caregiver": cart.caregiver.pk if cart.caregiver else None,
+            "employee": cart.employee.pk if cart.employee else None,
+            "veteran_proof": cart.veteran_proof,
+            "lines": len(lines),
+            "change_due": str(sum((row.change_due for row in tenders), ZERO)),
+        },
+        organization=store.organization,
+        store=store,
+    )
+    publish(
+        SaleCompleted(
+            sale_id=sale.pk,
+            organization_id=store.organization_id,
+            store_id=store.pk,
+            completed_at=now.astimezone(dt.UTC).isoformat(),
+            customer_type=cart.customer_type,
+            lines=[line_event(line, tag=line.package_tag) for line in lines],
+            customer_id=cart.customer.pk if cart.customer else None,
+            patient_license_number=_patient_license(cart.customer, cart.customer_type),
+            caregiver_license_number=link.caregiver_card_number if link else "",
+            receipt_number=sale.receipt_number,
+        )
     )
 
 
@@ -501,18 +635,11 @@ def _split(amount: Decimal, shares: list[Decimal], whole: Decimal) -> list[Decim
     return [*parts, left]
 
 
-def _write_lines(sale: Sale, priced: list[QuoteLine], takes: list[StockTake]) -> list:
+def _write_lines(sale: Sale, priced: Sequence[QuoteLine], picks: list[tuple[PackagePick, ...]]) -> list:
     """One sale line per package taken (a line served by two packages makes two sale lines, its amounts,
     discounts and taxes split by quantity so they still add up to the quoted line)."""
-    packages = {p.pk: p for p in Package.objects.filter(pk__in={take.package_id for take in takes})}
-    pieces = iter(takes)
     rows, discounts, tax_rows = [], [], []
-    for quoted in priced:
-        line_takes, wanted = [], quoted.quantity
-        while wanted > ZERO:
-            take = next(pieces)
-            wanted -= take.quantity
-            line_takes.append(take)
+    for quoted, line_takes in zip(priced, picks, strict=True):
         shares = [take.quantity for take in line_takes]
 
         def split(amount, shares=shares, quoted=quoted):
@@ -532,13 +659,12 @@ def _write_lines(sale: Sale, priced: list[QuoteLine], takes: list[StockTake]) ->
             strict=False,
         )
         for take, list_amount, discount, net, tax, total, discount_parts, tax_parts in parts:
-            package = packages[take.package_id]
             row = SaleLine(
                 sale=sale,
                 product=quoted.product,
-                package=package,
+                package_id=take.package_id,
                 quantity=take.quantity,
-                unit=package.unit,
+                unit=take.unit,
                 unit_price=quoted.unit_price,
                 list_amount=list_amount,
                 discount_amount=discount,
@@ -550,6 +676,7 @@ def _write_lines(sale: Sale, priced: list[QuoteLine], takes: list[StockTake]) ->
                     for amount in quoted.product.limit_amounts.all()
                 },
             )
+            row.package_tag = take.tag  # the state's receipt line names the package without reading it
             rows.append(row)
             discounts += [
                 SaleLineDiscount(

@@ -35,7 +35,9 @@ from dispensary.roles import Role
 from inventory.models import Product, ProductLimitAmount
 from inventory.services import package_receive
 from pos.models import DrawerSession, Register, Sale
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import CartInput, QuoteLineInput, quote
+from pos.services import TenderInput, sale_complete
+from tests.bench.results import record
 
 SALES = int(os.environ.get("BENCH_CHECKOUT_SALES", "240"))  # per concurrency level, spread over the registers
 LEVELS = [int(n) for n in os.environ.get("BENCH_CHECKOUT_REGISTERS", "1,4,16").split(",")]
@@ -106,8 +108,22 @@ def registers_for(store: Store, staff: User, count: int, level: int) -> list[int
     return ids
 
 
-def _sale_lines(rng: random.Random, product_ids: list[int]) -> list[SaleLineInput]:
-    return [SaleLineInput(product_id, Decimal("1")) for product_id in rng.sample(product_ids, LINES)]
+def _sale_lines(rng: random.Random, product_ids: list[int]) -> tuple[QuoteLineInput, ...]:
+    return tuple(QuoteLineInput(product_id, Decimal("1")) for product_id in rng.sample(product_ids, LINES))
+
+
+def _sale(store, register, staff, verification, lines, key: str):
+    """One whole sale as the register makes it: the cart quoted once, then completed with that quote."""
+    priced = quote(
+        CartInput(store=store, customer_type="adult_use", lines=lines, id_verification=verification)
+    )
+    return sale_complete(
+        quote=priced,
+        tenders=[TenderInput("cash", Decimal("200"))],
+        register=register,
+        staff=staff,
+        idempotency_key=key,
+    )
 
 
 def _service_worker(register_id: int, count: int, product_ids: list[int], seed: int, results) -> None:
@@ -133,16 +149,13 @@ def _service_register(register_id: int, count: int, product_ids: list[int], seed
     durations, started = [], time.perf_counter()
     for number in range(count):
         begin = time.perf_counter()
-        sale_complete(
-            store=store,
-            register=register,
-            staff=staff,
-            customer=None,
-            customer_type="adult_use",
-            lines=_sale_lines(rng, product_ids),
-            tenders=[TenderInput("cash", Decimal("200"))],
-            idempotency_key=f"bench-{register_id}-{number}",
-            id_verification=verification,
+        _sale(
+            store,
+            register,
+            staff,
+            verification,
+            _sale_lines(rng, product_ids),
+            f"bench-{register_id}-{number}",
         )
         durations.append(time.perf_counter() - begin)
     results.put((started, time.perf_counter(), durations))
@@ -184,35 +197,52 @@ def _figures(count: int, seconds: float, durations: list[float]) -> str:
     return f"{count / seconds:,.1f} sales/s, p50 {p50:.1f} ms, p95 {p95:.1f} ms ({count} sales in {seconds:.1f} s)"
 
 
-def queries_per_checkout(store: Store, staff: User, product_ids: list[int]) -> int:
+def queries_per_checkout(store: Store, staff: User, product_ids: list[int]) -> tuple[int, int]:
+    """The queries of one 5-line sale: (quoting the cart, completing it), in a real transaction as in
+    production, after one sale has filled the process's kept rules, taxes and promotions. The events'
+    deliveries run after the commit on the workers and are not counted."""
     register = Register.objects.get(pk=registers_for(store, staff, 1, 0)[0])
     verification = id_verify(store=store, staff=staff, minimum_age=21, date_of_birth=dt.date(1988, 3, 14))
     dispatch, events.dispatch = events.dispatch, lambda delivery_ids: None
+    lines = _sale_lines(random.Random(5), product_ids)
     try:
-        with CaptureQueriesContext(connection) as queries:
+        _sale(store, register, staff, verification.verification, lines, "bench-queries-warm")
+        with CaptureQueriesContext(connection) as quoting:
+            priced = quote(
+                CartInput(
+                    store=store,
+                    customer_type="adult_use",
+                    lines=lines,
+                    id_verification=verification.verification,
+                )
+            )
+        with CaptureQueriesContext(connection) as completing:
             sale_complete(
-                store=store,
+                quote=priced,
+                tenders=[TenderInput("cash", Decimal("200"))],
                 register=register,
                 staff=staff,
-                customer=None,
-                customer_type="adult_use",
-                lines=_sale_lines(random.Random(5), product_ids),
-                tenders=[TenderInput("cash", Decimal("200"))],
                 idempotency_key="bench-queries",
-                id_verification=verification.verification,
             )
     finally:
         events.dispatch = dispatch
-    return len(queries)
+    return _statements(quoting), _statements(completing)
 
 
-def pgbench_tps(clients: int) -> str:
-    """pgbench's TPC-B-like run against a scratch database on the same server."""
+def _statements(captured) -> int:
+    """The queries, not counting the transaction's BEGIN and COMMIT (as tests/pos/test_sale_complete.py)."""
+    return sum(1 for query in captured.captured_queries if query["sql"] not in ("BEGIN", "COMMIT"))
+
+
+def pgbench_tps(clients: int) -> float | None:
+    """pgbench's TPC-B-like run against a scratch database on the same server: its tps (None without
+    pgbench or without a figure)."""
     binary = shutil.which("pgbench") or next(
         iter(sorted(p for p in _glob("/usr/lib/postgresql/*/bin/pgbench"))), None
     )
     if binary is None:
-        return "pgbench not installed"
+        print("checkout: pgbench not installed: no TPC-B figure to compare with")
+        return None
     database = settings.DATABASES["default"]
     env = {**os.environ, "PGPASSWORD": str(database.get("PASSWORD") or "")}
     args = ["-h", str(database.get("HOST") or "127.0.0.1"), "-p", str(database.get("PORT") or 5432)]
@@ -241,7 +271,10 @@ def pgbench_tps(clients: int) -> str:
             text=True,
         )
         found = re.search(r"tps = ([\d.]+)", run.stdout)
-        return f"{float(found.group(1)):,.0f} TPC-B tps" if found else "pgbench printed no tps"
+        if found is None:
+            print(f"checkout: pgbench printed no tps: {run.stdout[-300:]}")
+            return None
+        return float(found.group(1))
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -258,19 +291,28 @@ def bench_checkout(database_label: str) -> None:
         print("checkout: needs PostgreSQL for concurrent registers; skipped on SQLite")
         return
     store, staff, product_ids = setup_store()
+    quoting, completing = queries_per_checkout(store, staff, product_ids)
+    record("queries_per_sale", completing)
     print(
-        f"checkout: {queries_per_checkout(store, staff, product_ids)} queries per {LINES}-line checkout "
-        f"(service layer, anonymous adult-use sale, cash) ({database_label})"
+        f"checkout: {completing} queries complete a quoted {LINES}-line sale and {quoting} quote it, besides "
+        f"BEGIN and COMMIT (service layer, anonymous adult-use sale, cash) ({database_label})"
     )
     for level in LEVELS:
         register_ids = registers_for(store, staff, level, level)
         count, seconds, durations = _run_level(level, register_ids, product_ids, _service_worker)
+        tps = pgbench_tps(level)
+        record("service_sales_per_s", count / seconds, by=level)
+        ratio = ""
+        if tps:
+            record("pgbench_tps", tps, by=level)
+            ratio = f" = {100 * count / seconds / tps:.1f}% of pgbench"
         print(
-            f"checkout: {level:>2} register(s), service layer: {_figures(count, seconds, durations)}; "
-            f"pgbench on the same server with {level} client(s): {pgbench_tps(level)} ({database_label})"
+            f"checkout: {level:>2} register(s), service layer (quote + complete): {_figures(count, seconds, durations)}; "
+            f"pgbench TPC-B on the same server with {level} client(s): "
+            f"{f'{tps:,.0f} tps' if tps else 'no figure'}{ratio} ({database_label})"
         )
     completed = Sale.objects.filter(store=store).count()
-    expected = 1 + sum(max(SALES // level, 5) * level for level in LEVELS)
+    expected = 2 + sum(max(SALES // level, 5) * level for level in LEVELS)
     assert completed == expected, f"{completed} sales recorded, {expected} made"
     from tests.bench.checkout_http import HTTP_SALES, bench_checkout_http
 

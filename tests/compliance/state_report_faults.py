@@ -31,10 +31,12 @@ from dispensary import events
 from dispensary.models import Store
 from inventory.models import Package
 from pos.models import DrawerSession, Register, Sale
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from pos.services.sales import sale_refund, sale_void
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive
+from tests.pos.sale_helpers import checkout
 
 VENDOR, USER = "faults-vendor", "faults-user"
 PRODUCTS = 6
@@ -176,9 +178,9 @@ def _operate(
                 done["refunds to stock" if restock else "refunds to waste"] += 1
                 continue
         lines = [
-            SaleLineInput(product.pk, Decimal(rng.choice([1, 1, 2]))) for product in rng.sample(products, 2)
+            QuoteLineInput(product.pk, Decimal(rng.choice([1, 1, 2]))) for product in rng.sample(products, 2)
         ]
-        sale = sale_complete(
+        sale = checkout(
             store=store, register=register, staff=manager, customer=None, customer_type="adult_use", lines=lines,
             tenders=[TenderInput("cash", Decimal(1000))], idempotency_key=f"faults-{number}",
             id_verification=verification,

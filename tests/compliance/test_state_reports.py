@@ -18,11 +18,13 @@ from inventory.services import Reference, StockRequest, stock_sell
 from inventory.services.stock import package_adjust
 from inventory.services.waste import package_waste
 from pos.events import SaleCompleted
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput, sale_refund, sale_void
 from tests.factories import CustomerFactory, StoreFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory
 from tests.inventory.factories import receive as receive_untested
 from tests.pos.factories import register_with_drawer
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -67,14 +69,14 @@ def counter_sale(store, register, budtender, shipped_rules):
             expires_on=timezone.localdate() + dt.timedelta(days=800),
             customer=customer,
         ).verification
-        return sale_complete(
+        return checkout(
             store=store,
             register=register,
             staff=budtender,
             customer=customer,
             customer_type="adult_use",
             lines=[
-                SaleLineInput(p.product_id, D(q), package_id=p.pk) for p, q in [(package, quantity), *more]
+                QuoteLineInput(p.product_id, D(q), package_id=p.pk) for p, q in [(package, quantity), *more]
             ],
             tenders=[TenderInput("cash", D("500"))],
             idempotency_key=f"state-report-{next(keys)}",

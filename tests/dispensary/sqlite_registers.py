@@ -27,7 +27,9 @@ def main(arguments: dict) -> dict:
     from dispensary.errors import ApplicationError
     from dispensary.models import Store, User
     from pos.models import Register
-    from pos.services import SaleLineInput, TenderInput, sale_complete
+    from pos.selectors.quote import QuoteLineInput
+    from pos.services import TenderInput
+    from tests.pos.sale_helpers import checkout
 
     store = Store.objects.get(pk=arguments["store"])
     staff = User.objects.get(pk=arguments["staff"])
@@ -43,13 +45,13 @@ def main(arguments: dict) -> dict:
             barrier.wait()
             for number in range(arguments["sales_per_register"]):
                 try:
-                    sale_complete(
+                    checkout(
                         store=store,
                         register=register,
                         staff=staff,
                         customer=None,
                         customer_type="adult_use",
-                        lines=[SaleLineInput(arguments["product"], Decimal("1"))],
+                        lines=[QuoteLineInput(arguments["product"], Decimal("1"))],
                         tenders=[TenderInput("cash", Decimal("50"))],
                         idempotency_key=f"sqlite-register-{index}-{number}",
                         id_verification=verification,

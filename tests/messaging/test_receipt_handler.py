@@ -13,9 +13,11 @@ from messaging import handlers
 from messaging.models import OutboundMessage
 from messaging.providers import TwilioSmsBackend
 from pos.receipts import receipt_get, receipt_text
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from pos.services.receipts import receipt_request
 from tests.factories import CustomerFactory
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 HANDLER = "messaging.handlers.on_receipt_requested"
@@ -32,13 +34,13 @@ def outboxes(settings, tmp_path):
 @pytest.fixture
 def sale(store, register, budtender, product, package, adult_id):
     customer = CustomerFactory(organization=store.organization, phone="+14155550134", email="ada@example.com")
-    return sale_complete(
+    return checkout(
         store=store,
         register=register,
         staff=budtender,
         customer=customer,
         customer_type="adult_use",
-        lines=[SaleLineInput(product.pk, D("2"), package_id=package.pk)],
+        lines=[QuoteLineInput(product.pk, D("2"), package_id=package.pk)],
         tenders=[TenderInput("cash", D("120"))],
         idempotency_key="msg-1",
         id_verification=adult_id(customer),

@@ -11,10 +11,12 @@ from django.db import connections
 from compliance.identity import id_verify
 from pos.errors import CouponInvalid
 from pos.models import Coupon, CouponRedemption, Promotion, Sale
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive
 from tests.pos.factories import register_with_drawer
+from tests.pos.sale_helpers import checkout
 
 pytestmark = [
     pytest.mark.postgres,
@@ -43,13 +45,13 @@ def test_a_single_use_code_is_redeemed_once_by_two_registers():
     def run(index):
         try:
             barrier.wait()
-            sale = sale_complete(
+            sale = checkout(
                 store=store,
                 register=registers[index],
                 staff=staff,
                 customer=None,
                 customer_type="adult_use",
-                lines=[SaleLineInput(product.pk, D("1"))],
+                lines=[QuoteLineInput(product.pk, D("1"))],
                 tenders=[TenderInput("cash", D("20"))],
                 idempotency_key=f"once-{index}",
                 id_verification=verification,

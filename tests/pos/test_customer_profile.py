@@ -13,10 +13,12 @@ from dispensary.models import AuditRecord
 from dispensary.services import marketing_consent_record
 from pos.models import LoyaltyAccount, LoyaltyTier, Sale, SaleLine
 from pos.selectors.customer_profile import customer_profile_get
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput, sale_refund, sale_void
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive
 from tests.pos.factories import register_with_drawer
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -41,7 +43,7 @@ def sell(store, register, budtender, adult_id):
     keys = iter(range(1, 1000))
 
     def make(lines, customer, *, days_ago=0, at_store=None, at_register=None):
-        sale = sale_complete(
+        sale = checkout(
             store=at_store or store,
             register=at_register or register,
             staff=budtender,
@@ -77,13 +79,13 @@ def _id(store, staff, customer):
 
 
 def test_profile_values(store, sell, customer, product, package, edible, budtender, manager):
-    first = sell([SaleLineInput(product.pk, D("1"))], customer, days_ago=100)
+    first = sell([QuoteLineInput(product.pk, D("1"))], customer, days_ago=100)
     second = sell(
-        [SaleLineInput(edible.pk, D("3")), SaleLineInput(product.pk, D("1"))], customer, days_ago=10
+        [QuoteLineInput(edible.pk, D("3")), QuoteLineInput(product.pk, D("1"))], customer, days_ago=10
     )
-    voided = sell([SaleLineInput(product.pk, D("1"))], customer)
+    voided = sell([QuoteLineInput(product.pk, D("1"))], customer)
     sale_void(sale=voided, actor=budtender, approver=manager)
-    last = sell([SaleLineInput(product.pk, D("1"))], customer)
+    last = sell([QuoteLineInput(product.pk, D("1"))], customer)
     edible_line = SaleLine.objects.get(sale=second, product=edible)
     refund = sale_refund(
         sale=second, lines=[(edible_line, D("1"), True)], reason="Melted", actor=budtender, approver=manager
@@ -159,9 +161,9 @@ def test_stores_limit_the_profile(store, sell, customer, product, package, organ
     from guardian.shortcuts import assign_perm
 
     assign_perm("dispensary.access_store", budtender, other)
-    here = sell([SaleLineInput(product.pk, D("1"))], customer)
+    here = sell([QuoteLineInput(product.pk, D("1"))], customer)
     there = sell(
-        [SaleLineInput(product.pk, D("2"))],
+        [QuoteLineInput(product.pk, D("2"))],
         customer,
         at_store=other,
         at_register=register_with_drawer(other, budtender),
@@ -172,12 +174,12 @@ def test_stores_limit_the_profile(store, sell, customer, product, package, organ
 
 
 def test_query_count_does_not_grow_with_history(store, sell, customer, product, package, edible, budtender):
-    sell([SaleLineInput(product.pk, D("1"))], customer)
+    sell([QuoteLineInput(product.pk, D("1"))], customer)
     LoyaltyAccount.objects.create(customer=customer, balance=1)
     with CaptureQueriesContext(connection) as small:
         customer_profile_get(customer, stores=[store])
     for days in (3, 20, 40, 60, 80, 120):
-        sell([SaleLineInput(edible.pk, D("1")), SaleLineInput(product.pk, D("1"))], customer, days_ago=days)
+        sell([QuoteLineInput(edible.pk, D("1")), QuoteLineInput(product.pk, D("1"))], customer, days_ago=days)
     with CaptureQueriesContext(connection) as large:
         profile = customer_profile_get(customer, stores=[store])
     assert profile.order_count == 7 and len(profile.recent_purchases) == 5
@@ -188,7 +190,7 @@ def test_query_count_does_not_grow_with_history(store, sell, customer, product, 
 def test_profile_partial_is_logged_and_shows_the_numbers(
     client, store, sell, customer, product, package, budtender
 ):
-    sale = sell([SaleLineInput(product.pk, D("2"))], customer)
+    sale = sell([QuoteLineInput(product.pk, D("2"))], customer)
     client.force_login(budtender)
     response = client.get(f"/pos/customers/{customer.pk}/profile/", **HTMX)
     content = response.content.decode()

@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dispensary.models import OutboxEvent
+from dispensary.versioned import forget_all
 from pos.errors import CouponInvalid
 from pos.models import (
     Coupon,
@@ -20,11 +21,12 @@ from pos.models import (
     Sale,
     SaleLineDiscount,
 )
-from pos.selectors.quote import QuoteLineInput, sale_quote
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput, sale_refund, sale_void
 from pos.services.loyalty import loyalty_points_expire
 from pos.tasks import loyalty_points_expire_task
 from tests.factories import CustomerFactory, StoreFactory
+from tests.pos.sale_helpers import checkout, priced
 
 pytestmark = pytest.mark.django_db
 
@@ -88,13 +90,13 @@ def give_points(customer, points, *, days_ago=1, expires_in=300):
 
 
 def complete(store, register, budtender, customer, adult_id, product, quantity="2", key="l-1", **kwargs):
-    return sale_complete(
+    return checkout(
         store=store,
         register=register,
         staff=budtender,
         customer=customer,
         customer_type="adult_use",
-        lines=[SaleLineInput(product.pk, D(quantity))],
+        lines=[QuoteLineInput(product.pk, D(quantity))],
         tenders=[TenderInput("cash", D("500"))],
         idempotency_key=key,
         id_verification=adult_id(customer),
@@ -105,7 +107,7 @@ def complete(store, register, budtender, customer, adult_id, product, quantity="
 def test_quote_applies_promotions_coupons_and_rewards(store, product, package, loyalty, customer, offers):
     promotion, coupon, reward = offers
     give_points(customer, 150)
-    quote = sale_quote(
+    quote = priced(
         store=store,
         customer=customer,
         customer_type="adult_use",
@@ -139,7 +141,7 @@ def test_quote_applies_promotions_coupons_and_rewards(store, product, package, l
 def test_quote_explains_a_refused_code_and_earns_nothing_anonymously(
     store, product, package, loyalty, offers
 ):
-    quote = sale_quote(
+    quote = priced(
         store=store,
         customer=None,
         customer_type="adult_use",
@@ -322,8 +324,9 @@ def test_quote_queries_do_not_grow_with_promotions_and_codes(
     rewards = list(Reward.objects.all())
 
     def quote(codes):
+        forget_all()  # rules, taxes and promotions read from the database each time, as a cold process does
         with CaptureQueriesContext(connection) as queries:
-            sale_quote(
+            priced(
                 store=store,
                 customer=customer,
                 customer_type="adult_use",

@@ -12,7 +12,8 @@ from inventory.models import Package, StockMovement
 from inventory.selectors import ledger_mismatch_list
 from pos.errors import PurchaseLimitExceeded, SaleNotAllowed, TenderInvalid
 from pos.models import PickupOrder, PickupOrderLine, Sale, SaleLine
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from pos.services.pickup import (
     PickupOrderClosedAlready,
     pickup_order_cancel,
@@ -21,6 +22,7 @@ from pos.services.pickup import (
 )
 from tests.factories import CustomerFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -116,13 +118,13 @@ def test_limits_count_the_customers_other_reserved_orders(store, customer, ounce
 
 
 def test_limits_count_purchases_too(store, register, budtender, customer, ounce, product, package, adult_id):
-    sale_complete(
+    checkout(
         store=store,
         register=register,
         staff=budtender,
         customer=customer,
         customer_type="adult_use",
-        lines=[SaleLineInput(ounce.pk, D("1"))],
+        lines=[QuoteLineInput(ounce.pk, D("1"))],
         tenders=[TenderInput("cash", D("200"))],
         idempotency_key="sale-1",
         id_verification=adult_id(customer),
@@ -198,7 +200,7 @@ def test_expiry_releases_only_orders_past_their_hold(store, customer, product, p
 def _pickup_sale(
     store, register, budtender, customer, verification, lines, order, *, tenders=None, key="s-1"
 ):
-    return sale_complete(
+    return checkout(
         store=store,
         register=register,
         staff=budtender,
@@ -225,7 +227,7 @@ def test_completing_commits_the_allocation_and_releases_what_the_sale_did_not_ta
         budtender,
         customer,
         adult_id(customer),
-        [SaleLineInput(product.pk, D("2")), SaleLineInput(pre_roll.pk, D("3"))],
+        [QuoteLineInput(product.pk, D("2")), QuoteLineInput(pre_roll.pk, D("3"))],
         order,
     )
 
@@ -272,14 +274,14 @@ def test_a_failed_completion_writes_nothing(store, register, budtender, customer
             budtender,
             customer,
             adult_id(customer),
-            [SaleLineInput(product.pk, D("2"))],
+            [QuoteLineInput(product.pk, D("2"))],
             order,
             tenders=[TenderInput("cash", D("1"))],
         )
     other = CustomerFactory(organization=store.organization)
     with pytest.raises(ValidationFailed):
         _pickup_sale(
-            store, register, budtender, other, adult_id(other), [SaleLineInput(product.pk, D("2"))], order
+            store, register, budtender, other, adult_id(other), [QuoteLineInput(product.pk, D("2"))], order
         )
 
     order.refresh_from_db()

@@ -2,9 +2,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from pos.selectors.quote import QuoteLineInput, sale_quote
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from tests.factories import CustomerFactory
+from tests.pos.sale_helpers import checkout, priced
 
 pytestmark = pytest.mark.django_db
 
@@ -13,20 +14,20 @@ def test_quote_prices_like_the_sale_and_meters_the_limits(
     store, register, budtender, product, package, adult_id
 ):
     customer = CustomerFactory(organization=store.organization)
-    quote = sale_quote(
+    quote = priced(
         store=store,
         customer=customer,
         customer_type="adult_use",
         lines=[QuoteLineInput(product.pk, D("2"), discount_percent=D("10"))],
         age=36,
     )
-    sale = sale_complete(
+    sale = checkout(
         store=store,
         register=register,
         staff=budtender,
         customer=customer,
         customer_type="adult_use",
-        lines=[SaleLineInput(product.pk, D("2"), discount_percent=D("10"))],
+        lines=[QuoteLineInput(product.pk, D("2"), discount_percent=D("10"))],
         tenders=[TenderInput("cash", D("200"))],
         idempotency_key="q-1",
         id_verification=adult_id(customer),
@@ -42,7 +43,7 @@ def test_quote_prices_like_the_sale_and_meters_the_limits(
     flower = next(usage for usage in quote.limits if "flower_g" in usage.buckets)
     assert (flower.in_cart, flower.over) == (D("7.0"), False)
 
-    after = sale_quote(
+    after = priced(
         store=store,
         customer=customer,
         customer_type="adult_use",
@@ -54,7 +55,7 @@ def test_quote_prices_like_the_sale_and_meters_the_limits(
 
 
 def test_quote_reports_the_line_that_breaks_a_limit(store, product, package):
-    quote = sale_quote(
+    quote = priced(
         store=store,
         customer=None,
         customer_type="adult_use",

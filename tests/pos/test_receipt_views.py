@@ -6,8 +6,10 @@ from decimal import Decimal as D
 import pytest
 
 from dispensary.models import AuditRecord, OutboxEvent
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -16,13 +18,13 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 @pytest.fixture
 def sale(store, register, budtender, product, package, adult_id):
     customer = CustomerFactory(organization=store.organization, phone="+14155550134", email="ada@example.com")
-    return sale_complete(
+    return checkout(
         store=store,
         register=register,
         staff=budtender,
         customer=customer,
         customer_type="adult_use",
-        lines=[SaleLineInput(product.pk, D("2"), package_id=package.pk)],
+        lines=[QuoteLineInput(product.pk, D("2"), package_id=package.pk)],
         tenders=[TenderInput("cash", D("120"))],
         idempotency_key="page-1",
         id_verification=adult_id(customer),

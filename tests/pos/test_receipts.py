@@ -11,9 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from dispensary.models import Store
 from pos.models import LoyaltyAccount, LoyaltyTier, Sale, SaleLine, SaleLineDiscount
 from pos.receipts import SMS_LIMIT, receipt_get, receipt_text
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput, sale_refund, sale_void
 from tests.factories import CustomerFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +28,7 @@ def customer(store):
 @pytest.fixture
 def sell(store, register, budtender, adult_id):
     def make(lines, *, customer=None, tenders=None, key="r-1", customer_type="adult_use"):
-        return sale_complete(
+        return checkout(
             store=store,
             register=register,
             staff=budtender,
@@ -47,7 +49,7 @@ def test_receipt_has_what_the_state_requires_and_every_amount(
     store.phone = "+14155550100"
     store.save()
     sale = sell(
-        [SaleLineInput(product.pk, D("2"), package_id=package.pk, discount_percent=D("10"))],
+        [QuoteLineInput(product.pk, D("2"), package_id=package.pk, discount_percent=D("10"))],
         customer=customer,
         tenders=[TenderInput("card", D("50.00"), reference="AUTH-1"), TenderInput("cash", D("60"))],
     )
@@ -101,7 +103,7 @@ def test_receipt_has_what_the_state_requires_and_every_amount(
 
 
 def test_a_counter_discount_is_named_and_one_without_its_row_still_shows(sell, product, package):
-    sale = sell([SaleLineInput(product.pk, D("1"), package_id=package.pk, discount_amount=D("5"))])
+    sale = sell([QuoteLineInput(product.pk, D("1"), package_id=package.pk, discount_amount=D("5"))])
     [line] = receipt_get(sale_id=sale.pk).lines
     assert [(d.name, d.amount) for d in line.discounts] == [("Amount off", D("5.00"))]
     SaleLineDiscount.objects.filter(line__sale=sale).delete()  # as sales made before discounts were named
@@ -112,21 +114,21 @@ def test_a_counter_discount_is_named_and_one_without_its_row_still_shows(sell, p
 def test_medical_sale_shows_the_medical_licence_and_anonymous_has_no_loyalty(store, sell, product, package):
     store.license_medical = "M10-0000001-LIC"
     store.save()
-    receipt = receipt_get(sale_id=sell([SaleLineInput(product.pk, D("1"))]).pk)
+    receipt = receipt_get(sale_id=sell([QuoteLineInput(product.pk, D("1"))]).pk)
     assert receipt.licence_number == store.license_adult_use
     assert (receipt.has_loyalty_account, receipt.points_balance, receipt.customer_id) == (False, None, None)
     assert "Points" not in receipt_text(receipt)
 
 
 def test_receipt_of_another_store_is_not_found(store, sell, product, package, organization):
-    sale = sell([SaleLineInput(product.pk, D("1"))])
+    sale = sell([QuoteLineInput(product.pk, D("1"))])
     elsewhere = Store.objects.filter(pk=store.pk).none()
     assert receipt_get(sale_id=sale.pk, stores=elsewhere) is None
     assert receipt_get(sale_id=sale.pk, stores=[store]).sale_id == sale.pk
 
 
 def test_void_and_refund_marks(sell, product, package, customer, budtender, manager, store):
-    sale = sell([SaleLineInput(product.pk, D("3"), package_id=package.pk)], customer=customer)
+    sale = sell([QuoteLineInput(product.pk, D("3"), package_id=package.pk)], customer=customer)
     line = SaleLine.objects.get(sale=sale)
     refund = sale_refund(
         sale=sale, lines=[(line, D("1"), True)], reason="Wrong strain", actor=budtender, approver=manager
@@ -151,7 +153,7 @@ def test_void_and_refund_marks(sell, product, package, customer, budtender, mana
 def test_receipt_reads_in_six_queries_whatever_its_size(
     store, sell, organization, customer, product, package
 ):
-    small = sell([SaleLineInput(product.pk, D("1"))], customer=customer, key="small")
+    small = sell([QuoteLineInput(product.pk, D("1"))], customer=customer, key="small")
     products = []
     for number in range(4):
         other = ProductFactory(organization=organization, price=D("10.00"), name=f"Gummies {number}")
@@ -159,7 +161,7 @@ def test_receipt_reads_in_six_queries_whatever_its_size(
         receive(store, other, 5)
         products.append(other)
     big = sell(
-        [SaleLineInput(p.pk, D("1"), discount_percent=D("5")) for p in products],
+        [QuoteLineInput(p.pk, D("1"), discount_percent=D("5")) for p in products],
         customer=customer,
         key="big",
         tenders=[TenderInput("card", D("10"), reference="A"), TenderInput("cash", D("100"))],
@@ -182,7 +184,7 @@ def test_receipt_reads_in_six_queries_whatever_its_size(
 
 def test_text_forms(sell, product, package, customer, store):
     sale = sell(
-        [SaleLineInput(product.pk, D("2"), package_id=package.pk, discount_percent=D("10"))],
+        [QuoteLineInput(product.pk, D("2"), package_id=package.pk, discount_percent=D("10"))],
         customer=customer,
     )
     receipt = receipt_get(sale_id=sale.pk)
@@ -211,7 +213,7 @@ def test_short_text_stays_under_the_sms_limit(store, sell, organization):
         )
         receive(store, product, 5)
         products.append(product)
-    sale = sell([SaleLineInput(p.pk, D("1")) for p in products])
+    sale = sell([QuoteLineInput(p.pk, D("1")) for p in products])
     short = receipt_text(receipt_get(sale_id=sale.pk), short=True)
     assert len(short) <= SMS_LIMIT
     assert short.count("A rather long product name") < 30
@@ -221,7 +223,7 @@ def test_short_text_stays_under_the_sms_limit(store, sell, organization):
 
 
 def test_times_are_the_stores_local_time(store, sell, product, package):
-    sale = sell([SaleLineInput(product.pk, D("1"))])
+    sale = sell([QuoteLineInput(product.pk, D("1"))])
     Sale.objects.filter(pk=sale.pk).update(completed_at=dt.datetime(2026, 1, 15, 3, 30, tzinfo=dt.UTC))
     receipt = receipt_get(sale_id=sale.pk)
     # 03:30 UTC is the evening before in Los Angeles.

@@ -22,7 +22,7 @@ from dispensary.events import OutboxEvent
 from pos.errors import CouponInvalid, PurchaseLimitExceeded, SaleNotAllowed
 from pos.models import Cart, LoyaltyAccount, LoyaltyProgram, PointsEntry, Promotion, Reward
 from pos.selectors.carts import cart_view
-from pos.selectors.quote import QuoteLineInput, sale_quote
+from pos.selectors.quote import QuoteLineInput
 from pos.services import TenderInput
 from pos.services.carts import (
     cart_caregiver_buy_for,
@@ -41,6 +41,7 @@ from pos.services.pickup import pickup_order_create
 from tests.factories import CustomerFactory, OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
 from tests.pos.factories import register_with_drawer
+from tests.pos.sale_helpers import checkout, priced
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +117,6 @@ def test_an_out_of_state_id_gets_illinois_visitor_limits_at_the_register(illinoi
 
 def test_the_sale_itself_refuses_a_visitor_over_the_visitor_limit(illinois):
     """sale_complete judges residency from the ID too, whatever the screen did."""
-    from pos.services import SaleLineInput, sale_complete
 
     store, register, staff = illinois
     product = eighth(store.organization, store)
@@ -131,13 +131,13 @@ def test_the_sale_itself_refuses_a_visitor_over_the_visitor_limit(illinois):
         issuing_state="IN",
     ).verification
     with pytest.raises(PurchaseLimitExceeded, match="17.5 g of the 15 g"):
-        sale_complete(
+        checkout(
             store=store,
             register=register,
             staff=staff,
             customer=customer,
             customer_type="adult_use",
-            lines=[SaleLineInput(product.pk, D("5"))],
+            lines=[QuoteLineInput(product.pk, D("5"))],
             tenders=[TenderInput("cash", D("500"))],
             idempotency_key="visitor-1",
             id_verification=verification,
@@ -276,7 +276,7 @@ def test_a_recommendations_amounts_are_enforced_for_the_patient(store, register,
         allowed_amounts={"flower_g": "7"},
     )
     product = eighth(store.organization, store)
-    quote = sale_quote(
+    quote = priced(
         store=store,
         customer=patient,
         customer_type="medical",

@@ -12,10 +12,12 @@ from compliance.identity import id_verify
 from inventory.errors import InsufficientStock
 from inventory.selectors import ledger_mismatch_list
 from pos.models import Sale
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, receive
 from tests.pos.factories import register_with_drawer
+from tests.pos.sale_helpers import checkout
 
 pytestmark = [
     pytest.mark.postgres,
@@ -64,13 +66,13 @@ def counter():
 
 def sell(counter, index, key):
     store, staff, product, _, registers, verification = counter
-    return sale_complete(
+    return checkout(
         store=store,
         register=registers[index],
         staff=staff,
         customer=None,
         customer_type="adult_use",
-        lines=[SaleLineInput(product.pk, D("1"))],
+        lines=[QuoteLineInput(product.pk, D("1"))],
         tenders=[TenderInput("cash", D("20"))],
         idempotency_key=key,
         id_verification=verification,

@@ -6,21 +6,23 @@ from django.test.utils import CaptureQueriesContext
 
 from dispensary.models import Store
 from pos.selectors import customer_purchase_list, sale_list
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from tests.factories import CustomerFactory
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 
 
 def make_sales(store, register, budtender, product, adult_id, count, customer=None):
     for number in range(count):
-        sale_complete(
+        checkout(
             store=store,
             register=register,
             staff=budtender,
             customer=customer,
             customer_type="adult_use",
-            lines=[SaleLineInput(product.pk, D("1"))],
+            lines=[QuoteLineInput(product.pk, D("1"))],
             tenders=[TenderInput("cash", D("100"))],
             idempotency_key=f"{customer and customer.pk}-{number}",
             id_verification=adult_id(customer),

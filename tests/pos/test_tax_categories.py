@@ -6,10 +6,11 @@ from decimal import Decimal as D
 import pytest
 
 from pos.models import SaleLineTax
-from pos.selectors.quote import QuoteLineInput, sale_quote
-from pos.services import SaleLineInput, TenderInput, sale_complete
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput
 from tests.factories import CustomerFactory
 from tests.inventory.factories import ProductFactory, receive
+from tests.pos.sale_helpers import checkout, priced
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def test_accessories_are_sold_without_cannabis_excise(store, register, budtender
     customer = CustomerFactory(organization=store.organization)
     wanted = [(product, D("1")), (papers, D("2")), (pipe, D("1"))]
 
-    quote = sale_quote(
+    quote = priced(
         store=store,
         customer=customer,
         customer_type="adult_use",
@@ -38,13 +39,13 @@ def test_accessories_are_sold_without_cannabis_excise(store, register, budtender
         {"sales_tax": D("0.44")},
         {"sales_tax": D("1.74")},
     ]
-    sale = sale_complete(
+    sale = checkout(
         store=store,
         register=register,
         staff=budtender,
         customer=customer,
         customer_type="adult_use",
-        lines=[SaleLineInput(item.pk, quantity) for item, quantity in wanted],
+        lines=[QuoteLineInput(item.pk, quantity) for item, quantity in wanted],
         tenders=[TenderInput("cash", D("100"))],
         idempotency_key="tax-categories-1",
         id_verification=adult_id(customer),

@@ -11,8 +11,10 @@ from inventory.selectors import ledger_mismatch_list
 from pos.errors import ApprovalRequired, VoidNotAllowed
 from pos.models import Sale
 from pos.selectors import customer_limit_history
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput, sale_refund, sale_void
 from tests.factories import CustomerFactory
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -20,13 +22,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def sale(store, register, budtender, product, package, adult_id):
     customer = CustomerFactory(organization=store.organization)
-    return sale_complete(
+    return checkout(
         store=store,
         register=register,
         staff=budtender,
         customer=customer,
         customer_type="adult_use",
-        lines=[SaleLineInput(product.pk, D("3"), package_id=package.pk)],
+        lines=[QuoteLineInput(product.pk, D("3"), package_id=package.pk)],
         tenders=[TenderInput("cash", D("200"))],
         idempotency_key="v-1",
         id_verification=adult_id(customer),

@@ -11,10 +11,12 @@ from django.urls import reverse
 from compliance.reporting.reports.sales import TOTAL, daily_sales, daily_sales_document
 from dispensary.clock import store_local_date
 from pos.models import Sale
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput, sale_refund, sale_void
 from tests.compliance.reports.conftest import grant
 from tests.factories import CustomerFactory
 from tests.pos.conftest import adult_id, package, product, register  # noqa: F401 - fixtures
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -25,13 +27,13 @@ def sell(store, register, budtender, product, package, adult_id):  # noqa: F811
 
     def make(quantity, customer_type="adult_use"):
         customer = CustomerFactory(organization=store.organization)
-        sale = sale_complete(
+        sale = checkout(
             store=store,
             register=register,
             staff=budtender,
             customer=customer,
             customer_type="adult_use",
-            lines=[SaleLineInput(product.pk, D(quantity), package_id=package.pk)],
+            lines=[QuoteLineInput(product.pk, D(quantity), package_id=package.pk)],
             tenders=[TenderInput("cash", D("1000"))],
             idempotency_key=f"report-{next(counter)}",
             id_verification=adult_id(customer),
