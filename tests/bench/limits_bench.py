@@ -43,9 +43,17 @@ from inventory.models import Product, ProductLimitAmount, quantity_text
 from inventory.services import package_receive
 from pos.models import DrawerSession, Register
 from pos.selectors.checks import purchase_check
-from pos.selectors.quote import limit_amounts_of, limits_verdict, products_for, recommendation_amounts
+from pos.selectors.quote import (
+    CartInput,
+    QuoteLineInput,
+    limit_amounts_of,
+    limits_verdict,
+    products_for,
+    quote,
+    recommendation_amounts,
+)
 from pos.selectors.sales import customer_limit_history
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.services import TenderInput, sale_complete, sale_refund, sale_void
 from tests.bench.results import record
 
 RUNS = int(os.environ.get("BENCH_LIMIT_VERDICT_RUNS", "200"))
@@ -219,7 +227,7 @@ def _history(shop: Shop, now: dt.datetime, rng: random.Random) -> dict[str, int]
             customer_type = ("medical", "adult_use")[number - len(visits) + 2]
         picks = rng.sample(VISIT, rng.randint(2, 5))
         lines = [
-            SaleLineInput(shop.products[key], Decimal(2 if key == "pre_roll" and rng.random() < 0.5 else 1))
+            QuoteLineInput(shop.products[key], Decimal(2 if key == "pre_roll" and rng.random() < 0.5 else 1))
             for key in picks
         ]
         verification = id_verify(
@@ -230,16 +238,22 @@ def _history(shop: Shop, now: dt.datetime, rng: random.Random) -> dict[str, int]
             customer=shop.customer,
             at=at,
         ).verification
+        priced = quote(
+            CartInput(
+                store=store,
+                customer_type=customer_type,
+                lines=tuple(lines),
+                customer=shop.customer,
+                id_verification=verification,
+                at=at,
+            )
+        )
         sale = sale_complete(
-            store=store,
+            quote=priced,
             register=shop.register,
             staff=shop.staff,
-            customer=shop.customer,
-            customer_type=customer_type,
-            lines=lines,
             tenders=[TenderInput("cash", Decimal("1000"))],
             idempotency_key=f"limits-bench-{store.pk}-{number}",
-            id_verification=verification,
             now=at,
         )
         counts["sales"] += 1

@@ -9,10 +9,12 @@ import pytest
 from compliance.identity import id_verify, patient_registration_set
 from compliance.rules import CartLine, Purchase
 from pos.selectors import customer_limit_history
-from pos.services import SaleLineInput, TenderInput, sale_complete, sale_refund, sale_void
+from pos.selectors.quote import QuoteLineInput
+from pos.services import TenderInput, sale_refund, sale_void
 from tests.clock import local_noon
 from tests.factories import CustomerFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
+from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +44,13 @@ def buy(store, register, budtender, package):
             customer=customer,
             at=at,
         ).verification
-        return sale_complete(
+        return checkout(
             store=store,
             register=register,
             staff=budtender,
             customer=customer,
             customer_type=customer_type,
-            lines=[SaleLineInput(product.pk, D(quantity)) for product, quantity in lines],
+            lines=[QuoteLineInput(product.pk, D(quantity)) for product, quantity in lines],
             tenders=[TenderInput("cash", D("1000"))],
             idempotency_key=f"history-{next(keys)}",
             id_verification=verification,
