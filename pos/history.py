@@ -63,10 +63,9 @@ from pos.models import (
     SaleLineTax,
     Tender,
 )
-from pos.pricing import Discount, PriceLine, TaxSpec, line_price, money
+from pos.pricing import ZERO, Discount, PriceLine, TaxSpec, line_price, money
 from pos.selectors import tax_specs_in_force
 
-ZERO = Decimal("0")
 ONE = Decimal("1")
 HUNDRED = Decimal("100")
 BATCH_LINES = 25_000  # sale lines per transaction
