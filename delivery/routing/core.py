@@ -130,10 +130,16 @@ def problem_data(instance: CoreInstance) -> pyvrp.ProblemData:
 
 
 def solve(
-    instance: CoreInstance, *, seconds: float, seed: int = 1, no_improvement: int | None = None
+    instance: CoreInstance,
+    *,
+    seconds: float,
+    seed: int = 1,
+    no_improvement: int | None = None,
+    initial: Sequence[Sequence[int]] | None = None,
 ) -> CoreSolution:
     """The best solution found in `seconds` (or sooner, after `no_improvement` iterations without a better
-    one). Unvisited clients are the optional ones left out, or any client when no feasible solution exists."""
+    one), starting from `initial` routes (client indices, of the first vehicle type) when given. Unvisited
+    clients are the optional ones left out, or any client when no feasible solution exists."""
     if not instance.clients:
         return CoreSolution(routes=(), distance=0, feasible=True, unvisited=())
     data = problem_data(instance)
@@ -143,7 +149,10 @@ def solve(
     with warnings.catch_warnings():
         # PyVRP warns when it struggles to find a feasible solution; the caller is told by `feasible`.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        best = pyvrp.solve(data, stop=stop, seed=seed, display=False, collect_stats=False).best
+        start = None if initial is None else pyvrp.Solution(data, [list(route) for route in initial])
+        best = pyvrp.solve(
+            data, stop=stop, seed=seed, display=False, collect_stats=False, initial_solution=start
+        ).best
     routes = tuple(
         CoreRoute(
             vehicle_type=route.vehicle_type(),

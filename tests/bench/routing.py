@@ -1,7 +1,8 @@
 """`make bench`, routing part: route quality on Solomon VRPTW instances (the mean gap to the best-known distance,
 DIMACS convention, BENCH_VRPTW_SECONDS each, 10 by default) and the time to plan a realistic delivery day
 (80 orders, 5 drivers with shifts and zones, two-hour windows, straight-line matrix) with the planner's
-default time limit. Every answer is checked by the tests' independent evaluator before its figure counts.
+default time limit. The Solomon instances are solved as `manage.py solve_vrptw` does by default (one search
+per core, at most two; BENCH_VRPTW_WORKERS to change). Every answer is checked by the tests' independent evaluator before its figure counts.
 
 More instances: BENCH_SOLOMON_DIR names a folder of Solomon files (NAME.txt) with a best_known.json
 ({"NAME": distance}); those with a best-known distance are measured too.
@@ -15,13 +16,14 @@ import pathlib
 import time
 
 from delivery.routing.planner import plan_routes
-from delivery.routing.solomon import parse, solve_solomon
+from delivery.routing.solomon import default_workers, parse, solve_solomon
 from tests.bench import results
 from tests.delivery.routing.day import realistic_day
 from tests.delivery.routing.evaluator import haversine, plan_check, solomon_check
 
 SHARED = pathlib.Path(__file__).resolve().parents[1] / "delivery" / "routing" / "solomon"
 SECONDS = float(os.environ.get("BENCH_VRPTW_SECONDS", "10"))
+WORKERS = int(os.environ.get("BENCH_VRPTW_WORKERS") or default_workers())  # as `solve_vrptw` by default
 
 
 def instances() -> list[tuple[str, str, float]]:
@@ -44,7 +46,7 @@ def bench_vrptw() -> None:
     gaps = []
     for name, text, best in instances():
         started = time.perf_counter()
-        result = solve_solomon(parse(text), seconds=SECONDS)
+        result = solve_solomon(parse(text), seconds=SECONDS, workers=WORKERS)
         elapsed = time.perf_counter() - started
         distance, problems = solomon_check(text, result.as_json())
         assert problems == [], (name, problems)

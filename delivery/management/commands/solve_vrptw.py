@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from delivery.routing.solomon import SolomonFormatError, parse, solve_solomon
+from delivery.routing.solomon import SolomonFormatError, default_workers, parse, solve_solomon
 
 
 def _seconds(text: str) -> float:
@@ -29,17 +29,27 @@ class Command(BaseCommand):
         parser.add_argument("file", help='path of the instance, or "-" for standard input')
         parser.add_argument("--seconds", default="10", help="time limit of the search (default 10)")
         parser.add_argument("--seed", type=int, default=1, help="random seed of the search (default 1)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=default_workers(),
+            help="independent searches run side by side, the best one kept (default: one per core, at most 2)",
+        )
 
     def handle(self, *args, **options):
         name = options["file"]
         seconds = _seconds(options["seconds"])
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1")
         try:
             text = self.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise CommandError(f"Cannot read {name}: {error}") from error
         try:
             instance = parse(text)
-            result = solve_solomon(instance, seconds=seconds, seed=options["seed"])
+            result = solve_solomon(
+                instance, seconds=seconds, seed=options["seed"], workers=options["workers"]
+            )
         except SolomonFormatError as error:
             raise CommandError(f"{name}: {error}") from error
         self.stdout.write(json.dumps(result.as_json()))

@@ -31,11 +31,11 @@ def instance(rows, vehicles=5, capacity=100, name="TINY") -> str:
     )
 
 
-def solve(text: str, tmp_path, seconds="0.5") -> dict:
+def solve(text: str, tmp_path, seconds="0.5", workers="1") -> dict:
     path = tmp_path / "instance.txt"
     path.write_text(text)
     out = io.StringIO()
-    call_command("solve_vrptw", str(path), "--seconds", seconds, stdout=out)
+    call_command("solve_vrptw", str(path), "--seconds", seconds, "--workers", workers, stdout=out)
     return json.loads(out.getvalue())  # exactly one JSON object, nothing else
 
 
@@ -89,6 +89,13 @@ def test_shared_instances_cut_to_25_customers_are_solved_feasibly(name, tmp_path
     assert answer["vehicles"] == len(answer["routes"])
 
 
+def test_two_searches_side_by_side_give_a_feasible_answer(tmp_path):
+    text = first_customers("RC101", 15)
+    answer = solve(text, tmp_path, seconds="0.6", workers="2")
+    distance, problems = solomon_check(text, answer)
+    assert problems == [] and answer["distance"] == distance
+
+
 def test_bad_files_and_arguments_are_refused(tmp_path):
     missing = tmp_path / "missing.txt"
     with pytest.raises(CommandError, match="Cannot read"):
@@ -102,6 +109,8 @@ def test_bad_files_and_arguments_are_refused(tmp_path):
     for seconds in ("0", "-1", "nan", "soon"):
         with pytest.raises(CommandError, match="seconds"):
             call_command("solve_vrptw", str(good), "--seconds", seconds, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="workers"):
+        call_command("solve_vrptw", str(good), "--workers", "0", stdout=io.StringIO())
 
 
 @pytest.mark.parametrize(
@@ -123,4 +132,4 @@ def test_an_instance_that_cannot_be_served_says_so(tmp_path):
     path = tmp_path / "impossible.txt"
     path.write_text(instance([(0, 0, 0, 0, 0, 10, 0), (1, 100, 100, 5, 0, 10, 0)]))
     with pytest.raises(CommandError, match="no feasible solution"):
-        call_command("solve_vrptw", str(path), "--seconds", "0.2", stdout=io.StringIO())
+        call_command("solve_vrptw", str(path), "--seconds", "0.2", "--workers", "1", stdout=io.StringIO())
