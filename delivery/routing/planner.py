@@ -342,7 +342,7 @@ def plan_routes(
     *,
     provider: MatrixProvider | None = None,
     now: dt.datetime | None = None,
-    seconds: float = 2.0,
+    seconds: float = 3.0,
     seed: int = 1,
 ) -> Plan:
     """Plan every stop onto the vehicles, serving as many as every promise allows, then driving the least.

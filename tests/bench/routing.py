@@ -2,7 +2,8 @@
 DIMACS convention, BENCH_VRPTW_SECONDS each, 10 by default) and the time to plan a realistic delivery day
 (80 orders, 5 drivers with shifts and zones, two-hour windows, straight-line matrix) with the planner's
 default time limit. The Solomon instances are solved as `manage.py solve_vrptw` does by default (one search
-per core, at most two; BENCH_VRPTW_WORKERS to change). Every answer is checked by the tests' independent evaluator before its figure counts.
+per core, at most two; BENCH_VRPTW_WORKERS to change). Every answer is checked by the tests' independent
+evaluator before its figure counts.
 
 More instances: BENCH_SOLOMON_DIR names a folder of Solomon files (NAME.txt) with a best_known.json
 ({"NAME": distance}); those with a best-known distance are measured too.
@@ -61,7 +62,8 @@ def bench_vrptw() -> None:
     mean = sum(gaps) / len(gaps)
     results.record("vrptw_gap_percent", mean)
     print(
-        f"vrptw: mean gap to the best-known distance over {len(gaps)} instances: {mean:.2f}% ({SECONDS:g} s each)"
+        f"vrptw: mean gap to the best-known distance over {len(gaps)} instances: {mean:.2f}% "
+        f"({SECONDS:g} s each, {WORKERS} search{'es' if WORKERS > 1 else ''} side by side)"
     )
 
 

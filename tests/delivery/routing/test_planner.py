@@ -209,3 +209,28 @@ def test_a_new_order_outside_every_drivers_zone_says_so():
     new = stop(2, 3, zone="west")
     insertion = insert_stop(DEPOT, [(vehicle(zones=frozenset({"east"})), route)], new, provider=PROVIDER)
     assert insertion.reason == NO_VEHICLE
+
+
+def test_an_order_arriving_later_is_inserted_into_the_planned_day_without_breaking_a_promise():
+    depot, stops, vehicles = realistic_day(orders=21, drivers=5, seed=5)
+    planned, late = stops[:20], stops[20]
+    plan = plan_routes(depot, planned, vehicles, provider=PROVIDER, seconds=0.5)
+    by_id = {stop.id: stop for stop in planned}
+    vehicle_by_id = {vehicle.id: vehicle for vehicle in vehicles}
+    routes = [(vehicle_by_id[route.vehicle_id], [by_id[i] for i in route.stop_ids]) for route in plan.routes]
+    busy = {route.vehicle_id for route in plan.routes}
+    idle = [vehicle for vehicle in vehicles if vehicle.id not in busy]
+    now = at(DAY, 9, 30)
+    insertion = insert_stop(depot, routes, late, idle_vehicles=idle, provider=PROVIDER, now=now)
+    assert insertion.inserted
+    new_routes = tuple(
+        insertion.route if r.vehicle_id == insertion.route.vehicle_id else r for r in plan.routes
+    )
+    if insertion.route.vehicle_id not in busy:
+        new_routes += (insertion.route,)
+    after = type("P", (), {"routes": new_routes, "unassigned": plan.unassigned})
+    assert plan_check(depot, stops, vehicles, after, travel, now=now) == []
+    # Only the route that took the order changed; its other stops are in the same order as before.
+    before = {route.vehicle_id: route.stop_ids for route in plan.routes}
+    without_new = tuple(i for i in insertion.route.stop_ids if i != late.id)
+    assert without_new == before.get(insertion.route.vehicle_id, ())
