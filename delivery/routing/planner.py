@@ -257,7 +257,7 @@ def _schedule(frame: _Frame, vehicle: Vehicle, stops: Sequence[Stop]) -> RouteCh
         problems.append("the goods' value is over the vehicle's value cap")
     for stop in stops:
         if not vehicle.serves(stop):
-            problems.append(f"order {stop.id} is outside the zones this vehicle serves")
+            problems.append(f"order {stop.id} may not go on this vehicle (its zone or its driver)")
     distance_matrix, duration_matrix = frame.matrix.distances, frame.matrix.durations
     time, location, first_wait = start, 0, None
     visits: list[tuple[Stop, int, int, int, int]] = []

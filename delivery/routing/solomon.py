@@ -18,7 +18,15 @@ BUDGET_SHARE = 0.95
 SCALE = 10  # times and distances are kept in tenths, so that the DIMACS rounding is exact
 
 
-class SolomonFormatError(ValueError):
+class SolomonError(ValueError):
+    """An instance that cannot be read or solved; the message says why."""
+
+
+class SolomonFormatError(SolomonError):
+    pass
+
+
+class NoFeasibleSolution(SolomonError):
     pass
 
 
@@ -203,7 +211,7 @@ def solve_solomon(
             found = [future.result() for future in futures]
     complete = [solution for solution in found if solution is not None]
     if not complete:
-        raise SolomonFormatError(
+        raise NoFeasibleSolution(
             f"no feasible solution found in {seconds:g} s (more vehicles or time may be needed)"
         )
     best = min(complete, key=lambda solution: solution.distance)

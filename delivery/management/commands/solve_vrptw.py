@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from delivery.routing.solomon import SolomonFormatError, default_workers, parse, solve_solomon
+from delivery.routing.solomon import SolomonError, default_workers, parse, solve_solomon
 
 
 def _seconds(text: str) -> float:
@@ -50,6 +50,6 @@ class Command(BaseCommand):
             result = solve_solomon(
                 instance, seconds=seconds, seed=options["seed"], workers=options["workers"]
             )
-        except SolomonFormatError as error:
+        except SolomonError as error:
             raise CommandError(f"{name}: {error}") from error
         self.stdout.write(json.dumps(result.as_json()))
