@@ -245,6 +245,18 @@ INVENTORY = {
     "DISCREPANCY_REPORT_PERCENT": float(os.environ.get("RECEIVING_DISCREPANCY_REPORT_PERCENT", "2")),
 }
 
+# --- Delivery route planning ------------------------------------------------------------------------------
+# Travel times come from an OSRM or Valhalla server when DELIVERY_ROUTING_URL is set; otherwise from the
+# straight-line distance times a road factor, at an average speed (works offline).
+DELIVERY_ROUTING = {
+    "ENGINE": os.environ.get("DELIVERY_ROUTING_ENGINE", "osrm"),
+    "URL": os.environ.get("DELIVERY_ROUTING_URL", ""),
+    "PROFILE": os.environ.get("DELIVERY_ROUTING_PROFILE", ""),
+    "TIMEOUT_SECONDS": float(os.environ.get("DELIVERY_ROUTING_TIMEOUT_SECONDS", "10")),
+    "ROAD_FACTOR": float(os.environ.get("DELIVERY_ROAD_FACTOR", "1.3")),
+    "SPEED_KMH": float(os.environ.get("DELIVERY_SPEED_KMH", "30")),
+}
+
 # --- Metrc (state traceability) ---------------------------------------------------------------------------
 # A store reports to the real Metrc when METRC_VENDOR_KEY and a user key for the store are both set; every
 # other store reports to the Metrc simulator: in process, or the server at METRC_SIMULATOR_URL

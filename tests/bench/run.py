@@ -194,6 +194,9 @@ def main(only: list[Callable[[str], None]] | None = None) -> int:
             bench_reports(database_label())
         else:
             print("reports: the year of history is measured on PostgreSQL only (set DATABASE_URL).")
+        from tests.bench.routing import bench_routing
+
+        bench_routing(database_label())
         from tests.bench import results
 
         results.write(database_label())
@@ -210,4 +213,8 @@ if __name__ == "__main__":
         from tests.bench.report_bench import bench_reports
 
         sys.exit(main(only=[bench_reports]))
+    if sys.argv[1:] == ["routing"]:
+        from tests.bench.routing import bench_routing
+
+        sys.exit(main(only=[bench_routing]))
     sys.exit(main())
