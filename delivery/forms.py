@@ -19,6 +19,8 @@ def _json(text: str, *, what: str):
         raise forms.ValidationError(
             f"The {what} is not valid JSON: {error.msg} (line {error.lineno})."
         ) from None
+    except (ValueError, RecursionError):  # a number of thousands of digits, or lists nested thousands deep
+        raise forms.ValidationError(f"The {what} is not GeoJSON this screen can read.") from None
 
 
 class ZoneForm(ApplicationErrorForm):

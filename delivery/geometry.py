@@ -60,7 +60,7 @@ def geometry_problems(geometry) -> list[str]:
     if problems:
         return problems
     found = shape(geometry)
-    if found.is_empty or found.area == 0:
+    if found.is_empty or found.convex_hull.area == 0:  # every point on one line
         return ["The outline encloses no area."]
     if not found.is_valid:
         reason = explain_validity(found)
@@ -71,7 +71,11 @@ def geometry_problems(geometry) -> list[str]:
             ]
         if reason.startswith("Ring Self-intersection"):
             return ["The outline touches itself at a point: redraw it without loops."]
+        if reason.startswith("Too few points"):
+            return ["The outline encloses no area."]
         return [f"The outline is not a valid area ({reason})."]
+    if found.area == 0:
+        return ["The outline encloses no area."]
     return []
 
 
