@@ -16,7 +16,7 @@ class DeliveryConfig(AppConfig):
             NavLink(
                 "Delivery zones",
                 "delivery:zones_current",
-                51,
+                72,
                 can_manage_zones,
                 group="settings",
                 owns=("/delivery/stores/",),
