@@ -196,9 +196,12 @@ class DeliveryRule(SourcedRule):
         ordering = ["jurisdiction_id", "effective_from"]
         constraints = [
             models.CheckConstraint(
+                # A window has its two times, "none stated" has none; rows about something else ("") may
+                # carry legacy times, which only a window row's are read.
                 condition=(
                     models.Q(hours="window", hours_start__isnull=False, hours_end__isnull=False)
-                    | (~models.Q(hours="window") & models.Q(hours_start__isnull=True, hours_end__isnull=True))
+                    | models.Q(hours="none_stated", hours_start__isnull=True, hours_end__isnull=True)
+                    | models.Q(hours="")
                 ),
                 name="delivery_rule_hours_given_with_window",
             ),

@@ -61,7 +61,8 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=(
                     models.Q(hours="window", hours_start__isnull=False, hours_end__isnull=False)
-                    | (~models.Q(hours="window") & models.Q(hours_start__isnull=True, hours_end__isnull=True))
+                    | models.Q(hours="none_stated", hours_start__isnull=True, hours_end__isnull=True)
+                    | models.Q(hours="")
                 ),
                 name="delivery_rule_hours_given_with_window",
             ),
