@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from compliance.selectors import jurisdiction_rules_get
 from delivery.forms import ExclusionForm, ZoneForm, ZoneImportForm
 from delivery.models import DeliveryExclusion, DeliveryZone
 from delivery.selectors import delivery_exclusion_list, delivery_week_hours, delivery_zone_list
@@ -129,6 +130,9 @@ def _render(
         "import_form": import_form or ZoneImportForm(),
         "report": report,
         "week": delivery_week_hours(store, store_local_date(store)),
+        "state_name": jurisdiction_rules_get(
+            jurisdiction=store.jurisdiction, on=store_local_date(store)
+        ).name,
         "map_data": _zone_map_data(store, zones, places, editing),
         "leaflet": f"vendor/leaflet-{LEAFLET_VERSION}",
     }

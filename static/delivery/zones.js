@@ -52,7 +52,7 @@
       var storePoint = [data.store.latitude, data.store.longitude];
       var storeMarker = L.circleMarker(storePoint, { radius: 8, color: "#1e3a8a", weight: 2, fillColor: "#1d4ed8", fillOpacity: 1 });
       layers.push(storeMarker);
-      storeMarker.bindTooltip(data.store.name, { permanent: true, direction: "right", offset: [10, 0], className: "dz-label" });
+      storeMarker.bindTooltip(data.store.name, { permanent: true, direction: "auto", offset: [10, 0], className: "dz-label" });
       bounds.extend(storePoint);
     }
 
