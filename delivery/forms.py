@@ -60,9 +60,12 @@ class ZoneForm(ApplicationErrorForm):
 
 
 class ExclusionForm(ApplicationErrorForm):
+    """A point with a radius (clicked on the map), or an area pasted as a GeoJSON Polygon."""
+
     name = forms.CharField(max_length=120, help_text="e.g. Mission High School")
     kind = forms.ChoiceField(choices=DeliveryExclusion.Kind.choices)
     latitude = forms.DecimalField(
+        required=False,
         max_digits=9,
         decimal_places=6,
         min_value=-90,
@@ -70,6 +73,7 @@ class ExclusionForm(ApplicationErrorForm):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "data-place-latitude": ""}),
     )
     longitude = forms.DecimalField(
+        required=False,
         max_digits=9,
         decimal_places=6,
         min_value=-180,
@@ -77,12 +81,41 @@ class ExclusionForm(ApplicationErrorForm):
         widget=forms.TextInput(attrs={"inputmode": "decimal", "data-place-longitude": ""}),
     )
     radius_m = forms.IntegerField(
+        required=False,
         label="Radius (metres)",
         min_value=1,
         max_value=10_000,
         initial=300,
         widget=forms.NumberInput(attrs={"data-place-radius": ""}),
     )
+    area = forms.CharField(
+        required=False,
+        max_length=GEOJSON_MAX,
+        label="…or an area (GeoJSON Polygon)",
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text="Instead of a point: the outline of the grounds, [longitude, latitude] pairs.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        area = (data.get("area") or "").strip()
+        point = [data.get(name) for name in ("latitude", "longitude")]
+        if area:
+            if any(value is not None for value in point):
+                raise forms.ValidationError("Give either a point with a radius or an area, not both.")
+            data["geometry"] = _json(area, what="area")
+            data["radius_m"] = None
+        elif any(value is None for value in (*point, data.get("radius_m"))) and not self.errors:
+            raise forms.ValidationError(
+                "Give the place's latitude, longitude and radius (click the map), or its area."
+            )
+        return data
+
+    def service_arguments(self) -> dict:
+        data = self.cleaned_data
+        if data.get("geometry") is not None:
+            return {"name": data["name"], "kind": data["kind"], "geometry": data["geometry"]}
+        return {key: data[key] for key in ("name", "kind", "latitude", "longitude", "radius_m")}
 
 
 class ZoneImportForm(ApplicationErrorForm):

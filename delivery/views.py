@@ -204,11 +204,12 @@ def exclusion_add(request, store_id: int):
     form = ExclusionForm(request.POST)
     if form.is_valid():
         try:
-            place = delivery_exclusion_create(store=store, actor=request.user, **form.cleaned_data)
+            place = delivery_exclusion_create(store=store, actor=request.user, **form.service_arguments())
         except ApplicationError as error:
             form.add_application_error(error)
         else:
-            messages.success(request, f"{place.name} added: no deliveries within {place.radius_m} m.")
+            where = f"within {place.radius_m} m" if place.radius_m else "in its area"
+            messages.success(request, f"{place.name} added: no deliveries {where}.")
             return redirect(reverse("delivery:zones", kwargs={"store_id": store.pk}) + "#places")
     return _render(request, store, place_form=form, status=400)
 

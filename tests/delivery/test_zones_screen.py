@@ -194,6 +194,32 @@ def test_excluded_places_added_and_removed(shipped_rules, store, manager):
     assert (place.name, place.radius_m) == ("Valencia Elementary", 150)
     removed = client.post(url(store).replace("zones/", f"places/{place.pk}/remove/"))
     assert removed.status_code == 302 and not DeliveryExclusion.objects.exists()
+    places = url(store).replace("zones/", "places/")
+    no_point = client.post(places, {"name": "Somewhere", "kind": "school", "radius_m": "150"})
+    assert no_point.status_code == 400
+    assert (
+        "Give the place&#x27;s latitude, longitude and radius (click the map), or its area."
+        in no_point.content.decode()
+    )
+    crossed = client.post(places, {"name": "Grounds", "kind": "day_care", "area": json.dumps(BOWTIE)})
+    assert crossed.status_code == 400 and "The outline crosses itself" in crossed.content.decode()
+    both = client.post(
+        places,
+        {
+            "name": "Grounds",
+            "kind": "day_care",
+            "latitude": "37.75",
+            "longitude": "-122.42",
+            "radius_m": "100",
+            "area": json.dumps(MISSION),
+        },
+    )
+    assert "Give either a point with a radius or an area, not both." in both.content.decode()
+    assert not DeliveryExclusion.objects.exists()
+    area = client.post(places, {"name": "Grounds", "kind": "day_care", "area": json.dumps(MISSION)})
+    assert area.status_code == 302
+    place = DeliveryExclusion.objects.get()
+    assert (place.geometry, place.latitude, place.radius_m) == (MISSION, None, None)
 
 
 def test_the_screen_reads_a_fixed_number_of_queries(shipped_rules, store, manager):
