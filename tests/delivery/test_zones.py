@@ -256,3 +256,34 @@ def test_import_writes_all_and_replaces_a_zone_of_the_same_name(store):
 def test_import_refuses_a_file_that_is_not_a_feature_collection(store, data, problem):
     report = delivery_zones_import(store=store, actor=None, data=data, dry_run=False)
     assert report.problems == [problem] and not report.written
+
+
+def test_a_quote_reads_two_queries_whatever_the_number_of_zones(shipped_rules, store):
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from delivery.selectors import local_window
+
+    for number in range(6):
+        add_zone(store, f"Zone {number}", square(37.70 + number / 100, -122.52, 37.81, -122.38))
+    delivery_exclusion_create(
+        store=store,
+        actor=None,
+        name="School",
+        kind="school",
+        latitude="37.79",
+        longitude="-122.47",
+        radius_m=100,
+    )
+    window = local_window(store, dt.date(2026, 3, 4), dt.time(12), dt.time(13))
+    delivery_quote_get(
+        store=store, latitude=37.75, longitude=-122.42, order_value=Decimal("50"), window=window
+    )
+    with CaptureQueriesContext(connection) as queries:  # the rules are read once per process, then kept
+        quote = delivery_quote_get(
+            store=store, latitude=37.75, longitude=-122.42, order_value=Decimal("50"), window=window
+        )
+    assert quote.allowed and quote.zone.name == "Zone 5"  # the smallest: the point is on its south edge
+    assert len(queries) == 2  # the store's active zones, its active excluded places
