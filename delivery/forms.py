@@ -146,3 +146,31 @@ class ZoneImportForm(ApplicationErrorForm):
             raise forms.ValidationError("Choose a GeoJSON file or paste one.")
         data["document"] = _json(text, what="file")
         return data
+
+
+class PointCheckForm(ApplicationErrorForm):
+    """A point to judge as a delivery address: which zone, fee and time, or why it is refused."""
+
+    latitude = forms.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        min_value=-90,
+        max_value=90,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "data-check-latitude": ""}),
+    )
+    longitude = forms.DecimalField(
+        max_digits=9,
+        decimal_places=6,
+        min_value=-180,
+        max_value=180,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "data-check-longitude": ""}),
+    )
+    line1 = forms.CharField(label="Street address", max_length=200, required=False)
+    order_value = forms.DecimalField(
+        label="Order value ($)",
+        min_value=0,
+        max_digits=10,
+        decimal_places=2,
+        initial=50,
+        widget=forms.TextInput(attrs=MONEY_ATTRS),
+    )

@@ -1,17 +1,24 @@
 """Delivery pages: the driver's start page, and the manager's zones screen per store (zones with fee, minimum
 and time on a map where they are drawn or imported as GeoJSON, excluded places, the week's delivery hours)."""
 
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance.selectors import jurisdiction_rules_get
-from delivery.forms import ExclusionForm, ZoneForm, ZoneImportForm
+from delivery.forms import ExclusionForm, PointCheckForm, ZoneForm, ZoneImportForm
 from delivery.models import DeliveryExclusion, DeliveryZone
-from delivery.selectors import delivery_exclusion_list, delivery_week_hours, delivery_zone_list
+from delivery.selectors import (
+    delivery_exclusion_list,
+    delivery_quote_get,
+    delivery_week_hours,
+    delivery_zone_list,
+)
 from delivery.services import (
     delivery_exclusion_create,
     delivery_exclusion_remove,
@@ -93,6 +100,13 @@ def _zone_map_data(store, zones, places, editing: DeliveryZone | None) -> dict:
     }
 
 
+def _checked_point(form) -> dict:
+    return {
+        "latitude": float(form.cleaned_data["latitude"]),
+        "longitude": float(form.cleaned_data["longitude"]),
+    }
+
+
 def _render(
     request,
     store,
@@ -102,6 +116,8 @@ def _render(
     place_form=None,
     import_form=None,
     report=None,
+    check_form=None,
+    quote=None,
     status=200,
 ):
     zones = list(delivery_zone_list(store=store))
@@ -115,7 +131,7 @@ def _render(
                     "fee": editing.fee,
                     "estimated_minutes": editing.estimated_minutes,
                     "is_active": editing.is_active,
-                    "geometry": __import__("json").dumps(editing.geometry),
+                    "geometry": json.dumps(editing.geometry),
                 }
             )
         else:
@@ -129,11 +145,16 @@ def _render(
         "place_form": place_form or ExclusionForm(initial={"radius_m": 300}),
         "import_form": import_form or ZoneImportForm(),
         "report": report,
+        "check_form": check_form or PointCheckForm(initial={"order_value": 50}),
+        "quote": quote,
         "week": delivery_week_hours(store, store_local_date(store)),
         "state_name": jurisdiction_rules_get(
             jurisdiction=store.jurisdiction, on=store_local_date(store)
         ).name,
-        "map_data": _zone_map_data(store, zones, places, editing),
+        "map_data": {
+            **_zone_map_data(store, zones, places, editing),
+            "check": _checked_point(check_form) if quote is not None else None,
+        },
         "leaflet": f"vendor/leaflet-{LEAFLET_VERSION}",
     }
     return render(request, "delivery/zones.html", context, status=status)
@@ -222,3 +243,23 @@ def exclusion_remove(request, store_id: int, place_id: int):
     delivery_exclusion_remove(place=place, actor=request.user)
     messages.success(request, f"{place.name} removed from the excluded places.")
     return redirect(reverse("delivery:zones", kwargs={"store_id": store.pk}) + "#places")
+
+
+@staff_view(allow=can_manage_zones, store_required=False)
+@require_GET
+def point_check(request, store_id: int):
+    """Judge a point (clicked on the map or typed) as a delivery address: the zone, fee and time that apply,
+    or every reason it is refused. Reads only."""
+    store = _store_get(request, store_id)
+    form = PointCheckForm(request.GET)
+    if not form.is_valid():
+        return _render(request, store, check_form=form, status=400)
+    data = form.cleaned_data
+    quote = delivery_quote_get(
+        store=store,
+        latitude=data["latitude"],
+        longitude=data["longitude"],
+        order_value=data["order_value"],
+        line1=data["line1"],
+    )
+    return _render(request, store, check_form=form, quote=quote)

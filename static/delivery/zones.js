@@ -12,6 +12,9 @@
     var data = JSON.parse(source.textContent);
     var field = document.querySelector("[data-zone-geometry]");
     var counter = document.querySelector("[data-zone-corners]");
+    var checkForm = document.querySelector("[data-check-form]");
+    var checkLatitude = document.querySelector("[data-check-latitude]");
+    var checkLongitude = document.querySelector("[data-check-longitude]");
     var latitudeInput = document.querySelector("[data-place-latitude]");
     var longitudeInput = document.querySelector("[data-place-longitude]");
     var radiusInput = document.querySelector("[data-place-radius]");
@@ -48,6 +51,13 @@
       bounds.extend(place.geometry ? layer.getBounds()
         : L.latLng(place.latitude, place.longitude).toBounds(place.radius_m * 2));
     });
+    if (data.check) {
+      var checked = [data.check.latitude, data.check.longitude];
+      var checkMarker = L.circleMarker(checked, { radius: 7, color: "#111827", weight: 3, fillColor: "#fbbf24", fillOpacity: 1 });
+      checkMarker.bindTooltip("Checked point", { direction: "top" });
+      layers.push(checkMarker);
+      bounds.extend(checked);
+    }
     if (data.store.latitude !== null) {
       var storePoint = [data.store.latitude, data.store.longitude];
       var storeMarker = L.circleMarker(storePoint, { radius: 8, color: "#1e3a8a", weight: 2, fillColor: "#1d4ed8", fillOpacity: 1 });
@@ -138,7 +148,7 @@
     function setMode(next) {
       mode = next;
       element.classList.toggle("is-drawing", mode === "draw");
-      element.classList.toggle("is-placing", mode === "place");
+      element.classList.toggle("is-placing", mode === "place" || mode === "check");
       modeButtons.forEach(function (button) {
         button.setAttribute("aria-pressed", String(button.getAttribute("data-zone-mode") === mode));
       });
@@ -146,13 +156,20 @@
     modeButtons.forEach(function (button) {
       button.addEventListener("click", function () { setMode(button.getAttribute("data-zone-mode")); });
     });
-    setMode("draw");
+    setMode(data.check ? "check" : "draw");
 
     map.on("click", function (event) {
       if (mode === "draw") {
         corners.push(event.latlng);
         redraw();
         writeField();
+        return;
+      }
+      if (mode === "check") {
+        if (!checkForm || !checkLatitude || !checkLongitude) return;
+        checkLatitude.value = round(event.latlng.lat).toFixed(6);
+        checkLongitude.value = round(event.latlng.lng).toFixed(6);
+        checkForm.submit();
         return;
       }
       if (!latitudeInput || !longitudeInput) return;

@@ -1,6 +1,6 @@
 """The delivery zones screen in a real Chromium: the vendored Leaflet map draws the zones, the excluded place and
 the store on a plain background with nothing loaded from elsewhere; a manager draws a zone by clicking four
-corners and saves it (1280x800); on a 390x844 phone the page fits the screen."""
+corners, saves it and checks a point inside it (1280x800); on a 390x844 phone the page fits the screen."""
 
 import pytest
 
@@ -81,6 +81,12 @@ def test_a_manager_draws_a_zone_on_the_map_and_saves_it(live_server, browser, sh
     ring = zone.geometry["coordinates"][0]
     assert zone.geometry["type"] == "Polygon" and len(ring) == 5 and ring[0] == ring[-1]
     assert all(-122.52 < lon < -122.38 and 37.70 < lat < 37.81 for lon, lat in ring)
+    # Checking a point: a click in "Check a point" mode asks the server and shows the zone that applies.
+    page.get_by_role("button", name="Check a point").click()
+    box = page.locator("#zones-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.375, box["y"] + box["height"] * 0.375)
+    page.wait_for_selector("#check .flash")
+    assert page.locator("#check .flash").inner_text().startswith("Delivers here: Near, $3.50 fee")
     assert problems == [] and outside == []
     page.close()
 

@@ -253,3 +253,36 @@ def test_the_screen_reads_a_fixed_number_of_queries(shipped_rules, store, manage
             estimated_minutes=5,
         )
     assert count() == few
+
+
+def test_a_point_is_checked_as_a_delivery_address(shipped_rules, organization, store, manager, zone):
+    client = signed_in(manager)
+    check = url(store, "check/")
+    inside = client.get(check, {"latitude": "37.75", "longitude": "-122.42", "order_value": "50"})
+    assert inside.status_code == 200
+    assert (
+        "Delivers here: <strong>Mission</strong>, $4.99 fee, $40.00 minimum, about 35 min."
+        in inside.content.decode()
+    )
+    assert inside.context["map_data"]["check"] == {"latitude": 37.75, "longitude": -122.42}
+    small = client.get(
+        check, {"latitude": "37.75", "longitude": "-122.42", "order_value": "20", "line1": "PO Box 3"}
+    )
+    text = small.content.decode()
+    assert "No delivery here (zone Mission):" in text
+    assert "The Mission zone has a minimum order of $40.00; this order is $20.00." in text
+    assert "Deliveries go to a physical address only; a post office box is not one." in text
+    outside = client.get(check, {"latitude": "37.80", "longitude": "-122.42", "order_value": "50"})
+    assert f"The address is outside every delivery zone of {store.name}." in outside.content.decode()
+    assert (
+        client.get(check, {"latitude": "91", "longitude": "-122.42", "order_value": "50"}).status_code == 400
+    )
+    other = UserFactory(
+        organization=organization, roles=["manager"], stores=[StoreFactory(organization=organization)]
+    )
+    assert (
+        signed_in(other)
+        .get(check, {"latitude": "37.75", "longitude": "-122.42", "order_value": "50"})
+        .status_code
+        == 403
+    )
