@@ -22,6 +22,13 @@ from delivery.models import DeliveryExclusion, DeliveryZone
 from dispensary.models import WEEKDAYS, Store
 
 PO_BOX = re.compile(r"\b(p\.?\s*o\.?\s*box|post\s+office\s+box)\b", re.IGNORECASE)
+KIND_PHRASES = {
+    "school": "a school (K-12)",
+    "day_care": "a day-care centre",
+    "youth_center": "a youth centre",
+    "public_land": "public land or a public building",
+    "other": "a place on the store's exclusion list",
+}
 DAY_NAMES = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
@@ -61,8 +68,8 @@ def exclusion_reasons(exclusions, *, latitude, longitude) -> list[str]:
             where = f"within {place.radius_m} m of"
         if inside:
             reasons.append(
-                f"The address is {where} {place.name} ({place.get_kind_display().lower()}), where the store "
-                "may not deliver."
+                f"The address is {where} {place.name}, {KIND_PHRASES.get(place.kind, 'an excluded place')}, "
+                "where the store may not deliver."
             )
     return reasons
 

@@ -31,7 +31,7 @@ def test_demo_zones_and_places_around_the_demo_stores(shipped_rules):
     school = delivery_place_check(store=mission, latitude="37.756500", longitude="-122.421000")
     assert school.zone.name == "Mission & Noe Valley"
     assert school.reasons == (
-        "The address is within 150 m of Valencia Street Elementary (demo) (school (k-12)), where the store may "
+        "The address is within 150 m of Valencia Street Elementary (demo), a school (K-12), where the store may "
         "not deliver.",
     )
     # Out in the city zone only.

@@ -161,12 +161,12 @@ def test_excluded_places_refuse_by_radius_and_by_area(store):
     )
     near = delivery_place_check(store=store, latitude="37.750850", longitude="-122.420000")  # ~95 m
     assert near.reasons == (
-        "The address is within 100 m of Valencia Elementary (school (k-12)), where the store may not deliver.",
+        "The address is within 100 m of Valencia Elementary, a school (K-12), where the store may not deliver.",
     )
     assert delivery_place_check(store=store, latitude="37.750950", longitude="-122.420000").allowed  # ~106 m
     inside = delivery_place_check(store=store, latitude="37.781", longitude="-122.449")
     assert inside.reasons == (
-        "The address is inside the area of Youth centre block (youth centre), where the store may not deliver.",
+        "The address is inside the area of Youth centre block, a youth centre, where the store may not deliver.",
     )
 
 
