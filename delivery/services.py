@@ -102,7 +102,7 @@ def delivery_zone_create(
         raise _name_taken(store, values["name"]) from None
     audit_record(
         actor=actor,
-        action="delivery_zone.create",
+        action="delivery_zone.created",
         instance=zone,
         after=snapshot(zone),
         organization=store.organization,
@@ -134,7 +134,7 @@ def delivery_zone_update(
         raise _name_taken(locked.store, values["name"]) from None
     audit_record(
         actor=actor,
-        action="delivery_zone.update",
+        action="delivery_zone.updated",
         instance=locked,
         before=before,
         after=snapshot(locked),
@@ -305,7 +305,7 @@ def delivery_exclusion_create(
     )
     audit_record(
         actor=actor,
-        action="delivery_exclusion.create",
+        action="delivery_exclusion.created",
         instance=place,
         after=snapshot(place),
         organization=store.organization,
@@ -319,7 +319,7 @@ def delivery_exclusion_remove(*, place: DeliveryExclusion, actor) -> None:
     before = snapshot(place)
     audit_record(
         actor=actor,
-        action="delivery_exclusion.remove",
+        action="delivery_exclusion.removed",
         instance=place,
         before=before,
         organization=place.store.organization,
@@ -412,7 +412,7 @@ def delivery_address_create(
         )
         audit_record(
             actor=actor,
-            action="delivery_address.create",
+            action="delivery_address.created",
             instance=address,
             after=snapshot(address),
             organization=customer.organization,
