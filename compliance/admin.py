@@ -116,9 +116,13 @@ class AgeRuleAdmin(AuditedRuleAdmin):
 class DeliveryRuleAdmin(AuditedRuleAdmin):
     list_display = [
         "jurisdiction",
+        "delivery_permitted",
+        "hours",
         "hours_start",
         "hours_end",
+        "return_by",
         "vehicle_value_cap",
+        "unordered_value_cap",
         "value_basis",
         "effective_from",
         "effective_to",

@@ -158,23 +158,68 @@ class AgeRule(SourcedRule):
 
 
 class DeliveryRule(SourcedRule):
-    """When deliveries may happen (store-local hours) and how much product a vehicle may carry."""
+    """A state's rule on retail delivery: whether it is allowed, the hours (jurisdiction-local) deliveries may
+    happen and when the driver must be back, or the retail value a vehicle may carry. A row states hours
+    (`hours` = window), says the state's rules set none (`hours` = none_stated), or is about something else
+    (`hours` empty, e.g. a vehicle cap row)."""
 
     class ValueBasis(models.TextChoices):
         RETAIL = "retail", "Retail value"
         WHOLESALE = "wholesale", "Wholesale value"
 
+    class Hours(models.TextChoices):
+        NOT_COVERED = "", "Not about hours"
+        WINDOW = "window", "Deliveries only between the hours given"
+        NONE_STATED = "none_stated", "The state's rules set no delivery hours"
+
     jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.CASCADE, related_name="delivery_rules")
+    delivery_permitted = models.BooleanField(
+        default=True, help_text="Off: the state's rules allow no retail delivery to customers."
+    )
+    hours = models.CharField(max_length=12, choices=Hours.choices, blank=True, default="")
     hours_start = models.TimeField(null=True, blank=True)
     hours_end = models.TimeField(null=True, blank=True)
+    return_by = models.TimeField(
+        null=True, blank=True, help_text="The driver must be back at the premises by this local time."
+    )
     vehicle_value_cap = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    unordered_value_cap = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Of the vehicle's value, the most that may be goods not yet on a customer's order.",
+    )
     value_basis = models.CharField(max_length=20, choices=ValueBasis.choices, default=ValueBasis.RETAIL)
 
     class Meta:
         ordering = ["jurisdiction_id", "effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                # A window has its two times, "none stated" has none; rows about something else ("") may
+                # carry legacy times, which only a window row's are read.
+                condition=(
+                    models.Q(hours="window", hours_start__isnull=False, hours_end__isnull=False)
+                    | models.Q(hours="none_stated", hours_start__isnull=True, hours_end__isnull=True)
+                    | models.Q(hours="")
+                ),
+                name="delivery_rule_hours_given_with_window",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(hours_start__isnull=True)
+                | models.Q(hours_end__gt=models.F("hours_start")),
+                name="delivery_rule_hours_in_order",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.jurisdiction.code} delivery {self.hours_start}-{self.hours_end}"
+        if not self.delivery_permitted:
+            return f"{self.jurisdiction.code} no delivery"
+        if self.hours == self.Hours.WINDOW:
+            return f"{self.jurisdiction.code} delivery {self.hours_start}-{self.hours_end}"
+        if self.hours == self.Hours.NONE_STATED:
+            return f"{self.jurisdiction.code} delivery hours: none stated"
+        return f"{self.jurisdiction.code} vehicle cap {self.vehicle_value_cap}"
 
 
 class TaxRate(SourcedRule):

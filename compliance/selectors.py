@@ -107,6 +107,10 @@ def _rules_load(jurisdiction: str, on: dt.date) -> JurisdictionRules:
                 effective_to=row.effective_to,
                 citation=row.citation,
                 confirmed=row.confirmed,
+                delivery_permitted=row.delivery_permitted,
+                hours=row.hours,
+                return_by=row.return_by,
+                unordered_value_cap=row.unordered_value_cap,
             )
             for row in delivery
         ),

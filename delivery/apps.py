@@ -7,7 +7,18 @@ class DeliveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from delivery.views import can_manage_zones
         from dispensary.navigation import NavLink, nav_link_register
         from dispensary.views.access import can_see_driver_home
 
         nav_link_register(NavLink("Delivery", "delivery:driver_home", 50, can_see_driver_home))
+        nav_link_register(
+            NavLink(
+                "Delivery zones",
+                "delivery:zones_current",
+                72,
+                can_manage_zones,
+                group="settings",
+                owns=("/delivery/stores/",),
+            )
+        )

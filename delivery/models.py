@@ -1,1 +1,133 @@
-"""Models of the delivery app."""
+"""Models of the delivery app: where a store delivers (zones), where it may not (excluded places), and the
+customers' delivery addresses with their coordinates. Geometry is GeoJSON (longitude, latitude) kept as JSON;
+delivery.geometry validates it with shapely and answers point-in-polygon questions."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
+LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]
+
+
+class DeliveryZone(models.Model):
+    """An area a store delivers to, with its minimum order, fee and estimated time. Where active zones overlap,
+    the smallest one containing the address applies (it is the more specific rule); see delivery.selectors."""
+
+    store = models.ForeignKey("dispensary.Store", on_delete=models.CASCADE, related_name="delivery_zones")
+    name = models.CharField(max_length=80)
+    geometry = models.JSONField(
+        help_text="GeoJSON Polygon or MultiPolygon, coordinates as [longitude, latitude]."
+    )
+    area = models.FloatField(
+        default=0, help_text="Planar area in square degrees, kept by the service to rank overlapping zones."
+    )
+    minimum_order = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    fee = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    estimated_minutes = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["store_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="delivery_zone_name_unique_per_store"),
+            models.CheckConstraint(
+                condition=models.Q(minimum_order__gte=0), name="delivery_zone_minimum_gte_0"
+            ),
+            models.CheckConstraint(condition=models.Q(fee__gte=0), name="delivery_zone_fee_gte_0"),
+            models.CheckConstraint(
+                condition=models.Q(estimated_minutes__gte=1), name="delivery_zone_eta_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store} – {self.name}"
+
+
+class DeliveryExclusion(models.Model):
+    """A place a store may not deliver to or near (a school, a day-care, a youth centre...): a point with a
+    radius, or an area (polygon)."""
+
+    class Kind(models.TextChoices):
+        SCHOOL = "school", "School (K-12)"
+        DAY_CARE = "day_care", "Day-care centre"
+        YOUTH_CENTER = "youth_center", "Youth centre"
+        PUBLIC_LAND = "public_land", "Public land or building"
+        OTHER = "other", "Other place"
+
+    store = models.ForeignKey(
+        "dispensary.Store", on_delete=models.CASCADE, related_name="delivery_exclusions"
+    )
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True, validators=LATITUDE)
+    longitude = models.DecimalField(
+        max_digits=9, decimal_places=6, null=True, blank=True, validators=LONGITUDE
+    )
+    radius_m = models.PositiveIntegerField(null=True, blank=True, help_text="Metres around the point.")
+    geometry = models.JSONField(
+        null=True, blank=True, help_text="GeoJSON Polygon or MultiPolygon instead of a point."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["store_id", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        latitude__isnull=False,
+                        longitude__isnull=False,
+                        radius_m__isnull=False,
+                        geometry__isnull=True,
+                    )
+                    | models.Q(
+                        latitude__isnull=True,
+                        longitude__isnull=True,
+                        radius_m__isnull=True,
+                        geometry__isnull=False,
+                    )
+                ),
+                name="delivery_exclusion_point_or_area",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class DeliveryAddress(models.Model):
+    """A customer's delivery address with coordinates: sent by the ordering client, placed by staff on the map,
+    or found by the configured geocoder."""
+
+    class Source(models.TextChoices):
+        CLIENT = "client", "Given by the ordering client"
+        STAFF = "staff", "Placed by staff on the map"
+        GEOCODER = "geocoder", "Found by the geocoder"
+
+    customer = models.ForeignKey(
+        "dispensary.Customer", on_delete=models.CASCADE, related_name="delivery_addresses"
+    )
+    label = models.CharField(max_length=60, blank=True, help_text='e.g. "Home".')
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    region = models.CharField("state or province", max_length=60)
+    postal_code = models.CharField(max_length=20)
+    country = models.CharField(max_length=2, default="US")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LATITUDE)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LONGITUDE)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer_id", "-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.line1}, {self.city}"

@@ -301,6 +301,20 @@ POS_CART_ABANDONED_MINUTES = int(os.environ.get("POS_CART_ABANDONED_MINUTES", "3
 # How long a pickup order holds its stock after its pickup time (or after it is placed).
 POS_PICKUP_HOLD_HOURS = float(os.environ.get("POS_PICKUP_HOLD_HOURS", "24"))
 
+# --- Delivery -------------------------------------------------------------------------------------------
+# An optional geocoder for addresses that come without coordinates: a Nominatim or Pelias server's base URL.
+# Empty (the default): nothing is geocoded and an address needs its coordinates. Nothing requires the internet.
+DELIVERY_GEOCODER = {
+    "KIND": os.environ.get("DELIVERY_GEOCODER_KIND", "nominatim"),  # nominatim or pelias
+    "URL": os.environ.get("DELIVERY_GEOCODER_URL", ""),
+    "API_KEY": os.environ.get("DELIVERY_GEOCODER_API_KEY", ""),
+    "TIMEOUT_SECONDS": float(os.environ.get("DELIVERY_GEOCODER_TIMEOUT_SECONDS", "5")),
+    "USER_AGENT": os.environ.get("DELIVERY_GEOCODER_USER_AGENT", "dispensary-platform"),
+}
+# The delivery map's tile layer, e.g. a tile server the operator runs: "https://tiles.example/{z}/{x}/{y}.png".
+# Empty (the default): the map draws zones, excluded places and the store on a plain background.
+DELIVERY_MAP_TILE_URL = os.environ.get("DELIVERY_MAP_TILE_URL", "")
+DELIVERY_MAP_TILE_ATTRIBUTION = os.environ.get("DELIVERY_MAP_TILE_ATTRIBUTION", "")
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -416,6 +430,13 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
     }
 }
+# The delivery map may load its tiles from the configured tile server (and nothing else from elsewhere).
+if DELIVERY_MAP_TILE_URL:
+    from urllib.parse import urlsplit
+
+    _tiles = urlsplit(DELIVERY_MAP_TILE_URL.replace("{s}", "*"))
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(f"{_tiles.scheme}://{_tiles.netloc}")
+
 
 LOGGING = {
     "version": 1,

@@ -158,3 +158,7 @@ def shipped_rules(db):
     if not PurchaseLimit.objects.exists():
         importlib.import_module("compliance.migrations.0003_rules_data").rules_load(apps, None)
         importlib.import_module("compliance.migrations.0006_tax_categories").categories_set(apps, None)
+        importlib.import_module("compliance.migrations.0009_delivery_rule_hours_caps").hours_kind_fill(
+            apps, None
+        )
+        importlib.import_module("compliance.migrations.0010_delivery_rules_data").rows_load(apps, None)

@@ -137,7 +137,9 @@ class AgeRequirement:
 
 @dataclass(frozen=True)
 class DeliveryHours:
-    """Store-local delivery hours and the value a vehicle may carry (for delivery; the engine does not use it)."""
+    """A delivery rule row (compliance.rules.delivery judges with them; the limit engine does not use them):
+    whether delivery is allowed, local hours (`hours` "window"), or that the state sets none ("none_stated"),
+    when the driver must be back, and the value a vehicle may carry."""
 
     start: dt.time | None
     end: dt.time | None
@@ -147,6 +149,13 @@ class DeliveryHours:
     effective_to: dt.date | None = None
     citation: str = ""
     confirmed: bool = True
+    delivery_permitted: bool = True
+    hours: str = ""
+    return_by: dt.time | None = None
+    unordered_value_cap: Decimal | None = None
+
+    def in_force(self, day: dt.date) -> bool:
+        return _in_force(self.effective_from, self.effective_to, day)
 
 
 @dataclass(frozen=True)

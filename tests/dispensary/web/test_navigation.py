@@ -34,6 +34,7 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Looping alerts",
         "Promotions",
         "Event outbox",
+        "Delivery zones",
     ]
 
 
@@ -74,6 +75,9 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         ("/compliance/alerts/", "Looping alerts"),
         ("/inventory/transfers/", "Inventory"),
         ("/outbox/dead-letters/", "Event outbox"),
+        ("/delivery/stores/1/zones/", "Delivery zones"),
+        ("/delivery/stores/1/zones/4/", "Delivery zones"),
+        ("/delivery/", "Delivery"),
     ],
 )
 def test_the_link_owning_the_page_is_the_one_active(staff, path, expected):
