@@ -7,7 +7,7 @@ Discounts on a line come from price overrides and manual discounts a manager app
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
@@ -27,7 +27,7 @@ from compliance.rules.limits import JurisdictionRules, LimitUsage, Verdict, Viol
 from compliance.selectors import RULES, jurisdiction_rules_get
 from dispensary.clock import age_on, store_local_date
 from dispensary.models import Customer, Store, User
-from dispensary.versioned import Versioned, versions
+from dispensary.versioned import Versioned, pinned, versions
 from inventory.models import Product, ProductLimitAmount, quantity_text
 from inventory.services import PackagePick, StockPicks, StockRequest, stock_pick
 from pos.models import PickupOrder
@@ -315,7 +315,10 @@ def price_lines(
     taxes,
     customer_type: str,
     discounts_by_line: dict[int, list[QuoteDiscount]] | None = None,
+    *,
+    picks: Sequence[tuple[PackagePick, ...]] = (),
 ) -> list[QuoteLine]:
+    """The lines priced, each with the packages picked for it (`picks`, by line, when they were)."""
     discounts_by_line = discounts_by_line or {}
     priced = []
     for index, line in enumerate(lines):
@@ -345,6 +348,7 @@ def price_lines(
                 tax_amount=result.tax_amount,
                 total=result.total,
                 limit_amounts=limit_amounts_of(product, quantity),
+                picks=picks[index] if picks else (),
             )
         )
     return priced
@@ -508,10 +512,15 @@ def quote(cart: CartInput, *, picks: bool = True) -> Quote:
     the rules, promotions and loyalty program they were read under. Writes nothing; completing the sale takes
     this Quote (pos.services.sales.sale_complete). Products of other organizations are left out and listed in
     `unknown_product_ids`. `picks=False` skips choosing packages (a screen that shows prices only)."""
+    read_under = quote_versions(cart.store)
+    with pinned(dict(read_under)):  # every kept read under the versions the Quote records
+        return _quote(cart, picks=picks, read_under=read_under)
+
+
+def _quote(cart: CartInput, *, picks: bool, read_under: tuple[tuple[str, int], ...]) -> Quote:
     store = cart.store
     now = cart.at or timezone.now()
     today = store_local_date(store, at=now)
-    read_under = quote_versions(store)
     products = products_for(store, [line.product_id for line in cart.lines])
     unknown = tuple(sorted({line.product_id for line in cart.lines} - set(products)))
     lines = [line for line in cart.lines if line.product_id in products]
@@ -550,7 +559,6 @@ def quote(cart: CartInput, *, picks: bool = True) -> Quote:
         now=now,
         buyer=buyer,
     )
-    priced = price_lines(lines, products, taxes, cart.customer_type, applied.discounts_by_line)
     stock = StockPicks((), False)
     if picks and lines and cart.pickup_order is None:
         stock = stock_pick(
@@ -560,7 +568,9 @@ def quote(cart: CartInput, *, picks: bool = True) -> Quote:
             ],
             today=today,
         )
-        priced = [replace(line, picks=got) for line, got in zip(priced, stock.by_request, strict=True)]
+    priced = price_lines(
+        lines, products, taxes, cart.customer_type, applied.discounts_by_line, picks=stock.by_request
+    )
     account = loyalty.account
     return Quote(
         lines=tuple(priced),
