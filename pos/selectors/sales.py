@@ -112,9 +112,10 @@ def _limit_history_sql(*, recommendation: bool) -> str:
         WHERE s.customer_id = %s AND s.status = %s AND s.completed_at >= %s
         WINDOW history AS (ORDER BY s.completed_at, l.sale_id, l.id)
     """  # noqa: S608 - table names come from the models, values are parameters
-    if recommendation:
-        recommendations, registrations = Recommendation._meta.db_table, PatientRegistration._meta.db_table
-        query += f"""
+    if not recommendation:
+        return query + " ORDER BY s.completed_at, l.sale_id, l.id"  # the window's order: sorted once
+    recommendations, registrations = Recommendation._meta.db_table, PatientRegistration._meta.db_table
+    query += f"""
         UNION ALL
         SELECT 1, NULL, NULL, NULL, NULL, NULL, current.allowed_amounts, NULL
         FROM (
