@@ -19,7 +19,8 @@ Redis see a change within that time.
 
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -66,8 +67,12 @@ class Versioned:
         return f"{_PREFIX}{self.name}"
 
     def version(self) -> int:
-        """The current version. A version lost from the cache (cleared, evicted, restarted) starts again from
-        the clock's nanoseconds, a number no process can have kept data under."""
+        """The current version (the one pinned by `pinned` inside its block). A version lost from the cache
+        (cleared, evicted, restarted) starts again from the clock's nanoseconds, a number no process can have
+        kept data under."""
+        pinned_versions = getattr(_local, "pinned", None)
+        if pinned_versions is not None and self.name in pinned_versions:
+            return pinned_versions[self.name]
         value = cache.get(self.cache_key)
         if value is None:
             cache.add(self.cache_key, time.time_ns(), timeout=None)
@@ -164,6 +169,19 @@ def versions(*names: str) -> dict[str, int]:
     for key, name in keys.items():
         result[name] = int(found[key]) if key in found else _registry[name].version()
     return result
+
+
+@contextmanager
+def pinned(found: Mapping[str, int]):
+    """Inside the block, this thread reads the families named in `found` (from `versions`, one cache round
+    trip) under those versions instead of asking the cache again for each read: a quote reads all it needs
+    under the versions it records. For blocks that only read (a change made inside would not be seen)."""
+    previous = getattr(_local, "pinned", None)
+    _local.pinned = found
+    try:
+        yield
+    finally:
+        _local.pinned = previous
 
 
 def forget_all() -> None:

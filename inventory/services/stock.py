@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 
 from dispensary import events
@@ -441,6 +441,65 @@ class StockPicks:
     complete: bool
 
 
+def _pick_candidates(store: Store, product_ids, pinned_ids, locations) -> list["_Candidate"]:
+    """The store's active packages of `product_ids` in `locations`, and the pinned ones wherever they are: what
+    `stock_pick` chooses from. Written in SQL: building the ORM's query cost several times what the database
+    spends answering it, on every scan."""
+    where, params = [], [store.pk, Package.Status.ACTIVE]
+    if product_ids and locations:
+        where.append(
+            f"(product_id IN ({', '.join('%s' for _ in product_ids)}) "
+            f"AND location IN ({', '.join('%s' for _ in locations)}))"
+        )
+        params += [*product_ids, *locations]
+    if pinned_ids:
+        where.append(f"id IN ({', '.join('%s' for _ in pinned_ids)})")
+        params += [*pinned_ids]
+    if not where:
+        return []
+    # Only the table's quoted name, column names and placeholders are formatted in; values are parameters.
+    sql = (
+        f"SELECT {', '.join(_Candidate.COLUMNS)} FROM {connection.ops.quote_name(Package._meta.db_table)} "  # noqa: S608
+        f"WHERE store_id = %s AND status = %s AND ({' OR '.join(where)}) ORDER BY id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if connection.vendor == "postgresql":
+        return [_Candidate(*row) for row in rows]
+    # SQLite hands back dates and times as text and quantities as numbers.
+    return [
+        _Candidate(
+            pk,
+            product_id,
+            tag,
+            unit,
+            status,
+            lab_status,
+            _as_date(expires_on),
+            location,
+            _as_moment(received_at),
+            _as_quantity(on_hand),
+            _as_quantity(allocated),
+        )
+        for pk, product_id, tag, unit, status, lab_status, expires_on, location, received_at, on_hand, allocated in rows
+    ]
+
+
+def _as_date(value) -> dt.date | None:
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _as_moment(value) -> dt.datetime | None:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+def _as_quantity(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 def stock_pick(
     *, store: Store, requests: Sequence[StockRequest], today: dt.date, locations=SELLING_LOCATIONS
 ) -> StockPicks:
@@ -450,13 +509,9 @@ def stock_pick(
     pinned_ids = {request.package_id for request in requests if request.package_id is not None}
     if not requests:
         return StockPicks((), True)
-    rows = Package.objects.filter(store=store, status=Package.Status.ACTIVE).filter(
-        Q(product_id__in=product_ids, location__in=locations) | Q(pk__in=pinned_ids)
-    )
     by_product: dict[int, list[_Candidate]] = defaultdict(list)
     packages = {}
-    for values in rows.values_list(*_Candidate.FIELDS):
-        package = _Candidate(*values)
+    for package in _pick_candidates(store, product_ids, pinned_ids, locations):
         packages[package.pk] = package
         if package.location in locations:
             by_product[package.product_id].append(package)
@@ -543,8 +598,8 @@ def _taken_by_one_update(
 class _Candidate:
     """What picking needs of a package (plain values: the quote reads many and keeps none)."""
 
-    FIELDS = (
-        "pk",
+    COLUMNS = (
+        "id",
         "product_id",
         "tag",
         "unit",

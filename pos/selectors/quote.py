@@ -7,7 +7,7 @@ Discounts on a line come from price overrides and manual discounts a manager app
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.utils import timezone
@@ -27,7 +27,7 @@ from compliance.rules.limits import JurisdictionRules, LimitUsage, Verdict, Viol
 from compliance.selectors import RULES, jurisdiction_rules_get
 from dispensary.clock import age_on, store_local_date
 from dispensary.models import Customer, Store, User
-from dispensary.versioned import Versioned, versions
+from dispensary.versioned import Versioned, pinned, versions
 from inventory.models import Product, ProductLimitAmount, quantity_text
 from inventory.services import PackagePick, StockPicks, StockRequest, stock_pick
 from pos.models import PickupOrder
@@ -43,7 +43,7 @@ from pos.promotions import (
 )
 from pos.selectors.loyalty import LOYALTY, LoyaltyContext, loyalty_context_get
 from pos.selectors.promotions import PROMOTIONS, promotion_data_get
-from pos.selectors.sales import customer_limit_history, tax_specs_in_force
+from pos.selectors.sales import customer_limit_history, patient_limit_history, tax_specs_in_force
 
 
 @dataclass(frozen=True)
@@ -179,31 +179,56 @@ def products_for(store: Store, product_ids) -> dict[int, Product]:
 
 
 def _products_load(product_ids: list[int]) -> dict[int, Product]:
-    return {
+    products = {
         product.pk: product
         for product in Product.objects.filter(pk__in=product_ids)
         .prefetch_related("limit_amounts")
         .order_by("pk")
     }
+    for product in products.values():
+        # Every scan multiplies these: pairs spare building a related manager per line.
+        product._limit_amount_pairs = _limit_amount_pairs(product)
+    return products
+
+
+def _limit_amount_pairs(product: Product) -> tuple[tuple[str, Decimal], ...]:
+    return tuple((row.bucket, row.amount) for row in product.limit_amounts.all())
 
 
 def limit_amounts_of(product: Product, quantity: Decimal) -> dict[str, Decimal]:
-    return {row.bucket: row.amount * Decimal(quantity) for row in product.limit_amounts.all()}
-
-
-def limit_rules(*, rules, customer: Customer | None, customer_type: str, today: dt.date):
-    """The rules the limits are judged by: a medical patient's current recommendation adds its amounts as the
-    patient's own allowances."""
-    if customer is not None and customer_type == MEDICAL:
-        amounts = recommendation_amounts(customer=customer, today=today)
-        rules = with_limits(rules, recommendation_limits(rules, amounts, on=today))
-    return rules
+    pairs = product.__dict__.get("_limit_amount_pairs")
+    if pairs is None:
+        pairs = _limit_amount_pairs(product)
+    quantity = Decimal(quantity)
+    return {bucket: amount * quantity for bucket, amount in pairs}
 
 
 def limits_since(rules, now: dt.datetime) -> dt.datetime:
     """The start of the longest window of the rules: the purchases since then are the limits' history."""
     longest = max((limit.window_days or 1 for limit in rules.limits), default=1)
     return now - dt.timedelta(days=longest + 1)
+
+
+def limits_read(
+    *, rules, customer: Customer | None, customer_type: str, today: dt.date, now: dt.datetime
+) -> tuple[JurisdictionRules, dt.datetime, list[Purchase]]:
+    """What a verdict reads, in one query: the customer's purchases in the longest window of the rules and,
+    for a medical patient, their current recommendation, whose amounts join the rules as the patient's own
+    allowances. Returns the rules the limits are judged by, the start of the history and the history.
+
+    The window does not depend on the recommendation: its allowances take the windows of the state's medical
+    allowances on their buckets, or the store's day (`recommendation_limits`), never a longer one."""
+    since = limits_since(rules, now)
+    if customer is None:
+        return rules, since, []
+    if customer_type != MEDICAL:
+        return rules, since, customer_limit_history(customer=customer, since=since)
+    read = patient_limit_history(customer=customer, since=since, today=today)
+    return (
+        with_limits(rules, recommendation_limits(rules, read.recommendation, on=today)),
+        since,
+        read.purchases,
+    )
 
 
 def limits_verdict(
@@ -225,14 +250,14 @@ def limits_verdict(
     with their purchases in the longest window (net of refunds, voids left out); `pending` counts as bought
     too (the customer's reserved pickup orders). Residency picks the allowances for residents or visitors;
     `via_caregiver` is a patient served through their caregiver; a medical patient's current recommendation
-    adds its amounts as the patient's own allowances. `history` (read by the caller with `limit_rules` and
-    `limits_since`) spares reading it again."""
+    adds its amounts as the patient's own allowances. `history` (read by the caller with `limits_read`) spares
+    reading it again."""
     today = store_local_date(store, at=now)
     if history is None:
         rules = rules or jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=today)
-        rules = limit_rules(rules=rules, customer=customer, customer_type=customer_type, today=today)
-        since = limits_since(rules, now)
-        history = customer_limit_history(customer=customer, since=since) if customer else []
+        rules, _, history = limits_read(
+            rules=rules, customer=customer, customer_type=customer_type, today=today, now=now
+        )
     history = [*history, *pending]
     cart = [
         CartLine(
@@ -290,7 +315,10 @@ def price_lines(
     taxes,
     customer_type: str,
     discounts_by_line: dict[int, list[QuoteDiscount]] | None = None,
+    *,
+    picks: Sequence[tuple[PackagePick, ...]] = (),
 ) -> list[QuoteLine]:
+    """The lines priced, each with the packages picked for it (`picks`, by line, when they were)."""
     discounts_by_line = discounts_by_line or {}
     priced = []
     for index, line in enumerate(lines):
@@ -320,6 +348,7 @@ def price_lines(
                 tax_amount=result.tax_amount,
                 total=result.total,
                 limit_amounts=limit_amounts_of(product, quantity),
+                picks=picks[index] if picks else (),
             )
         )
     return priced
@@ -483,10 +512,15 @@ def quote(cart: CartInput, *, picks: bool = True) -> Quote:
     the rules, promotions and loyalty program they were read under. Writes nothing; completing the sale takes
     this Quote (pos.services.sales.sale_complete). Products of other organizations are left out and listed in
     `unknown_product_ids`. `picks=False` skips choosing packages (a screen that shows prices only)."""
+    read_under = quote_versions(cart.store)
+    with pinned(dict(read_under)):  # every kept read under the versions the Quote records
+        return _quote(cart, picks=picks, read_under=read_under)
+
+
+def _quote(cart: CartInput, *, picks: bool, read_under: tuple[tuple[str, int], ...]) -> Quote:
     store = cart.store
     now = cart.at or timezone.now()
     today = store_local_date(store, at=now)
-    read_under = quote_versions(store)
     products = products_for(store, [line.product_id for line in cart.lines])
     unknown = tuple(sorted({line.product_id for line in cart.lines} - set(products)))
     lines = [line for line in cart.lines if line.product_id in products]
@@ -495,9 +529,9 @@ def quote(cart: CartInput, *, picks: bool = True) -> Quote:
     id_age = cart.id_age
     customer = cart.customer
     verdict_age = limits_age(id_age=id_age, patient=customer, caregiver=cart.caregiver, today=today)
-    judged_by = limit_rules(rules=rules, customer=customer, customer_type=cart.customer_type, today=today)
-    since = limits_since(judged_by, now)
-    history = customer_limit_history(customer=customer, since=since) if customer is not None else []
+    judged_by, since, history = limits_read(
+        rules=rules, customer=customer, customer_type=cart.customer_type, today=today, now=now
+    )
     verdict = limits_verdict(
         store=store,
         customer=customer,
@@ -525,7 +559,6 @@ def quote(cart: CartInput, *, picks: bool = True) -> Quote:
         now=now,
         buyer=buyer,
     )
-    priced = price_lines(lines, products, taxes, cart.customer_type, applied.discounts_by_line)
     stock = StockPicks((), False)
     if picks and lines and cart.pickup_order is None:
         stock = stock_pick(
@@ -535,7 +568,9 @@ def quote(cart: CartInput, *, picks: bool = True) -> Quote:
             ],
             today=today,
         )
-        priced = [replace(line, picks=got) for line, got in zip(priced, stock.by_request, strict=True)]
+    priced = price_lines(
+        lines, products, taxes, cart.customer_type, applied.discounts_by_line, picks=stock.by_request
+    )
     account = loyalty.account
     return Quote(
         lines=tuple(priced),

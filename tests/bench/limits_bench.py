@@ -5,8 +5,9 @@ California (daily), Michigan (daily and rolling 30 days, with equivalents), Mass
 
 Per case, median and p95 of BENCH_LIMIT_VERDICT_RUNS runs after a warm-up (with DEBUG off, as in production):
 (a) the engine alone (`purchase_limits_check`) on the history already read (and on all 90 days of it);
-(b) the whole verdict as the register completes a sale (`pos.selectors.checks.purchase_check`): the rules,
-    the patient's recommendation, the history read from the database, the cart's amounts and the engine;
+(b) the whole verdict as the register completes a sale (`pos.selectors.checks.purchase_check`): the rules
+    (kept per process), the history and the patient's recommendation read from the database in one query,
+    the cart's amounts and the engine;
     and the same with the rules already in hand (`pos.selectors.quote.limits_verdict(rules=...)`), which is
     what (b) costs where the rules are cached per process.
 Every path must give the same verdict. The slowest case's median of (b) is recorded as `limit_check_ms_median`.

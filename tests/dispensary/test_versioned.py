@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from dispensary.models import Organization
-from dispensary.versioned import Versioned, forget_all, versions
+from dispensary.versioned import Versioned, forget_all, pinned, versions
 
 # Real transactions: a change made inside the test's own transaction would not be kept (it may roll back).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,3 +56,24 @@ def test_with_a_local_cache_kept_reads_expire_after_their_time(organization, set
     assert "Changed elsewhere" not in names()
     clock[0] += 6
     assert "Changed elsewhere" in names()
+
+
+def test_a_pinned_block_reads_under_the_versions_given_without_asking_the_cache(
+    organization, django_assert_num_queries, monkeypatch
+):
+    names()
+    found = versions(NAMES.name)
+    asked = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, *args, **kwargs: asked.append(key) or real_get(key, *args))
+    with pinned(found):
+        with django_assert_num_queries(0):
+            first = names()
+        Organization.objects.filter(pk=organization.pk).update(name="Changed elsewhere")
+        NAMES.bump()  # another process's change: seen by the next read, not inside the block
+        with django_assert_num_queries(0):
+            assert names() == first
+    assert asked == []
+    with django_assert_num_queries(1):
+        assert "Changed elsewhere" in names()
+    assert asked == [NAMES.cache_key]

@@ -1,13 +1,15 @@
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from dispensary.errors import ValidationFailed
 from dispensary.models import AuditRecord, OutboxEvent
 from inventory.errors import InsufficientStock, InvalidQuantity, PackageNotSellable, PackageTagTaken
-from inventory.models import Package, StockMovement
+from inventory.models import Package, Product, StockMovement
 from inventory.selectors import ledger_mismatch_list, package_sellable_list
 from inventory.services import (
     Reference,
@@ -17,6 +19,7 @@ from inventory.services import (
     package_receive,
     stock_allocate,
     stock_commit,
+    stock_pick,
     stock_release,
     stock_sell,
 )
@@ -314,3 +317,42 @@ def test_packaged_units_change_only_in_whole_units(store, product, manager):
     package.refresh_from_db()
     assert package.quantity_on_hand == D(5)
     assert package.movements.count() == 1
+
+
+# --- The quote's pick: which packages would serve a request now, read in one query -------------------------------
+
+
+def test_pick_takes_first_expiring_then_first_received_and_skips_what_cannot_be_sold(
+    store, django_assert_num_queries
+):
+    product = ProductFactory(organization=store.organization, sold_by=Product.SoldBy.WEIGHT)  # bulk, in grams
+    today = timezone.localdate()
+    hour_ago = timezone.now() - dt.timedelta(hours=1)
+    no_expiry = receive(store, product, 5)
+    later_received = receive(store, product, "0.5", expires_on=days(30))
+    first_received = receive(store, product, "1.5", expires_on=days(30), received_at=hour_ago)
+    expired = receive(store, product, 5, expires_on=days(-1))
+    failed = receive(store, product, 5, expires_on=days(1))
+    Package.objects.filter(pk=failed.pk).update(lab_status=Package.LabStatus.FAILED)
+    in_vault = receive(store, product, 5, expires_on=days(1), location=Package.Location.VAULT)
+    other = ProductFactory(organization=store.organization)
+    pinned = receive(store, other, 2, location=Package.Location.VAULT)
+
+    with django_assert_num_queries(1):
+        picked = stock_pick(
+            store=store,
+            requests=[StockRequest(product.pk, D("3")), StockRequest(other.pk, D("1"), pinned.pk)],
+            today=today,
+        )
+
+    assert picked.complete
+    assert [[(pick.package_id, pick.quantity) for pick in line] for line in picked.by_request] == [
+        [(first_received.pk, D("1.5")), (later_received.pk, D("0.5")), (no_expiry.pk, D("1"))],
+        [(pinned.pk, D("1"))],  # a scanned tag is served wherever the package is
+    ]
+    assert {expired.pk, failed.pk, in_vault.pk}.isdisjoint(
+        pick.package_id for line in picked.by_request for pick in line
+    )
+    short = stock_pick(store=store, requests=[StockRequest(product.pk, D("8"))], today=today)
+    assert not short.complete
+    assert sum(pick.quantity for pick in short.by_request[0]) == D("7")

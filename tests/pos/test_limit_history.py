@@ -1,15 +1,22 @@
 """customer_limit_history, the limit engine's input read on every scan: what each completed sale of the
-customer counted for, net of refunds, voids left out, from `since` on; one query on SQLite and PostgreSQL."""
+customer counted for, net of refunds, voids left out, from `since` on; one query on SQLite and PostgreSQL.
+For a medical patient the same query brings the amounts of their physician's recommendation in force, so a
+verdict costs one query whatever the customer (the rules being kept per process)."""
 
 import datetime as dt
 from decimal import Decimal as D
 
 import pytest
+from django.utils import timezone
 
-from compliance.identity import id_verify, patient_registration_set
+from compliance.identity import id_verify, patient_registration_set, recommendation_add
 from compliance.rules import CartLine, Purchase
+from compliance.selectors import jurisdiction_rules_get
+from dispensary.clock import store_local_date
 from pos.selectors import customer_limit_history
-from pos.selectors.quote import QuoteLineInput
+from pos.selectors.checks import purchase_check
+from pos.selectors.quote import QuoteLineInput, limits_verdict, products_for
+from pos.selectors.sales import PatientLimitHistory, patient_limit_history
 from pos.services import TenderInput, sale_refund, sale_void
 from tests.clock import local_noon
 from tests.factories import CustomerFactory
@@ -133,3 +140,119 @@ def test_one_query_whatever_the_number_of_sales(store, product, gummies, buy, dj
     assert (
         customer_limit_history(customer=CustomerFactory(organization=store.organization), since=since) == []
     )
+
+
+# --- A medical patient's verdict: the history and the recommendation in one read ------------------------------
+
+
+def recommend(registration, actor, *, issued_days, expires_days, amounts, store):
+    today = store_local_date(store)
+    return recommendation_add(
+        registration=registration,
+        actor=actor,
+        physician_name="Dr Ortiz",
+        issued_on=today + dt.timedelta(days=issued_days),
+        expires_on=today + dt.timedelta(days=expires_days),
+        allowed_amounts=amounts,
+    )
+
+
+@pytest.fixture
+def patient(store, manager):
+    customer = CustomerFactory(organization=store.organization)
+    patient_registration_set(
+        customer=customer,
+        actor=manager,
+        card_number="CA-HISTORY-2",
+        state="CA",
+        expires_on=local_noon(store, days=300).date(),
+    )
+    return customer
+
+
+def test_a_patients_history_comes_with_the_recommendation_in_force_in_one_query(
+    store, manager, product, gummies, buy, patient, django_assert_num_queries
+):
+    registration = patient.patient_registration
+    recommend(
+        registration, manager, issued_days=-100, expires_days=200, amounts={"flower_g": "99"}, store=store
+    )
+    recommend(
+        registration, manager, issued_days=-10, expires_days=100, amounts={"flower_g": "28"}, store=store
+    )
+    recommend(
+        registration, manager, issued_days=-300, expires_days=-1, amounts={"flower_g": "7"}, store=store
+    )
+    recommend(registration, manager, issued_days=1, expires_days=400, amounts={"flower_g": "5"}, store=store)
+    for back in (3, 2, 1):
+        buy(patient, local_noon(store, days=-back), [(product, "1"), (gummies, "2")], customer_type="medical")
+    since = local_noon(store, days=-30)
+
+    with django_assert_num_queries(1):
+        read = patient_limit_history(customer=patient, since=since, today=store_local_date(store))
+
+    assert read.recommendation == {"flower_g": D("99")}  # in force today and the latest to expire
+    assert read.purchases == customer_limit_history(customer=patient, since=since)
+    assert len(read.purchases) == 3
+    assert read.purchases[0].lines == (
+        CartLine(amounts={"flower_g": D("3.5")}),
+        CartLine(amounts={"infused_thc_mg": D("200"), "infused_weight_g": D("100")}),
+    )
+    # Expired and not yet issued recommendations do not count; without history the recommendation still comes.
+    assert patient_limit_history(
+        customer=patient, since=since, today=store_local_date(store) + dt.timedelta(days=250)
+    ).recommendation == {"flower_g": D("5")}
+    fresh = CustomerFactory(organization=store.organization)
+    assert patient_limit_history(customer=fresh, since=since, today=store_local_date(store)) == (
+        PatientLimitHistory(purchases=[], recommendation={})
+    )
+
+
+def test_the_verdict_of_a_patient_reads_the_history_and_recommendation_in_one_query(
+    store, manager, product, buy, patient, django_assert_num_queries
+):
+    recommend(
+        patient.patient_registration,
+        manager,
+        issued_days=-10,
+        expires_days=100,
+        amounts={"flower_g": "7"},
+        store=store,
+    )
+    buy(patient, local_noon(store, days=-1), [(product, "1")], customer_type="medical")
+    now = timezone.now()
+    products = products_for(store, [product.pk])
+    rules = jurisdiction_rules_get(jurisdiction=store.jurisdiction, on=store_local_date(store, at=now))
+    lines = [QuoteLineInput(product.pk, D("3"))]
+
+    def verdict(customer_type):
+        return limits_verdict(
+            store=store,
+            customer=patient,
+            customer_type=customer_type,
+            age=40,
+            lines=lines,
+            products=products,
+            now=now,
+            rules=rules,
+        )
+
+    with django_assert_num_queries(1):
+        medical = verdict("medical")
+    with django_assert_num_queries(1):
+        adult_use = verdict("adult_use")
+    with django_assert_num_queries(1):
+        purchase_check(
+            store=store,
+            customer=patient,
+            customer_type="medical",
+            age=40,
+            lines=[QuoteLineInput(product.pk, D("2"))],
+            products=products,
+            now=now,
+        )
+
+    [violation] = medical.violations
+    assert violation.limit == "flower (recommendation)"
+    assert "10.5 g of the 7 g daily limit: 3.5 g over" in violation.message
+    assert "flower (recommendation)" not in [usage.label for usage in adult_use.limits]

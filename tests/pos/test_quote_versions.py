@@ -6,6 +6,7 @@ from dataclasses import replace
 from decimal import Decimal as D
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
@@ -13,12 +14,13 @@ from django.utils import timezone
 
 from compliance.models import PurchaseLimit, TaxRate
 from compliance.selectors import RULES
+from dispensary.versioned import versions
 from inventory.errors import InsufficientStock
 from inventory.models import Package, StockMovement
 from inventory.selectors import ledger_mismatch_list
 from pos.errors import QuoteChanged
 from pos.models import Promotion, Sale
-from pos.selectors.quote import CartInput, QuoteLineInput, quote
+from pos.selectors.quote import VERSIONED, CartInput, QuoteLineInput, quote
 from pos.services import TenderInput, sale_complete
 from tests.inventory.factories import days, receive
 
@@ -88,6 +90,31 @@ def test_a_second_quote_reads_no_rule_tax_promotion_or_loyalty_row(store, produc
         assert table not in tables
     # The products with their limit amounts, and the packages that would serve the lines.
     assert len(queries) == 3
+
+
+def test_a_quote_asks_the_cache_for_its_versions_once(store, product, package, monkeypatch):
+    quote(cart(store, product))
+    asked, inside, real_get, real_get_many = [], [], cache.get, cache.get_many
+
+    def get(key, *args, **kwargs):
+        if not inside:  # the local cache's get_many asks get for each key
+            asked.append(key)
+        return real_get(key, *args, **kwargs)
+
+    def get_many(keys, *args, **kwargs):
+        asked.append(tuple(keys))
+        inside.append(True)
+        try:
+            return real_get_many(keys, *args, **kwargs)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(cache, "get", get)
+    monkeypatch.setattr(cache, "get_many", get_many)
+    priced = quote(cart(store, product))
+    # One round trip, then every kept read (rules, taxes, promotions, loyalty, catalog) under those versions.
+    assert asked == [tuple(f"versioned:{name}" for name in VERSIONED)]
+    assert priced.versions == tuple(sorted(versions(*VERSIONED).items()))
 
 
 def test_a_change_made_by_another_process_is_seen_once_its_version_moves(store, product, package):
