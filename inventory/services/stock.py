@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from dispensary import events
+from dispensary import events, writes
 from dispensary.audit import actor_label, audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
@@ -494,12 +494,18 @@ def stock_pick(
 
 
 def _taken_by_one_update(
-    store: Store, wanted: dict[int, Decimal], *, today: dt.date, locations: Sequence[str]
+    store: Store,
+    wanted: dict[int, Decimal],
+    *,
+    today: dt.date,
+    locations: Sequence[str],
+    movements: writes.Statement | None = None,
 ) -> int:
     """UPDATE the packages that still qualify, taking `wanted[pk]` from each (finished when it reaches zero);
     the number of rows changed. The rows are locked in primary-key order first (PostgreSQL), so two sales
     sharing packages cannot deadlock. Written in SQL: the ORM's CASE per package costs more Python than the
-    query itself on the checkout's hot path."""
+    query itself on the checkout's hot path. `movements` (PostgreSQL): the movements' insert, run in the same
+    statement."""
     table = connection.ops.quote_name(Package._meta.db_table)
     ids = sorted(wanted)
     # CAST: SQLite compares a quantity with a text parameter as text otherwise.
@@ -534,6 +540,9 @@ def _taken_by_one_update(
         today,
         *taken_params,
     ]
+    if movements is not None:
+        movements.add("taken", f"{sql} RETURNING id", params)
+        return movements.execute("SELECT count(*) FROM taken")[0][0]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -596,23 +605,47 @@ def stock_sell_picked(
     wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for pick in picks:
         wanted[pick.package_id] += _positive(pick.quantity)
-    # The movements first: the packages then stay locked for the UPDATE and the commit only.
+    # The movements first: the packages then stay locked for the UPDATE and the commit only (on PostgreSQL
+    # both are one statement).
     label = actor_label(actor)[:200]
-    StockMovement.objects.bulk_create(
-        StockMovement(
-            package_id=pick.package_id,
-            store_id=store.pk,
-            kind=StockMovement.Kind.SOLD,
-            quantity=-pick.quantity,
-            actor=actor if isinstance(actor, User) else None,
-            actor_label=label,
-            reference_type=reference.type,
-            reference_id=reference.id,
+    actor_id = actor.pk if isinstance(actor, User) else None
+    statement = None
+    if writes.in_one_statement():
+        statement = writes.Statement()
+        now = timezone.now()
+        sql, params = writes.values(
+            [
+                (pick.package_id, store.pk, StockMovement.Kind.SOLD, -pick.quantity, actor_id, label, now)
+                for pick in picks
+            ],
+            ("bigint", "bigint", "varchar", "numeric", "bigint", "varchar", "timestamptz"),
         )
-        for pick in picks
-    )
+        statement.add(
+            "movements",
+            f"INSERT INTO {StockMovement._meta.db_table} (package_id, store_id, kind, quantity, "  # noqa: S608 - names from the code, values as parameters
+            f"allocated_delta, actor_id, actor_label, reason, note, reference_type, reference_id, created_at) "
+            f"SELECT v.package_id, v.store_id, v.kind, v.quantity, 0, v.actor_id, v.actor_label, '', '', %s, %s, "
+            f"v.created_at FROM ({sql}) AS v (package_id, store_id, kind, quantity, actor_id, actor_label, "
+            "created_at)",
+            [reference.type, reference.id, *params],
+        )
+    else:
+        StockMovement.objects.bulk_create(
+            StockMovement(
+                package_id=pick.package_id,
+                store_id=store.pk,
+                kind=StockMovement.Kind.SOLD,
+                quantity=-pick.quantity,
+                actor_id=actor_id,
+                actor_label=label,
+                reference_type=reference.type,
+                reference_id=reference.id,
+            )
+            for pick in picks
+        )
     ids = sorted(wanted)
-    if _taken_by_one_update(store, wanted, today=today, locations=locations) != len(ids):
+    taken = _taken_by_one_update(store, wanted, today=today, locations=locations, movements=statement)
+    if taken != len(ids):
         raise StockMoved(f"Some of the {len(ids)} picked packages changed since the quote.")
     sold: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for pick in picks:
