@@ -75,10 +75,10 @@ def audit_add(
         None if after is None else json.dumps(after),
         timezone.now(),
     )
-    sql, params = writes.values([row], ("", "", "", "", "", "", "", "", "jsonb", "jsonb", ""))
     statement.add(
         statement.fresh_name("audit_record"),
-        f"INSERT INTO {AuditRecord._meta.db_table} (organization_id, store_id, actor_id, actor_label, action, "
-        f"object_type, object_id, object_repr, before, after, created_at) {sql}",
-        params,
+        f"INSERT INTO {AuditRecord._meta.db_table} (organization_id, store_id, actor_id, actor_label, action, "  # noqa: S608
+        "object_type, object_id, object_repr, before, after, created_at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)",
+        row,
     )

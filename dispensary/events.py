@@ -170,26 +170,33 @@ def outbox_add(statement: writes.Statement, rows: list[OutboxEvent]) -> str:
     event_rows, delivery_rows = [], []
     for row in rows:
         row.created_at = now
-        event_rows.append(
-            (row.uuid, row.name, row.version, row.organization_id, json.dumps(row.payload), now)
-        )
+        event_rows.append((row.uuid, row.name, row.version, row.organization_id, row.payload))
         delivery_rows += [(len(delivery_rows), row.uuid, name) for name in handlers_for(row.name)]
-    sql, params = writes.values(event_rows, ("uuid", "varchar", "int", "bigint", "jsonb", "timestamptz"))
+    sql, params = writes.records(
+        event_rows,
+        (
+            ("uuid", "uuid"),
+            ("name", "varchar"),
+            ("version", "int"),
+            ("organization_id", "bigint"),
+            ("payload", "jsonb"),
+        ),
+    )
     statement.add(
         "outbox_events",
-        f"INSERT INTO {event_table} (uuid, name, version, organization_id, payload, created_at) {sql} "
+        f"INSERT INTO {event_table} (uuid, name, version, organization_id, payload, created_at) "  # noqa: S608
+        f"SELECT v.uuid, v.name, v.version, v.organization_id, v.payload, %s::timestamptz FROM {sql} "
         "RETURNING id, uuid",
-        params,
+        [now, *params],
     )
     if not delivery_rows:
         return "SELECT id, uuid FROM outbox_events"
-    sql, params = writes.values(delivery_rows, ("int", "uuid", "varchar"))
+    sql, params = writes.records(delivery_rows, (("n", "int"), ("uuid", "uuid"), ("handler", "varchar")), "d")
     statement.add(
         "outbox_deliveries",
-        f"INSERT INTO {delivery_table} (event_id, handler, status, attempts, next_attempt_at, last_error, "  # noqa: S608 - names from the code, values as parameters
+        f"INSERT INTO {delivery_table} (event_id, handler, status, attempts, next_attempt_at, last_error, "  # noqa: S608
         f"created_at) SELECT e.id, d.handler, %s, 0, %s::timestamptz, '', %s::timestamptz "
-        f"FROM ({sql}) AS d (n, uuid, handler) JOIN outbox_events AS e ON e.uuid = d.uuid ORDER BY d.n "
-        "RETURNING id",
+        f"FROM {sql} JOIN outbox_events AS e ON e.uuid = d.uuid ORDER BY d.n RETURNING id",
         [EventDelivery.Status.PENDING, now, now, *params],
     )
     return "SELECT id, uuid FROM outbox_events UNION ALL SELECT id, NULL FROM outbox_deliveries"

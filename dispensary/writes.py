@@ -3,21 +3,22 @@
 (a sale's lines, taxes, tenders, audit record and events). Every value is a parameter; only table and column
 names, which the code itself spells, and placeholders are formatted into the text."""
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Sequence
 
 from django.db import connection
 
 
-def values(rows: Iterable[Sequence], casts: Sequence[str]) -> tuple[str, list]:
-    """`VALUES (...), (...)` for `rows`, each placeholder cast to its column's type (needed where the rows are
-    read by a SELECT rather than inserted directly: a parameter without a type is text there)."""
-    row = "(" + ", ".join(f"%s::{cast}" if cast else "%s" for cast in casts) + ")"
-    params: list = []
-    count = 0
-    for item in rows:
-        params.extend(item)
-        count += 1
-    return "VALUES " + ", ".join([row] * count), params
+def records(
+    rows: Sequence[Sequence], columns: Sequence[tuple[str, str]], alias: str = "v"
+) -> tuple[str, list]:
+    """`jsonb_to_recordset(%s::jsonb) AS v (name type, ...)`: the rows as ONE parameter, so that the statement's
+    text is the same whatever the number of rows and its parameters few (the driver then keeps its parsed
+    form). Decimals, dates and uuids travel as their text, which the column's type reads back exactly."""
+    names = [name for name, _ in columns]
+    document = json.dumps([dict(zip(names, row, strict=True)) for row in rows], default=str)
+    spelled = ", ".join(f"{name} {kind}" for name, kind in columns)
+    return f"jsonb_to_recordset(%s::jsonb) AS {alias} ({spelled})", [document]
 
 
 class Statement:

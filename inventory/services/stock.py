@@ -450,12 +450,9 @@ def stock_pick(
     pinned_ids = {request.package_id for request in requests if request.package_id is not None}
     if not requests:
         return StockPicks((), True)
-    rows = Package.objects.filter(store=store, status=Package.Status.ACTIVE).filter(
-        Q(product_id__in=product_ids, location__in=locations) | Q(pk__in=pinned_ids)
-    )
     by_product: dict[int, list[_Candidate]] = defaultdict(list)
     packages = {}
-    for values in rows.values_list(*_Candidate.FIELDS):
+    for values in _candidates(store, product_ids, pinned_ids, locations):
         package = _Candidate(*values)
         packages[package.pk] = package
         if package.location in locations:
@@ -493,6 +490,25 @@ def stock_pick(
     return StockPicks(tuple(picked), complete)
 
 
+def _candidates(store: Store, product_ids: set[int], pinned_ids: set[int], locations) -> list[tuple]:
+    """The active packages of the store holding the products at the locations, or pinned: _Candidate's
+    fields. On PostgreSQL in SQL with arrays (one text whatever the number of products: the ORM's compiling
+    costs more than the query on the quote's hot path)."""
+    if connection.vendor != "postgresql":
+        rows = Package.objects.filter(store=store, status=Package.Status.ACTIVE).filter(
+            Q(product_id__in=product_ids, location__in=locations) | Q(pk__in=pinned_ids)
+        )
+        return list(rows.values_list(*_Candidate.FIELDS))
+    columns = ", ".join("id" if name == "pk" else name for name in _Candidate.FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {Package._meta.db_table} WHERE store_id = %s AND status = %s "  # noqa: S608
+            "AND ((product_id = ANY(%s::bigint[]) AND location = ANY(%s::varchar[])) OR id = ANY(%s::bigint[]))",
+            [store.pk, Package.Status.ACTIVE, sorted(product_ids), list(locations), sorted(pinned_ids)],
+        )
+        return cursor.fetchall()
+
+
 def _taken_by_one_update(
     store: Store,
     wanted: dict[int, Decimal],
@@ -504,10 +520,34 @@ def _taken_by_one_update(
     """UPDATE the packages that still qualify, taking `wanted[pk]` from each (finished when it reaches zero);
     the number of rows changed. The rows are locked in primary-key order first (PostgreSQL), so two sales
     sharing packages cannot deadlock. Written in SQL: the ORM's CASE per package costs more Python than the
-    query itself on the checkout's hot path. `movements` (PostgreSQL): the movements' insert, run in the same
-    statement."""
+    query itself on the checkout's hot path. `movements` (PostgreSQL): the statement holding the movements'
+    insert, which the UPDATE joins."""
     table = connection.ops.quote_name(Package._meta.db_table)
     ids = sorted(wanted)
+    if movements is not None:
+        # One text whatever the number of packages: the quantities as arrays.
+        movements.add(
+            "taken",
+            f"UPDATE {table} AS p SET quantity_on_hand = p.quantity_on_hand - w.quantity, "  # noqa: S608
+            "status = CASE WHEN p.quantity_on_hand = w.quantity THEN %s ELSE p.status END "
+            "FROM unnest(%s::bigint[], %s::numeric[]) AS w (id, quantity) "
+            f"WHERE p.id = w.id AND p.id IN (SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id "
+            "FOR NO KEY UPDATE) AND p.store_id = %s AND p.status = %s AND p.location = ANY(%s::varchar[]) "
+            "AND p.lab_status <> %s AND (p.expires_on IS NULL OR p.expires_on >= %s) "
+            "AND p.quantity_on_hand - p.quantity_allocated >= w.quantity RETURNING p.id",
+            [
+                Package.Status.FINISHED,
+                ids,
+                [wanted[pk] for pk in ids],
+                ids,
+                store.pk,
+                Package.Status.ACTIVE,
+                list(locations),
+                Package.LabStatus.FAILED,
+                today,
+            ],
+        )
+        return movements.execute("SELECT count(*) FROM taken")[0][0]
     # CAST: SQLite compares a quantity with a text parameter as text otherwise.
     taken = "CASE id " + " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in ids) + " END"
     taken_params = [value for pk in ids for value in (pk, wanted[pk])]
@@ -540,9 +580,6 @@ def _taken_by_one_update(
         today,
         *taken_params,
     ]
-    if movements is not None:
-        movements.add("taken", f"{sql} RETURNING id", params)
-        return movements.execute("SELECT count(*) FROM taken")[0][0]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
@@ -613,21 +650,17 @@ def stock_sell_picked(
     if writes.in_one_statement():
         statement = writes.Statement()
         now = timezone.now()
-        sql, params = writes.values(
-            [
-                (pick.package_id, store.pk, StockMovement.Kind.SOLD, -pick.quantity, actor_id, label, now)
-                for pick in picks
-            ],
-            ("bigint", "bigint", "varchar", "numeric", "bigint", "varchar", "timestamptz"),
+        sql, params = writes.records(
+            [(pick.package_id, -pick.quantity) for pick in picks],
+            (("package_id", "bigint"), ("quantity", "numeric")),
         )
         statement.add(
             "movements",
-            f"INSERT INTO {StockMovement._meta.db_table} (package_id, store_id, kind, quantity, "  # noqa: S608 - names from the code, values as parameters
-            f"allocated_delta, actor_id, actor_label, reason, note, reference_type, reference_id, created_at) "
-            f"SELECT v.package_id, v.store_id, v.kind, v.quantity, 0, v.actor_id, v.actor_label, '', '', %s, %s, "
-            f"v.created_at FROM ({sql}) AS v (package_id, store_id, kind, quantity, actor_id, actor_label, "
-            "created_at)",
-            [reference.type, reference.id, *params],
+            f"INSERT INTO {StockMovement._meta.db_table} (package_id, store_id, kind, quantity, "  # noqa: S608
+            "allocated_delta, actor_id, actor_label, reason, note, reference_type, reference_id, created_at) "
+            "SELECT v.package_id, %s::bigint, %s::varchar, v.quantity, 0, %s::bigint, %s::varchar, '', '', "
+            f"%s::varchar, %s::varchar, %s::timestamptz FROM {sql}",
+            [store.pk, StockMovement.Kind.SOLD, actor_id, label, reference.type, reference.id, now, *params],
         )
     else:
         StockMovement.objects.bulk_create(

@@ -4,7 +4,6 @@ transaction), voiding it on the same local day, and refunding lines back to stoc
 import copy
 import datetime as dt
 import functools
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -892,7 +891,7 @@ def _sale_rows_write(sale: Sale, quote: Quote, *, picks, tenders, staff, now, li
                     net,
                     tax,
                     total,
-                    json.dumps(limits),
+                    limits,
                 )
             )
             for t, amount in zip(quoted.taxes, tax_parts, strict=True):
@@ -932,12 +931,12 @@ def _sale_rows_write(sale: Sale, quote: Quote, *, picks, tenders, staff, now, li
         materialized=True,
     )
     names = ", ".join(name for name, _ in _LINE_COLUMNS)
-    sql, params = writes.values(lines, ("int", *(cast for _, cast in _LINE_COLUMNS)))
+    sql, params = writes.records(lines, (("n", "int"), *_LINE_COLUMNS))
     statement.add(
         "sale_lines",
         f"INSERT INTO {line_table} (id, sale_id, {names}, refunded_quantity) "  # noqa: S608 - names from the code, values as parameters
         f"SELECT i.id, %s::bigint, {', '.join('v.' + name for name, _ in _LINE_COLUMNS)}, 0 "
-        f"FROM ({sql}) AS v (n, {names}) JOIN line_ids AS i USING (n)",
+        f"FROM {sql} JOIN line_ids AS i USING (n)",
         [sale.pk, *params],
     )
     for name, table, columns, rows in (
@@ -947,22 +946,29 @@ def _sale_rows_write(sale: Sale, quote: Quote, *, picks, tenders, staff, now, li
         if not rows:
             continue
         names = ", ".join(column for column, _ in columns)
-        sql, params = writes.values(rows, ("int", "int", *(cast for _, cast in columns)))
+        sql, params = writes.records(rows, (("k", "int"), ("n", "int"), *columns))
         statement.add(
             name,
             f"INSERT INTO {table} (line_id, {names}) "  # noqa: S608 - names from the code, values as parameters
             f"SELECT i.id, {', '.join('v.' + column for column, _ in columns)} "
-            f"FROM ({sql}) AS v (k, n, {names}) JOIN line_ids AS i USING (n) ORDER BY v.k",
+            f"FROM {sql} JOIN line_ids AS i USING (n) ORDER BY v.k",
             params,
         )
-    sql, params = writes.values(
-        [(sale.pk, t.kind, t.amount, t.applied, t.change_due, t.reference) for t in tenders],
-        ("", "", "", "", "", ""),
+    sql, params = writes.records(
+        [(t.kind, t.amount, t.applied, t.change_due, t.reference) for t in tenders],
+        (
+            ("kind", "varchar"),
+            ("amount", "numeric"),
+            ("applied", "numeric"),
+            ("change_due", "numeric"),
+            ("reference", "varchar"),
+        ),
     )
     statement.add(
         "tenders",
-        f"INSERT INTO {Tender._meta.db_table} (sale_id, kind, amount, applied, change_due, reference) {sql}",
-        params,
+        f"INSERT INTO {Tender._meta.db_table} (sale_id, kind, amount, applied, change_due, reference) "  # noqa: S608
+        f"SELECT %s::bigint, v.kind, v.amount, v.applied, v.change_due, v.reference FROM {sql}",
+        [sale.pk, *params],
     )
     cart = quote.cart
     store = cart.store
