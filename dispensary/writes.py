@@ -3,9 +3,11 @@
 (a sale's lines, taxes, tenders, audit record and events). Every value is a parameter; only table and column
 names, which the code itself spells, and placeholders are formatted into the text."""
 
+import functools
 import json
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import connection
 
 
@@ -49,9 +51,37 @@ class Statement:
     def execute(self, final: str, params: Sequence = ()) -> list[tuple]:
         """Run the statement ending with `final` (a SELECT reading the parts' RETURNING rows) and return its rows."""
         sql = "WITH " + ", ".join(self._parts) + " " + final
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql, [*self._params, *params])
             return cursor.fetchall()
+
+
+def prepared_cursor():
+    """A cursor for the hot path's own statements: on PostgreSQL it binds the parameters on the server and
+    prepares each statement there once per connection (its text is parsed and planned once, the values travel
+    apart), unless settings.DATABASE_PREPARED_STATEMENTS is off (a pooler in transaction mode that cannot keep
+    prepared statements). Only statements written for it: the ORM keeps Django's client-side binding, which
+    some of its queries need. Elsewhere, and where queries are logged, the usual cursor."""
+    logged = connection.queries_logged  # DEBUG, tests counting queries: Django's log shows the values
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS or logged:
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = _preparing_cursor_class()(connection.connection)
+    connection.validate_thread_sharing()
+    return connection.make_cursor(cursor)
+
+
+@functools.cache
+def _preparing_cursor_class():
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True, binary=binary)
+
+    return PreparingCursor
 
 
 def in_one_statement() -> bool:

@@ -500,7 +500,7 @@ def _candidates(store: Store, product_ids: set[int], pinned_ids: set[int], locat
         )
         return list(rows.values_list(*_Candidate.FIELDS))
     columns = ", ".join("id" if name == "pk" else name for name in _Candidate.FIELDS)
-    with connection.cursor() as cursor:
+    with writes.prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {Package._meta.db_table} WHERE store_id = %s AND status = %s "  # noqa: S608
             "AND ((product_id = ANY(%s::bigint[]) AND location = ANY(%s::varchar[])) OR id = ANY(%s::bigint[]))",

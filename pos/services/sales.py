@@ -386,7 +386,7 @@ def _drawer_lock(register: Register) -> int | None:
     cash waits for this sale (and refuses it after)."""
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     # Written in SQL: the ORM's compiling costs more than the query on the checkout's hot path.
-    with connection.cursor() as cursor:
+    with writes.prepared_cursor() as cursor:
         cursor.execute(
             f"SELECT id FROM {DrawerSession._meta.db_table} WHERE register_id = %s AND status = %s "  # noqa: S608
             f"ORDER BY opened_at DESC, id DESC LIMIT 1{lock}",
@@ -434,7 +434,7 @@ def _claim(quote: Quote, *, register, staff, key, now, today, drawer) -> Sale:
         + ", ".join(f"%s::{cast}" for _, cast in fields)
         + f" FROM (SELECT nextval(pg_get_serial_sequence('{Sale._meta.db_table}', 'id')) AS id) AS s RETURNING id"
     )
-    with connection.cursor() as cursor:
+    with writes.prepared_cursor() as cursor:
         cursor.execute(sql, [prefix, *(getattr(sale, field.attname) for field, _ in fields)])
         sale.pk = cursor.fetchone()[0]
     sale.receipt_number = f"{prefix}{sale.pk}"
