@@ -516,12 +516,13 @@ def _taken_by_one_update(
     today: dt.date,
     locations: Sequence[str],
     movements: writes.Statement | None = None,
-) -> int:
+    run: bool = True,
+) -> int | None:
     """UPDATE the packages that still qualify, taking `wanted[pk]` from each (finished when it reaches zero);
     the number of rows changed. The rows are locked in primary-key order first (PostgreSQL), so two sales
     sharing packages cannot deadlock. Written in SQL: the ORM's CASE per package costs more Python than the
     query itself on the checkout's hot path. `movements` (PostgreSQL): the statement holding the movements'
-    insert, which the UPDATE joins."""
+    insert, which the UPDATE joins (`run=False`: left to the caller, the part named `taken`)."""
     table = connection.ops.quote_name(Package._meta.db_table)
     ids = sorted(wanted)
     if movements is not None:
@@ -547,7 +548,7 @@ def _taken_by_one_update(
                 today,
             ],
         )
-        return movements.execute("SELECT count(*) FROM taken")[0][0]
+        return None if run is False else movements.execute("SELECT count(*) FROM taken")[0][0]
     # CAST: SQLite compares a quantity with a text parameter as text otherwise.
     taken = "CASE id " + " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in ids) + " END"
     taken_params = [value for pk in ids for value in (pk, wanted[pk])]
@@ -639,16 +640,45 @@ def stock_sell_picked(
     order and changes only those that still qualify (active, sellable, enough available); StockMoved when any
     does not (the caller rolls back). The movements are one insert, made first. `reorder_points` (product id to reorder point, when the caller has
     the products) spares reading them to publish StockLow."""
+    statement = writes.Statement() if writes.in_one_statement() else None
+    taken = stock_sell_picked_add(
+        statement,
+        store=store,
+        picks=picks,
+        actor=actor,
+        reference=reference,
+        today=today,
+        reorder_points=reorder_points,
+        locations=locations,
+    )
+    if statement is not None:
+        return taken(statement.execute("SELECT count(*) FROM taken")[0][0])
+    return taken(None)
+
+
+def stock_sell_picked_add(
+    statement: writes.Statement | None,
+    *,
+    store: Store,
+    picks: Sequence[PackagePick],
+    actor,
+    reference: Reference,
+    today: dt.date,
+    reorder_points: dict[int, Decimal] | None = None,
+    locations: Sequence[str] = SELLING_LOCATIONS,
+):
+    """`stock_sell_picked` as parts of the caller's statement (PostgreSQL: the movements' insert and the
+    UPDATE, whose changed rows are the part `taken`; the caller's final SELECT counts them), or run at once
+    without one (`statement` None). Returns the step to call with that count once the statement ran: it raises
+    StockMoved when a package did not qualify any more and publishes StockLow; the sale's takes."""
     wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for pick in picks:
         wanted[pick.package_id] += _positive(pick.quantity)
     # The movements first: the packages then stay locked for the UPDATE and the commit only (on PostgreSQL
-    # both are one statement).
+    # both are parts of one statement).
     label = actor_label(actor)[:200]
     actor_id = actor.pk if isinstance(actor, User) else None
-    statement = None
-    if writes.in_one_statement():
-        statement = writes.Statement()
+    if statement is not None:
         now = timezone.now()
         sql, params = writes.records(
             [(pick.package_id, -pick.quantity) for pick in picks],
@@ -662,6 +692,8 @@ def stock_sell_picked(
             f"%s::varchar, %s::varchar, %s::timestamptz FROM {sql}",
             [store.pk, StockMovement.Kind.SOLD, actor_id, label, reference.type, reference.id, now, *params],
         )
+        _taken_by_one_update(store, wanted, today=today, locations=locations, movements=statement, run=False)
+        ran = None
     else:
         StockMovement.objects.bulk_create(
             StockMovement(
@@ -676,22 +708,26 @@ def stock_sell_picked(
             )
             for pick in picks
         )
-    ids = sorted(wanted)
-    taken = _taken_by_one_update(store, wanted, today=today, locations=locations, movements=statement)
-    if taken != len(ids):
-        raise StockMoved(f"Some of the {len(ids)} picked packages changed since the quote.")
-    sold: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for pick in picks:
-        sold[pick.product_id] += pick.quantity
-    if reorder_points is None:
-        watched = set(sold)
-    else:
-        watched = {product_id for product_id in sold if reorder_points.get(product_id, ZERO) > ZERO}
-    if watched:
-        after = _available_by_product(store, watched)
-        before = {product_id: after.get(product_id, ZERO) + sold[product_id] for product_id in watched}
-        _publish_low_stock(store, watched, before, after=after)
-    return [StockTake(pick.package_id, pick.product_id, pick.quantity) for pick in picks]
+        ran = _taken_by_one_update(store, wanted, today=today, locations=locations)
+
+    def taken(count: int | None) -> list[StockTake]:
+        count = ran if count is None else count
+        if count != len(wanted):
+            raise StockMoved(f"Some of the {len(wanted)} picked packages changed since the quote.")
+        sold: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for pick in picks:
+            sold[pick.product_id] += pick.quantity
+        if reorder_points is None:
+            watched = set(sold)
+        else:
+            watched = {product_id for product_id in sold if reorder_points.get(product_id, ZERO) > ZERO}
+        if watched:
+            after = _available_by_product(store, watched)
+            before = {product_id: after.get(product_id, ZERO) + sold[product_id] for product_id in watched}
+            _publish_low_stock(store, watched, before, after=after)
+        return [StockTake(pick.package_id, pick.product_id, pick.quantity) for pick in picks]
+
+    return taken
 
 
 def _lock_takes(store: Store, takes: Sequence[StockTake]) -> dict[int, Package]:

@@ -34,6 +34,7 @@ from inventory.services import (
     stock_return,
     stock_sell,
     stock_sell_picked,
+    stock_sell_picked_add,
 )
 from inventory.services.waste import package_waste
 from pos.errors import (
@@ -336,8 +337,12 @@ def _sale_write(
     that stock is still to take)."""
     cart = quote.cart
     store = cart.store
-    drawer = _drawer_lock(register)
-    sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=drawer)
+    if writes.in_one_statement():  # the drawer locked by the sale's INSERT, first
+        sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=None)
+        drawer = sale.drawer_session_id
+    else:
+        drawer = _drawer_lock(register)
+        sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=drawer)
     _check_id(
         cart.id_verification, store=store, customer=cart.customer, today=today, caregiver=cart.caregiver
     )
@@ -368,9 +373,18 @@ def _sale_write(
     _sale_totals_write(sale, quote)
     if writes.in_one_statement():
         _sale_rows_write(
-            sale, quote, picks=picks, tenders=tender_rows, staff=staff, now=now, link=link, pending=pending
+            sale,
+            quote,
+            picks=picks,
+            tenders=tender_rows,
+            staff=staff,
+            now=now,
+            today=today,
+            link=link,
+            pending=pending,
+            take_picked=picked,
         )
-        return sale, quote, picked
+        return sale, quote, False
     sale_lines = _write_lines(sale, quote.lines, picks)
     for row in tender_rows:
         row.sale = sale
@@ -387,13 +401,15 @@ def _drawer_lock(register: Register) -> int | None:
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     # Written in SQL: the ORM's compiling costs more than the query on the checkout's hot path.
     with writes.prepared_cursor() as cursor:
-        cursor.execute(
-            f"SELECT id FROM {DrawerSession._meta.db_table} WHERE register_id = %s AND status = %s "  # noqa: S608
-            f"ORDER BY opened_at DESC, id DESC LIMIT 1{lock}",
-            [register.pk, DrawerSession.Status.OPEN],
-        )
+        cursor.execute(f"{_DRAWER_SQL}{lock}", [register.pk, DrawerSession.Status.OPEN])
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+_DRAWER_SQL = (
+    f"SELECT id FROM {DrawerSession._meta.db_table} WHERE register_id = %s AND status = %s "  # noqa: S608
+    "ORDER BY opened_at DESC, id DESC LIMIT 1"
+)
 
 
 def _claim(quote: Quote, *, register, staff, key, now, today, drawer) -> Sale:
@@ -426,17 +442,21 @@ def _claim(quote: Quote, *, register, staff, key, now, today, drawer) -> Sale:
         return sale
     fields = _sale_insert_fields()
     prefix = f"{cart.store.code}-"
-    # The id from the table's sequence, so that the receipt number is the final one in the same INSERT.
+    # PostgreSQL: the register's open drawer locked first (as _drawer_lock), then the row inserted with the id
+    # from the table's sequence, so that the receipt number is the final one, in one statement.
     sql = (
-        f"INSERT INTO {Sale._meta.db_table} (id, receipt_number, "  # noqa: S608
+        f"WITH drawer AS ({_DRAWER_SQL} FOR UPDATE) "  # noqa: S608
+        f"INSERT INTO {Sale._meta.db_table} (id, receipt_number, drawer_session_id, "
         + ", ".join(field.column for field, _ in fields)
-        + ") SELECT s.id, %s::varchar || s.id, "
+        + ") SELECT s.id, %s::varchar || s.id, (SELECT id FROM drawer), "
         + ", ".join(f"%s::{cast}" for _, cast in fields)
-        + f" FROM (SELECT nextval(pg_get_serial_sequence('{Sale._meta.db_table}', 'id')) AS id) AS s RETURNING id"
+        + f" FROM (SELECT nextval(pg_get_serial_sequence('{Sale._meta.db_table}', 'id')) AS id) AS s "
+        "RETURNING id, drawer_session_id"
     )
+    params = [register.pk, DrawerSession.Status.OPEN, prefix]
     with writes.prepared_cursor() as cursor:
-        cursor.execute(sql, [prefix, *(getattr(sale, field.attname) for field, _ in fields)])
-        sale.pk = cursor.fetchone()[0]
+        cursor.execute(sql, [*params, *(getattr(sale, field.attname) for field, _ in fields)])
+        sale.pk, sale.drawer_session_id = cursor.fetchone()
     sale.receipt_number = f"{prefix}{sale.pk}"
     sale._state.adding = False
     sale._state.db = connection.alias
@@ -450,7 +470,7 @@ def _sale_insert_fields() -> list:
     return [
         (field, field.cast_db_type(connection))
         for field in Sale._meta.concrete_fields
-        if field.attname not in ("id", "receipt_number")
+        if field.attname not in ("id", "receipt_number", "drawer_session_id")
     ]
 
 
@@ -599,14 +619,18 @@ def _codes_usable(quote: Quote) -> None:
 def _picked_stock_take(quote: Quote, *, sale: Sale, staff: User, today: dt.date) -> None:
     """Take the packages the quote picked with one conditional update (StockMoved when one of them was sold or
     changed meanwhile: the caller rolls back and picks again under locks)."""
-    stock_sell_picked(
-        store=quote.cart.store,
-        picks=[pick for line in quote.lines for pick in line.picks],
-        actor=staff,
-        reference=Reference("sale", str(sale.pk)),
-        today=today,
-        reorder_points={line.product.pk: line.product.reorder_point for line in quote.lines},
-    )
+    stock_sell_picked(**_picked_stock(quote, sale=sale, staff=staff, today=today))
+
+
+def _picked_stock(quote: Quote, *, sale: Sale, staff: User, today: dt.date) -> dict:
+    return {
+        "store": quote.cart.store,
+        "picks": [pick for line in quote.lines for pick in line.picks],
+        "actor": staff,
+        "reference": Reference("sale", str(sale.pk)),
+        "today": today,
+        "reorder_points": {line.product.pk: line.product.reorder_point for line in quote.lines},
+    }
 
 
 def _stock_take(quote: Quote, *, sale: Sale, staff: User, now: dt.datetime) -> list[tuple[PackagePick, ...]]:
@@ -868,10 +892,13 @@ _DISCOUNT_COLUMNS = (
 )
 
 
-def _sale_rows_write(sale: Sale, quote: Quote, *, picks, tenders, staff, now, link, pending) -> None:
-    """PostgreSQL: the lines with their discounts and taxes, the tenders, the audit record and the events
-    (with those published before, in the batch `pending`) in ONE statement. The lines' ids come from their
-    table's sequence in the statement, so that their discounts and taxes can name them."""
+def _sale_rows_write(
+    sale: Sale, quote: Quote, *, picks, tenders, staff, now, today, link, pending, take_picked
+) -> None:
+    """PostgreSQL: the lines with their discounts and taxes, the tenders, the audit record, the events (with
+    those published before, in the batch `pending`) and, with `take_picked`, the stock the quote picked
+    (its movements and conditional UPDATE, last) in ONE statement. The lines' ids come from their table's
+    sequence in the statement, so that their discounts and taxes can name them."""
     lines, taxes, discounts, event_lines = [], [], [], []
     for quoted, parts in _line_parts(quote.lines, picks):
         buckets = [(amount.bucket, amount.amount) for amount in quoted.product.limit_amounts.all()]
@@ -983,7 +1010,17 @@ def _sale_rows_write(sale: Sale, quote: Quote, *, picks, tenders, staff, now, li
     )
     publish(_sale_completed(sale, quote, now=now, lines=event_lines, link=link))
     rows = pending.take()
-    events.outbox_written(rows, statement.execute(events.outbox_add(statement, rows)))
+    outbox = events.outbox_add(statement, rows)
+    if not take_picked:
+        events.outbox_written(rows, statement.execute(outbox))
+        return
+    # Last, so that the packages, which every register sells from, stay locked the shortest time.
+    taken = stock_sell_picked_add(statement, **_picked_stock(quote, sale=sale, staff=staff, today=today))
+    results = statement.execute(
+        f"SELECT 'taken', count(*), NULL::uuid FROM taken UNION ALL SELECT 'outbox', e.* FROM ({outbox}) AS e"  # noqa: S608
+    )
+    events.outbox_written(rows, [(pk, uuid_) for part, pk, uuid_ in results if part == "outbox"])
+    taken(next(count for part, count, _ in results if part == "taken"))  # StockMoved: the caller picks again
 
 
 class _Prefetched(list):

@@ -8,6 +8,7 @@ run on Celery workers after the commit. The service-layer runs hold dispatch bac
 after the commit, as in the embedded default, and the figures say so.
 
     BENCH_CHECKOUT_SALES=240 BENCH_CHECKOUT_HTTP_SALES=48 BENCH_CHECKOUT_REGISTERS=1,4,16 python -m tests.bench.run
+    BENCH_CHECKOUT_HTTP=0 BENCH_CHECKOUT_REGISTERS=1,4 python -m tests.bench.run checkout   # service layer alone
 """
 
 import datetime as dt
@@ -314,6 +315,8 @@ def bench_checkout(database_label: str) -> None:
     completed = Sale.objects.filter(store=store).count()
     expected = 2 + sum(max(SALES // level, 5) * level for level in LEVELS)
     assert completed == expected, f"{completed} sales recorded, {expected} made"
+    if os.environ.get("BENCH_CHECKOUT_HTTP") == "0":
+        return
     from tests.bench.checkout_http import HTTP_SALES, bench_checkout_http
 
     bench_checkout_http(

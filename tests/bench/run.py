@@ -210,4 +210,8 @@ if __name__ == "__main__":
         from tests.bench.report_bench import bench_reports
 
         sys.exit(main(only=[bench_reports]))
+    if sys.argv[1:] == ["checkout"]:  # BENCH_CHECKOUT_HTTP=0: the service layer alone
+        from tests.bench.checkout import bench_checkout
+
+        sys.exit(main(only=[bench_checkout]))
     sys.exit(main())
