@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from dispensary import writes
 from dispensary.models import EventDelivery, OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -48,10 +49,15 @@ class Event:
             _EVENT_TYPES[cls.name] = cls
 
     def to_payload(self) -> dict:
-        payload = dataclasses.asdict(self)
-        # Fails loudly on Decimal, datetime or model instances: events carry JSON-native values only.
-        json.dumps(payload)
-        return payload
+        """The event's fields as a JSON-native copy (the JSON round trip copies in C what asdict copies in
+        Python, on every sale). Fails loudly on Decimal, datetime or model instances: events carry JSON-native
+        values only."""
+        fields = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        try:
+            text = json.dumps(fields)
+        except TypeError:
+            text = json.dumps(dataclasses.asdict(self))  # nested dataclasses become dicts, as asdict does
+        return json.loads(text)
 
     @classmethod
     def from_payload(cls, payload: dict) -> "Event":
@@ -97,9 +103,18 @@ def delivering_event_uuid() -> str | None:
     return _DELIVERING.get()
 
 
-_BATCH: contextvars.ContextVar[list[OutboxEvent] | None] = contextvars.ContextVar(
-    "outbox_batch", default=None
-)
+class _Pending(list):
+    """The events published inside a `batch()` and not yet written."""
+
+    def take(self) -> list[OutboxEvent]:
+        """Hand the events to a caller that writes them in a statement of its own (`outbox_add`): the batch
+        then writes only what is published after."""
+        rows = list(self)
+        self.clear()
+        return rows
+
+
+_BATCH: contextvars.ContextVar[_Pending | None] = contextvars.ContextVar("outbox_batch", default=None)
 
 
 def publish(event: Event, *, organization_id: int | None = None) -> OutboxEvent:
@@ -119,9 +134,20 @@ def publish(event: Event, *, organization_id: int | None = None) -> OutboxEvent:
     if pending is not None:
         pending.append(row)
         return row
-    row.save()
-    _deliveries_create([row])
+    _outbox_write([row])
     return row
+
+
+def _outbox_write(rows: list[OutboxEvent]) -> None:
+    if writes.in_one_statement():
+        statement = writes.Statement()
+        outbox_written(rows, statement.execute(outbox_add(statement, rows)))
+        return
+    if len(rows) == 1:
+        rows[0].save()
+    else:
+        OutboxEvent.objects.bulk_create(rows)
+    _deliveries_create(rows)
 
 
 def _deliveries_create(rows: list[OutboxEvent]) -> None:
@@ -133,27 +159,82 @@ def _deliveries_create(rows: list[OutboxEvent]) -> None:
             for name in handlers_for(row.name)
         ]
     )
-    ids = [delivery.pk for delivery in deliveries]
+    _dispatch_on_commit([delivery.pk for delivery in deliveries])
+
+
+def _dispatch_on_commit(ids: list[int]) -> None:
     if ids:
         transaction.on_commit(lambda: dispatch(ids), robust=True)
 
 
+def outbox_add(statement: writes.Statement, rows: list[OutboxEvent]) -> str:
+    """Add the events and their deliveries (one per registered handler, in the order of the events, then of
+    the handlers) to a statement (PostgreSQL); the final SELECT that returns what `outbox_written` needs."""
+    now = timezone.now()
+    event_table, delivery_table = OutboxEvent._meta.db_table, EventDelivery._meta.db_table
+    event_rows, delivery_rows = [], []
+    for row in rows:
+        row.created_at = now
+        event_rows.append((row.uuid, row.name, row.version, row.organization_id, row.payload))
+        delivery_rows += [(len(delivery_rows), row.uuid, name) for name in handlers_for(row.name)]
+    sql, params = writes.records(
+        event_rows,
+        (
+            ("uuid", "uuid"),
+            ("name", "varchar"),
+            ("version", "int"),
+            ("organization_id", "bigint"),
+            ("payload", "jsonb"),
+        ),
+    )
+    statement.add(
+        "outbox_events",
+        f"INSERT INTO {event_table} (uuid, name, version, organization_id, payload, created_at) "  # noqa: S608
+        f"SELECT v.uuid, v.name, v.version, v.organization_id, v.payload, %s::timestamptz FROM {sql} "
+        "RETURNING id, uuid",
+        [now, *params],
+    )
+    if not delivery_rows:
+        return "SELECT id, uuid FROM outbox_events"
+    sql, params = writes.records(delivery_rows, (("n", "int"), ("uuid", "uuid"), ("handler", "varchar")), "d")
+    statement.add(
+        "outbox_deliveries",
+        f"INSERT INTO {delivery_table} (event_id, handler, status, attempts, next_attempt_at, last_error, "  # noqa: S608
+        f"created_at) SELECT e.id, d.handler, %s, 0, %s::timestamptz, '', %s::timestamptz "
+        f"FROM {sql} JOIN outbox_events AS e ON e.uuid = d.uuid ORDER BY d.n RETURNING id",
+        [EventDelivery.Status.PENDING, now, now, *params],
+    )
+    return "SELECT id, uuid FROM outbox_events UNION ALL SELECT id, NULL FROM outbox_deliveries"
+
+
+def outbox_written(rows: list[OutboxEvent], results: list[tuple]) -> None:
+    """After the statement of `outbox_add` ran: the events' pks, and their deliveries dispatched after commit."""
+    by_uuid = {uuid_: pk for pk, uuid_ in results if uuid_ is not None}
+    for row in rows:
+        row.pk = by_uuid[row.uuid]
+        row._state.adding = False
+        row._state.db = transaction.get_connection().alias
+    _dispatch_on_commit(sorted(pk for pk, uuid_ in results if uuid_ is None))
+
+
 @contextlib.contextmanager
 def batch():
-    """Events published inside are written together when the block ends without an error: two inserts for any
-    number of events (a sale's completion, its points and its tier), in the order they were published."""
-    if _BATCH.get() is not None:  # already batching: the outer batch writes them
-        yield
+    """Events published inside are written together when the block ends without an error (one statement on
+    PostgreSQL, two elsewhere, for any number of events: a sale's completion, its points and its tier), in the
+    order they were published. The block gets the pending events: a caller may `take()` them to write them in
+    a statement of its own."""
+    outer = _BATCH.get()
+    if outer is not None:  # already batching: the outer batch writes them
+        yield outer
         return
-    pending: list[OutboxEvent] = []
+    pending = _Pending()
     token = _BATCH.set(pending)
     try:
-        yield
+        yield pending
     finally:
         _BATCH.reset(token)
     if pending:
-        OutboxEvent.objects.bulk_create(pending)
-        _deliveries_create(pending)
+        _outbox_write(list(pending))
 
 
 def dispatch(delivery_ids: Iterable[int]) -> None:

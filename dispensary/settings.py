@@ -140,6 +140,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # PostgreSQL with two roles (README, "Database roles"): `migrate` connects with this URL, as the role owning
 # the tables, and grants the role of DATABASE_URL row privileges only. Empty: migrate uses DATABASE_URL.
 DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+# PostgreSQL: the checkout's own statements (dispensary.writes.prepared_cursor) are prepared on the server once
+# per connection. Off ("0") behind a pooler in transaction mode that cannot keep prepared statements.
+DATABASE_PREPARED_STATEMENTS = os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") != "0"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARED_STATEMENTS:
+    # psycopg then prepares what asks for it (prepare=True) and nothing else: Django's cursors bind on the
+    # client and never prepare, and no statement is executed this many times on one connection.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------------------

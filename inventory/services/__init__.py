@@ -20,6 +20,7 @@ from inventory.services.stock import (
     stock_return,
     stock_sell,
     stock_sell_picked,
+    stock_sell_picked_add,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "stock_return",
     "stock_sell",
     "stock_sell_picked",
+    "stock_sell_picked_add",
 ]

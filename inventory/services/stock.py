@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from dispensary import events
+from dispensary import events, writes
 from dispensary.audit import actor_label, audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
@@ -457,16 +457,25 @@ def _pick_candidates(store: Store, product_ids, pinned_ids, locations) -> list["
         params += [*pinned_ids]
     if not where:
         return []
+    table = connection.ops.quote_name(Package._meta.db_table)
+    if connection.vendor == "postgresql":
+        # One prepared text whatever the number of products: the lists as arrays.
+        with writes.prepared_cursor() as cursor:
+            cursor.execute(
+                f"SELECT {', '.join(_Candidate.COLUMNS)} FROM {table} WHERE store_id = %s AND status = %s "  # noqa: S608
+                "AND ((product_id = ANY(%s::bigint[]) AND location = ANY(%s::varchar[])) OR id = ANY(%s::bigint[])) "
+                "ORDER BY id",
+                [store.pk, Package.Status.ACTIVE, sorted(product_ids), list(locations), sorted(pinned_ids)],
+            )
+            return [_Candidate(*row) for row in cursor.fetchall()]
     # Only the table's quoted name, column names and placeholders are formatted in; values are parameters.
     sql = (
-        f"SELECT {', '.join(_Candidate.COLUMNS)} FROM {connection.ops.quote_name(Package._meta.db_table)} "  # noqa: S608
+        f"SELECT {', '.join(_Candidate.COLUMNS)} FROM {table} "  # noqa: S608
         f"WHERE store_id = %s AND status = %s AND ({' OR '.join(where)}) ORDER BY id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    if connection.vendor == "postgresql":
-        return [_Candidate(*row) for row in rows]
     # SQLite hands back dates and times as text and quantities as numbers.
     return [
         _Candidate(
@@ -549,14 +558,45 @@ def stock_pick(
 
 
 def _taken_by_one_update(
-    store: Store, wanted: dict[int, Decimal], *, today: dt.date, locations: Sequence[str]
-) -> int:
+    store: Store,
+    wanted: dict[int, Decimal],
+    *,
+    today: dt.date,
+    locations: Sequence[str],
+    movements: writes.Statement | None = None,
+    run: bool = True,
+) -> int | None:
     """UPDATE the packages that still qualify, taking `wanted[pk]` from each (finished when it reaches zero);
     the number of rows changed. The rows are locked in primary-key order first (PostgreSQL), so two sales
     sharing packages cannot deadlock. Written in SQL: the ORM's CASE per package costs more Python than the
-    query itself on the checkout's hot path."""
+    query itself on the checkout's hot path. `movements` (PostgreSQL): the statement holding the movements'
+    insert, which the UPDATE joins (`run=False`: left to the caller, the part named `taken`)."""
     table = connection.ops.quote_name(Package._meta.db_table)
     ids = sorted(wanted)
+    if movements is not None:
+        # One text whatever the number of packages: the quantities as arrays.
+        movements.add(
+            "taken",
+            f"UPDATE {table} AS p SET quantity_on_hand = p.quantity_on_hand - w.quantity, "  # noqa: S608
+            "status = CASE WHEN p.quantity_on_hand = w.quantity THEN %s ELSE p.status END "
+            "FROM unnest(%s::bigint[], %s::numeric[]) AS w (id, quantity) "
+            f"WHERE p.id = w.id AND p.id IN (SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id "
+            "FOR NO KEY UPDATE) AND p.store_id = %s AND p.status = %s AND p.location = ANY(%s::varchar[]) "
+            "AND p.lab_status <> %s AND (p.expires_on IS NULL OR p.expires_on >= %s) "
+            "AND p.quantity_on_hand - p.quantity_allocated >= w.quantity RETURNING p.id",
+            [
+                Package.Status.FINISHED,
+                ids,
+                [wanted[pk] for pk in ids],
+                ids,
+                store.pk,
+                Package.Status.ACTIVE,
+                list(locations),
+                Package.LabStatus.FAILED,
+                today,
+            ],
+        )
+        return None if run is False else movements.execute("SELECT count(*) FROM taken")[0][0]
     # CAST: SQLite compares a quantity with a text parameter as text otherwise.
     taken = "CASE id " + " ".join("WHEN %s THEN CAST(%s AS NUMERIC)" for _ in ids) + " END"
     taken_params = [value for pk in ids for value in (pk, wanted[pk])]
@@ -648,39 +688,94 @@ def stock_sell_picked(
     order and changes only those that still qualify (active, sellable, enough available); StockMoved when any
     does not (the caller rolls back). The movements are one insert, made first. `reorder_points` (product id to reorder point, when the caller has
     the products) spares reading them to publish StockLow."""
+    statement = writes.Statement() if writes.in_one_statement() else None
+    taken = stock_sell_picked_add(
+        statement,
+        store=store,
+        picks=picks,
+        actor=actor,
+        reference=reference,
+        today=today,
+        reorder_points=reorder_points,
+        locations=locations,
+    )
+    if statement is not None:
+        return taken(statement.execute("SELECT count(*) FROM taken")[0][0])
+    return taken(None)
+
+
+def stock_sell_picked_add(
+    statement: writes.Statement | None,
+    *,
+    store: Store,
+    picks: Sequence[PackagePick],
+    actor,
+    reference: Reference,
+    today: dt.date,
+    reorder_points: dict[int, Decimal] | None = None,
+    locations: Sequence[str] = SELLING_LOCATIONS,
+):
+    """`stock_sell_picked` as parts of the caller's statement (PostgreSQL: the movements' insert and the
+    UPDATE, whose changed rows are the part `taken`; the caller's final SELECT counts them), or run at once
+    without one (`statement` None). Returns the step to call with that count once the statement ran: it raises
+    StockMoved when a package did not qualify any more and publishes StockLow; the sale's takes."""
     wanted: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for pick in picks:
         wanted[pick.package_id] += _positive(pick.quantity)
-    # The movements first: the packages then stay locked for the UPDATE and the commit only.
+    # The movements first: the packages then stay locked for the UPDATE and the commit only (on PostgreSQL
+    # both are parts of one statement).
     label = actor_label(actor)[:200]
-    StockMovement.objects.bulk_create(
-        StockMovement(
-            package_id=pick.package_id,
-            store_id=store.pk,
-            kind=StockMovement.Kind.SOLD,
-            quantity=-pick.quantity,
-            actor=actor if isinstance(actor, User) else None,
-            actor_label=label,
-            reference_type=reference.type,
-            reference_id=reference.id,
+    actor_id = actor.pk if isinstance(actor, User) else None
+    if statement is not None:
+        now = timezone.now()
+        sql, params = writes.records(
+            [(pick.package_id, -pick.quantity) for pick in picks],
+            (("package_id", "bigint"), ("quantity", "numeric")),
         )
-        for pick in picks
-    )
-    ids = sorted(wanted)
-    if _taken_by_one_update(store, wanted, today=today, locations=locations) != len(ids):
-        raise StockMoved(f"Some of the {len(ids)} picked packages changed since the quote.")
-    sold: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for pick in picks:
-        sold[pick.product_id] += pick.quantity
-    if reorder_points is None:
-        watched = set(sold)
+        statement.add(
+            "movements",
+            f"INSERT INTO {StockMovement._meta.db_table} (package_id, store_id, kind, quantity, "  # noqa: S608
+            "allocated_delta, actor_id, actor_label, reason, note, reference_type, reference_id, created_at) "
+            "SELECT v.package_id, %s::bigint, %s::varchar, v.quantity, 0, %s::bigint, %s::varchar, '', '', "
+            f"%s::varchar, %s::varchar, %s::timestamptz FROM {sql}",
+            [store.pk, StockMovement.Kind.SOLD, actor_id, label, reference.type, reference.id, now, *params],
+        )
+        _taken_by_one_update(store, wanted, today=today, locations=locations, movements=statement, run=False)
+        ran = None
     else:
-        watched = {product_id for product_id in sold if reorder_points.get(product_id, ZERO) > ZERO}
-    if watched:
-        after = _available_by_product(store, watched)
-        before = {product_id: after.get(product_id, ZERO) + sold[product_id] for product_id in watched}
-        _publish_low_stock(store, watched, before, after=after)
-    return [StockTake(pick.package_id, pick.product_id, pick.quantity) for pick in picks]
+        StockMovement.objects.bulk_create(
+            StockMovement(
+                package_id=pick.package_id,
+                store_id=store.pk,
+                kind=StockMovement.Kind.SOLD,
+                quantity=-pick.quantity,
+                actor_id=actor_id,
+                actor_label=label,
+                reference_type=reference.type,
+                reference_id=reference.id,
+            )
+            for pick in picks
+        )
+        ran = _taken_by_one_update(store, wanted, today=today, locations=locations)
+
+    def taken(count: int | None) -> list[StockTake]:
+        count = ran if count is None else count
+        if count != len(wanted):
+            raise StockMoved(f"Some of the {len(wanted)} picked packages changed since the quote.")
+        sold: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for pick in picks:
+            sold[pick.product_id] += pick.quantity
+        if reorder_points is None:
+            watched = set(sold)
+        else:
+            watched = {product_id for product_id in sold if reorder_points.get(product_id, ZERO) > ZERO}
+        if watched:
+            after = _available_by_product(store, watched)
+            before = {product_id: after.get(product_id, ZERO) + sold[product_id] for product_id in watched}
+            _publish_low_stock(store, watched, before, after=after)
+        return [StockTake(pick.package_id, pick.product_id, pick.quantity) for pick in picks]
+
+    return taken
 
 
 def _lock_takes(store: Store, takes: Sequence[StockTake]) -> dict[int, Package]:

@@ -22,6 +22,8 @@ from pos.selectors.loyalty import LoyaltyContext, customer_net_spend, loyalty_se
 def coupon_redemptions_record(*, sale: Sale, coupons: Sequence[CodeResult], now: dt.datetime) -> None:
     """One redemption per applied code; the codes' rows are locked by the caller (the quote's loading)."""
     applied = [result for result in coupons if result.applied]
+    if not applied:
+        return
     CouponRedemption.objects.bulk_create(
         CouponRedemption(
             coupon_id=result.coupon_id,
@@ -33,8 +35,7 @@ def coupon_redemptions_record(*, sale: Sale, coupons: Sequence[CodeResult], now:
         )
         for result in applied
     )
-    if applied:
-        Coupon.objects.filter(pk__in=[result.coupon_id for result in applied]).update(uses=F("uses") + 1)
+    Coupon.objects.filter(pk__in=[result.coupon_id for result in applied]).update(uses=F("uses") + 1)
 
 
 def _spend(account: LoyaltyAccount, points: int) -> None:

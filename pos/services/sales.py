@@ -10,15 +10,15 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import repeat
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from compliance.identity import IdRefused, caregiver_link_get, medical_status
 from compliance.models import IdVerification
-from dispensary import events
-from dispensary.audit import audit_record
+from dispensary import events, writes
+from dispensary.audit import audit_add, audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ValidationFailed
 from dispensary.events import publish
@@ -34,6 +34,7 @@ from inventory.services import (
     stock_return,
     stock_sell,
     stock_sell_picked,
+    stock_sell_picked_add,
 )
 from inventory.services.waste import package_waste
 from pos.errors import (
@@ -186,17 +187,29 @@ def line_event(line: SaleLine, quantity: Decimal | None = None, *, tag: str | No
     """A line in the events' shape (the state's receipt line); `quantity` for what is left after refunds;
     `tag` the package's when the caller has it (else read through the line)."""
     quantity = line.quantity if quantity is None else quantity
+    return _line_data(
+        package_id=line.package_id,
+        tag=line.package.tag if tag is None else tag,
+        quantity=quantity,
+        unit=line.unit,
+        net=_share(line.net_amount, quantity, line.quantity),
+        discount=_share(line.discount_amount, quantity, line.quantity),
+        taxes=((tax.field, _share(tax.amount, quantity, line.quantity)) for tax in line.taxes.all()),
+    )
+
+
+def _line_data(*, package_id, tag, quantity, unit, net, discount, taxes) -> dict:
     data = {
-        "package_id": line.package_id,
-        "package_label": line.package.tag if tag is None else tag,
+        "package_id": package_id,
+        "package_label": tag,
         "quantity": quantity_text(quantity),
-        "unit": line.unit,
-        "total_amount": str(_share(line.net_amount, quantity, line.quantity)),
-        "discount_amount": str(_share(line.discount_amount, quantity, line.quantity)),
+        "unit": unit,
+        "total_amount": str(net),
+        "discount_amount": str(discount),
     }
     by_field: dict[str, Decimal] = {}
-    for tax in line.taxes.all():
-        by_field[tax.field] = by_field.get(tax.field, ZERO) + _share(tax.amount, quantity, line.quantity)
+    for field, amount in taxes:
+        by_field[field] = by_field.get(field, ZERO) + amount
     data.update({name: str(amount) for name, amount in by_field.items()})
     return data
 
@@ -299,9 +312,10 @@ def _complete(
     store = cart.store
     today = store_local_date(store, at=now)
     with transaction.atomic():
-        with events.batch():
+        with events.batch() as pending:
             sale, quote, picked = _sale_write(
                 quote,
+                pending=pending,
                 tenders=tenders,
                 register=register,
                 staff=staff,
@@ -316,13 +330,19 @@ def _complete(
         return sale
 
 
-def _sale_write(quote, *, tenders, register, staff, key, now, today, pick_again) -> tuple[Sale, Quote, bool]:
+def _sale_write(
+    quote, *, pending, tenders, register, staff, key, now, today, pick_again
+) -> tuple[Sale, Quote, bool]:
     """Every step but taking the stock the quote picked: (the sale, the quote it was written with, whether
     that stock is still to take)."""
     cart = quote.cart
     store = cart.store
-    drawer = _drawer_lock(register)
-    sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=drawer)
+    if writes.in_one_statement():  # the drawer locked by the sale's INSERT, first
+        sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=None)
+        drawer = sale.drawer_session_id
+    else:
+        drawer = _drawer_lock(register)
+        sale = _claim(quote, register=register, staff=staff, key=key, now=now, today=today, drawer=drawer)
     _check_id(
         cart.id_verification, store=store, customer=cart.customer, today=today, caregiver=cart.caregiver
     )
@@ -345,16 +365,30 @@ def _sale_write(quote, *, tenders, register, staff, key, now, today, pick_again)
         picks = [line.picks for line in quote.lines]
     else:
         picks = _stock_take(quote, sale=sale, staff=staff, now=now)
-    sale_lines = _write_lines(sale, quote.lines, picks)
-    for row in tender_rows:
-        row.sale = sale
-    Tender.objects.bulk_create(tender_rows)
     coupon_redemptions_record(sale=sale, coupons=quote.coupons, now=now)
     if cart.customer is not None:
         loyalty_sale_record(
             sale=sale, loyalty=buyer.loyalty, rewards=quote.rewards, points=quote.points_to_earn, now=now
         )
     _sale_totals_write(sale, quote)
+    if writes.in_one_statement():
+        _sale_rows_write(
+            sale,
+            quote,
+            picks=picks,
+            tenders=tender_rows,
+            staff=staff,
+            now=now,
+            today=today,
+            link=link,
+            pending=pending,
+            take_picked=picked,
+        )
+        return sale, quote, False
+    sale_lines = _write_lines(sale, quote.lines, picks)
+    for row in tender_rows:
+        row.sale = sale
+    Tender.objects.bulk_create(tender_rows)
     _sale_completed_record(
         sale, quote, staff=staff, now=now, lines=sale_lines, tenders=tender_rows, link=link
     )
@@ -364,17 +398,25 @@ def _sale_write(quote, *, tenders, register, staff, key, now, today, pick_again)
 def _drawer_lock(register: Register) -> int | None:
     """The id of the register's open drawer, which cash goes into, locked: a blind close computing the expected
     cash waits for this sale (and refuses it after)."""
-    return (
-        DrawerSession.objects.select_for_update(of=("self",))
-        .filter(register=register, status=DrawerSession.Status.OPEN)
-        .values_list("pk", flat=True)
-        .first()
-    )
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    # Written in SQL: the ORM's compiling costs more than the query on the checkout's hot path.
+    with writes.prepared_cursor() as cursor:
+        cursor.execute(f"{_DRAWER_SQL}{lock}", [register.pk, DrawerSession.Status.OPEN])
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+_DRAWER_SQL = (
+    f"SELECT id FROM {DrawerSession._meta.db_table} WHERE register_id = %s AND status = %s "  # noqa: S608
+    "ORDER BY opened_at DESC, id DESC LIMIT 1"
+)
 
 
 def _claim(quote: Quote, *, register, staff, key, now, today, drawer) -> Sale:
     """The sale's row, inserted first: its (store, idempotency key) is unique, so a second completion with the
-    key fails here and the caller returns the first sale. Its totals are the quote's until the sale is written."""
+    key fails here and the caller returns the first sale. It is inserted with the quote's totals and points and
+    (on PostgreSQL, which gives it its id in the same statement) its receipt number: the sale's row is updated
+    later only when these moved (a cart quoted again under the locks, points not as quoted)."""
     cart = quote.cart
     sale = Sale(
         store=cart.store,
@@ -393,8 +435,71 @@ def _claim(quote: Quote, *, register, staff, key, now, today, drawer) -> Sale:
         drawer_session_id=drawer,
     )
     _totals_set(sale, quote)
-    sale.save(force_insert=True)
+    sale.points_earned, sale.points_redeemed = _points(quote)
+    if not writes.in_one_statement():
+        sale.save(force_insert=True)
+        sale.written = _written(sale)
+        return sale
+    fields = _sale_insert_fields()
+    prefix = f"{cart.store.code}-"
+    # PostgreSQL: the register's open drawer locked first (as _drawer_lock), then the row inserted with the id
+    # from the table's sequence, so that the receipt number is the final one, in one statement.
+    sql = (
+        f"WITH drawer AS ({_DRAWER_SQL} FOR UPDATE) "  # noqa: S608
+        f"INSERT INTO {Sale._meta.db_table} (id, receipt_number, drawer_session_id, "
+        + ", ".join(field.column for field, _ in fields)
+        + ") SELECT s.id, %s::varchar || s.id, (SELECT id FROM drawer), "
+        + ", ".join(f"%s::{cast}" for _, cast in fields)
+        + f" FROM (SELECT nextval(pg_get_serial_sequence('{Sale._meta.db_table}', 'id')) AS id) AS s "
+        "RETURNING id, drawer_session_id"
+    )
+    params = [register.pk, DrawerSession.Status.OPEN, prefix]
+    with writes.prepared_cursor() as cursor:
+        cursor.execute(sql, [*params, *(getattr(sale, field.attname) for field, _ in fields)])
+        sale.pk, sale.drawer_session_id = cursor.fetchone()
+    sale.receipt_number = f"{prefix}{sale.pk}"
+    sale._state.adding = False
+    sale._state.db = connection.alias
+    sale.written = _written(sale)
     return sale
+
+
+@functools.cache
+def _sale_insert_fields() -> list:
+    """The sale's columns but its id and receipt number, each with the type its parameter is cast to."""
+    return [
+        (field, field.cast_db_type(connection))
+        for field in Sale._meta.concrete_fields
+        if field.attname not in ("id", "receipt_number", "drawer_session_id")
+    ]
+
+
+_WRITTEN_LATER = (
+    "subtotal",
+    "discount_total",
+    "excise_tax_total",
+    "sales_tax_total",
+    "local_tax_total",
+    "tax_total",
+    "total",
+    "points_earned",
+    "points_redeemed",
+)
+
+
+def _written(sale: Sale) -> dict:
+    return {name: getattr(sale, name) for name in ("receipt_number", *_WRITTEN_LATER)}
+
+
+def _points(quote: Quote) -> tuple[int, int]:
+    """The points the sale will earn and redeem, as loyalty_sale_record will count them, when nothing moves
+    meanwhile (the sale's row is corrected when something did)."""
+    cart, loyalty = quote.cart, quote.loyalty
+    applied = [result for result in quote.rewards if result.applied]
+    points = quote.points_to_earn
+    if cart.customer is None or loyalty is None or not loyalty.enabled or (points <= 0 and not applied):
+        return 0, 0
+    return points, sum(result.points for result in applied)
 
 
 @dataclass(frozen=True)
@@ -514,14 +619,18 @@ def _codes_usable(quote: Quote) -> None:
 def _picked_stock_take(quote: Quote, *, sale: Sale, staff: User, today: dt.date) -> None:
     """Take the packages the quote picked with one conditional update (StockMoved when one of them was sold or
     changed meanwhile: the caller rolls back and picks again under locks)."""
-    stock_sell_picked(
-        store=quote.cart.store,
-        picks=[pick for line in quote.lines for pick in line.picks],
-        actor=staff,
-        reference=Reference("sale", str(sale.pk)),
-        today=today,
-        reorder_points={line.product.pk: line.product.reorder_point for line in quote.lines},
-    )
+    stock_sell_picked(**_picked_stock(quote, sale=sale, staff=staff, today=today))
+
+
+def _picked_stock(quote: Quote, *, sale: Sale, staff: User, today: dt.date) -> dict:
+    return {
+        "store": quote.cart.store,
+        "picks": [pick for line in quote.lines for pick in line.picks],
+        "actor": staff,
+        "reference": Reference("sale", str(sale.pk)),
+        "today": today,
+        "reorder_points": {line.product.pk: line.product.reorder_point for line in quote.lines},
+    }
 
 
 def _stock_take(quote: Quote, *, sale: Sale, staff: User, now: dt.datetime) -> list[tuple[PackagePick, ...]]:
@@ -559,23 +668,15 @@ def _stock_take(quote: Quote, *, sale: Sale, staff: User, now: dt.datetime) -> l
 
 
 def _sale_totals_write(sale: Sale, quote: Quote) -> None:
-    """The receipt number (which needs the sale's id), the totals and the points, in one update."""
+    """The receipt number (which needs the sale's id: without PostgreSQL's sequence in the INSERT it is
+    written here), the totals and the points, in one update of what changed since the sale's row was
+    inserted; none when nothing did."""
     sale.receipt_number = f"{quote.cart.store.code}-{sale.pk}"
     _totals_set(sale, quote)
-    sale.save(
-        update_fields=[
-            "receipt_number",
-            "subtotal",
-            "discount_total",
-            "excise_tax_total",
-            "sales_tax_total",
-            "local_tax_total",
-            "tax_total",
-            "total",
-            "points_earned",
-            "points_redeemed",
-        ]
-    )
+    changed = [name for name, value in sale.written.items() if getattr(sale, name) != value]
+    if changed:
+        sale.save(update_fields=changed)
+        sale.written = _written(sale)
 
 
 def _totals_set(sale: Sale, quote: Quote) -> None:
@@ -596,32 +697,45 @@ def _sale_completed_record(sale: Sale, quote: Quote, *, staff, now, lines, tende
         actor=staff,
         action="sale.completed",
         instance=sale,
-        after={
-            "receipt_number": sale.receipt_number,
-            "total": str(sale.total),
-            "customer_type": cart.customer_type,
-            "caregiver": cart.caregiver.pk if cart.caregiver else None,
-            "employee": cart.employee.pk if cart.employee else None,
-            "veteran_proof": cart.veteran_proof,
-            "lines": len(lines),
-            "change_due": str(sum((row.change_due for row in tenders), ZERO)),
-        },
+        after=_completed_audit(sale, quote, lines=len(lines), tenders=tenders),
         organization=store.organization,
         store=store,
     )
     publish(
-        SaleCompleted(
-            sale_id=sale.pk,
-            organization_id=store.organization_id,
-            store_id=store.pk,
-            completed_at=now.astimezone(dt.UTC).isoformat(),
-            customer_type=cart.customer_type,
-            lines=[line_event(line, tag=line.package_tag) for line in lines],
-            customer_id=cart.customer.pk if cart.customer else None,
-            patient_license_number=_patient_license(cart.customer, cart.customer_type),
-            caregiver_license_number=link.caregiver_card_number if link else "",
-            receipt_number=sale.receipt_number,
+        _sale_completed(
+            sale, quote, now=now, lines=[line_event(line, tag=line.package_tag) for line in lines], link=link
         )
+    )
+
+
+def _completed_audit(sale: Sale, quote: Quote, *, lines: int, tenders) -> dict:
+    cart = quote.cart
+    return {
+        "receipt_number": sale.receipt_number,
+        "total": str(sale.total),
+        "customer_type": cart.customer_type,
+        "caregiver": cart.caregiver.pk if cart.caregiver else None,
+        "employee": cart.employee.pk if cart.employee else None,
+        "veteran_proof": cart.veteran_proof,
+        "lines": lines,
+        "change_due": str(sum((row.change_due for row in tenders), ZERO)),
+    }
+
+
+def _sale_completed(sale: Sale, quote: Quote, *, now, lines: list[dict], link) -> SaleCompleted:
+    cart = quote.cart
+    store = cart.store
+    return SaleCompleted(
+        sale_id=sale.pk,
+        organization_id=store.organization_id,
+        store_id=store.pk,
+        completed_at=now.astimezone(dt.UTC).isoformat(),
+        customer_type=cart.customer_type,
+        lines=lines,
+        customer_id=cart.customer.pk if cart.customer else None,
+        patient_license_number=_patient_license(cart.customer, cart.customer_type),
+        caregiver_license_number=link.caregiver_card_number if link else "",
+        receipt_number=sale.receipt_number,
     )
 
 
@@ -639,25 +753,7 @@ def _write_lines(sale: Sale, priced: Sequence[QuoteLine], picks: list[tuple[Pack
     """One sale line per package taken (a line served by two packages makes two sale lines, its amounts,
     discounts and taxes split by quantity so they still add up to the quoted line)."""
     rows, discounts, tax_rows = [], [], []
-    for quoted, line_takes in zip(priced, picks, strict=True):
-        shares = [take.quantity for take in line_takes]
-
-        def split(amount, shares=shares, quoted=quoted):
-            return _split(amount, shares, quoted.quantity)
-
-        parts = zip(
-            line_takes,
-            split(quoted.list_amount),
-            split(quoted.discount_amount),
-            split(quoted.net_amount),
-            split(quoted.tax_amount),
-            split(quoted.total),
-            zip(*[split(d.amount) for d in quoted.discounts], strict=True)
-            if quoted.discounts
-            else repeat(()),
-            zip(*[split(t.amount) for t in quoted.taxes], strict=True) if quoted.taxes else repeat(()),
-            strict=False,
-        )
+    for quoted, parts in _line_parts(priced, picks):
         for take, list_amount, discount, net, tax, total, discount_parts, tax_parts in parts:
             row = SaleLine(
                 sale=sale,
@@ -715,6 +811,216 @@ def _write_lines(sale: Sale, priced: Sequence[QuoteLine], picks: list[tuple[Pack
         # The events read the taxes through the related manager; fill its cache instead of querying again.
         row._prefetched_objects_cache = {"taxes": _Prefetched(by_line.get(id(row), []))}
     return rows
+
+
+def _line_parts(priced: Sequence[QuoteLine], picks: list[tuple[PackagePick, ...]]):
+    """For each quoted line, its parts by package taken: (take, list amount, discount, net, tax, total, each
+    discount's part, each tax's part)."""
+    for quoted, line_takes in zip(priced, picks, strict=True):
+        if len(line_takes) == 1:
+            discounts = tuple(d.amount for d in quoted.discounts)
+            taxes = tuple(t.amount for t in quoted.taxes)
+            yield (
+                quoted,
+                [
+                    (
+                        line_takes[0],
+                        quoted.list_amount,
+                        quoted.discount_amount,
+                        quoted.net_amount,
+                        quoted.tax_amount,
+                        quoted.total,
+                        discounts,
+                        taxes,
+                    )
+                ],
+            )
+            continue
+        shares = [take.quantity for take in line_takes]
+
+        def split(amount, shares=shares, quoted=quoted):
+            return _split(amount, shares, quoted.quantity)
+
+        yield (
+            quoted,
+            zip(
+                line_takes,
+                split(quoted.list_amount),
+                split(quoted.discount_amount),
+                split(quoted.net_amount),
+                split(quoted.tax_amount),
+                split(quoted.total),
+                zip(*[split(d.amount) for d in quoted.discounts], strict=True)
+                if quoted.discounts
+                else repeat(()),
+                zip(*[split(t.amount) for t in quoted.taxes], strict=True) if quoted.taxes else repeat(()),
+                strict=False,
+            ),
+        )
+
+
+_LINE_COLUMNS = (
+    ("product_id", "bigint"),
+    ("package_id", "bigint"),
+    ("quantity", "numeric"),
+    ("unit", "varchar"),
+    ("unit_price", "numeric"),
+    ("list_amount", "numeric"),
+    ("discount_amount", "numeric"),
+    ("net_amount", "numeric"),
+    ("tax_amount", "numeric"),
+    ("total", "numeric"),
+    ("limit_amounts", "jsonb"),
+)
+_TAX_COLUMNS = (
+    ("tax_rate_id", "bigint"),
+    ("name", "varchar"),
+    ("field", "varchar"),
+    ("level", "varchar"),
+    ("rate", "numeric"),
+    ("included_in_price", "boolean"),
+    ("amount", "numeric"),
+)
+_DISCOUNT_COLUMNS = (
+    ("source", "varchar"),
+    ("name", "varchar"),
+    ("amount", "numeric"),
+    ("promotion_id", "bigint"),
+    ("coupon_id", "bigint"),
+    ("reward_id", "bigint"),
+    ("approved_by_id", "bigint"),
+)
+
+
+def _sale_rows_write(
+    sale: Sale, quote: Quote, *, picks, tenders, staff, now, today, link, pending, take_picked
+) -> None:
+    """PostgreSQL: the lines with their discounts and taxes, the tenders, the audit record, the events (with
+    those published before, in the batch `pending`) and, with `take_picked`, the stock the quote picked
+    (its movements and conditional UPDATE, last) in ONE statement. The lines' ids come from their table's
+    sequence in the statement, so that their discounts and taxes can name them."""
+    lines, taxes, discounts, event_lines = [], [], [], []
+    for quoted, parts in _line_parts(quote.lines, picks):
+        buckets = [(amount.bucket, amount.amount) for amount in quoted.product.limit_amounts.all()]
+        for take, list_amount, discount, net, tax, total, discount_parts, tax_parts in parts:
+            n = len(lines) + 1
+            limits = {bucket: quantity_text(amount * take.quantity) for bucket, amount in buckets}
+            lines.append(
+                (
+                    n,
+                    quoted.product.pk,
+                    take.package_id,
+                    take.quantity,
+                    take.unit,
+                    quoted.unit_price,
+                    list_amount,
+                    discount,
+                    net,
+                    tax,
+                    total,
+                    limits,
+                )
+            )
+            for t, amount in zip(quoted.taxes, tax_parts, strict=True):
+                rate = t.tax
+                row = (rate.id, rate.name, rate.field, rate.level, rate.rate, rate.included_in_price, amount)
+                taxes.append((len(taxes), n, *row))
+            for d, amount in zip(quoted.discounts, discount_parts, strict=True):
+                if amount > ZERO:
+                    row = (
+                        d.source,
+                        d.name,
+                        amount,
+                        d.promotion_id,
+                        d.coupon_id,
+                        d.reward_id,
+                        d.approved_by_id,
+                    )
+                    discounts.append((len(discounts), n, *row))
+            event_lines.append(
+                _line_data(
+                    package_id=take.package_id,
+                    tag=take.tag,
+                    quantity=take.quantity,
+                    unit=take.unit,
+                    net=net,
+                    discount=discount,
+                    taxes=((t.tax.field, amount) for t, amount in zip(quoted.taxes, tax_parts, strict=True)),
+                )
+            )
+    statement = writes.Statement()
+    line_table = SaleLine._meta.db_table
+    statement.add(
+        "line_ids",
+        f"SELECT nextval(pg_get_serial_sequence('{line_table}', 'id')) AS id, n "  # noqa: S608 - names from the code, values as parameters
+        "FROM generate_series(1, %s) AS n",
+        [len(lines)],
+        materialized=True,
+    )
+    names = ", ".join(name for name, _ in _LINE_COLUMNS)
+    sql, params = writes.records(lines, (("n", "int"), *_LINE_COLUMNS))
+    statement.add(
+        "sale_lines",
+        f"INSERT INTO {line_table} (id, sale_id, {names}, refunded_quantity) "  # noqa: S608 - names from the code, values as parameters
+        f"SELECT i.id, %s::bigint, {', '.join('v.' + name for name, _ in _LINE_COLUMNS)}, 0 "
+        f"FROM {sql} JOIN line_ids AS i USING (n)",
+        [sale.pk, *params],
+    )
+    for name, table, columns, rows in (
+        ("sale_line_taxes", SaleLineTax._meta.db_table, _TAX_COLUMNS, taxes),
+        ("sale_line_discounts", SaleLineDiscount._meta.db_table, _DISCOUNT_COLUMNS, discounts),
+    ):
+        if not rows:
+            continue
+        names = ", ".join(column for column, _ in columns)
+        sql, params = writes.records(rows, (("k", "int"), ("n", "int"), *columns))
+        statement.add(
+            name,
+            f"INSERT INTO {table} (line_id, {names}) "  # noqa: S608 - names from the code, values as parameters
+            f"SELECT i.id, {', '.join('v.' + column for column, _ in columns)} "
+            f"FROM {sql} JOIN line_ids AS i USING (n) ORDER BY v.k",
+            params,
+        )
+    sql, params = writes.records(
+        [(t.kind, t.amount, t.applied, t.change_due, t.reference) for t in tenders],
+        (
+            ("kind", "varchar"),
+            ("amount", "numeric"),
+            ("applied", "numeric"),
+            ("change_due", "numeric"),
+            ("reference", "varchar"),
+        ),
+    )
+    statement.add(
+        "tenders",
+        f"INSERT INTO {Tender._meta.db_table} (sale_id, kind, amount, applied, change_due, reference) "  # noqa: S608
+        f"SELECT %s::bigint, v.kind, v.amount, v.applied, v.change_due, v.reference FROM {sql}",
+        [sale.pk, *params],
+    )
+    cart = quote.cart
+    store = cart.store
+    audit_add(
+        statement,
+        actor=staff,
+        action="sale.completed",
+        instance=sale,
+        after=_completed_audit(sale, quote, lines=len(lines), tenders=tenders),
+        organization_id=store.organization_id,
+        store_id=store.pk,
+    )
+    publish(_sale_completed(sale, quote, now=now, lines=event_lines, link=link))
+    rows = pending.take()
+    outbox = events.outbox_add(statement, rows)
+    if not take_picked:
+        events.outbox_written(rows, statement.execute(outbox))
+        return
+    # Last, so that the packages, which every register sells from, stay locked the shortest time.
+    taken = stock_sell_picked_add(statement, **_picked_stock(quote, sale=sale, staff=staff, today=today))
+    results = statement.execute(
+        f"SELECT 'taken', count(*), NULL::uuid FROM taken UNION ALL SELECT 'outbox', e.* FROM ({outbox}) AS e"  # noqa: S608
+    )
+    events.outbox_written(rows, [(pk, uuid_) for part, pk, uuid_ in results if part == "outbox"])
+    taken(next(count for part, count, _ in results if part == "taken"))  # StockMoved: the caller picks again
 
 
 class _Prefetched(list):

@@ -8,6 +8,7 @@ run on Celery workers after the commit. The service-layer runs hold dispatch bac
 after the commit, as in the embedded default, and the figures say so.
 
     BENCH_CHECKOUT_SALES=240 BENCH_CHECKOUT_HTTP_SALES=48 BENCH_CHECKOUT_REGISTERS=1,4,16 python -m tests.bench.run
+    BENCH_CHECKOUT_HTTP=0 BENCH_CHECKOUT_REGISTERS=1,4 python -m tests.bench.run checkout   # service layer alone
 """
 
 import datetime as dt
@@ -126,17 +127,21 @@ def _sale(store, register, staff, verification, lines, key: str):
     )
 
 
-def _service_worker(register_id: int, count: int, product_ids: list[int], seed: int, results) -> None:
-    """One register in its own process and connection: `count` sales, each timed."""
+def _service_worker(register_id: int, count: int, product_ids: list[int], seed: int, results, ready) -> None:
+    """One register in its own process and connection: one sale that warms the process (its connection, the
+    rules, taxes and products it keeps, its prepared statements), as a register that has been open a while;
+    then, once every register is warm (`ready`, a barrier), `count` sales, each timed."""
     try:
-        _service_register(register_id, count, product_ids, seed, results)
+        _service_register(register_id, count, product_ids, seed, results, ready)
     except Exception:  # noqa: BLE001 - the parent must hear of any failure instead of waiting for a result
         import traceback
 
         results.put(("failed", traceback.format_exc()))
 
 
-def _service_register(register_id: int, count: int, product_ids: list[int], seed: int, results) -> None:
+def _service_register(
+    register_id: int, count: int, product_ids: list[int], seed: int, results, ready
+) -> None:
     connections.close_all()
     events.dispatch = lambda delivery_ids: None  # deliveries belong to the workers, not the checkout
     register = Register.objects.select_related("store").get(pk=register_id)
@@ -146,6 +151,8 @@ def _service_register(register_id: int, count: int, product_ids: list[int], seed
         store=store, staff=staff, minimum_age=21, date_of_birth=dt.date(1988, 3, 14)
     ).verification
     rng = random.Random(seed)
+    _sale(store, register, staff, verification, _sale_lines(rng, product_ids), f"bench-{register_id}-warm")
+    ready.wait(timeout=300)
     durations, started = [], time.perf_counter()
     for number in range(count):
         begin = time.perf_counter()
@@ -299,7 +306,10 @@ def bench_checkout(database_label: str) -> None:
     )
     for level in LEVELS:
         register_ids = registers_for(store, staff, level, level)
-        count, seconds, durations = _run_level(level, register_ids, product_ids, _service_worker)
+        ready = multiprocessing.get_context("fork").Barrier(level)
+        count, seconds, durations = _run_level(
+            level, register_ids, product_ids, _service_worker, extra=(ready,)
+        )
         tps = pgbench_tps(level)
         record("service_sales_per_s", count / seconds, by=level)
         ratio = ""
@@ -312,8 +322,12 @@ def bench_checkout(database_label: str) -> None:
             f"{f'{tps:,.0f} tps' if tps else 'no figure'}{ratio} ({database_label})"
         )
     completed = Sale.objects.filter(store=store).count()
-    expected = 2 + sum(max(SALES // level, 5) * level for level in LEVELS)
+    expected = 2 + sum(
+        (max(SALES // level, 5) + 1) * level for level in LEVELS
+    )  # +1: each register's warm-up
     assert completed == expected, f"{completed} sales recorded, {expected} made"
+    if os.environ.get("BENCH_CHECKOUT_HTTP") == "0":
+        return
     from tests.bench.checkout_http import HTTP_SALES, bench_checkout_http
 
     bench_checkout_http(

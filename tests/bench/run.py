@@ -217,4 +217,8 @@ if __name__ == "__main__":
         from tests.bench.routing import bench_routing
 
         sys.exit(main(only=[bench_routing]))
+    if sys.argv[1:] == ["checkout"]:  # BENCH_CHECKOUT_HTTP=0: the service layer alone
+        from tests.bench.checkout import bench_checkout
+
+        sys.exit(main(only=[bench_checkout]))
     sys.exit(main())

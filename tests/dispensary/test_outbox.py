@@ -155,3 +155,35 @@ def test_event_payload_must_be_json_native():
     with pytest.raises(TypeError), transaction.atomic():
         events.publish(PriceNoted(amount=Decimal("1.50")))
     assert OutboxEvent.objects.count() == 0
+
+
+def test_event_payload_is_a_json_copy_and_a_batch_writes_every_event_with_its_deliveries():
+    """The payload is the event's fields as JSON gives them back (tuples as lists, nested dataclasses as
+    dicts), a copy the event's lists do not share; a batch writes its events and their deliveries together
+    (one statement on PostgreSQL), in the order they were published, pks set."""
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Part:
+        sku: str
+
+    @dataclass(frozen=True)
+    class LinesNoted(events.Event):
+        name = "test.lines_noted"
+        lines: tuple
+        part: object = None
+
+    lines = ({"sku": "A", "quantity": "1"},)
+    noted = LinesNoted(lines=lines, part=Part("B"))
+    assert noted.to_payload() == {"lines": [{"sku": "A", "quantity": "1"}], "part": {"sku": "B"}}
+    assert noted.to_payload()["lines"][0] is not lines[0]
+
+    with transaction.atomic(), events.batch() as pending:
+        first = events.publish(ProbePublished(marker="first"))
+        second = events.publish(ProbePublished(marker="second"))
+        assert list(pending) == [first, second] and first.pk is None
+    assert [row.pk for row in OutboxEvent.objects.order_by("id")] == [first.pk, second.pk]
+    assert OutboxEvent.objects.get(pk=second.pk).payload["marker"] == "second"
+    handlers = len(events.handlers_for(ProbePublished.name))
+    assert EventDelivery.objects.filter(event_id__in=[first.pk, second.pk]).count() == 2 * handlers > 0
+    assert effects("probe.recorded", "first") == effects("probe.recorded", "second") == 1
