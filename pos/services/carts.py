@@ -39,11 +39,12 @@ from pos.services.sales import (
 
 
 def _locked(cart: Cart) -> Cart:
-    """The cart, locked for this change, and still open."""
+    """The cart, locked for this change, and still open. Read by id within its store, so that `cart` may be
+    only that (`Cart(pk=..., store=...)`, the register's own request): Cart.DoesNotExist for another store's."""
     locked = (
         Cart.objects.select_for_update(of=("self",))
         .select_related("store", "customer", "id_verification", "caregiver")
-        .get(pk=cart.pk)
+        .get(pk=cart.pk, store_id=cart.store_id)
     )
     if locked.status != Cart.Status.OPEN:
         raise Conflict(
@@ -123,6 +124,7 @@ class LineChange:
     line: CartLine
     lines: list[CartLine]
     quote: Quote | None
+    cart: Cart | None = None  # the cart as locked for the change (with its store, customer and ID check)
 
 
 def _check_stock(
@@ -196,7 +198,7 @@ def _add(cart: Cart, *, staff: User, product: Product, quantity, package: Packag
         )
         lines.append(line)
     _touch(cart)
-    return LineChange(line=line, lines=lines, quote=quote)
+    return LineChange(line=line, lines=lines, quote=quote, cart=cart)
 
 
 def _line(cart: Cart, line_id) -> CartLine:
@@ -629,7 +631,7 @@ def cart_line_update_quantity(*, cart: Cart, staff: User, line_id, quantity) -> 
     for other in lines:
         if other.pk == line.pk:
             other.quantity = quantity
-    return LineChange(line=line, lines=lines, quote=quote)
+    return LineChange(line=line, lines=lines, quote=quote, cart=cart)
 
 
 @transaction.atomic

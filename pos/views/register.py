@@ -261,19 +261,28 @@ def _change(request, cart_id, action, *, message_key="refusal"):
 
 def _line_change(request, cart_id, action, *, message_key="refusal", id_section=False):
     """Run one change of the cart's lines (or its ID) and answer with what it changed on the screen; an
-    application error is shown as the message and changes nothing. Without htmx the whole screen comes back."""
-    cart = _cart(request, cart_id)
+    application error is shown as the message and changes nothing. Without htmx the whole screen comes back.
+
+    The change locks and reads the cart itself (within this store: 404 for another's), so the view reads it
+    only after a change that does not hand it back."""
+    if id_parse(cart_id) is None:
+        raise Http404("No such cart at this store.")
     try:
-        change = action(cart)
+        change = action(Cart(pk=id_parse(cart_id), store=request.store))
+    except Cart.DoesNotExist:
+        raise Http404("No such cart at this store.") from None
     except ApplicationError as error:
+        cart = _cart(request, cart_id)
         if not request.htmx:
-            return _workspace(request, _cart(request, cart_id), status=400, **{message_key: error.message})
+            return _workspace(request, cart, status=400, **{message_key: error.message})
         return _update(
             request, cart, cart_view(cart=cart), id_section=id_section, **{message_key: error.message}
         )
-    if isinstance(change, LineChange):
+    if isinstance(change, LineChange) and change.cart is not None:
+        cart = change.cart
         view = cart_view(cart=cart, lines=change.lines, quote=change.quote)
     else:
+        cart = _cart(request, cart_id)
         view = cart_view(cart=cart)
     if not request.htmx:
         return _workspace(request, cart, view=view)
@@ -493,7 +502,6 @@ def register_id_verify(request, cart_id):
             expires_on=expires_on,
             issuing_state="" if scan_text else request.POST.get("issuing_state", ""),
         )
-        cart.id_verification = result.verification  # the screen shows the check just made
         return result
 
     return _line_change(request, cart_id, verify, message_key="id_error", id_section=True)

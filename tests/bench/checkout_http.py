@@ -69,6 +69,16 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _cache_url() -> str:
+    """BENCH_CACHE_URL, else the broker's Redis (the cache's keys are its own): as in production, where CACHE_URL
+    is set whenever several processes serve. Empty: local memory, and then no access cache (each worker would
+    miss the others' changes)."""
+    if os.environ.get("BENCH_CACHE_URL") is not None:
+        return os.environ["BENCH_CACHE_URL"]
+    broker = os.environ.get("BENCH_CELERY_BROKER_URL", "")
+    return broker if broker.startswith("redis://") else ""
+
+
 def _environment(static_root: str) -> dict:
     return {
         **os.environ,
@@ -76,6 +86,10 @@ def _environment(static_root: str) -> dict:
         "DEBUG": "false",
         "DB_CONN_MAX_AGE": "600",  # persistent connections, as in production
         "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", ""),
+        # A cache every worker shares (README, production advice): the signed-in member, their permissions and
+        # stores, sessions, rules and products are then read once per process and version, not per request.
+        "CACHE_URL": _cache_url(),
+        "ACCESS_CACHE": "true" if _cache_url() else "false",
         "STATIC_ROOT": static_root,
         "STATICFILES_MANIFEST": "true",
         "DJANGO_SETTINGS_MODULE": "dispensary.settings",
@@ -271,6 +285,40 @@ def _percentile(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, int(len(values) * share))]
 
 
+# What a scan's queries read or write, by the table each reads or writes first.
+KINDS = (
+    ("session", ("django_session",)),
+    (
+        "member, permissions and stores",
+        ("dispensary_user", "auth_", "django_content_type", "dispensary_store"),
+    ),
+    ("rules, taxes, promotions, loyalty", ("compliance_", "pos_promotion", "pos_loyaltyprogram")),
+    ("lines", ("pos_cartline",)),
+    ("cart", ("pos_cart",)),
+    ("package", ("inventory_package",)),
+    ("products", ("inventory_product",)),
+    ("purchase history", ("pos_sale",)),
+)
+TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def _breakdown(statements: list[str]) -> dict[str, int]:
+    """Each statement by what it reads (a write by its verb), BEGIN and COMMIT apart."""
+    counts: dict[str, int] = {}
+    for sql in statements:
+        verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
+        if verb in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}:
+            kind = "BEGIN and COMMIT"
+        elif verb in {"INSERT", "UPDATE", "DELETE"}:
+            kind = f"{verb.lower()}s"
+        else:
+            found = TABLE.search(sql)
+            table = found.group(1) if found else ""
+            kind = next((kind for kind, prefixes in KINDS if table.startswith(prefixes)), table or "other")
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 def queries_per_scan(store: Store, staff: User, register_id: int) -> int:
     """One scan request through Django's test client in this process (the screen's update included)."""
     from compliance.identity import id_verify
@@ -291,18 +339,23 @@ def queries_per_scan(store: Store, staff: User, register_id: int) -> int:
     cart.save(update_fields=["id_verification"])
     tags = list(Package.objects.filter(store=store).order_by("pk").values_list("tag", flat=True)[:3])
     url = f"/pos/register/carts/{cart.pk}/scan/"
-    client.post(url, {"code": tags[0]}, HTTP_HX_REQUEST="true")  # per-process caches filled
+    # A register at work: this process has read the products before (in another sale) and the cart has a line.
+    warm = cart_open(store=store, register=register, staff=staff)
+    warm.id_verification = verification.verification
+    warm.save(update_fields=["id_verification"])
+    client.post(f"/pos/register/carts/{warm.pk}/scan/", {"code": tags[1]}, HTTP_HX_REQUEST="true")
+    client.post(url, {"code": tags[0]}, HTTP_HX_REQUEST="true")
     with CaptureQueriesContext(connection) as queries:
         answer = client.post(url, {"code": tags[1], "rows": ""}, HTTP_HX_REQUEST="true")
     assert answer.status_code == 200 and "data-refusal" not in answer.content.decode()
-    rules = sum(
-        1
-        for query in queries.captured_queries
-        if re.search(r'FROM "(compliance_|pos_promotion|pos_loyaltyprogram)', query["sql"])
-    )
+    with CaptureQueriesContext(connection) as first_read:  # a product this process has not read yet
+        answer = client.post(url, {"code": tags[2], "rows": ""}, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and "data-refusal" not in answer.content.decode()
+    statements = [query["sql"] for query in queries.captured_queries]
     print(
-        f"checkout: {len(queries)} queries per scan request (session, member, permissions and store included; "
-        f"{rules} of them read jurisdiction rules, tax rates, promotions or the loyalty program)"
+        f"checkout: {len(statements)} queries per scan request, everything included: "
+        + ", ".join(f"{kind} {count}" for kind, count in _breakdown(statements).items() if count)
+        + f" ({len(first_read)} for a product this process has not read yet)"
     )
     return len(queries)
 
@@ -318,6 +371,11 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
         "deliveries queued to the broker after commit"
         if os.environ.get("BENCH_CELERY_BROKER_URL")
         else "no broker given: deliveries run in the completing request after commit, as in the embedded default"
+    )
+    cache = (
+        "shared Redis cache: sessions, members, rules and products read once per process and version"
+        if _cache_url()
+        else "no BENCH_CACHE_URL or Redis broker: local-memory cache, sessions and members read per request"
     )
     with tempfile.TemporaryDirectory(prefix="bench-static-") as static_root:
         process, base = start_gunicorn(static_root)
@@ -340,7 +398,7 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
                     f"checkout: {level:>2} register(s), HTTP (gunicorn {_workers()} workers x {THREADS} threads, "
                     f"{len(requests) // count} requests per {LINES}-line sale): {rate:,.1f} sales/s "
                     f"({count} sales in {seconds:.1f} s); per request p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-                    f"({mode}; {database_label})"
+                    f"({mode}; {cache}; {database_label})"
                 )
                 print(
                     "checkout: "
