@@ -463,3 +463,35 @@ def test_starting_a_sale_for_another_organizations_customer_is_404(client_in, re
     assert client_in.get(f"/pos/register/?customer={stranger.pk}").status_code == 404
     assert client_in.get("/pos/register/?customer=" + "9" * 30).status_code == 404
     assert not Cart.objects.exists()
+
+
+def test_a_new_cart_is_an_anonymous_sale_without_a_click(client_in, register):
+    client_in.post("/pos/register/choose/", {"register": register.pk})
+    page = client_in.get(client_in.post("/pos/register/carts/new/")["Location"]).content.decode()
+    assert "No customer: anonymous sale." in page and "customer/anonymous/" not in page
+    cart = Cart.objects.get()
+    assert (cart.customer, cart.customer_type) == (None, "adult_use")
+    # A cart without a customer that is not adult use offers the change back.
+    Cart.objects.filter(pk=cart.pk).update(customer_type="medical")
+    assert "customer/anonymous/" in client_in.get(url(cart)).content.decode()
+
+
+def test_the_receipt_starts_the_next_sale_at_the_register(client_in, register, budtender, package):
+    client_in.post("/pos/register/choose/", {"register": register.pk})
+    client_in.post("/pos/register/carts/new/")
+    cart = Cart.objects.get()
+    _ready(cart, budtender, package, client_in)
+    body = json.dumps(
+        {"idempotency_key": cart.idempotency_key, "tenders": [{"kind": "cash", "amount": "100"}]}
+    )
+    done = client_in.post(url(cart, "complete/"), body, content_type="application/json").json()
+    receipt = client_in.get(done["receipt_url"]).content.decode()
+    assert "data-new-sale" in receipt and 'action="/pos/register/carts/new/"' in receipt
+    following = client_in.post("/pos/register/carts/new/")
+    assert following["Location"] == f"/pos/register/carts/{Cart.objects.latest('pk').pk}/"
+    assert Cart.objects.count() == 2
+    # Away from a register (no register chosen in this session) the receipt offers no sale to start.
+    session = client_in.session
+    session.pop("pos.register_id")
+    session.save()
+    assert "data-new-sale" not in client_in.get(done["receipt_url"]).content.decode()
