@@ -142,6 +142,22 @@ def start_gunicorn(static_root: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("gunicorn did not answer within 30 s")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) used so far by gunicorn: the master and its workers (Linux /proc; None
+    elsewhere). Unlike a rate, it does not depend on what else the machine is running."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, found = 0, False
+    for entry in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return total / ticks if found else None
+
+
 def _csrf(client) -> str:
     return client.cookies.get("csrftoken", "")
 
@@ -391,7 +407,9 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
             print(f"checkout: HTTP static files: {static_check(base, staff.get_username())}")
             for level in LEVELS:
                 register_ids = register_ids_for(level, 100 + level)
+                cpu_before = _cpu_seconds(process.pid)
                 count, seconds, timings = _run_level(level, register_ids, base, tags, staff.get_username())
+                cpu_after = _cpu_seconds(process.pid)
                 requests = sorted(duration for _, duration in timings)
                 kinds: dict[str, list[float]] = {}
                 for kind, duration in timings:
@@ -408,6 +426,13 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
                     f"({count} sales in {seconds:.1f} s); per request p50 {p50:.1f} ms, p95 {p95:.1f} ms "
                     f"({mode}; {cache}; {database_label})"
                 )
+                if cpu_before is not None and cpu_after is not None:
+                    cpu = (cpu_after - cpu_before) * 1000
+                    print(
+                        f"checkout: {level:>2} register(s), gunicorn's CPU time: {cpu / count:.1f} ms per sale, "
+                        f"{cpu / len(requests):.1f} ms per request (whatever else the machine runs; PostgreSQL's "
+                        "and the clients' not included)"
+                    )
                 print(
                     "checkout: "
                     + f"{level:>2} register(s), HTTP p50 by request: "
