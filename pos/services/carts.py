@@ -771,8 +771,9 @@ def cart_cancel(*, cart: Cart, staff: User) -> Cart:
 @transaction.atomic
 def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], idempotency_key: str) -> Sale:
     """Complete the cart as one sale, and mark it completed with its sale in the same transaction. A second call
-    with the cart's key returns the same sale; a key that is not the cart's is refused."""
-    if not idempotency_key or idempotency_key != cart.idempotency_key:
+    with the cart's key returns the same sale; a key that is not the cart's is refused. `cart` may be only its
+    id and store (`Cart(pk=..., store=...)`): Cart.DoesNotExist for another store's."""
+    if not idempotency_key:
         raise ValidationFailed(
             "This completion does not belong to this cart: reload the register.",
             details={"idempotency_key": ["Not this cart's key."]},
@@ -789,8 +790,13 @@ def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], id
             "caregiver",
             "employee",
         )
-        .get(pk=cart.pk)
+        .get(pk=cart.pk, store_id=cart.store_id)
     )
+    if idempotency_key != locked.idempotency_key:
+        raise ValidationFailed(
+            "This completion does not belong to this cart: reload the register.",
+            details={"idempotency_key": ["Not this cart's key."]},
+        )
     if locked.status == Cart.Status.COMPLETED and locked.sale_id:
         return locked.sale
     if locked.status != Cart.Status.OPEN:

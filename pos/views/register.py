@@ -736,8 +736,10 @@ def _tenders_from_form(post) -> list[TenderInput]:
 @require_POST
 @staff_view(*SELL)
 def register_complete(request, cart_id):
-    """Complete the cart: a form post (redirects to the receipt) or one JSON post (answers JSON)."""
-    cart = _cart(request, cart_id)
+    """Complete the cart: a form post (redirects to the receipt) or one JSON post (answers JSON). The completion
+    locks and reads the cart itself, within this store (404 for another's)."""
+    if id_parse(cart_id) is None:
+        raise Http404("No such cart at this store.")
     as_json = request.content_type == "application/json"
     try:
         if as_json:
@@ -750,14 +752,21 @@ def register_complete(request, cart_id):
         else:
             key = request.POST.get("idempotency_key", "")
             tenders = _tenders_from_form(request.POST)
-        sale = cart_complete(cart=cart, staff=request.user, tenders=tenders, idempotency_key=key)
+        sale = cart_complete(
+            cart=Cart(pk=id_parse(cart_id), store=request.store),
+            staff=request.user,
+            tenders=tenders,
+            idempotency_key=key,
+        )
+    except Cart.DoesNotExist:
+        raise Http404("No such cart at this store.") from None
     except ApplicationError as error:
+        cart = _cart(request, cart_id)  # 404 for another store's cart, whatever was wrong with the input
         if as_json:
             return JsonResponse(
                 {"code": error.code, "message": error.message, "details": _plain(error.details)},
                 status=error.status,
             )
-        cart.refresh_from_db()
         return _workspace(request, cart, status=200 if request.htmx else 400, tender_error=error.message)
     request.session.pop(CART_SESSION, None)
     if as_json:
