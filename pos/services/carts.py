@@ -26,7 +26,7 @@ from pos.errors import CouponInvalid, PurchaseLimitExceeded
 from pos.models import Cart, CartLine, CustomerType, PickupOrder, QueueEntry, Register, Sale, VeteranProof
 from pos.selectors.carts import cart_quote
 from pos.selectors.checks import minimum_age_get
-from pos.selectors.quote import Quote, QuoteLineInput
+from pos.selectors.quote import Quote, QuoteLineInput, products_for
 from pos.services.pins import manager_pin_identify
 from pos.services.queue import queue_entry_finish
 from pos.services.sales import (
@@ -110,9 +110,7 @@ def _refuse_over_limit(quote: Quote) -> Quote:
 
 def _current_lines(cart: Cart) -> list[CartLine]:
     # With what the register shows of each line, so the screen needs no second read of them.
-    return list(
-        CartLine.objects.filter(cart=cart).select_related("package", "override_approved_by").order_by("pk")
-    )
+    return list(CartLine.objects.filter(cart=cart).select_related("package").order_by("pk"))
 
 
 @dataclass(frozen=True)
@@ -542,6 +540,18 @@ def cart_id_verify(
 # --- Lines ----------------------------------------------------------------------------------------------------
 
 
+def _package_by_tag(store: Store, code: str) -> Package | None:
+    """The store's package with this tag, with its product as this process keeps the catalog (no join)."""
+    try:
+        package = Package.objects.get(store=store, tag=code.upper())
+    except Package.DoesNotExist:
+        return None
+    product = products_for(store, [package.product_id]).get(package.product_id)
+    if product is not None:
+        package.product = product
+    return package
+
+
 @transaction.atomic
 def cart_scan(*, cart: Cart, staff: User, code: str, quantity=None) -> LineChange:
     """A scanned or typed code: a package tag of this store pins that package; otherwise a product's barcode or
@@ -550,11 +560,7 @@ def cart_scan(*, cart: Cart, staff: User, code: str, quantity=None) -> LineChang
     code = (code or "").strip()
     if not code:
         raise ValidationFailed("Scan a tag or barcode.", details={"code": ["Required."]})
-    package = (
-        Package.objects.filter(store=cart.store, tag=code.upper()).select_related("product").first()
-        if len(code) == 24
-        else None
-    )
+    package = _package_by_tag(cart.store, code) if len(code) == 24 else None
     if package is not None:
         why = _why_not_sellable(package, store_local_date(cart.store))
         if why:

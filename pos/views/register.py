@@ -398,7 +398,7 @@ def register_cart_new(request):
 def register_cart(request, cart_id):
     cart = _cart(request, cart_id)
     if cart.status == Cart.Status.COMPLETED and cart.sale_id:
-        return redirect(receipt_url(cart.sale))
+        return redirect(f"/pos/sales/{cart.sale_id}/receipt/")
     if cart.customer is not None:
         customer_record_viewed(customer=cart.customer, actor=request.user, store=request.store, via="pos")
     if request.session.get(CART_SESSION) != cart.pk:
