@@ -41,11 +41,16 @@ from pos.services.sales import (
 def _locked(cart: Cart) -> Cart:
     """The cart, locked for this change, and still open. Read by id within its store, so that `cart` may be
     only that (`Cart(pk=..., store=...)`, the register's own request): Cart.DoesNotExist for another store's."""
+    # Joined: what most changes read. The store when the caller has none (the register's request has it), the
+    # caregiver (seldom there) read when present: compiling each joined table's columns costs CPU every time.
+    store_known = Cart.store.is_cached(cart)
     locked = (
         Cart.objects.select_for_update(of=("self",))
-        .select_related("store", "customer", "id_verification", "caregiver")
+        .select_related("customer", "id_verification", *(() if store_known else ("store",)))
         .get(pk=cart.pk, store_id=cart.store_id)
     )
+    if store_known:
+        locked.store = cart.store
     if locked.status != Cart.Status.OPEN:
         raise Conflict(
             f"This cart is {locked.get_status_display().lower()}: start a new one.",
