@@ -768,7 +768,8 @@ def register_complete(request, cart_id):
                 status=error.status,
             )
         return _workspace(request, cart, status=200 if request.htmx else 400, tender_error=error.message)
-    request.session.pop(CART_SESSION, None)
+    # The session keeps the completed cart's id: the register screen resumes only an open cart, and leaving
+    # the session alone spares every sale a session write.
     if as_json:
         change_due = sum((tender.change_due for tender in sale.tenders.all()), ZERO)
         return JsonResponse(

@@ -487,6 +487,10 @@ def test_the_receipt_starts_the_next_sale_at_the_register(client_in, register, b
     done = client_in.post(url(cart, "complete/"), body, content_type="application/json").json()
     receipt = client_in.get(done["receipt_url"]).content.decode()
     assert "data-new-sale" in receipt and 'action="/pos/register/carts/new/"' in receipt
+    # The register no longer resumes the completed cart: it offers a new sale.
+    start = client_in.get("/pos/register/")
+    assert start.status_code == 200
+    assert 'action="/pos/register/carts/new/"' in start.content.decode()
     following = client_in.post("/pos/register/carts/new/")
     assert following["Location"] == f"/pos/register/carts/{Cart.objects.latest('pk').pk}/"
     assert Cart.objects.count() == 2
