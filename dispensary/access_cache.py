@@ -5,9 +5,9 @@ from the database, and a deactivated member, a changed password, a removed permi
 effect on the very next request in every process.
 
 "At once in every process" needs a cache all processes share (Redis, CACHE_URL): with local memory a bump
-reaches only the process that made it. ACCESS_CACHE is therefore on with a shared cache and in development
-(one process: `make run`, the tests), and off in production without CACHE_URL, where every request reads the
-member, their permissions and their stores as Django does."""
+reaches only the process that made it. ACCESS_CACHE is therefore on with CACHE_URL and off without it, where
+every request reads the member, their permissions and their stores as Django does (one process may turn it on:
+the tests of the hot paths do)."""
 
 import copy
 from dataclasses import dataclass

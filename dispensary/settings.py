@@ -371,8 +371,8 @@ VERSIONED_LOCAL_SECONDS = float(os.environ.get("VERSIONED_LOCAL_SECONDS", "30"))
 # The signed-in member, their permissions, roles and stores kept per process under a version any change of
 # them moves (dispensary.access_cache), and sessions read from the cache (written to the database as well).
 # Both need a cache every process shares for a change (a deactivation, a logout) to reach all processes at
-# once: on with CACHE_URL, and in development (one process); off in production without CACHE_URL.
-ACCESS_CACHE = env_bool("ACCESS_CACHE", default=bool(REDIS_CACHE_URL) or not PRODUCTION)
+# once: on with CACHE_URL (Redis), off without it.
+ACCESS_CACHE = env_bool("ACCESS_CACHE", default=bool(REDIS_CACHE_URL))
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db" if ACCESS_CACHE else "django.contrib.sessions.backends.db"
 )

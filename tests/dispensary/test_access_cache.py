@@ -16,6 +16,14 @@ pytestmark = pytest.mark.django_db
 PAGE = "/pos/register/"  # needs pos.add_sale and dispensary.view_customer, and a store
 
 
+@pytest.fixture(autouse=True)
+def served_with_redis(settings):
+    """As served with CACHE_URL (Redis), before any client logs in: one process here, so a local-memory cache
+    sees every bump."""
+    settings.ACCESS_CACHE = True
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+
 def _as_committed():
     """The fixtures' rows as if committed (the test's transaction never commits): reads are kept from here on,
     as between requests in production."""

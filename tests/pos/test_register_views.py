@@ -262,6 +262,14 @@ def test_a_screen_update_reads_nothing_after_the_change(
     assert response.content.decode().count("data-line=") == size
 
 
+@pytest.fixture
+def served_with_redis(settings):
+    """As served with CACHE_URL (Redis): the member, their permissions and stores kept per process, sessions
+    read from the cache. Requested before the client logs in, so that its session is the cache's."""
+    settings.ACCESS_CACHE = True
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+
 def _as_committed():
     """The test's rows as if their transaction had committed (it never does): from here on each process keeps
     its per-process reads (the member, their permissions and stores, the catalog) as it does between requests
@@ -277,7 +285,9 @@ def _statements(captured) -> int:
     return sum(1 for query in captured.captured_queries if "SAVEPOINT" not in query["sql"])
 
 
-def test_scan_and_render_query_counts_do_not_grow_with_the_cart(client_in, store, organization, cart):
+def test_scan_and_render_query_counts_do_not_grow_with_the_cart(
+    served_with_redis, client_in, store, organization, cart
+):
     counts = []
     for size in (1, 20):
         CartLine.objects.filter(cart=cart).delete()
@@ -302,7 +312,7 @@ def test_scan_and_render_query_counts_do_not_grow_with_the_cart(client_in, store
     assert counts[0][1] <= 16
 
 
-def test_a_steady_register_scans_in_six_queries(client_in, store, organization, cart):
+def test_a_steady_register_scans_in_six_queries(served_with_redis, client_in, store, organization, cart):
     """With the products already read by this process (a register at work), a scan for a customer is six
     queries: lock, package, lines, history, insert, the cart's time."""
     _lines(store, organization, cart, 3)
