@@ -10,7 +10,10 @@ class DispensaryConfig(AppConfig):
     def ready(self) -> None:
         from django.urls import register_converter
 
-        from dispensary import event_types  # noqa: F401 - registers the core's event types
+        from dispensary import (
+            access_cache,  # noqa: F401 - any process changing a member bumps the version
+            event_types,  # noqa: F401 - registers the core's event types
+        )
         from dispensary.inputs import IdConverter
         from dispensary.lookups import integer_lookups_register
 

@@ -7,6 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 
+from dispensary import access_cache
 from dispensary.inputs import text_problem
 from dispensary.selectors import store_list_for_user
 
@@ -16,7 +17,12 @@ SESSION_KEY = "current_store_id"
 def _stores(request):
     if not hasattr(request, "_accessible_stores"):
         user = request.user
-        request._accessible_stores = list(store_list_for_user(user)) if user.is_authenticated else []
+        if not user.is_authenticated:
+            request._accessible_stores = []
+        elif access_cache.enabled():
+            request._accessible_stores = access_cache.member_stores(user, lambda: store_list_for_user(user))
+        else:
+            request._accessible_stores = list(store_list_for_user(user))
     return request._accessible_stores
 
 

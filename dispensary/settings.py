@@ -153,7 +153,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "dispensary.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, reading the signed-in member from the access cache (ACCESS_CACHE, below).
+    "dispensary.access_cache.CachedModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 PASSWORD_HASHERS = [
@@ -400,6 +401,14 @@ CACHES = {
 # Rules, taxes, promotions and products kept per process (dispensary.versioned): without a shared cache, each
 # process reads them again after this many seconds so that a change reaches the other processes.
 VERSIONED_LOCAL_SECONDS = float(os.environ.get("VERSIONED_LOCAL_SECONDS", "30"))
+# The signed-in member, their permissions, roles and stores kept per process under a version any change of
+# them moves (dispensary.access_cache), and sessions read from the cache (written to the database as well).
+# Both need a cache every process shares for a change (a deactivation, a logout) to reach all processes at
+# once: on with CACHE_URL (Redis), off without it.
+ACCESS_CACHE = env_bool("ACCESS_CACHE", default=bool(REDIS_CACHE_URL))
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db" if ACCESS_CACHE else "django.contrib.sessions.backends.db"
+)
 
 # --- Security -------------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -20,7 +20,11 @@ def user_roles(user) -> set[Role]:
         return set()
     cached = getattr(user, "_role_set_cache", None)
     if cached is None:
-        cached = {Role(name) for name in user.role_names if name in Role._value2member_map_}
+        # The access cache (dispensary.access_cache) hands out members with their role names already read.
+        names = getattr(user, "_role_names_cache", None)
+        if names is None:
+            names = user.role_names
+        cached = {Role(name) for name in names if name in Role._value2member_map_}
         user._role_set_cache = cached
     return cached
 

@@ -26,7 +26,7 @@ from pos.errors import CouponInvalid, PurchaseLimitExceeded
 from pos.models import Cart, CartLine, CustomerType, PickupOrder, QueueEntry, Register, Sale, VeteranProof
 from pos.selectors.carts import cart_quote
 from pos.selectors.checks import minimum_age_get
-from pos.selectors.quote import Quote, QuoteLineInput
+from pos.selectors.quote import Quote, QuoteLineInput, products_for
 from pos.services.pins import manager_pin_identify
 from pos.services.queue import queue_entry_finish
 from pos.services.sales import (
@@ -39,12 +39,18 @@ from pos.services.sales import (
 
 
 def _locked(cart: Cart) -> Cart:
-    """The cart, locked for this change, and still open."""
+    """The cart, locked for this change, and still open. Read by id within its store, so that `cart` may be
+    only that (`Cart(pk=..., store=...)`, the register's own request): Cart.DoesNotExist for another store's."""
+    # Joined: what most changes read. The store when the caller has none (the register's request has it), the
+    # caregiver (seldom there) read when present: compiling each joined table's columns costs CPU every time.
+    store_known = Cart.store.is_cached(cart)
     locked = (
         Cart.objects.select_for_update(of=("self",))
-        .select_related("store", "customer", "id_verification", "caregiver")
-        .get(pk=cart.pk)
+        .select_related("customer", "id_verification", *(() if store_known else ("store",)))
+        .get(pk=cart.pk, store_id=cart.store_id)
     )
+    if store_known:
+        locked.store = cart.store
     if locked.status != Cart.Status.OPEN:
         raise Conflict(
             f"This cart is {locked.get_status_display().lower()}: start a new one.",
@@ -109,9 +115,7 @@ def _refuse_over_limit(quote: Quote) -> Quote:
 
 def _current_lines(cart: Cart) -> list[CartLine]:
     # With what the register shows of each line, so the screen needs no second read of them.
-    return list(
-        CartLine.objects.filter(cart=cart).select_related("package", "override_approved_by").order_by("pk")
-    )
+    return list(CartLine.objects.filter(cart=cart).select_related("package").order_by("pk"))
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ class LineChange:
     line: CartLine
     lines: list[CartLine]
     quote: Quote | None
+    cart: Cart | None = None  # the cart as locked for the change (with its store, customer and ID check)
 
 
 def _check_stock(
@@ -196,7 +201,7 @@ def _add(cart: Cart, *, staff: User, product: Product, quantity, package: Packag
         )
         lines.append(line)
     _touch(cart)
-    return LineChange(line=line, lines=lines, quote=quote)
+    return LineChange(line=line, lines=lines, quote=quote, cart=cart)
 
 
 def _line(cart: Cart, line_id) -> CartLine:
@@ -540,6 +545,18 @@ def cart_id_verify(
 # --- Lines ----------------------------------------------------------------------------------------------------
 
 
+def _package_by_tag(store: Store, code: str) -> Package | None:
+    """The store's package with this tag, with its product as this process keeps the catalog (no join)."""
+    try:
+        package = Package.objects.get(store=store, tag=code.upper())
+    except Package.DoesNotExist:
+        return None
+    product = products_for(store, [package.product_id]).get(package.product_id)
+    if product is not None:
+        package.product = product
+    return package
+
+
 @transaction.atomic
 def cart_scan(*, cart: Cart, staff: User, code: str, quantity=None) -> LineChange:
     """A scanned or typed code: a package tag of this store pins that package; otherwise a product's barcode or
@@ -548,11 +565,7 @@ def cart_scan(*, cart: Cart, staff: User, code: str, quantity=None) -> LineChang
     code = (code or "").strip()
     if not code:
         raise ValidationFailed("Scan a tag or barcode.", details={"code": ["Required."]})
-    package = (
-        Package.objects.filter(store=cart.store, tag=code.upper()).select_related("product").first()
-        if len(code) == 24
-        else None
-    )
+    package = _package_by_tag(cart.store, code) if len(code) == 24 else None
     if package is not None:
         why = _why_not_sellable(package, store_local_date(cart.store))
         if why:
@@ -629,7 +642,7 @@ def cart_line_update_quantity(*, cart: Cart, staff: User, line_id, quantity) -> 
     for other in lines:
         if other.pk == line.pk:
             other.quantity = quantity
-    return LineChange(line=line, lines=lines, quote=quote)
+    return LineChange(line=line, lines=lines, quote=quote, cart=cart)
 
 
 @transaction.atomic
@@ -769,8 +782,9 @@ def cart_cancel(*, cart: Cart, staff: User) -> Cart:
 @transaction.atomic
 def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], idempotency_key: str) -> Sale:
     """Complete the cart as one sale, and mark it completed with its sale in the same transaction. A second call
-    with the cart's key returns the same sale; a key that is not the cart's is refused."""
-    if not idempotency_key or idempotency_key != cart.idempotency_key:
+    with the cart's key returns the same sale; a key that is not the cart's is refused. `cart` may be only its
+    id and store (`Cart(pk=..., store=...)`): Cart.DoesNotExist for another store's."""
+    if not idempotency_key:
         raise ValidationFailed(
             "This completion does not belong to this cart: reload the register.",
             details={"idempotency_key": ["Not this cart's key."]},
@@ -787,8 +801,13 @@ def cart_complete(*, cart: Cart, staff: User, tenders: Sequence[TenderInput], id
             "caregiver",
             "employee",
         )
-        .get(pk=cart.pk)
+        .get(pk=cart.pk, store_id=cart.store_id)
     )
+    if idempotency_key != locked.idempotency_key:
+        raise ValidationFailed(
+            "This completion does not belong to this cart: reload the register.",
+            details={"idempotency_key": ["Not this cart's key."]},
+        )
     if locked.status == Cart.Status.COMPLETED and locked.sale_id:
         return locked.sale
     if locked.status != Cart.Status.OPEN:

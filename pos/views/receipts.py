@@ -50,6 +50,8 @@ def _render(request, receipt, *, bound=None, notice: str = ""):
         # htmx swaps only 2xx answers: the errors come back as a 200 partial.
         return render(request, "pos/_receipt_send.html", context)
     context["auto_print"] = request.GET.get("print") == "1"
+    # At a register (chosen in this session), the next sale starts from here: one request, not two.
+    context["at_register"] = bool(request.session.get("pos.register_id"))
     return render(request, "pos/receipt.html", context, status=400 if bound is not None else 200)
 
 

@@ -261,19 +261,28 @@ def _change(request, cart_id, action, *, message_key="refusal"):
 
 def _line_change(request, cart_id, action, *, message_key="refusal", id_section=False):
     """Run one change of the cart's lines (or its ID) and answer with what it changed on the screen; an
-    application error is shown as the message and changes nothing. Without htmx the whole screen comes back."""
-    cart = _cart(request, cart_id)
+    application error is shown as the message and changes nothing. Without htmx the whole screen comes back.
+
+    The change locks and reads the cart itself (within this store: 404 for another's), so the view reads it
+    only after a change that does not hand it back."""
+    if id_parse(cart_id) is None:
+        raise Http404("No such cart at this store.")
     try:
-        change = action(cart)
+        change = action(Cart(pk=id_parse(cart_id), store=request.store))
+    except Cart.DoesNotExist:
+        raise Http404("No such cart at this store.") from None
     except ApplicationError as error:
+        cart = _cart(request, cart_id)
         if not request.htmx:
-            return _workspace(request, _cart(request, cart_id), status=400, **{message_key: error.message})
+            return _workspace(request, cart, status=400, **{message_key: error.message})
         return _update(
             request, cart, cart_view(cart=cart), id_section=id_section, **{message_key: error.message}
         )
-    if isinstance(change, LineChange):
+    if isinstance(change, LineChange) and change.cart is not None:
+        cart = change.cart
         view = cart_view(cart=cart, lines=change.lines, quote=change.quote)
     else:
+        cart = _cart(request, cart_id)
         view = cart_view(cart=cart)
     if not request.htmx:
         return _workspace(request, cart, view=view)
@@ -389,7 +398,7 @@ def register_cart_new(request):
 def register_cart(request, cart_id):
     cart = _cart(request, cart_id)
     if cart.status == Cart.Status.COMPLETED and cart.sale_id:
-        return redirect(receipt_url(cart.sale))
+        return redirect(f"/pos/sales/{cart.sale_id}/receipt/")
     if cart.customer is not None:
         customer_record_viewed(customer=cart.customer, actor=request.user, store=request.store, via="pos")
     if request.session.get(CART_SESSION) != cart.pk:
@@ -493,7 +502,6 @@ def register_id_verify(request, cart_id):
             expires_on=expires_on,
             issuing_state="" if scan_text else request.POST.get("issuing_state", ""),
         )
-        cart.id_verification = result.verification  # the screen shows the check just made
         return result
 
     return _line_change(request, cart_id, verify, message_key="id_error", id_section=True)
@@ -728,8 +736,10 @@ def _tenders_from_form(post) -> list[TenderInput]:
 @require_POST
 @staff_view(*SELL)
 def register_complete(request, cart_id):
-    """Complete the cart: a form post (redirects to the receipt) or one JSON post (answers JSON)."""
-    cart = _cart(request, cart_id)
+    """Complete the cart: a form post (redirects to the receipt) or one JSON post (answers JSON). The completion
+    locks and reads the cart itself, within this store (404 for another's)."""
+    if id_parse(cart_id) is None:
+        raise Http404("No such cart at this store.")
     as_json = request.content_type == "application/json"
     try:
         if as_json:
@@ -742,16 +752,24 @@ def register_complete(request, cart_id):
         else:
             key = request.POST.get("idempotency_key", "")
             tenders = _tenders_from_form(request.POST)
-        sale = cart_complete(cart=cart, staff=request.user, tenders=tenders, idempotency_key=key)
+        sale = cart_complete(
+            cart=Cart(pk=id_parse(cart_id), store=request.store),
+            staff=request.user,
+            tenders=tenders,
+            idempotency_key=key,
+        )
+    except Cart.DoesNotExist:
+        raise Http404("No such cart at this store.") from None
     except ApplicationError as error:
+        cart = _cart(request, cart_id)  # 404 for another store's cart, whatever was wrong with the input
         if as_json:
             return JsonResponse(
                 {"code": error.code, "message": error.message, "details": _plain(error.details)},
                 status=error.status,
             )
-        cart.refresh_from_db()
         return _workspace(request, cart, status=200 if request.htmx else 400, tender_error=error.message)
-    request.session.pop(CART_SESSION, None)
+    # The session keeps the completed cart's id: the register screen resumes only an open cart, and leaving
+    # the session alone spares every sale a session write.
     if as_json:
         change_due = sum((tender.change_due for tender in sale.tenders.all()), ZERO)
         return JsonResponse(

@@ -1,6 +1,8 @@
 """Checkout through HTTP: gunicorn serving the register page on PostgreSQL, one client process per register,
-each making whole 5-line sales exactly as the register page does (every request it sends: the new cart, the
-cart page, the customer, the ID, five scans each answered out of band, the completion). Printed per number of
+each making whole 5-line anonymous sales exactly as the register page does (every request it sends: the new
+cart, posted by the last receipt's New sale button, and its page; the ID; five scans each answered out of band;
+the completion and the receipt the page then shows. A new cart is already an anonymous adult-use sale: no
+customer request). Printed per number of
 registers: sales per second and the p50/p95 of every request; recorded in bench-results.json. Never asserted on
 time.
 
@@ -27,7 +29,7 @@ import time
 from django.conf import settings
 from django.db import connection, connections
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
+from django.test.utils import CaptureQueriesContext, override_settings
 
 from dispensary.models import Store, User
 from inventory.models import Package
@@ -69,6 +71,16 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _cache_url() -> str:
+    """BENCH_CACHE_URL, else the broker's Redis (the cache's keys are its own): as in production, where CACHE_URL
+    is set whenever several processes serve. Empty: local memory, and then no access cache (each worker would
+    miss the others' changes)."""
+    if os.environ.get("BENCH_CACHE_URL") is not None:
+        return os.environ["BENCH_CACHE_URL"]
+    broker = os.environ.get("BENCH_CELERY_BROKER_URL", "")
+    return broker if broker.startswith("redis://") else ""
+
+
 def _environment(static_root: str) -> dict:
     return {
         **os.environ,
@@ -76,6 +88,10 @@ def _environment(static_root: str) -> dict:
         "DEBUG": "false",
         "DB_CONN_MAX_AGE": "600",  # persistent connections, as in production
         "CELERY_BROKER_URL": os.environ.get("BENCH_CELERY_BROKER_URL", ""),
+        # A cache every worker shares (README, production advice): the signed-in member, their permissions and
+        # stores, sessions, rules and products are then read once per process and version, not per request.
+        "CACHE_URL": _cache_url(),
+        "ACCESS_CACHE": "true" if _cache_url() else "false",
         "STATIC_ROOT": static_root,
         "STATICFILES_MANIFEST": "true",
         "DJANGO_SETTINGS_MODULE": "dispensary.settings",
@@ -126,6 +142,22 @@ def start_gunicorn(static_root: str) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("gunicorn did not answer within 30 s")
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user and system) used so far by gunicorn: the master and its workers (Linux /proc; None
+    elsewhere). Unlike a rate, it does not depend on what else the machine is running."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, found = 0, False
+    for entry in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+            found = True
+    return total / ticks if found else None
+
+
 def _csrf(client) -> str:
     return client.cookies.get("csrftoken", "")
 
@@ -172,7 +204,9 @@ def _http_worker(register_id: int, count: int, seed: int, results_queue, base, t
 def _kind(method: str, url: str) -> str:
     """A request's kind for the breakdown: the last word of its path ("scan", "id", "complete"...)."""
     words = [word for word in url.split("/") if word and not word.isdigit()]
-    return "page" if method == "GET" else words[-1]
+    if method == "GET":
+        return "receipt" if "receipt" in words else "page"
+    return words[-1]
 
 
 def _seen(shown: dict[str, str], html: str) -> None:
@@ -212,7 +246,8 @@ def _http_register(register_id, count, seed, results_queue, base, tags, username
             cart_id = re.search(r'data-cart-id="(\d+)"', page).group(1)
             key = re.search(r'data-idempotency-key="([^"]+)"', page).group(1)
             htmx = {**headers, **HTMX, "HX-Current-URL": f"{base}{cart_url}"}
-            timed("POST", f"/pos/register/carts/{cart_id}/customer/anonymous/", 200, headers=htmx)
+            # A new cart is an anonymous adult-use sale: the page offers nothing to click for that.
+            assert "customer/anonymous/" not in page
             shown: dict[str, str] = {}
             steps = [
                 (
@@ -227,13 +262,16 @@ def _http_register(register_id, count, seed, results_queue, base, tags, username
                 assert "data-refusal" not in answer.text, answer.text[:500]
                 _seen(shown, answer.text)
             assert len(shown) == LINES, f"{len(shown)} lines on the screen"
-            timed(
+            done = timed(
                 "POST",
                 f"/pos/register/carts/{cart_id}/complete/",
                 200,
                 json={"idempotency_key": key, "tenders": [{"kind": "cash", "amount": "200"}]},
                 headers={**headers, "Accept": "application/json"},
-            )
+            ).json()
+            # The page then shows the receipt, whose New sale button starts the next sale.
+            receipt = timed("GET", done["receipt_url"], 200).text
+            assert "data-new-sale" in receipt
             sales.append(time.perf_counter() - begin)
         results_queue.put((started, time.perf_counter(), sales, requests))
 
@@ -271,8 +309,48 @@ def _percentile(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, int(len(values) * share))]
 
 
+# What a scan's queries read or write, by the table each reads or writes first.
+KINDS = (
+    ("session", ("django_session",)),
+    (
+        "member, permissions and stores",
+        ("dispensary_user", "auth_", "django_content_type", "dispensary_store"),
+    ),
+    ("rules, taxes, promotions, loyalty", ("compliance_", "pos_promotion", "pos_loyaltyprogram")),
+    ("lines", ("pos_cartline",)),
+    ("cart", ("pos_cart",)),
+    ("package", ("inventory_package",)),
+    ("products", ("inventory_product",)),
+    ("purchase history", ("pos_sale",)),
+)
+TABLE = re.compile(r'(?:FROM|INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def _breakdown(statements: list[str]) -> dict[str, int]:
+    """Each statement by what it reads (a write by its verb), BEGIN and COMMIT apart."""
+    counts: dict[str, int] = {}
+    for sql in statements:
+        verb = sql.split(None, 1)[0].upper() if sql.strip() else ""
+        if verb in {"BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"}:
+            kind = "BEGIN and COMMIT"
+        elif verb in {"INSERT", "UPDATE", "DELETE"}:
+            kind = f"{verb.lower()}s"
+        else:
+            found = TABLE.search(sql)
+            table = found.group(1) if found else ""
+            kind = next((kind for kind, prefixes in KINDS if table.startswith(prefixes)), table or "other")
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 def queries_per_scan(store: Store, staff: User, register_id: int) -> int:
-    """One scan request through Django's test client in this process (the screen's update included)."""
+    """One scan request through Django's test client in this process (the screen's update included), served as
+    gunicorn serves it here: with a shared cache (ACCESS_CACHE, sessions read from the cache)."""
+    with override_settings(ACCESS_CACHE=True, SESSION_ENGINE="django.contrib.sessions.backends.cached_db"):
+        return _queries_per_scan(store, staff, register_id)
+
+
+def _queries_per_scan(store: Store, staff: User, register_id: int) -> int:
     from compliance.identity import id_verify
     from pos.models import Register
     from pos.services.carts import cart_open
@@ -291,18 +369,23 @@ def queries_per_scan(store: Store, staff: User, register_id: int) -> int:
     cart.save(update_fields=["id_verification"])
     tags = list(Package.objects.filter(store=store).order_by("pk").values_list("tag", flat=True)[:3])
     url = f"/pos/register/carts/{cart.pk}/scan/"
-    client.post(url, {"code": tags[0]}, HTTP_HX_REQUEST="true")  # per-process caches filled
+    # A register at work: this process has read the products before (in another sale) and the cart has a line.
+    warm = cart_open(store=store, register=register, staff=staff)
+    warm.id_verification = verification.verification
+    warm.save(update_fields=["id_verification"])
+    client.post(f"/pos/register/carts/{warm.pk}/scan/", {"code": tags[1]}, HTTP_HX_REQUEST="true")
+    client.post(url, {"code": tags[0]}, HTTP_HX_REQUEST="true")
     with CaptureQueriesContext(connection) as queries:
         answer = client.post(url, {"code": tags[1], "rows": ""}, HTTP_HX_REQUEST="true")
     assert answer.status_code == 200 and "data-refusal" not in answer.content.decode()
-    rules = sum(
-        1
-        for query in queries.captured_queries
-        if re.search(r'FROM "(compliance_|pos_promotion|pos_loyaltyprogram)', query["sql"])
-    )
+    with CaptureQueriesContext(connection) as first_read:  # a product this process has not read yet
+        answer = client.post(url, {"code": tags[2], "rows": ""}, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and "data-refusal" not in answer.content.decode()
+    statements = [query["sql"] for query in queries.captured_queries]
     print(
-        f"checkout: {len(queries)} queries per scan request (session, member, permissions and store included; "
-        f"{rules} of them read jurisdiction rules, tax rates, promotions or the loyalty program)"
+        f"checkout: {len(statements)} queries per scan request, everything included: "
+        + ", ".join(f"{kind} {count}" for kind, count in _breakdown(statements).items() if count)
+        + f" ({len(first_read)} for a product this process has not read yet)"
     )
     return len(queries)
 
@@ -319,13 +402,20 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
         if os.environ.get("BENCH_CELERY_BROKER_URL")
         else "no broker given: deliveries run in the completing request after commit, as in the embedded default"
     )
+    cache = (
+        "shared Redis cache: sessions, members, rules and products read once per process and version"
+        if _cache_url()
+        else "no BENCH_CACHE_URL or Redis broker: local-memory cache, sessions and members read per request"
+    )
     with tempfile.TemporaryDirectory(prefix="bench-static-") as static_root:
         process, base = start_gunicorn(static_root)
         try:
             print(f"checkout: HTTP static files: {static_check(base, staff.get_username())}")
             for level in LEVELS:
                 register_ids = register_ids_for(level, 100 + level)
+                cpu_before = _cpu_seconds(process.pid)
                 count, seconds, timings = _run_level(level, register_ids, base, tags, staff.get_username())
+                cpu_after = _cpu_seconds(process.pid)
                 requests = sorted(duration for _, duration in timings)
                 kinds: dict[str, list[float]] = {}
                 for kind, duration in timings:
@@ -340,8 +430,15 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
                     f"checkout: {level:>2} register(s), HTTP (gunicorn {_workers()} workers x {THREADS} threads, "
                     f"{len(requests) // count} requests per {LINES}-line sale): {rate:,.1f} sales/s "
                     f"({count} sales in {seconds:.1f} s); per request p50 {p50:.1f} ms, p95 {p95:.1f} ms "
-                    f"({mode}; {database_label})"
+                    f"({mode}; {cache}; {database_label})"
                 )
+                if cpu_before is not None and cpu_after is not None:
+                    cpu = (cpu_after - cpu_before) * 1000
+                    print(
+                        f"checkout: {level:>2} register(s), gunicorn's CPU time: {cpu / count:.1f} ms per sale, "
+                        f"{cpu / len(requests):.1f} ms per request (whatever else the machine runs; PostgreSQL's "
+                        "and the clients' not included)"
+                    )
                 print(
                     "checkout: "
                     + f"{level:>2} register(s), HTTP p50 by request: "

@@ -2,12 +2,13 @@
 the phone lookup to the receipt, a line refused at the limit, and a double-submitted completion that makes one
 sale. Uses Debian's chromium (never a downloaded browser); the setup is the web shell tests'."""
 
+import os
 import re
 from decimal import Decimal as D
 
 import pytest
 
-from pos.models import CartLine, Coupon, CouponRedemption, Promotion, Sale
+from pos.models import Cart, CartLine, Coupon, CouponRedemption, Promotion, Sale
 from tests.browser.test_web_shell import CHROMIUM, browser, log_in  # noqa: F401 - the browser fixture
 from tests.factories import CustomerFactory, OrganizationFactory, StoreFactory, UserFactory
 from tests.inventory.factories import ProductFactory, ProductLimitAmountFactory, receive
@@ -207,4 +208,44 @@ def test_a_product_picked_from_the_search_by_keyboard_joins_the_cart(live_server
     assert page.locator("[data-search-pick]").count() == 0
     assert page.locator("#register-search").input_value() == ""
     assert page.locator("#register-scan").evaluate("element => element === document.activeElement")
+    page.close()
+
+
+def test_an_anonymous_sale_then_the_next_one_from_the_receipt(live_server, browser, shop):  # noqa: F811
+    """A new cart is an anonymous adult-use sale as it stands: check the ID, scan, pay; the receipt's New sale
+    button starts the register's next cart."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    log_in(page, live_server.url, "ben")
+    page.goto(f"{live_server.url}/pos/register/")
+    page.get_by_role("button", name=re.compile("Front 1")).press("Enter")
+    page.get_by_role("button", name="New sale").press("Enter")
+    page.wait_for_url(re.compile(r"/pos/register/carts/\d+/$"))
+    assert "No customer: anonymous sale." in page.locator("#register-workspace").inner_text()
+    assert page.get_by_role("button", name="Anonymous sale (adult use)").count() == 0
+    page.fill("#register-dob", "1990-05-17")
+    page.fill("#register-id-expires", "2035-01-31")
+    swapped(page, lambda: page.locator("#register-id-expires").press("Enter"))
+    scan(page, shop["first"].tag)
+    page.keyboard.press("F8")
+    page.keyboard.type("100")
+    page.keyboard.press("F9")
+    page.wait_for_url(re.compile(r"/pos/sales/\d+/receipt/$"))
+    sale = Sale.objects.get()
+    assert sale.customer is None and sale.customer_type == "adult_use"
+    if os.environ.get("BROWSER_SCREENSHOTS"):
+        page.screenshot(
+            path=os.path.join(os.environ["BROWSER_SCREENSHOTS"], "receipt-1280.png"), full_page=True
+        )
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(
+            path=os.path.join(os.environ["BROWSER_SCREENSHOTS"], "receipt-390.png"), full_page=True
+        )
+    page.get_by_role("button", name="New sale").click()
+    page.wait_for_url(re.compile(r"/pos/register/carts/\d+/$"))
+    following = Cart.objects.get(status=Cart.Status.OPEN)
+    assert page.url == f"{live_server.url}/pos/register/carts/{following.pk}/"
+    if os.environ.get("BROWSER_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["BROWSER_SCREENSHOTS"], "cart-390.png"), full_page=True)
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.screenshot(path=os.path.join(os.environ["BROWSER_SCREENSHOTS"], "cart-1280.png"))
     page.close()
