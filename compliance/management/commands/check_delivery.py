@@ -1,12 +1,10 @@
 """Judge a delivery against a jurisdiction's rules alone from a JSON file and print {"allowed", "reasons"}."""
 
 import json
-import sys
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compliance.rules import RulesInputError
+from compliance.management.commands._json_request import json_request_read
 from compliance.rules.delivery import delivery_check, delivery_request_parse
 from compliance.selectors import jurisdiction_rules_get
 from dispensary.errors import ApplicationError
@@ -26,25 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         name = options["file"]
-        try:
-            text = (
-                (options.get("stdin") or sys.stdin).read()
-                if name == "-"
-                else Path(name).read_text(encoding="utf-8")
-            )
-        except (OSError, UnicodeDecodeError) as error:
-            raise CommandError(f"Cannot read {name}: {error}") from error
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise CommandError(f"{name} is not valid JSON: {error}") from error
-        try:
-            request = delivery_request_parse(data)
-        except RulesInputError as error:
-            problems = "; ".join(
-                f"{field}: {' '.join(messages)}" for field, messages in error.details.items()
-            )
-            raise CommandError(f"{name}: {problems}") from error
+        request = json_request_read(name, options.get("stdin"), delivery_request_parse)
         try:
             rules = jurisdiction_rules_get(jurisdiction=request.jurisdiction, on=request.on)
         except ApplicationError as error:

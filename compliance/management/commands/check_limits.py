@@ -1,11 +1,11 @@
 """Check a cart against a jurisdiction's purchase limits from a JSON file and print the verdict as JSON."""
 
 import json
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from compliance.rules import RulesInputError, check_request_parse
+from compliance.management.commands._json_request import json_request_read
+from compliance.rules import check_request_parse
 from compliance.selectors import purchase_limits_verdict_get
 from dispensary.errors import ApplicationError
 from dispensary.models import Store
@@ -17,26 +17,14 @@ class Command(BaseCommand):
         'cart (see README, "Purchase limits"). Prints the verdict as JSON; exits 1 on a bad file.'
     )
 
+    stealth_options = ("stdin",)  # tests pass standard input as a stream
+
     def add_arguments(self, parser):
         parser.add_argument("file", help='path of the JSON request, or "-" for standard input')
 
     def handle(self, *args, **options):
         name = options["file"]
-        try:
-            text = self.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise CommandError(f"Cannot read {name}: {error}") from error
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise CommandError(f"{name} is not valid JSON: {error}") from error
-        try:
-            request = check_request_parse(data)
-        except RulesInputError as error:
-            problems = "; ".join(
-                f"{field}: {' '.join(messages)}" for field, messages in error.details.items()
-            )
-            raise CommandError(f"{name}: {problems}") from error
+        request = json_request_read(name, options.get("stdin"), check_request_parse)
         store = None
         if request.store is not None:
             store = Store.objects.filter(pk=request.store).first()

@@ -40,6 +40,14 @@ def test_the_issue_example_prints_the_verdict(tmp_path):
     assert verdict["violations"] == []
 
 
+def test_standard_input_is_read_as_the_file(tmp_path):
+    """`check_limits -` reads the request from standard input, as the README says, with the same verdict."""
+    out = io.StringIO()
+    call_command("check_limits", "-", stdin=io.StringIO(json.dumps(EXAMPLE)), stdout=out)
+
+    assert json.loads(out.getvalue()) == run(tmp_path, EXAMPLE)
+
+
 def test_a_violation_is_printed_with_its_sentence(tmp_path):
     document = {**EXAMPLE, "cart": [{"bucket": "flower_g", "amount": "21.5", "label": "Gelato 21.5g"}]}
 
