@@ -227,15 +227,15 @@ class CarriedPackage:
 @dataclass(frozen=True)
 class RetailerDeliveryPlan:
     """POST /sales/v2/deliveries/retailer: the vehicle's inventory before it leaves, with the orders already
-    processed (Destinations)."""
+    processed (Destinations: each sale's recipient, lines and estimated arrival; they are recorded as sold with
+    the delivery, so they are not sent again per stop). Metrc's request has no planned route or estimated
+    arrival for the trip itself: those go on the printed manifest."""
 
     created_at: Any  # aware datetime: DateTime
     driver: Driver
     vehicle: Vehicle
     packages: list[CarriedPackage]
-    planned_route: str = ""
     estimated_departure: Any = None
-    estimated_arrival: Any = None
     sales: list[DeliverySale] = field(default_factory=list)
 
 

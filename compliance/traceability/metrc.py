@@ -465,31 +465,24 @@ def retailer_delivery_object(
 
 
 def destination_object(
-    sale_datetime: dt.datetime,
     zone: dt.tzinfo | str,
     customer_type: str,
     *,
     transactions: list[dict],
     recipient: dict,
-    driver: dict,
     patient_license: str | None = None,
     consumer_id: str | None = None,
-    planned_route: str | None = None,
-    estimated_departure: dt.datetime | None = None,
     estimated_arrival: dt.datetime | None = None,
 ) -> dict:
-    """An order already processed when a retailer delivery is created (its Destinations: the document's
-    SalesDeliveryDestination)."""
+    """An order already processed when a retailer delivery is created: one of its Destinations (the
+    document's Destination: the customer, the address, the estimated arrival and the lines; its sale time is the
+    delivery's DateTime)."""
     return _pascal(
         {
-            "SalesDateTime": metrc_local_datetime(sale_datetime, zone),
             "SalesCustomerType": metrc_customer_type(customer_type),
             "PatientLicenseNumber": patient_license or None,
             "ConsumerId": consumer_id or None,
-            **_driver_fields(driver),
             **_recipient_fields(recipient),
-            "PlannedRoute": planned_route or None,
-            "EstimatedDepartureDateTime": _optional_local(estimated_departure, zone),
             "EstimatedArrivalDateTime": _optional_local(estimated_arrival, zone),
             "Transactions": list(transactions),
         }
@@ -1106,7 +1099,9 @@ class MetrcProvider:
     # California retailer deliveries
 
     def retailer_delivery_create(self, plan: RetailerDeliveryPlan, *, zone: str) -> int:
-        """POST /sales/v2/deliveries/retailer; the state's id of the retailer delivery."""
+        """POST /sales/v2/deliveries/retailer; the state's id of the retailer delivery. Found at the state (before
+        sending, and after a lost answer) among the active retailer deliveries by its DateTime to the second, the
+        driver's licence, the plate and the packages carried."""
         driver = _driver_dict(plan.driver, plan.vehicle)
         obj = retailer_delivery_object(
             plan.created_at,
@@ -1116,17 +1111,13 @@ class MetrcProvider:
             packages=[_carried(package) for package in plan.packages],
             destinations=[
                 destination_object(
-                    sale.sold_at,
                     zone,
                     sale.customer_type,
                     transactions=[_line(line) for line in sale.lines],
                     recipient=_recipient_dict(sale.recipient),
-                    driver=driver,
                     patient_license=sale.patient_license,
                     consumer_id=sale.consumer_id,
-                    planned_route=sale.planned_route or plan.planned_route,
-                    estimated_departure=sale.estimated_departure or plan.estimated_departure,
-                    estimated_arrival=sale.estimated_arrival or plan.estimated_arrival,
+                    estimated_arrival=sale.estimated_arrival,
                 )
                 for sale in plan.sales
             ],

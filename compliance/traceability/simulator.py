@@ -1598,6 +1598,11 @@ class MetrcSimulator:
             if not isinstance(destination, dict):
                 row.error("each destination must be an object")
                 continue
+            # A destination's sale time is the delivery's DateTime.
+            destination = {
+                **destination,
+                "salesdatetime": destination.get("salesdatetime") or row.obj.get("datetime"),
+            }
             sub = _Row(row.index, destination, row.errors)
             self._sale_header(sub, facility)
             self._delivery_header(sub, vehicle=False)
