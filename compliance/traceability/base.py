@@ -180,7 +180,6 @@ class Recipient:
     postal_code: str
     street2: str = ""
     county: str = ""
-    phone: str = ""
 
 
 @dataclass(frozen=True)
@@ -208,6 +207,9 @@ class DeliverySale:
     lines: list[DeliveryLine]
     patient_license: str = ""
     consumer_id: str = ""
+    # PhoneNumberForQuestions: the number the customer may call about the delivery (a sales delivery falls back
+    # on the driver's phone).
+    phone_for_questions: str = ""
     planned_route: str = ""
     estimated_departure: Any = None
     estimated_arrival: Any = None
@@ -265,7 +267,8 @@ class RetailerDeliveryEnd:
 
 @dataclass(frozen=True)
 class SalesDeliveryPlan:
-    """POST /sales/v2/deliveries: one order, its recipient, the planned route and times, driver and vehicle."""
+    """POST /sales/v2/deliveries: one order, its recipient, the planned route and times, driver and vehicle
+    (the sale's own planned_route and estimated times are not used: these are)."""
 
     sale: DeliverySale
     driver: Driver

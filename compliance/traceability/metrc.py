@@ -1064,14 +1064,13 @@ class MetrcProvider:
         if self.state and self.state not in DELIVERY_STATES:
             raise DeliveryNotOffered(f"Metrc in {self.state} offers no sales or retailer deliveries.")
 
-    def _write_once(self, operation: Operation, obj: dict, find: Callable[[], Any]) -> Any:
-        """One write, exactly once. `find` reads the state's records for this write (by a key we control: our
-        times, recipient, driver and packages, or the state's id) and answers what the write returned (its id)
-        when the state already has it, else None. It runs before sending (a caller retrying after a crash or a
-        lost answer finds its earlier write) and after a lost answer (before the one resend). A read that fails
-        raises TransientFailure with outcome_unknown: the caller tries the whole call again later."""
+    def _write_once(self, operation: Operation, obj: dict) -> Any:
+        """One write, exactly once. delivery_write_found() reads the state's records for it before sending (a
+        caller retrying after a crash or a lost answer finds its earlier write) and after a lost answer (before
+        the one resend). A read that fails raises TransientFailure with outcome_unknown: the caller tries the
+        whole call again later."""
         self._require_deliveries()
-        found = find()
+        found = self.delivery_write_found(operation, obj)
         if found is not None:
             return found
         for attempt in (1, 2):
@@ -1081,7 +1080,7 @@ class MetrcProvider:
                 if not error.outcome_unknown:
                     raise
                 try:
-                    found = find()
+                    found = self.delivery_write_found(operation, obj)
                 except TransientFailure as read_error:
                     read_error.outcome_unknown = True
                     raise read_error from error
@@ -1095,6 +1094,74 @@ class MetrcProvider:
                 continue
             return result.ids[0] if result.ids else True
         raise AssertionError("unreachable")
+
+    def delivery_write_found(self, operation: Operation, obj: dict) -> Any:
+        """Whether the state already has the delivery write `obj` (one request object of `operation`), by keys
+        we control: what the write answered (the new record's id, or True) when it does, None when it does not.
+
+        - a retailer delivery: among the active ones, the same DateTime to the second, driver's licence, plate
+          and packages carried;
+        - a sale from it: among its destinations (or the sales deliveries), the same SalesDateTime to the
+          second, recipient and lines;
+        - a restock: the delivery's RestockDateTime is ours (to the second) with the packages on it;
+        - a departure, an end, a completion, a void: the record shows it departed, completed or voided;
+        - a sales delivery: among the active and inactive ones not voided, the same SalesDateTime to the
+          second, recipient and lines.
+
+        Raises Rejected (404) when the record a write is about is unknown to the state."""
+        operation = Operation(operation)
+        if operation == Operation.RETAILER_DELIVERY_CREATE:
+            labels = {_field(p, "PackageLabel") for p in _field(obj, "Packages") or []}
+            for record in self._retailer_records(active=True):
+                if (
+                    _second(_field(record, "DateTime")) == _second(_field(obj, "DateTime"))
+                    and _same(_field(record, "DriversLicenseNumber"), _field(obj, "DriversLicenseNumber"))
+                    and _same(
+                        _field(record, "VehicleLicensePlateNumber"), _field(obj, "VehicleLicensePlateNumber")
+                    )
+                    and set(_packages_of(record)) == labels
+                ):
+                    return int(_field(record, "Id"))
+            return None
+        if operation == Operation.SALES_DELIVERY_CREATE:
+            for active in (True, False):
+                for record in self._sales_records(active=active):
+                    if _same_sale(record, obj) and not _delivery_view(record).voided:
+                        return int(_field(record, "Id"))
+            return None
+        if operation == Operation.SALES_DELIVERY_VOID:
+            record = self.sales_delivery_get(int(_field(obj, "Id")))
+            return True if record is None or _delivery_view(record).voided else None
+        if operation == Operation.SALES_DELIVERY_COMPLETE:
+            delivery_id = int(_field(obj, "Id"))
+            record = self.sales_delivery_get(delivery_id)
+            if record is None:
+                raise Rejected(
+                    f"Metrc knows no sales delivery {delivery_id} for licence {self.license_number}",
+                    status_code=404,
+                    errors=[RowError(0, f"Delivery {delivery_id} was not found.")],
+                )
+            return True if _delivery_view(record).completed else None
+        if operation == Operation.RETAILER_DELIVERY_VOID:
+            record = self.retailer_delivery_get(int(_field(obj, "Id")))
+            return True if record is None or _delivery_view(record).voided else None
+        record = self._retailer_now(int(_field(obj, "RetailerDeliveryId")))
+        if operation == Operation.RETAILER_DELIVERY_DEPART:
+            return True if _delivery_view(record).departed else None
+        if operation == Operation.RETAILER_DELIVERY_END:
+            return True if _delivery_view(record).completed else None
+        if operation == Operation.RETAILER_DELIVERY_RESTOCK:
+            labels = {_field(p, "PackageLabel") for p in _field(obj, "Packages") or []}
+            restocked = _second(_field(record, "RestockDateTime")) == _second(_field(obj, "DateTime"))
+            return True if restocked and labels <= set(_packages_of(record)) else None
+        if operation == Operation.RETAILER_DELIVERY_SALE:
+            if any(_same_sale(candidate, obj) for candidate in _field(record, "Destinations") or []):
+                return True
+            for active in (True, False):
+                if any(_same_sale(candidate, obj) for candidate in self._sales_records(active=active)):
+                    return True
+            return None
+        raise ValueError(f"{operation} is not a delivery write")
 
     # California retailer deliveries
 
@@ -1123,18 +1190,7 @@ class MetrcProvider:
             ],
         )
 
-        def find() -> int | None:
-            for record in self._retailer_records(active=True):
-                if (
-                    _second(_field(record, "DateTime")) == _second(obj["DateTime"])
-                    and _same(_field(record, "DriversLicenseNumber"), plan.driver.license_number)
-                    and _same(_field(record, "VehicleLicensePlateNumber"), plan.vehicle.plate)
-                    and set(_packages_of(record)) == {p["PackageLabel"] for p in obj["Packages"]}
-                ):
-                    return int(_field(record, "Id"))
-            return None
-
-        return int(self._write_once(Operation.RETAILER_DELIVERY_CREATE, obj, find))
+        return int(self._write_once(Operation.RETAILER_DELIVERY_CREATE, obj))
 
     def retailer_delivery_get(self, retailer_delivery_id: int) -> dict | None:
         """GET /sales/v2/deliveries/retailer/{id}; None when the state knows no such delivery."""
@@ -1153,13 +1209,8 @@ class MetrcProvider:
 
     def retailer_delivery_depart(self, retailer_delivery_id: int) -> None:
         """POST /sales/v2/deliveries/retailer/depart; done already when the state shows a departure."""
-
-        def find() -> bool | None:
-            record = self._retailer_now(retailer_delivery_id)
-            return True if _delivery_view(record).departed else None
-
         self._write_once(
-            Operation.RETAILER_DELIVERY_DEPART, retailer_delivery_depart_object(retailer_delivery_id), find
+            Operation.RETAILER_DELIVERY_DEPART, retailer_delivery_depart_object(retailer_delivery_id)
         )
 
     def retailer_delivery_sale(self, retailer_delivery_id: int, sale: DeliverySale, *, zone: str) -> None:
@@ -1174,20 +1225,13 @@ class MetrcProvider:
             recipient=_recipient_dict(sale.recipient),
             patient_license=sale.patient_license,
             consumer_id=sale.consumer_id or None,
-            phone=sale.recipient.phone or None,
+            phone=sale.phone_for_questions or None,
             planned_route=sale.planned_route,
             estimated_departure=sale.estimated_departure,
             estimated_arrival=sale.estimated_arrival,
         )
 
-        def find() -> bool | None:
-            record = self._retailer_now(retailer_delivery_id)
-            candidates = list(_field(record, "Destinations") or [])
-            if not any(_same_sale(candidate, obj) for candidate in candidates):
-                candidates = list(self._sales_records(active=True)) + list(self._sales_records(active=False))
-            return True if any(_same_sale(candidate, obj) for candidate in candidates) else None
-
-        self._write_once(Operation.RETAILER_DELIVERY_SALE, obj, find)
+        self._write_once(Operation.RETAILER_DELIVERY_SALE, obj)
 
     def retailer_delivery_restock(self, restock: RetailerRestock, *, zone: str) -> None:
         """POST /sales/v2/deliveries/retailer/restock; found by the delivery's RestockDateTime (ours, to the
@@ -1200,16 +1244,7 @@ class MetrcProvider:
             packages=[_carried(package, restock=True) for package in restock.packages],
         )
 
-        def find() -> bool | None:
-            record = self._retailer_now(restock.retailer_delivery_id)
-            labels = {p["PackageLabel"] for p in obj["Packages"]}
-            if _second(_field(record, "RestockDateTime")) == _second(obj["DateTime"]) and labels <= set(
-                _packages_of(record)
-            ):
-                return True
-            return None
-
-        self._write_once(Operation.RETAILER_DELIVERY_RESTOCK, obj, find)
+        self._write_once(Operation.RETAILER_DELIVERY_RESTOCK, obj)
 
     def retailer_delivery_end(self, end: RetailerDeliveryEnd, *, zone: str) -> None:
         """POST /sales/v2/deliveries/retailer/end: what is left of every package carried. Done already when the
@@ -1223,19 +1258,11 @@ class MetrcProvider:
             ],
         )
 
-        def find() -> bool | None:
-            return True if _delivery_view(self._retailer_now(end.retailer_delivery_id)).completed else None
-
-        self._write_once(Operation.RETAILER_DELIVERY_END, obj, find)
+        self._write_once(Operation.RETAILER_DELIVERY_END, obj)
 
     def retailer_delivery_void(self, retailer_delivery_id: int) -> None:
         """DELETE /sales/v2/deliveries/retailer/{id}; done already when the state shows it voided or has none."""
-
-        def find() -> bool | None:
-            record = self.retailer_delivery_get(retailer_delivery_id)
-            return True if record is None or _delivery_view(record).voided else None
-
-        self._write_once(Operation.RETAILER_DELIVERY_VOID, {"Id": int(retailer_delivery_id)}, find)
+        self._write_once(Operation.RETAILER_DELIVERY_VOID, {"Id": int(retailer_delivery_id)})
 
     def _retailer_records(self, *, active: bool) -> Iterator[dict]:
         path = "/sales/v2/deliveries/retailer/" + ("active" if active else "inactive")
@@ -1258,7 +1285,10 @@ class MetrcProvider:
             sale.customer_type,
             transactions=[_line(line) for line in sale.lines],
             recipient=_recipient_dict(sale.recipient),
-            driver=_driver_dict(plan.driver, plan.vehicle),
+            driver={
+                **_driver_dict(plan.driver, plan.vehicle),
+                "phone": sale.phone_for_questions or plan.driver.phone or None,
+            },
             patient_license=sale.patient_license,
             consumer_id=sale.consumer_id or None,
             planned_route=plan.planned_route,
@@ -1267,14 +1297,7 @@ class MetrcProvider:
             transporter_facility_license=plan.transporter_license or None,
         )
 
-        def find() -> int | None:
-            for active in (True, False):
-                for record in self._sales_records(active=active):
-                    if _same_sale(record, obj) and not _delivery_view(record).voided:
-                        return int(_field(record, "Id"))
-            return None
-
-        return int(self._write_once(Operation.SALES_DELIVERY_CREATE, obj, find))
+        return int(self._write_once(Operation.SALES_DELIVERY_CREATE, obj))
 
     def sales_delivery_get(self, delivery_id: int) -> dict | None:
         """GET /sales/v2/deliveries/{id}; None when the state knows no such delivery."""
@@ -1296,26 +1319,11 @@ class MetrcProvider:
             payment_type=completion.payment_type or None,
         )
 
-        def find() -> bool | None:
-            record = self.sales_delivery_get(completion.delivery_id)
-            if record is None:
-                raise Rejected(
-                    f"Metrc knows no sales delivery {completion.delivery_id} for licence {self.license_number}",
-                    status_code=404,
-                    errors=[RowError(0, f"Delivery {completion.delivery_id} was not found.")],
-                )
-            return True if _delivery_view(record).completed else None
-
-        self._write_once(Operation.SALES_DELIVERY_COMPLETE, obj, find)
+        self._write_once(Operation.SALES_DELIVERY_COMPLETE, obj)
 
     def sales_delivery_void(self, delivery_id: int) -> None:
         """DELETE /sales/v2/deliveries/{id}; done already when the state shows it voided or has none."""
-
-        def find() -> bool | None:
-            record = self.sales_delivery_get(delivery_id)
-            return True if record is None or _delivery_view(record).voided else None
-
-        self._write_once(Operation.SALES_DELIVERY_VOID, {"Id": int(delivery_id)}, find)
+        self._write_once(Operation.SALES_DELIVERY_VOID, {"Id": int(delivery_id)})
 
     def _sales_records(self, *, active: bool) -> Iterator[dict]:
         return self.list_pages("/sales/v2/deliveries/" + ("active" if active else "inactive"))

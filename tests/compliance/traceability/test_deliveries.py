@@ -44,8 +44,7 @@ from tests.compliance.traceability.openapi import SPEC_PATH, assert_valid_reques
 DETROIT = "America/Detroit"
 DRIVER = Driver(name="Sam Driver", employee_id="E-7", license_number="D1234567", phone="+15105550100")
 VAN = Vehicle(make="Toyota", model="Prius", plate="8ABC123")
-ALICE = Recipient(name="Alice Doe", street1="1 Main St", city="Oakland", state="CA", postal_code="94612",
-                  phone="+15105550111")  # fmt: skip
+ALICE = Recipient(name="Alice Doe", street1="1 Main St", city="Oakland", state="CA", postal_code="94612")
 BOB = Recipient(name="Bob Roe", street1="9 Elm St", city="Oakland", state="CA", postal_code="94610")
 DEPART = SALE_AT + dt.timedelta(minutes=20)
 
@@ -60,6 +59,7 @@ def order(recipient, *lines, at=SALE_AT, route=""):
         ],
         planned_route=route,
         estimated_arrival=at + dt.timedelta(minutes=45),
+        phone_for_questions="+15105550199",
     )
 
 
@@ -500,6 +500,13 @@ def test_every_delivery_request_matches_the_openapi_document(simulator, provider
     create = next(r.body[0] for r in sent if r.path == "/sales/v2/deliveries/retailer")
     assert create["Destinations"][0]["RecipientName"] == "Alice Doe"
     assert create["Destinations"][0]["EstimatedArrivalDateTime"] == "2025-03-01T14:50:00.000"
+    sale = next(r.body[0] for r in sent if r.path == "/sales/v2/deliveries/retailer/sale")
+    assert (sale["RecipientName"], sale["PhoneNumberForQuestions"]) == ("Bob Roe", "+15105550199")
+    assert sale["SalesDateTime"] == "2025-03-01T14:25:00.000"
+    michigan_sale = next(r.body[0] for r in sent if r.path == "/sales/v2/deliveries")
+    assert michigan_sale["PhoneNumberForQuestions"] == "+15105550199"
+    assert michigan_sale["PlannedRoute"] == "Woodward Ave north to 5 Woodward Ave"
+    assert (michigan_sale["DriversLicenseNumber"], michigan_sale["VehicleMake"]) == ("D1234567", "Toyota")
     for request in (r for r in simulator.requests if r.method == "GET"):
         assert "licenseNumber" in request.query, request.path
 
