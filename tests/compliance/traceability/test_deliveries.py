@@ -564,3 +564,38 @@ def test_a_trip_over_http_with_every_answer_lost(http_simulator, lost_answer):
         california.retailer_delivery_sale(van, order(ALICE, ("TAG-FLOWER", 1, "g", 12)), zone=LA)
     assert refused.value.status_code == 400
     assert refused.value.messages == [f"Retailer delivery {van} is Ended."]
+
+
+def test_a_restarted_simulator_remembers_its_deliveries(tmp_path, clock):
+    journal = tmp_path / "metrc-simulator.jsonl"
+
+    def started():
+        sim = MetrcSimulator(seed=7, clock=clock, sleep=clock.sleep, state_file=journal)
+        sim.add_credentials(VENDOR, USER)
+        sim.add_facility(CA_LICENSE, jurisdiction="US-CA", user_keys=[USER])
+        sim.add_facility(MI_LICENSE, jurisdiction="US-MI", user_keys=[USER])
+        return sim
+
+    first = started()
+    first.seed_package(CA_LICENSE, "TAG-FLOWER", 28, "Grams", "Blue Dream")
+    first.seed_package(MI_LICENSE, "MI-GUMMY", 10, "Each", "Gummies")
+    california = make_provider(first, clock)
+    van = california.retailer_delivery_create(plan(("TAG-FLOWER", 10, "g", 120)), zone=LA)
+    california.retailer_delivery_depart(van)
+    california.retailer_delivery_sale(van, order(BOB, ("TAG-FLOWER", 4, "g", 50), at=DEPART), zone=LA)
+    michigan = make_provider(first, clock, license_number=MI_LICENSE)
+    voided = michigan.sales_delivery_create(sales_plan(("MI-GUMMY", 2, "each", 40)), zone=DETROIT)
+    michigan.sales_delivery_void(voided)
+    first.close()
+
+    second = started()
+    assert second.package(CA_LICENSE, "TAG-FLOWER").quantity == 24
+    assert second.package(CA_LICENSE, "TAG-FLOWER").retailer_delivery_id == van
+    assert second.package(MI_LICENSE, "MI-GUMMY").quantity == 10
+    california = make_provider(second, clock)
+    assert [(d.id, d.departed) for d in california.retailer_deliveries()] == [(van, True)]
+    california.retailer_delivery_end(
+        RetailerDeliveryEnd(van, DEPART, [EndPackage("TAG-FLOWER", 6, "g")]), zone=LA
+    )
+    assert make_provider(second, clock, license_number=MI_LICENSE).sales_deliveries(active=False)[0].voided
+    second.close()
