@@ -4,6 +4,7 @@ rules, refusals carrying the state's messages, exactly once under lost answers a
 body checked against the OpenAPI document."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import httpx
@@ -599,3 +600,41 @@ def test_a_restarted_simulator_remembers_its_deliveries(tmp_path, clock):
     )
     assert make_provider(second, clock, license_number=MI_LICENSE).sales_deliveries(active=False)[0].voided
     second.close()
+
+
+def test_lost_answers_are_settled_from_records_in_the_documents_own_shape():
+    """Another Metrc (not our simulator) answering in the document's camelCase shapes: SaleDelivery with
+    quantitySold lines, Retailer with actualDepartureDateTime. A lost answer is settled from them."""
+    state = {"deliveries": [], "retailer": {"id": 41, "actualDepartureDateTime": None}, "posts": 0}
+
+    def answer(request):
+        path, method = request.url.path, request.method
+        if method == "POST" and path == "/sales/v2/deliveries":
+            state["posts"] += 1
+            body = json.loads(request.content)[0]
+            state["deliveries"].append({
+                "id": 900 + state["posts"], "salesDateTime": body["SalesDateTime"],
+                "recipientName": body["RecipientName"],
+                "transactions": [{"packageLabel": t["PackageLabel"], "quantitySold": t["Quantity"],
+                                  "unitOfMeasureName": t["UnitOfMeasure"]} for t in body["Transactions"]],
+                "salesDeliveryState": "InTransit", "voidedDate": None,
+            })  # fmt: skip
+            return httpx.Response(504, json={"Message": "Gateway Timeout."})
+        if method == "POST" and path == "/sales/v2/deliveries/retailer/depart":
+            state["posts"] += 1
+            state["retailer"]["actualDepartureDateTime"] = "2025-03-01T14:30:00"
+            raise httpx.ReadTimeout("lost", request=request)
+        if method == "GET" and path == "/sales/v2/deliveries/retailer/41":
+            return httpx.Response(200, json=state["retailer"])
+        if method == "GET" and path in ("/sales/v2/deliveries/active", "/sales/v2/deliveries/inactive"):
+            data = state["deliveries"] if path.endswith("active") and "inactive" not in path else []
+            return httpx.Response(200, json={"data": data, "total": len(data), "page": 1, "totalPages": 1})
+        return httpx.Response(404, json={"Message": "No HTTP resource."})
+
+    fake = metrc.MetrcProvider(
+        base_url="http://metrc.test", vendor_key="v", user_key="u", license_number=MI_LICENSE,
+        jurisdiction="US-MI", transport=httpx.MockTransport(answer), sleep=lambda seconds: None,
+    )  # fmt: skip
+    assert fake.sales_delivery_create(sales_plan(("MI-GUMMY", 2, "each", 40)), zone=DETROIT) == 901
+    fake.retailer_delivery_depart(41)
+    assert state["posts"] == 2
