@@ -91,6 +91,8 @@ WORDS: dict[str, str] = {
     "retailer_delivery.sale": "Delivery sale reported",
     "retailer_delivery.restock": "Delivery restock reported",
     "retailer_delivery.end": "Delivery trip ended",
+    "sales_delivery.void": "Delivery voided at the state",
+    "retailer_delivery.void": "Delivery trip voided at the state",
     # --- Events (the outbox) -------------------------------------------------------------------------------
     "compliance.state_report_failed": "A report to the state failed",
     "compliance.state_report_overdue": "A report to the state is overdue",

@@ -20,14 +20,27 @@ import httpx
 
 from compliance.traceability.base import (
     AdjustmentReason,
+    DeliveryLine,
+    DeliveryNotOffered,
+    DeliverySale,
+    Driver,
     Operation,
     PatientStatus,
+    Recipient,
     Rejected,
+    RetailerDeliveryEnd,
+    RetailerDeliveryPlan,
+    RetailerRestock,
+    ReturnReason,
     RowError,
+    SalesDeliveryCompletion,
+    SalesDeliveryPlan,
+    StateDelivery,
     StatePackage,
     StateTransfer,
     SubmitResult,
     TransientFailure,
+    Vehicle,
 )
 from dispensary.units import UnitError, quantity_convert, unit_code
 
@@ -55,7 +68,13 @@ WRITE_ROUTES: dict[Operation, tuple[str, str]] = {
     Operation.RETAILER_DELIVERY_END: ("POST", "/sales/v2/deliveries/retailer/end"),
     Operation.PACKAGE_FINISH: ("PUT", "/packages/v2/finish"),
     Operation.PACKAGE_UNFINISH: ("PUT", "/packages/v2/unfinish"),
+    Operation.SALES_DELIVERY_VOID: ("DELETE", "/sales/v2/deliveries/{id}"),
+    Operation.RETAILER_DELIVERY_VOID: ("DELETE", "/sales/v2/deliveries/retailer/{id}"),
 }
+# Writes that are one DELETE per object, the object naming the state's id.
+DELETES = frozenset(
+    {Operation.SALES_RECEIPT_VOID, Operation.SALES_DELIVERY_VOID, Operation.RETAILER_DELIVERY_VOID}
+)
 
 # Answers that will never change by sending the same request again (Rejected at once).
 NEVER_RETRIED = frozenset({400, 401, 403, 404, 413, 501})
@@ -430,14 +449,42 @@ def retailer_delivery_object(
     packages: list[dict],
     driver: dict,
     estimated_departure: dt.datetime | None = None,
+    destinations: list[dict] | None = None,
 ) -> dict:
-    """A California retailer delivery (a vehicle's inventory): POST /sales/v2/deliveries/retailer."""
+    """A California retailer delivery (a vehicle's inventory): POST /sales/v2/deliveries/retailer. The
+    `destinations` are the orders already processed when it leaves (destination_object)."""
     return _pascal(
         {
             "DateTime": metrc_local_datetime(date_time, zone),
             **_driver_fields(driver),
             "EstimatedDepartureDateTime": _optional_local(estimated_departure, zone),
+            "Destinations": list(destinations) if destinations else None,
             "Packages": list(packages),
+        }
+    )
+
+
+def destination_object(
+    zone: dt.tzinfo | str,
+    customer_type: str,
+    *,
+    transactions: list[dict],
+    recipient: dict,
+    patient_license: str | None = None,
+    consumer_id: str | None = None,
+    estimated_arrival: dt.datetime | None = None,
+) -> dict:
+    """An order already processed when a retailer delivery is created: one of its Destinations (the
+    document's Destination: the customer, the address, the estimated arrival and the lines; its sale time is the
+    delivery's DateTime)."""
+    return _pascal(
+        {
+            "SalesCustomerType": metrc_customer_type(customer_type),
+            "PatientLicenseNumber": patient_license or None,
+            "ConsumerId": consumer_id or None,
+            **_recipient_fields(recipient),
+            "EstimatedArrivalDateTime": _optional_local(estimated_arrival, zone),
+            "Transactions": list(transactions),
         }
     )
 
@@ -458,6 +505,8 @@ def retailer_delivery_sale_object(
     consumer_id: str | None = None,
     phone: str | None = None,
     estimated_arrival: dt.datetime | None = None,
+    planned_route: str | None = None,
+    estimated_departure: dt.datetime | None = None,
 ) -> dict:
     """A sale from a retailer delivery's vehicle (POST /sales/v2/deliveries/retailer/sale)."""
     return _pascal(
@@ -469,6 +518,8 @@ def retailer_delivery_sale_object(
             "ConsumerId": consumer_id,
             "PhoneNumberForQuestions": phone,
             **_recipient_fields(recipient),
+            "PlannedRoute": planned_route or None,
+            "EstimatedDepartureDateTime": _optional_local(estimated_departure, zone),
             "EstimatedArrivalDateTime": _optional_local(estimated_arrival, zone),
             "Transactions": list(transactions),
         }
@@ -713,7 +764,7 @@ class MetrcProvider:
     def submit(self, operation: Operation, objects: list[dict]) -> SubmitResult:
         operation = Operation(operation)
         method, path = WRITE_ROUTES[operation]
-        if operation == Operation.SALES_RECEIPT_VOID:
+        if operation in DELETES:
             return self._void(path, objects)
         ids: list[Any] = []
         warnings: list[str] = []
@@ -737,7 +788,7 @@ class MetrcProvider:
             receipt_id = _field(obj, "Id")
             if receipt_id is None:
                 raise Rejected(
-                    "a void needs the receipt's Id",
+                    "a void needs the state's Id of the record",
                     status_code=400,
                     errors=[RowError(index, "Id is required")],
                     accepted_count=index,
@@ -1006,3 +1057,395 @@ class MetrcProvider:
             )
             for record in self.list_pages("/packages/v2/adjust/reasons", with_modified_range=False)
         ]
+
+    # ------------------------------------------------------------------ deliveries
+
+    def _require_deliveries(self) -> None:
+        if self.state and self.state not in DELIVERY_STATES:
+            raise DeliveryNotOffered(f"Metrc in {self.state} offers no sales or retailer deliveries.")
+
+    def _write_once(self, operation: Operation, obj: dict) -> Any:
+        """One write, exactly once. delivery_write_found() reads the state's records for it before sending (a
+        caller retrying after a crash or a lost answer finds its earlier write) and after a lost answer (before
+        the one resend). A read that fails raises TransientFailure with outcome_unknown: the caller tries the
+        whole call again later."""
+        self._require_deliveries()
+        found = self.delivery_write_found(operation, obj)
+        if found is not None:
+            return found
+        for attempt in (1, 2):
+            try:
+                result = self.submit(operation, [obj])
+            except TransientFailure as error:
+                if not error.outcome_unknown:
+                    raise
+                try:
+                    found = self.delivery_write_found(operation, obj)
+                except TransientFailure as read_error:
+                    read_error.outcome_unknown = True
+                    raise read_error from error
+                if found is not None:
+                    return found
+                if attempt == 2:
+                    raise
+                logger.info(
+                    "Metrc %s: the answer was lost and the state has no record; sending again", operation
+                )
+                continue
+            return result.ids[0] if result.ids else True
+        raise AssertionError("unreachable")
+
+    def delivery_write_found(self, operation: Operation, obj: dict) -> Any:
+        """Whether the state already has the delivery write `obj` (one request object of `operation`), by keys
+        we control: what the write answered (the new record's id, or True) when it does, None when it does not.
+
+        - a retailer delivery: among the active ones, the same DateTime to the second, driver's licence, plate
+          and packages carried;
+        - a sale from it: among its destinations (or the sales deliveries), the same SalesDateTime to the
+          second, recipient and lines;
+        - a restock: the delivery's RestockDateTime is ours (to the second) with the packages on it;
+        - a departure, an end, a completion, a void: the record shows it departed, completed or voided;
+        - a sales delivery: among the active and inactive ones not voided, the same SalesDateTime to the
+          second, recipient and lines.
+
+        Raises Rejected (404) when the record a write is about is unknown to the state."""
+        operation = Operation(operation)
+        if operation == Operation.RETAILER_DELIVERY_CREATE:
+            labels = {_field(p, "PackageLabel") for p in _field(obj, "Packages") or []}
+            for record in self._retailer_records(active=True):
+                if (
+                    _second(_field(record, "DateTime")) == _second(_field(obj, "DateTime"))
+                    and _same(_field(record, "DriversLicenseNumber"), _field(obj, "DriversLicenseNumber"))
+                    and _same(
+                        _field(record, "VehicleLicensePlateNumber"), _field(obj, "VehicleLicensePlateNumber")
+                    )
+                    and set(_packages_of(record)) == labels
+                ):
+                    return int(_field(record, "Id"))
+            return None
+        if operation == Operation.SALES_DELIVERY_CREATE:
+            for active in (True, False):
+                for record in self._sales_records(active=active):
+                    if _same_sale(record, obj) and not _delivery_view(record).voided:
+                        return int(_field(record, "Id"))
+            return None
+        if operation == Operation.SALES_DELIVERY_VOID:
+            record = self.sales_delivery_get(int(_field(obj, "Id")))
+            return True if record is None or _delivery_view(record).voided else None
+        if operation == Operation.SALES_DELIVERY_COMPLETE:
+            delivery_id = int(_field(obj, "Id"))
+            record = self.sales_delivery_get(delivery_id)
+            if record is None:
+                raise Rejected(
+                    f"Metrc knows no sales delivery {delivery_id} for licence {self.license_number}",
+                    status_code=404,
+                    errors=[RowError(0, f"Delivery {delivery_id} was not found.")],
+                )
+            return True if _delivery_view(record).completed else None
+        if operation == Operation.RETAILER_DELIVERY_VOID:
+            record = self.retailer_delivery_get(int(_field(obj, "Id")))
+            return True if record is None or _delivery_view(record).voided else None
+        record = self._retailer_now(int(_field(obj, "RetailerDeliveryId")))
+        if operation == Operation.RETAILER_DELIVERY_DEPART:
+            return True if _delivery_view(record).departed else None
+        if operation == Operation.RETAILER_DELIVERY_END:
+            return True if _delivery_view(record).completed else None
+        if operation == Operation.RETAILER_DELIVERY_RESTOCK:
+            labels = {_field(p, "PackageLabel") for p in _field(obj, "Packages") or []}
+            restocked = _second(_field(record, "RestockDateTime")) == _second(_field(obj, "DateTime"))
+            return True if restocked and labels <= set(_packages_of(record)) else None
+        if operation == Operation.RETAILER_DELIVERY_SALE:
+            if any(_same_sale(candidate, obj) for candidate in _field(record, "Destinations") or []):
+                return True
+            for active in (True, False):
+                if any(_same_sale(candidate, obj) for candidate in self._sales_records(active=active)):
+                    return True
+            return None
+        raise ValueError(f"{operation} is not a delivery write")
+
+    # California retailer deliveries
+
+    def retailer_delivery_create(self, plan: RetailerDeliveryPlan, *, zone: str) -> int:
+        """POST /sales/v2/deliveries/retailer; the state's id of the retailer delivery. Found at the state (before
+        sending, and after a lost answer) among the active retailer deliveries by its DateTime to the second, the
+        driver's licence, the plate and the packages carried."""
+        driver = _driver_dict(plan.driver, plan.vehicle)
+        obj = retailer_delivery_object(
+            plan.created_at,
+            zone,
+            driver=driver,
+            estimated_departure=plan.estimated_departure,
+            packages=[_carried(package) for package in plan.packages],
+            destinations=[
+                destination_object(
+                    zone,
+                    sale.customer_type,
+                    transactions=[_line(line) for line in sale.lines],
+                    recipient=_recipient_dict(sale.recipient),
+                    patient_license=sale.patient_license,
+                    consumer_id=sale.consumer_id,
+                    estimated_arrival=sale.estimated_arrival,
+                )
+                for sale in plan.sales
+            ],
+        )
+
+        return int(self._write_once(Operation.RETAILER_DELIVERY_CREATE, obj))
+
+    def retailer_delivery_get(self, retailer_delivery_id: int) -> dict | None:
+        """GET /sales/v2/deliveries/retailer/{id}; None when the state knows no such delivery."""
+        record = self._get_or_none(f"/sales/v2/deliveries/retailer/{int(retailer_delivery_id)}")
+        return record if isinstance(record, dict) else None
+
+    def _retailer_now(self, retailer_delivery_id: int) -> dict:
+        record = self.retailer_delivery_get(retailer_delivery_id)
+        if record is None:
+            raise Rejected(
+                f"Metrc knows no retailer delivery {retailer_delivery_id} for licence {self.license_number}",
+                status_code=404,
+                errors=[RowError(0, f"Retailer delivery {retailer_delivery_id} was not found.")],
+            )
+        return record
+
+    def retailer_delivery_depart(self, retailer_delivery_id: int) -> None:
+        """POST /sales/v2/deliveries/retailer/depart; done already when the state shows a departure."""
+        self._write_once(
+            Operation.RETAILER_DELIVERY_DEPART, retailer_delivery_depart_object(retailer_delivery_id)
+        )
+
+    def retailer_delivery_sale(self, retailer_delivery_id: int, sale: DeliverySale, *, zone: str) -> None:
+        """POST /sales/v2/deliveries/retailer/sale: an order sold from the vehicle at its stop. Found at the state
+        by its time, recipient and lines among the delivery's destinations or the sales deliveries."""
+        obj = retailer_delivery_sale_object(
+            retailer_delivery_id,
+            sale.sold_at,
+            zone,
+            sale.customer_type,
+            transactions=[_line(line) for line in sale.lines],
+            recipient=_recipient_dict(sale.recipient),
+            patient_license=sale.patient_license,
+            consumer_id=sale.consumer_id or None,
+            phone=sale.phone_for_questions or None,
+            planned_route=sale.planned_route,
+            estimated_departure=sale.estimated_departure,
+            estimated_arrival=sale.estimated_arrival,
+        )
+
+        self._write_once(Operation.RETAILER_DELIVERY_SALE, obj)
+
+    def retailer_delivery_restock(self, restock: RetailerRestock, *, zone: str) -> None:
+        """POST /sales/v2/deliveries/retailer/restock; found by the delivery's RestockDateTime (ours, to the
+        second) with the restocked packages on it."""
+        obj = retailer_delivery_restock_object(
+            restock.retailer_delivery_id,
+            restock.restocked_at,
+            zone,
+            estimated_departure=restock.estimated_departure,
+            packages=[_carried(package, restock=True) for package in restock.packages],
+        )
+
+        self._write_once(Operation.RETAILER_DELIVERY_RESTOCK, obj)
+
+    def retailer_delivery_end(self, end: RetailerDeliveryEnd, *, zone: str) -> None:
+        """POST /sales/v2/deliveries/retailer/end: what is left of every package carried. Done already when the
+        state shows the delivery completed."""
+        obj = retailer_delivery_end_object(
+            end.retailer_delivery_id,
+            end.arrived_at,
+            zone,
+            packages=[
+                retailer_end_package_object(p.package_label, p.end_quantity, p.unit) for p in end.packages
+            ],
+        )
+
+        self._write_once(Operation.RETAILER_DELIVERY_END, obj)
+
+    def retailer_delivery_void(self, retailer_delivery_id: int) -> None:
+        """DELETE /sales/v2/deliveries/retailer/{id}; done already when the state shows it voided or has none."""
+        self._write_once(Operation.RETAILER_DELIVERY_VOID, {"Id": int(retailer_delivery_id)})
+
+    def _retailer_records(self, *, active: bool) -> Iterator[dict]:
+        path = "/sales/v2/deliveries/retailer/" + ("active" if active else "inactive")
+        return self.list_pages(path)
+
+    def retailer_deliveries(self, *, active: bool = True) -> list[StateDelivery]:
+        """GET /sales/v2/deliveries/retailer/active (or inactive)."""
+        self._require_deliveries()
+        return [_delivery_view(record) for record in self._retailer_records(active=active)]
+
+    # Sales deliveries (the other Metrc states)
+
+    def sales_delivery_create(self, plan: SalesDeliveryPlan, *, zone: str) -> int:
+        """POST /sales/v2/deliveries; the state's id of the delivery. Found at the state by its SalesDateTime,
+        recipient and lines."""
+        sale = plan.sale
+        obj = sales_delivery_object(
+            sale.sold_at,
+            zone,
+            sale.customer_type,
+            transactions=[_line(line) for line in sale.lines],
+            recipient=_recipient_dict(sale.recipient),
+            driver={
+                **_driver_dict(plan.driver, plan.vehicle),
+                "phone": sale.phone_for_questions or plan.driver.phone or None,
+            },
+            patient_license=sale.patient_license,
+            consumer_id=sale.consumer_id or None,
+            planned_route=plan.planned_route,
+            estimated_departure=plan.estimated_departure,
+            estimated_arrival=plan.estimated_arrival,
+            transporter_facility_license=plan.transporter_license or None,
+        )
+
+        return int(self._write_once(Operation.SALES_DELIVERY_CREATE, obj))
+
+    def sales_delivery_get(self, delivery_id: int) -> dict | None:
+        """GET /sales/v2/deliveries/{id}; None when the state knows no such delivery."""
+        record = self._get_or_none(f"/sales/v2/deliveries/{int(delivery_id)}")
+        return record if isinstance(record, dict) else None
+
+    def sales_delivery_complete(self, completion: SalesDeliveryCompletion, *, zone: str) -> None:
+        """PUT /sales/v2/deliveries/complete, with the accepted packages and the returned ones with the state's
+        reasons. Done already when the state shows the delivery completed."""
+        obj = sales_delivery_complete_object(
+            completion.delivery_id,
+            completion.arrived_at,
+            zone,
+            accepted_packages=list(completion.accepted_packages),
+            returned_packages=[
+                returned_package_object(r.package_label, r.quantity, r.unit, r.reason, r.note or None)
+                for r in completion.returned_packages
+            ],
+            payment_type=completion.payment_type or None,
+        )
+
+        self._write_once(Operation.SALES_DELIVERY_COMPLETE, obj)
+
+    def sales_delivery_void(self, delivery_id: int) -> None:
+        """DELETE /sales/v2/deliveries/{id}; done already when the state shows it voided or has none."""
+        self._write_once(Operation.SALES_DELIVERY_VOID, {"Id": int(delivery_id)})
+
+    def _sales_records(self, *, active: bool) -> Iterator[dict]:
+        return self.list_pages("/sales/v2/deliveries/" + ("active" if active else "inactive"))
+
+    def sales_deliveries(self, *, active: bool = True) -> list[StateDelivery]:
+        """GET /sales/v2/deliveries/active (or inactive)."""
+        self._require_deliveries()
+        return [_delivery_view(record) for record in self._sales_records(active=active)]
+
+    def delivery_return_reasons(self) -> list[ReturnReason]:
+        """GET /sales/v2/deliveries/returnreasons: the reasons a returned package may give."""
+        self._require_deliveries()
+        return [
+            ReturnReason(
+                name=str(_field(record, "Name") or ""),
+                requires_note=bool(_field(record, "RequiresNote", False)),
+            )
+            for record in self.list_pages("/sales/v2/deliveries/returnreasons", with_modified_range=False)
+        ]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Deliveries: typed inputs -> request objects, and the state's records read back
+
+
+def _driver_dict(driver: Driver, vehicle: Vehicle) -> dict:
+    return {
+        "employee_id": driver.employee_id,
+        "name": driver.name,
+        "license_number": driver.license_number,
+        "phone": driver.phone or None,
+        "vehicle_make": vehicle.make,
+        "vehicle_model": vehicle.model,
+        "vehicle_plate": vehicle.plate,
+    }
+
+
+def _recipient_dict(recipient: Recipient) -> dict:
+    return {
+        "name": recipient.name,
+        "street1": recipient.street1,
+        "street2": recipient.street2,
+        "city": recipient.city,
+        "county": recipient.county or None,
+        "state": recipient.state,
+        "postal_code": recipient.postal_code,
+    }
+
+
+def _line(line: DeliveryLine) -> dict:
+    return transaction_object(
+        line.package_label,
+        line.quantity,
+        line.unit,
+        line.total_amount,
+        price=line.price,
+        excise_tax=line.excise_tax,
+        sales_tax=line.sales_tax,
+        discount_amount=line.discount_amount,
+    )
+
+
+def _carried(package, *, restock: bool = False) -> dict:
+    return retailer_package_object(
+        package.package_label,
+        package.quantity,
+        package.unit,
+        package.total_price,
+        remove_current_package=(bool(package.replace_current) if restock else None),
+    )
+
+
+def _second(value: Any) -> str:
+    """A local date and time to the second (the state may keep or drop the milliseconds)."""
+    return str(value or "")[:19]
+
+
+def _same(a: Any, b: Any) -> bool:
+    return str(a or "").strip().casefold() == str(b or "").strip().casefold()
+
+
+def _sale_lines(record: dict) -> list[tuple[str, Decimal]]:
+    lines = []
+    for line in _field(record, "Transactions") or []:
+        if not isinstance(line, dict) or _field(line, "ArchivedDate"):
+            continue
+        quantity = _field(line, "QuantitySold")
+        if quantity is None:
+            quantity = _field(line, "Quantity")
+        lines.append((str(_field(line, "PackageLabel")), _decimal(quantity).normalize()))
+    return sorted(lines)
+
+
+def _same_sale(record: Any, obj: dict) -> bool:
+    """Whether the state's record (a sales delivery, or a retailer delivery's destination) is the sale `obj`:
+    the same SalesDateTime to the second, recipient and lines."""
+    return (
+        isinstance(record, dict)
+        and _second(_field(record, "SalesDateTime")) == _second(obj.get("SalesDateTime"))
+        and _same(_field(record, "RecipientName"), obj.get("RecipientName"))
+        and _sale_lines(record) == _sale_lines(obj)
+    )
+
+
+def _packages_of(record: dict) -> dict[str, Decimal]:
+    packages = {}
+    for package in _field(record, "Packages") or []:
+        if isinstance(package, dict):
+            label = _field(package, "PackageLabel") or _field(package, "Label")
+            packages[str(label)] = _decimal(_field(package, "Quantity"))
+    return packages
+
+
+def _delivery_view(record: dict) -> StateDelivery:
+    state = str(_field(record, "RetailerDeliveryState") or _field(record, "SalesDeliveryState") or "")
+    return StateDelivery(
+        id=int(_field(record, "Id")),
+        number=str(_field(record, "RetailerDeliveryNumber") or _field(record, "DeliveryNumber") or ""),
+        state=state,
+        departed=bool(_field(record, "ActualDepartureDateTime")),
+        completed=bool(_field(record, "CompletedDateTime")),
+        voided=bool(_field(record, "VoidedDate")),
+        packages=_packages_of(record),
+        record=record,
+    )

@@ -32,6 +32,7 @@ import httpx
 from compliance.traceability.metrc import (
     BATCH_SIZE,
     CAREGIVER_STATUS_STATES,
+    DELIVERY_STATES,
     PAGE_SIZE,
     PATIENT_STATUS_STATES,
 )
@@ -47,6 +48,14 @@ ADJUSTMENT_REASONS: tuple[dict, ...] = (
     {"Name": "Scale Variance", "RequiresNote": False, "RequiresWasteWeight": False},
     {"Name": "Theft", "RequiresNote": True, "RequiresWasteWeight": False},
     {"Name": "Waste", "RequiresNote": False, "RequiresWasteWeight": False},
+)
+# GET /sales/v2/deliveries/returnreasons: why a delivered package came back.
+DELIVERY_RETURN_REASONS: tuple[dict, ...] = (
+    {"Name": "Customer Refused", "RequiresNote": False},
+    {"Name": "Damaged", "RequiresNote": False},
+    {"Name": "Incorrect Item", "RequiresNote": False},
+    {"Name": "Customer Not Present", "RequiresNote": False},
+    {"Name": "Other", "RequiresNote": True},
 )
 # GET /sales/v2/patientregistration/locations: where an external patient may be registered.
 PATIENT_REGISTRATION_LOCATIONS: tuple[dict, ...] = tuple(
@@ -773,6 +782,11 @@ class MetrcSimulator:
         if license_number not in self.users.get(user_key, ()) or license_number not in self.facilities:
             return SimulatorResponse(403, {"Message": f"No access to licence {license_number}."})
         facility = self.facilities[license_number]
+        if path.startswith("/sales/v2/deliveries") and facility.state not in DELIVERY_STATES:
+            # The state's Metrc has no such route (endpoints-by-state.md).
+            return SimulatorResponse(
+                404, {"Message": f"No HTTP resource was found that matches {method} {path}."}
+            )
         if method == "GET":
             if self._rate_limited(facility):
                 return SimulatorResponse(429, {"Message": "Too many requests."}, {"Retry-After": "1"})
@@ -853,9 +867,16 @@ class MetrcSimulator:
             ("PUT", r"/sales/v2/receipts", self._put_receipts),
             ("DELETE", r"/sales/v2/receipts/(?P<receipt_id>\d+)", self._delete_receipt),
             ("GET", r"/sales/v2/deliveries/active", self._get_active_deliveries),
+            ("GET", r"/sales/v2/deliveries/inactive", self._get_inactive_deliveries),
+            ("GET", r"/sales/v2/deliveries/returnreasons", self._get_return_reasons),
+            ("GET", r"/sales/v2/deliveries/(?P<delivery_id>\d+)", self._get_delivery),
+            ("DELETE", r"/sales/v2/deliveries/(?P<delivery_id>\d+)", self._delete_delivery),
             ("POST", r"/sales/v2/deliveries", self._post_deliveries),
             ("PUT", r"/sales/v2/deliveries/complete", self._put_deliveries_complete),
             ("GET", r"/sales/v2/deliveries/retailer/active", self._get_active_retailer_deliveries),
+            ("GET", r"/sales/v2/deliveries/retailer/inactive", self._get_inactive_retailer_deliveries),
+            ("GET", r"/sales/v2/deliveries/retailer/(?P<delivery_id>\d+)", self._get_retailer_delivery),
+            ("DELETE", r"/sales/v2/deliveries/retailer/(?P<delivery_id>\d+)", self._delete_retailer_delivery),
             ("POST", r"/sales/v2/deliveries/retailer", self._post_retailer),
             ("POST", r"/sales/v2/deliveries/retailer/depart", self._post_retailer_depart),
             ("POST", r"/sales/v2/deliveries/retailer/sale", self._post_retailer_sale),
@@ -982,11 +1003,45 @@ class MetrcSimulator:
         return SimulatorResponse(404, {"Message": f"Receipt with external number {number} was not found."})
 
     def _get_active_deliveries(self, facility: Facility, query: dict) -> SimulatorResponse:
-        return self._page(query, [d for d in facility.deliveries.values() if not d["Completed"]])
+        records = [
+            _public(d) for d in facility.deliveries.values() if not d["Completed"] and not d["VoidedDate"]
+        ]
+        return self._page(query, records)
+
+    def _get_inactive_deliveries(self, facility: Facility, query: dict) -> SimulatorResponse:
+        records = [_public(d) for d in facility.deliveries.values() if d["Completed"] or d["VoidedDate"]]
+        return self._page(query, records)
+
+    def _get_delivery(self, facility: Facility, query: dict, delivery_id: str) -> SimulatorResponse:
+        delivery = facility.deliveries.get(int(delivery_id))
+        if delivery is None:
+            return SimulatorResponse(404, {"Message": f"Delivery {delivery_id} was not found."})
+        return SimulatorResponse(200, _public(delivery))
+
+    def _get_return_reasons(self, facility: Facility, query: dict) -> SimulatorResponse:
+        return self._page(query, [dict(reason) for reason in DELIVERY_RETURN_REASONS])
 
     def _get_active_retailer_deliveries(self, facility: Facility, query: dict) -> SimulatorResponse:
-        records = [_retailer_json(d) for d in facility.retailer_deliveries.values() if d["State"] != "Ended"]
+        records = [
+            _retailer_json(d)
+            for d in facility.retailer_deliveries.values()
+            if d["State"] in ("Created", "Departed")
+        ]
         return self._page(query, records)
+
+    def _get_inactive_retailer_deliveries(self, facility: Facility, query: dict) -> SimulatorResponse:
+        records = [
+            _retailer_json(d)
+            for d in facility.retailer_deliveries.values()
+            if d["State"] in ("Ended", "Voided")
+        ]
+        return self._page(query, records)
+
+    def _get_retailer_delivery(self, facility: Facility, query: dict, delivery_id: str) -> SimulatorResponse:
+        delivery = facility.retailer_deliveries.get(int(delivery_id))
+        if delivery is None:
+            return SimulatorResponse(404, {"Message": f"Retailer delivery {delivery_id} was not found."})
+        return SimulatorResponse(200, _retailer_json(delivery))
 
     def _get_incoming_transfers(self, facility: Facility, query: dict) -> SimulatorResponse:
         records = [{k: v for k, v in t.items() if k != "packages"} for t in facility.transfers]
@@ -1339,6 +1394,48 @@ class MetrcSimulator:
 
     # ------------------------------------------------------------------ sales deliveries
 
+    @staticmethod
+    def _delivery_header(row: _Row, *, vehicle: bool = True) -> None:
+        """What Metrc requires of a delivery to a customer: the recipient's address, the driver and vehicle,
+        the planned route and the estimated times."""
+        for name in ("RecipientName", "RecipientAddressStreet1", "RecipientAddressCity",
+                     "RecipientAddressState", "RecipientAddressPostalCode"):  # fmt: skip
+            row.required(name)
+        if vehicle:
+            for name in ("PhoneNumberForQuestions", "DriverEmployeeId", "DriverName", "DriversLicenseNumber", "VehicleMake", "VehicleModel",
+                         "VehicleLicensePlateNumber", "PlannedRoute"):  # fmt: skip
+                row.required(name)
+        departure = row.local_datetime("EstimatedDepartureDateTime", required=vehicle)
+        arrival = row.local_datetime("EstimatedArrivalDateTime", required=vehicle)
+        if departure and arrival and arrival[:19] < departure[:19]:
+            row.error("EstimatedArrivalDateTime may not be before EstimatedDepartureDateTime.")
+
+    def _delivery_record(self, delivery_id: int, facility: Facility, obj: dict, lines: list[dict]) -> dict:
+        """A sales delivery as GET /sales/v2/deliveries/{id} answers it (the document's SaleDelivery)."""
+        fields = ("SalesDateTime", "SalesCustomerType", "PatientLicenseNumber", "ConsumerId", "DriverEmployeeId",
+                  "DriverName", "DriversLicenseNumber", "VehicleMake", "VehicleModel", "VehicleLicensePlateNumber",
+                  "RecipientName", "PlannedRoute", "EstimatedDepartureDateTime", "EstimatedArrivalDateTime",
+                  "TransporterFacilityLicenseNumber")  # fmt: skip
+        return {
+            "Id": delivery_id,
+            "DeliveryNumber": str(delivery_id),
+            "FacilityLicenseNumber": facility.license_number,
+            "FacilityName": facility.name,
+            **{name: obj.get(name.lower()) for name in fields},
+            "ActualDepartureDateTime": None,
+            "ActualArrivalDateTime": None,
+            "TotalPackages": len(lines),
+            "TotalPrice": float(sum(Decimal(str(line["TotalAmount"])) for line in lines)),
+            "Transactions": [_sold_line(line) for line in lines],
+            "CompletedDateTime": None,
+            "SalesDeliveryState": "InTransit",
+            "VoidedDate": None,
+            "RecordedDateTime": _timestamp(_now()),
+            "LastModified": _timestamp(_now()),
+            "Completed": False,
+            "_Lines": lines,
+        }
+
     def _post_deliveries(self, facility: Facility, body: list) -> SimulatorResponse:
         errors: list[dict] = []
         working: dict[str, Decimal] = {}
@@ -1346,10 +1443,7 @@ class MetrcSimulator:
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             self._sale_header(row, facility)
-            for name in ("RecipientAddressStreet1", "RecipientAddressCity", "RecipientAddressPostalCode"):
-                row.required(name)
-            row.local_datetime("EstimatedDepartureDateTime", required=False)
-            row.local_datetime("EstimatedArrivalDateTime", required=False)
+            self._delivery_header(row)
             accepted.append((row, self._transactions(row, facility, working)))
         if errors:
             raise _RowErrors(errors)
@@ -1357,15 +1451,7 @@ class MetrcSimulator:
         ids = []
         for row, lines in accepted:
             delivery_id = self._next_id()
-            facility.deliveries[delivery_id] = {
-                "Id": delivery_id,
-                "SalesDateTime": row.obj.get("salesdatetime"),
-                "SalesCustomerType": row.obj.get("salescustomertype"),
-                "RecipientName": row.obj.get("recipientname"),
-                "Transactions": lines,
-                "Completed": False,
-                "LastModified": _timestamp(_now()),
-            }
+            facility.deliveries[delivery_id] = self._delivery_record(delivery_id, facility, row.obj, lines)
             ids.append(delivery_id)
         return SimulatorResponse(200, {"Ids": ids, "Warnings": None})
 
@@ -1373,48 +1459,90 @@ class MetrcSimulator:
         errors: list[dict] = []
         working: dict[str, Decimal] = {}
         accepted = []
+        reasons = {reason["Name"]: reason for reason in DELIVERY_RETURN_REASONS}
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             delivery_id = row.integer("Id")
-            row.local_datetime("ActualArrivalDateTime")
+            arrived = row.local_datetime("ActualArrivalDateTime")
             delivery = facility.deliveries.get(delivery_id) if delivery_id is not None else None
             if delivery_id is not None and delivery is None:
                 row.error(f"Delivery {delivery_id} was not found.")
                 continue
             if delivery is None:
                 continue
+            if delivery["VoidedDate"]:
+                row.error(f"Delivery {delivery_id} is voided.")
+                continue
             if delivery["Completed"]:
                 row.error(f"Delivery {delivery_id} is already completed.")
                 continue
-            delivered = {
-                line["PackageLabel"]: Decimal(str(line["Quantity"])) for line in delivery["Transactions"]
-            }
+            delivered = {line["PackageLabel"]: Decimal(str(line["Quantity"])) for line in delivery["_Lines"]}
+            accounted = set()
             for label in row.array("AcceptedPackages", required=False):
                 if label not in delivered:
                     row.error(f"Package {label} is not on delivery {delivery_id}.")
+                accounted.add(label)
             for returned in row.array("ReturnedPackages", required=False):
                 returned = returned if isinstance(returned, dict) else {}
                 label = row.required("Label", returned)
                 quantity = row.number("ReturnQuantityVerified", returned)
-                row.required("ReturnUnitOfMeasure", returned)
-                row.required("ReturnReason", returned)
+                unit = row.required("ReturnUnitOfMeasure", returned)
+                reason = row.required("ReturnReason", returned)
+                accounted.add(label)
+                if reason is not None and reason not in reasons:
+                    row.error(f"ReturnReason {reason} is not one of {', '.join(reasons)}.")
+                elif (
+                    reason is not None
+                    and reasons[reason]["RequiresNote"]
+                    and not returned.get("returnreasonnote")
+                ):
+                    row.error(f"ReturnReason {reason} requires a ReturnReasonNote.")
                 if label not in delivered:
                     row.error(f"Package {label} is not on delivery {delivery_id}.")
+                    continue
+                package = facility.packages[label]
+                if isinstance(unit, str) and unit.lower() != package.unit.lower():
+                    row.error(f"Package {label} is counted in {package.unit}, not {unit}.")
                 elif quantity is not None and not 0 < quantity <= delivered[label]:
                     row.error(
                         f"Package {label}: {_plain(quantity)} returned, {_plain(delivered[label])} delivered."
                     )
                 elif quantity is not None:
-                    package = facility.packages[label]
                     working[label] = working.get(label, package.quantity) + quantity
-            accepted.append(delivery)
+            missing = sorted(set(delivered) - accounted)
+            if missing:
+                row.error(f"Packages {', '.join(missing)} must be accepted or returned.")
+            accepted.append((delivery, arrived))
         if errors:
             raise _RowErrors(errors)
         self._commit_quantities(facility, working)
-        for delivery in accepted:
+        for delivery, arrived in accepted:
             delivery["Completed"] = True
+            delivery["ActualArrivalDateTime"] = arrived
+            delivery["CompletedDateTime"] = _timestamp(_now())
+            delivery["SalesDeliveryState"] = "Delivered"
             delivery["LastModified"] = _timestamp(_now())
-        return SimulatorResponse(200, {"Ids": [d["Id"] for d in accepted], "Warnings": None})
+        return SimulatorResponse(200, {"Ids": [d["Id"] for d, _ in accepted], "Warnings": None})
+
+    def _delete_delivery(self, facility: Facility, body: Any, delivery_id: str) -> SimulatorResponse:
+        delivery = facility.deliveries.get(int(delivery_id))
+        if delivery is None:
+            return SimulatorResponse(404, {"Message": f"Delivery {delivery_id} was not found."})
+        if delivery["VoidedDate"]:
+            raise _RowErrors([{"row": 0, "message": f"Delivery {delivery_id} is already voided."}])
+        if delivery["Completed"]:
+            raise _RowErrors(
+                [{"row": 0, "message": f"Delivery {delivery_id} is completed and cannot be voided."}]
+            )
+        now = _now()
+        for line in delivery["_Lines"]:  # the packages are back at the facility
+            package = facility.packages[line["PackageLabel"]]
+            package.quantity += Decimal(str(line["Quantity"]))
+            package.last_modified = now
+        delivery["VoidedDate"] = _timestamp(now)
+        delivery["SalesDeliveryState"] = "Voided"
+        delivery["LastModified"] = _timestamp(now)
+        return SimulatorResponse(200, None)
 
     # ------------------------------------------------------------------ retailer deliveries (California)
 
@@ -1431,13 +1559,20 @@ class MetrcSimulator:
             row.number("TotalPrice", item, required=False)
             if not isinstance(label, str):
                 continue
+            if label in load:
+                row.error(f"Package {label} is listed twice.")
+                continue
             package = self._find_package(facility, label)
             on_this_vehicle = (
                 package is not None
                 and delivery_id is not None
                 and package.retailer_delivery_id == delivery_id
             )
-            if not on_this_vehicle:  # a package restocked onto its own vehicle needs no second check
+            if on_this_vehicle:  # a package restocked onto its own vehicle needs no second check
+                if isinstance(unit, str) and unit.lower() != package.unit.lower():
+                    row.error(f"Package {label} is counted in {package.unit}, not {unit}.")
+                    continue
+            else:
                 package = self._sellable(row, facility, label, unit)
             if package is None or quantity is None:
                 continue
@@ -1453,31 +1588,122 @@ class MetrcSimulator:
             load[label] = quantity
         return load
 
+    def _destinations(
+        self, row: _Row, facility: Facility, load: dict[str, Decimal], working: dict[str, Decimal]
+    ) -> list[tuple[dict, list[dict]]]:
+        """A retailer delivery's Destinations (orders already processed): each a sale from what it carries."""
+        left = dict(load)
+        sold = []
+        for destination in row.array("Destinations", required=False):
+            if not isinstance(destination, dict):
+                row.error("each destination must be an object")
+                continue
+            # A destination's sale time is the delivery's DateTime.
+            destination = {
+                **destination,
+                "salesdatetime": destination.get("salesdatetime") or row.obj.get("datetime"),
+            }
+            sub = _Row(row.index, destination, row.errors)
+            self._sale_header(sub, facility)
+            self._delivery_header(sub, vehicle=False)
+            lines = []
+            for line in sub.array("Transactions"):
+                line = line if isinstance(line, dict) else {}
+                label = sub.required("PackageLabel", line)
+                quantity = sub.number("Quantity", line)
+                unit = sub.required("UnitOfMeasure", line)
+                total = sub.number("TotalAmount", line)
+                if label not in left:
+                    sub.error(f"Package {label} is not on this retailer delivery.")
+                    continue
+                package = facility.packages[label]
+                if isinstance(unit, str) and unit.lower() != package.unit.lower():
+                    sub.error(f"Package {label} is counted in {package.unit}, not {unit}.")
+                    continue
+                if quantity is None or quantity <= 0:
+                    sub.error(f"Quantity for package {label} must be greater than zero.")
+                    continue
+                if quantity > left[label]:
+                    sub.error(f"Package {label} has {_plain(left[label])} left on the vehicle.")
+                    continue
+                left[label] -= quantity
+                working[label] = working.get(label, package.quantity) - quantity
+                lines.append({"PackageLabel": label, "Quantity": float(quantity), "UnitOfMeasure": package.unit,
+                              "TotalAmount": float(total or 0)})  # fmt: skip
+            sold.append((destination, lines))
+        return sold
+
+    def _record_sale(self, facility: Facility, delivery: dict, obj: dict, lines: list[dict]) -> int:
+        """A sale from the vehicle: taken from what it carries, kept as a destination of the delivery."""
+        for line in lines:
+            label = line["PackageLabel"]
+            quantity = Decimal(str(line["Quantity"]))
+            delivery["Loaded"][label] = str(Decimal(delivery["Loaded"][label]) - quantity)
+            delivery["Sold"][label] = str(Decimal(delivery["Sold"].get(label, "0")) + quantity)
+        sale_id = self._next_id()
+        fields = ("SalesDateTime", "SalesCustomerType", "PatientLicenseNumber", "ConsumerId", "RecipientName",
+                  "RecipientAddressStreet1", "RecipientAddressStreet2", "RecipientAddressCity",
+                  "RecipientAddressCounty", "RecipientAddressState", "RecipientAddressPostalCode",
+                  "PhoneNumberForQuestions", "PlannedRoute", "EstimatedDepartureDateTime",
+                  "EstimatedArrivalDateTime")  # fmt: skip
+        delivery["Destinations"].append(
+            {
+                "Id": sale_id,
+                **{name: obj.get(name.lower()) for name in fields},
+                "Transactions": [_sold_line(line) for line in lines],
+            }  # fmt: skip
+        )
+        delivery["LastModified"] = _timestamp(_now())
+        return sale_id
+
     def _post_retailer(self, facility: Facility, body: list) -> SimulatorResponse:
         errors: list[dict] = []
         taken: dict[str, Decimal] = {}
+        working: dict[str, Decimal] = {}
         accepted = []
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             row.local_datetime("DateTime")
             row.local_datetime("EstimatedDepartureDateTime", required=False)
-            accepted.append((row, self._load(row, facility, None, taken)))
+            for name in ("DriverEmployeeId", "DriverName", "DriversLicenseNumber", "VehicleMake", "VehicleModel",
+                         "VehicleLicensePlateNumber"):  # fmt: skip
+                row.required(name)
+            load = self._load(row, facility, None, taken)
+            accepted.append((row, load, self._destinations(row, facility, load, working)))
         if errors:
             raise _RowErrors(errors)
+        self._commit_quantities(facility, working)
         ids = []
-        for row, load in accepted:
+        for row, load, destinations in accepted:
             delivery_id = self._next_id()
-            facility.retailer_deliveries[delivery_id] = {
+            fields = ("DateTime", "DriverEmployeeId", "DriverName", "DriversLicenseNumber", "PhoneNumberForQuestions",
+                      "VehicleMake", "VehicleModel", "VehicleLicensePlateNumber", "EstimatedDepartureDateTime")  # fmt: skip
+            delivery = {
                 "Id": delivery_id,
-                "DateTime": row.obj.get("datetime"),
-                "DriverName": row.obj.get("drivername"),
+                **{name: row.obj.get(name.lower()) for name in fields},
                 "State": "Created",
+                "Carried": {label: str(q) for label, q in load.items()},
                 "Loaded": {label: str(q) for label, q in load.items()},
+                "Sold": {},
+                "Prices": {
+                    item.get("packagelabel"): item.get("totalprice")
+                    for item in row.obj.get("packages") or []
+                    if isinstance(item, dict)
+                },
+                "Units": {label: facility.packages[label].unit for label in load},
+                "Destinations": [],
+                "ActualDepartureDateTime": None,
+                "RestockDateTime": None,
+                "CompletedDateTime": None,
+                "VoidedDate": None,
                 "Sales": [],
                 "LastModified": _timestamp(_now()),
             }
+            facility.retailer_deliveries[delivery_id] = delivery
             for label in load:
                 facility.packages[label].retailer_delivery_id = delivery_id
+            for destination, lines in destinations:
+                self._record_sale(facility, delivery, destination, lines)
             ids.append(delivery_id)
         return SimulatorResponse(200, {"Ids": ids, "Warnings": None})
 
@@ -1502,12 +1728,15 @@ class MetrcSimulator:
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             delivery = self._retailer_delivery_row(row, facility, states=("Created",))
-            if delivery is not None:
+            if delivery is not None and delivery in accepted:
+                row.error(f"Retailer delivery {delivery['Id']} is listed twice.")
+            elif delivery is not None:
                 accepted.append(delivery)
         if errors:
             raise _RowErrors(errors)
         for delivery in accepted:
             delivery["State"] = "Departed"
+            delivery["ActualDepartureDateTime"] = _timestamp(_now())
             delivery["LastModified"] = _timestamp(_now())
         return SimulatorResponse(200, {"Ids": [d["Id"] for d in accepted], "Warnings": None})
 
@@ -1520,8 +1749,7 @@ class MetrcSimulator:
             row = _Row(index, obj, errors)
             delivery = self._retailer_delivery_row(row, facility, states=("Created", "Departed"))
             self._sale_header(row, facility)
-            for name in ("RecipientAddressStreet1", "RecipientAddressCity", "RecipientAddressPostalCode"):
-                row.required(name)
+            self._delivery_header(row, vehicle=False)
             if delivery is None:
                 continue
             before = len(errors)
@@ -1539,16 +1767,7 @@ class MetrcSimulator:
         self._commit_quantities(facility, working)
         ids = []
         for row, delivery, lines in accepted:
-            for line in lines:
-                label = line["PackageLabel"]
-                delivery["Loaded"][label] = str(
-                    Decimal(delivery["Loaded"][label]) - Decimal(str(line["Quantity"]))
-                )
-            receipt_id = self._next_id()
-            facility.receipts[receipt_id] = self._receipt_record(receipt_id, row, lines)
-            delivery["Sales"].append(receipt_id)
-            delivery["LastModified"] = _timestamp(_now())
-            ids.append(receipt_id)
+            ids.append(self._record_sale(facility, delivery, row.obj, lines))
         return SimulatorResponse(200, {"Ids": ids, "Warnings": None})
 
     def _post_retailer_restock(self, facility: Facility, body: list) -> SimulatorResponse:
@@ -1558,7 +1777,7 @@ class MetrcSimulator:
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             delivery = self._retailer_delivery_row(row, facility, states=("Created", "Departed"))
-            row.local_datetime("DateTime")
+            restocked_at = row.local_datetime("DateTime")
             if delivery is None:
                 continue
             replace = {
@@ -1569,16 +1788,28 @@ class MetrcSimulator:
             for label, quantity in delivery["Loaded"].items():
                 if label not in replace:
                     taken[label] = taken.get(label, Decimal(0)) + Decimal(quantity)
-            accepted.append((delivery, replace, self._load(row, facility, delivery["Id"], taken)))
+            accepted.append(
+                (delivery, replace, self._load(row, facility, delivery["Id"], taken), restocked_at, row)
+            )
         if errors:
             raise _RowErrors(errors)
-        for delivery, replace, load in accepted:
+        for delivery, replace, load, restocked_at, row in accepted:
             for label, quantity in load.items():
-                current = Decimal(0) if label in replace else Decimal(delivery["Loaded"].get(label, "0"))
-                delivery["Loaded"][label] = str(current + quantity)
+                left = Decimal(delivery["Loaded"].get(label, "0"))
+                carried = Decimal(delivery["Carried"].get(label, "0"))
+                if label in replace:  # what was left of it is off the vehicle: carried no more
+                    carried -= left
+                    left = Decimal(0)
+                delivery["Loaded"][label] = str(left + quantity)
+                delivery["Carried"][label] = str(carried + quantity)
+                delivery["Units"][label] = facility.packages[label].unit
                 facility.packages[label].retailer_delivery_id = delivery["Id"]
+            for item in row.obj.get("packages") or []:
+                if isinstance(item, dict) and item.get("packagelabel") in load:
+                    delivery["Prices"][item["packagelabel"]] = item.get("totalprice")
+            delivery["RestockDateTime"] = restocked_at
             delivery["LastModified"] = _timestamp(_now())
-        return SimulatorResponse(200, {"Ids": [d["Id"] for d, _, _ in accepted], "Warnings": None})
+        return SimulatorResponse(200, {"Ids": [d["Id"] for d, *_ in accepted], "Warnings": None})
 
     def _post_retailer_end(self, facility: Facility, body: list) -> SimulatorResponse:
         errors: list[dict] = []
@@ -1586,21 +1817,25 @@ class MetrcSimulator:
         for index, obj in enumerate(_lower_keys(body)):
             row = _Row(index, obj, errors)
             delivery = self._retailer_delivery_row(row, facility, states=("Created", "Departed"))
-            row.local_datetime("ActualArrivalDateTime")
+            arrived = row.local_datetime("ActualArrivalDateTime")
             ended: dict[str, Decimal] = {}
             for item in row.array("Packages"):
                 item = item if isinstance(item, dict) else {}
                 label = row.required("Label", item)
                 quantity = row.number("EndQuantity", item)
-                row.required("EndUnitOfMeasure", item)
+                unit = row.required("EndUnitOfMeasure", item)
                 if delivery is None or not isinstance(label, str):
                     continue
                 if label not in delivery["Loaded"]:
                     row.error(f"Package {label} is not on retailer delivery {delivery['Id']}.")
-                elif quantity is not None and not 0 <= quantity <= Decimal(delivery["Loaded"][label]):
+                elif isinstance(unit, str) and unit.lower() != delivery["Units"][label].lower():
+                    row.error(f"Package {label} is counted in {delivery['Units'][label]}, not {unit}.")
+                elif quantity is not None and quantity != Decimal(delivery["Loaded"][label]):
+                    carried = Decimal(delivery["Carried"][label])
+                    sold = Decimal(delivery["Sold"].get(label, "0"))
                     row.error(
-                        f"Package {label}: {_plain(quantity)} cannot come back; {delivery['Loaded'][label]} is left on "
-                        "the vehicle."
+                        f"Package {label}: {_plain(carried)} carried and {_plain(sold)} sold leave "
+                        f"{_plain(carried - sold)}, not {_plain(quantity)}; the end must account for every package."
                     )
                 elif quantity is not None:
                     ended[label] = quantity
@@ -1608,17 +1843,43 @@ class MetrcSimulator:
                 missing = set(delivery["Loaded"]) - set(ended)
                 if missing and not any(e["row"] == index for e in errors):
                     row.error(f"Packages {', '.join(sorted(missing))} need an EndQuantity.")
-                accepted.append((delivery, ended))
+                accepted.append((delivery, ended, arrived))
         if errors:
             raise _RowErrors(errors)
-        for delivery, ended in accepted:
+        for delivery, ended, arrived in accepted:
             for label in delivery["Loaded"]:
                 facility.packages[label].retailer_delivery_id = None
                 facility.packages[label].last_modified = _now()
             delivery["Ended"] = {label: str(q) for label, q in ended.items()}
             delivery["State"] = "Ended"
+            delivery["ActualArrivalDateTime"] = arrived
+            delivery["CompletedDateTime"] = _timestamp(_now())
             delivery["LastModified"] = _timestamp(_now())
-        return SimulatorResponse(200, {"Ids": [d["Id"] for d, _ in accepted], "Warnings": None})
+        return SimulatorResponse(200, {"Ids": [d["Id"] for d, *_ in accepted], "Warnings": None})
+
+    def _delete_retailer_delivery(self, facility: Facility, body: Any, delivery_id: str) -> SimulatorResponse:
+        delivery = facility.retailer_deliveries.get(int(delivery_id))
+        if delivery is None:
+            return SimulatorResponse(404, {"Message": f"Retailer delivery {delivery_id} was not found."})
+        if delivery["State"] != "Created":
+            raise _RowErrors(
+                [
+                    {
+                        "row": 0,
+                        "message": f"Retailer delivery {delivery_id} is {delivery['State']} and cannot be voided.",
+                    }
+                ]
+            )
+        now = _now()
+        for label, sold in delivery["Sold"].items():  # its recorded sales are undone
+            facility.packages[label].quantity += Decimal(sold)
+        for label in delivery["Loaded"]:
+            facility.packages[label].retailer_delivery_id = None
+            facility.packages[label].last_modified = now
+        delivery["State"] = "Voided"
+        delivery["VoidedDate"] = _timestamp(now)
+        delivery["LastModified"] = _timestamp(now)
+        return SimulatorResponse(200, None)
 
     # ------------------------------------------------------------------ mounting
 
@@ -1677,16 +1938,57 @@ def _parse_utc(value: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
+def _sold_line(line: dict) -> dict:
+    """A line as Metrc answers it (the document's SaleTransaction), beside the request's names."""
+    return {
+        "PackageLabel": line["PackageLabel"],
+        "QuantitySold": line["Quantity"],
+        "UnitOfMeasureName": line["UnitOfMeasure"],
+        "TotalPrice": line["TotalAmount"],
+        "Quantity": line["Quantity"],
+        "UnitOfMeasure": line["UnitOfMeasure"],
+        "TotalAmount": line["TotalAmount"],
+    }
+
+
+def _public(record: dict) -> dict:
+    """A record without the simulator's own bookkeeping (keys starting with an underscore)."""
+    return {key: value for key, value in record.items() if not key.startswith("_")}
+
+
+_RETAILER_STATES = {"Created": "Pending", "Departed": "InTransit", "Ended": "Completed", "Voided": "Voided"}
+
+
 def _retailer_json(delivery: dict) -> dict:
+    """A retailer delivery as GET /sales/v2/deliveries/retailer/{id} answers it (the document's Retailer)."""
+    fields = ("DateTime", "DriverEmployeeId", "DriverName", "DriversLicenseNumber", "VehicleMake", "VehicleModel",
+              "VehicleLicensePlateNumber", "EstimatedDepartureDateTime", "ActualDepartureDateTime",
+              "RestockDateTime", "CompletedDateTime", "VoidedDate", "LastModified")  # fmt: skip
+    prices = delivery.get("Prices", {})
+    sold_total = sum(
+        Decimal(str(line["TotalPrice"]))
+        for sale in delivery.get("Destinations", [])
+        for line in sale["Transactions"]
+    )
     return {
         "Id": delivery["Id"],
-        "DateTime": delivery["DateTime"],
-        "DriverName": delivery["DriverName"],
+        "RetailerDeliveryNumber": str(delivery["Id"]),
+        **{name: delivery.get(name) for name in fields},
+        "RetailerDeliveryState": _RETAILER_STATES.get(delivery["State"], delivery["State"]),
         "State": delivery["State"],
+        "TotalPackages": len(delivery["Loaded"]),
+        "TotalPrice": float(sum(Decimal(str(p or 0)) for p in prices.values())),
+        "TotalPriceSold": float(sold_total),
+        "Destinations": list(delivery.get("Destinations", [])),
         "Packages": [
-            {"PackageLabel": label, "Quantity": float(q)} for label, q in delivery["Loaded"].items()
+            {
+                "PackageLabel": label,
+                "Quantity": float(Decimal(q)),
+                "UnitOfMeasure": delivery.get("Units", {}).get(label),
+                "TotalPrice": prices.get(label),
+            }
+            for label, q in delivery["Loaded"].items()
         ],
-        "LastModified": delivery["LastModified"],
     }
 
 

@@ -151,7 +151,8 @@ def test_adjustments_need_a_known_reason_a_note_where_required_and_stay_above_ze
 
 
 def test_a_retailer_delivery_from_loading_to_return(simulator, provider):
-    driver = {"name": "Sam", "license_number": "D1", "vehicle_make": "Toyota", "vehicle_model": "Prius"}
+    driver = {"name": "Sam", "employee_id": "E-1", "license_number": "D1", "vehicle_make": "Toyota",
+              "vehicle_model": "Prius", "vehicle_plate": "8ABC123"}  # fmt: skip
     van = provider.submit(
         Operation.RETAILER_DELIVERY_CREATE,
         [metrc.retailer_delivery_object(SALE_AT, LA, driver=driver,
@@ -195,8 +196,11 @@ def test_a_retailer_delivery_from_loading_to_return(simulator, provider):
 
 def test_a_sales_delivery_with_a_return(simulator, provider):
     delivery = metrc.sales_delivery_object(
-        SALE_AT, LA, "adult_use", recipient=RECIPIENT, driver={"name": "Sam"},
-        transactions=[metrc.transaction_object("TAG-CART", 3, "each", 90)],
+        SALE_AT, LA, "adult_use", recipient=RECIPIENT, transactions=[metrc.transaction_object("TAG-CART", 3, "each", 90)],
+        driver={"name": "Sam", "employee_id": "E-1", "license_number": "D1", "phone": "+15105550100",
+                "vehicle_make": "Toyota", "vehicle_model": "Prius", "vehicle_plate": "8ABC123"},
+        planned_route="Mission St to 1 Main St", estimated_departure=SALE_AT,
+        estimated_arrival=SALE_AT + dt.timedelta(minutes=30),
     )  # fmt: skip
     delivery_id = provider.submit(Operation.SALES_DELIVERY_CREATE, [delivery]).ids[0]
     assert simulator.package(CA_LICENSE, "TAG-CART").quantity == 7
