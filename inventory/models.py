@@ -272,8 +272,8 @@ class StockMovement(models.Model):
         MOVED = "moved", "Moved"
         DELIVERED = "delivered", "Delivered"
 
-    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="movements")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+")
+    package = models.ForeignKey(Package, on_delete=models.PROTECT, related_name="movements", db_index=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="+", db_index=False)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     quantity = models.DecimalField(**QUANTITY, default=ZERO)
     allocated_delta = models.DecimalField(**QUANTITY, default=ZERO)
@@ -286,10 +286,13 @@ class StockMovement(models.Model):
     reference_type = models.CharField(max_length=60, blank=True)
     reference_id = models.CharField(max_length=64, blank=True)
     # Now unless the service records a movement entered after the fact (a receipt with its time of receipt).
-    created_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
+    # Read by store or by package, through the composite indexes below; no index of its own.
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["id"]
+        # The package and the store are indexed by the composite indexes that start with them (every sale
+        # writes movements: no index that another one already serves, nor one that no query reads).
         indexes = [
             models.Index(fields=["package", "id"]),
             models.Index(fields=["store", "created_at"]),

@@ -13,6 +13,11 @@ QUANTITY = {"max_digits": 12, "decimal_places": 3}
 ZERO = Decimal("0")
 
 
+def _set(field: str) -> models.Q:
+    """A partial index's condition: the rows where `field` is set (rows leaving it empty write no entry)."""
+    return models.Q(**{f"{field}__isnull": False})
+
+
 class CustomerType(models.TextChoices):
     ADULT_USE = "adult_use", "Adult use"
     MEDICAL = "medical", "Medical"
@@ -45,10 +50,10 @@ class Sale(models.Model):
         COMPLETED = "completed", "Completed"
         VOIDED = "voided", "Voided"
 
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="sales")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="sales", db_index=False)
     register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="sales")
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="sales"
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="sales", db_index=False
     )
     customer_type = models.CharField(max_length=10, choices=CustomerType.choices)
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -70,10 +75,20 @@ class Sale(models.Model):
     refunded_total = models.DecimalField(**MONEY, default=ZERO)
     voided_at = models.DateTimeField(null=True, blank=True)
     voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     void_approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     drawer_session = models.ForeignKey(
         "DrawerSession", on_delete=models.PROTECT, null=True, blank=True, related_name="sales"
@@ -89,6 +104,7 @@ class Sale(models.Model):
         null=True,
         blank=True,
         related_name="sales_as_caregiver",
+        db_index=False,
         help_text="The caregiver who bought for the patient (the sale's customer).",
     )
     employee = models.ForeignKey(
@@ -97,6 +113,7 @@ class Sale(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_index=False,
         help_text="The staff member who bought, when employee discounts were asked for.",
     )
     veteran_proof = models.CharField(max_length=10, choices=VeteranProof.choices, blank=True)
@@ -112,7 +129,19 @@ class Sale(models.Model):
         ]
         indexes = [
             models.Index(fields=["store", "local_date"], name="pos_sale_store_day"),
-            models.Index(fields=["customer", "completed_at"], name="pos_sale_customer_time"),
+            models.Index(
+                fields=["customer", "completed_at"], name="pos_sale_customer_time", condition=_set("customer")
+            ),
+            # The columns most sales leave empty are indexed only where set (a sale writes no entry in them);
+            # the store's own index is the unique and composite ones above, which start with it.
+            models.Index(fields=["caregiver"], name="pos_sale_caregiver", condition=_set("caregiver")),
+            models.Index(fields=["employee"], name="pos_sale_employee", condition=_set("employee")),
+            models.Index(fields=["voided_by"], name="pos_sale_voided_by", condition=_set("voided_by")),
+            models.Index(
+                fields=["void_approved_by"],
+                name="pos_sale_void_approved_by",
+                condition=_set("void_approved_by"),
+            ),
         ]
 
     def __str__(self) -> str:
