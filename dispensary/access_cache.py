@@ -89,6 +89,14 @@ def member_stores(user: User, load) -> list[Store]:
     return [_copy(store) for store in kept]
 
 
+def organization_staff(organization_id: int, load) -> tuple[User, ...]:
+    """The organization's active members as `load()` reads them, kept per process under the access version
+    (any change of a member moves it) when ACCESS_CACHE is on: the instances are shared, read them only."""
+    if not enabled():
+        return tuple(load())
+    return ACCESS.get(("staff", organization_id), lambda: tuple(load()))
+
+
 def _copy(store: Store) -> Store:
     duplicate = copy.copy(store)
     if "organization" in store._state.fields_cache:

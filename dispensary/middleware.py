@@ -7,7 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 
-from dispensary import access_cache
+from dispensary import access_cache, versioned
 from dispensary.inputs import text_problem
 from dispensary.selectors import store_list_for_user
 
@@ -45,6 +45,29 @@ class CurrentStoreMiddleware:
         request.accessible_stores = SimpleLazyObject(lambda: _stores(request))
         request.store = SimpleLazyObject(lambda: _current_store(request))
         return self.get_response(request)
+
+
+class PinnedVersionsMiddleware:
+    """The register's requests read every versioned family (the member and their stores, rules, catalog,
+    promotions, loyalty) under the versions found in one cache round trip at their start, instead of one round
+    trip per family read. Only for views that change none of those rows (a change is otherwise seen from the next
+    request on): the register's screen and its changes, and the receipts. Not the completion, whose re-check
+    under its locks must see a version moved since the cart was priced."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    @staticmethod
+    def applies(path: str) -> bool:
+        if path.startswith("/pos/register/"):
+            return not path.endswith("/complete/")
+        return path.startswith("/pos/sales/") and path.endswith("/receipt/")
+
+    def __call__(self, request):
+        if not self.applies(request.path_info):
+            return self.get_response(request)
+        with versioned.pinned(versioned.versions(*versioned.family_names())):
+            return self.get_response(request)
 
 
 class RequestInputMiddleware:

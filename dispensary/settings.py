@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Input no field could accept (NUL bytes, endless text, huge bodies) is refused before anything reads it.
     "dispensary.middleware.RequestInputMiddleware",
+    # The register's requests read every cached family's version in one round trip (before the member is read).
+    "dispensary.middleware.PinnedVersionsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

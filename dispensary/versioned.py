@@ -162,7 +162,11 @@ class Versioned:
 
 
 def versions(*names: str) -> dict[str, int]:
-    """The current versions of several families in one cache round trip."""
+    """The current versions of several families in one cache round trip (none when `pinned` already holds
+    them all)."""
+    pinned_versions = getattr(_local, "pinned", None)
+    if pinned_versions is not None and all(name in pinned_versions for name in names):
+        return {name: pinned_versions[name] for name in names}
     keys = {f"{_PREFIX}{name}": name for name in names}
     found = cache.get_many(list(keys))
     result = {}
@@ -182,6 +186,11 @@ def pinned(found: Mapping[str, int]):
         yield
     finally:
         _local.pinned = previous
+
+
+def family_names() -> tuple[str, ...]:
+    """Every family this process has defined (each module defines its own when imported)."""
+    return tuple(_registry)
 
 
 def forget_all() -> None:

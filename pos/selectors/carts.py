@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from compliance.identity import MedicalStatus, medical_status
 from compliance.models import CaregiverLink
+from dispensary import access_cache
 from dispensary.clock import store_local_date
 from dispensary.inputs import id_parse
 from dispensary.models import Customer, Store, User
@@ -158,11 +159,17 @@ class CounterChoices:
 def counter_choices(*, cart: Cart, staff: User) -> CounterChoices:
     """The discounts a budtender may choose on this cart, the staff who may buy, and the caregiver's patients."""
     promotions, rewards = promotion_choice_list(store=cart.store)
-    buyers = list(
-        User.objects.filter(organization_id=cart.store.organization_id, is_active=True)
-        .exclude(pk=staff.pk)
-        .order_by("first_name", "last_name", "username")
-    )
+    organization_id = cart.store.organization_id
+    buyers = [
+        member
+        for member in access_cache.organization_staff(
+            organization_id,
+            lambda: User.objects.filter(organization_id=organization_id, is_active=True).order_by(
+                "first_name", "last_name", "username"
+            ),
+        )
+        if member.pk != staff.pk
+    ]
     patients = []
     caregiver = cart.caregiver or cart.customer
     if caregiver is not None:

@@ -17,6 +17,10 @@ from pos.promotions import CouponRule, PromotionRule, RewardRule
 PROMOTIONS = Versioned("promotions").watch(
     Promotion, m2m=(Promotion.stores.through, Promotion.products.through)
 )
+# The rewards offered at the counter (their names and costs, not anyone's points): read once per process too.
+CHOICES = Versioned("promotion-choices").watch(
+    Promotion, Reward, m2m=(Promotion.stores.through, Promotion.products.through)
+)
 
 
 @dataclass(frozen=True)
@@ -153,12 +157,18 @@ def _store_promotions_load(store: Store) -> dict[int, PromotionRule]:
     return {row.pk: promotion_rule(row) for row in rows}
 
 
-def promotion_choice_list(*, store: Store):
-    """Promotions staff may choose at the counter (not automatic), and the active rewards."""
-    promotions = list(
+def promotion_choice_list(*, store: Store) -> tuple[list[Promotion], list[Reward]]:
+    """Promotions staff may choose at the counter (not automatic), and the active rewards: read once per
+    process until a promotion or a reward changes (the instances are shared, read them only)."""
+    promotions, rewards = CHOICES.get(("store", store.pk), lambda: _promotion_choices_load(store))
+    return list(promotions), list(rewards)
+
+
+def _promotion_choices_load(store: Store) -> tuple[tuple[Promotion, ...], tuple[Reward, ...]]:
+    promotions = tuple(
         Promotion.objects.filter(organization_id=store.organization_id, active=True, automatic=False)
         .filter(pk__in=Promotion.objects.filter(_for_store(store)).values("pk"))
         .order_by("-priority", "name", "pk")
     )
-    rewards = list(Reward.objects.filter(organization_id=store.organization_id, active=True))
+    rewards = tuple(Reward.objects.filter(organization_id=store.organization_id, active=True))
     return promotions, rewards

@@ -11,11 +11,18 @@ queued to Celery after the commit. Given `BENCH_CELERY_BROKER_URL`, gunicorn que
 round trip per delivery, nothing run in the request); without it they run in the request after the commit, as in
 the embedded default, and the printout says so.
 
+Each register is one keep-alive connection driven by http.client (what a browser keeps open to its server),
+sending the headers the page sends (the session and CSRF cookies, X-CSRFToken, htmx's HX-Request and
+HX-Current-URL): a load generator that costs little CPU, so the figures are the server's. Its CPU time per
+request is printed too.
+
 Static files are served as in production: collected with hashed names (WhiteNoise's manifest storage) and
 cached for good by the browser, so a register loads them once; the bench checks the headers and then, as a
 browser with a warm cache, does not ask again.
 """
 
+import http.client
+import json
 import os
 import pathlib
 import random
@@ -25,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+from http.cookies import SimpleCookie
 
 from django.conf import settings
 from django.db import connection, connections
@@ -158,37 +167,107 @@ def _cpu_seconds(pid: int) -> float | None:
     return total / ticks if found else None
 
 
-def _csrf(client) -> str:
-    return client.cookies.get("csrftoken", "")
+def _database_cpu_seconds(name: str) -> float | None:
+    """CPU time used so far by the PostgreSQL backends serving database `name` (when the server runs on this
+    machine: Linux /proc, processes titled "postgres: user database ..."). Backends live as long as gunicorn's
+    persistent connections, so the difference over a level is theirs."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total, found = 0, False
+    for entry in pathlib.Path("/proc").glob("[0-9]*"):
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            if len(title) < 3 or title[0] != "postgres:" or title[2] != name:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        found = True
+    return total / ticks if found else None
 
 
-def _log_in(client, base: str, username: str) -> dict:
-    client.get("/login/")
-    answer = client.post(
+class Browser:
+    """One register's keep-alive connection: cookies kept, forms and JSON posted, redirects not followed."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.host, port = urllib.parse.urlsplit(base).netloc.split(":")
+        self.port = int(port)
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, url: str, *, data=None, json_body=None, headers=None) -> "Answer":
+        sent = {"Host": f"{self.host}:{self.port}", "Accept-Encoding": "identity", **(headers or {})}
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        elif json_body is not None:
+            body = json.dumps(json_body).encode()
+            sent["Content-Type"] = "application/json"
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, url, body=body, headers=sent)
+                response = self.connection.getresponse()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # gunicorn closed an idle keep-alive connection: open another, as a browser does.
+                self.connection.close()
+                if attempt == 2:
+                    raise
+        content = response.read()
+        for header in response.headers.get_all("Set-Cookie") or ():
+            for name, morsel in SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        return Answer(response.status, response.headers, content)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class Answer:
+    def __init__(self, status: int, headers, content: bytes):
+        self.status_code, self.headers, self.content = status, headers, content
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def _log_in(client: Browser, base: str, username: str) -> dict:
+    client.request("GET", "/login/")
+    answer = client.request(
+        "POST",
         "/login/",
-        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": _csrf(client)},
+        data={"username": username, "password": PASSWORD, "csrfmiddlewaretoken": client.cookies["csrftoken"]},
         headers={"Referer": f"{base}/login/"},
     )
     assert answer.status_code == 302, f"login failed: {answer.status_code}"
-    return {"X-CSRFToken": _csrf(client), "Referer": f"{base}/pos/register/"}
+    return {"X-CSRFToken": client.cookies["csrftoken"], "Referer": f"{base}/pos/register/"}
 
 
 def static_check(base: str, username: str) -> str:
     """The register page's own assets: hashed names, cached for good."""
-    import httpx
-
-    with httpx.Client(base_url=base, timeout=30) as client:
+    client = Browser(base)
+    try:
         _log_in(client, base, username)
-        page = client.get("/pos/register/").text
+        page = client.request("GET", "/pos/register/").text
         found = re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css))"', page)
         assert found, "the page links no static files"
         hashed, immutable = 0, 0
         for url in found:
-            answer = client.get(url)
+            answer = client.request("GET", url)
             assert answer.status_code == 200, f"{url}: {answer.status_code}"
             hashed += bool(re.search(r"\.[0-9a-f]{12}\.(js|css)$", url))
             cache = answer.headers.get("cache-control", "")
             immutable += "immutable" in cache and int(re.search(r"max-age=(\d+)", cache).group(1)) >= 31536000
+    finally:
+        client.close()
     return f"{hashed} of {len(found)} static files hashed, {immutable} cached for a year or more (immutable)"
 
 
@@ -218,19 +297,16 @@ def _seen(shown: dict[str, str], html: str) -> None:
 
 
 def _http_register(register_id, count, seed, results_queue, base, tags, username) -> None:
-    import logging
-
-    import httpx
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the figures
     rng = random.Random(seed)
-    with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as client:
+    client = Browser(base)
+    try:
         headers = _log_in(client, base, username)
-        assert (
-            client.post("/pos/register/choose/", data={"register": register_id}, headers=headers).status_code
-            == 302
+        chosen = client.request(
+            "POST", "/pos/register/choose/", data={"register": register_id}, headers=headers
         )
-        requests, sales, started = [], [], time.perf_counter()
+        assert chosen.status_code == 302
+        requests, sales = [], []
+        cpu, started = time.process_time(), time.perf_counter()
 
         def timed(method, url, expect, **kwargs):
             begin = time.perf_counter()
@@ -266,14 +342,16 @@ def _http_register(register_id, count, seed, results_queue, base, tags, username
                 "POST",
                 f"/pos/register/carts/{cart_id}/complete/",
                 200,
-                json={"idempotency_key": key, "tenders": [{"kind": "cash", "amount": "200"}]},
+                json_body={"idempotency_key": key, "tenders": [{"kind": "cash", "amount": "200"}]},
                 headers={**headers, "Accept": "application/json"},
             ).json()
             # The page then shows the receipt, whose New sale button starts the next sale.
             receipt = timed("GET", done["receipt_url"], 200).text
             assert "data-new-sale" in receipt
             sales.append(time.perf_counter() - begin)
-        results_queue.put((started, time.perf_counter(), sales, requests))
+        results_queue.put((started, time.perf_counter(), sales, requests, time.process_time() - cpu))
+    finally:
+        client.close()
 
 
 def _run_level(level, register_ids, base, tags, username) -> tuple:
@@ -302,7 +380,8 @@ def _run_level(level, register_ids, base, tags, username) -> tuple:
     end = max(item[1] for item in gathered)
     sales = sorted(d for item in gathered for d in item[2])
     requests = [timing for item in gathered for timing in item[3]]
-    return len(sales), end - start, requests
+    client_cpu = sum(item[4] for item in gathered)
+    return len(sales), end - start, requests, client_cpu
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -414,8 +493,12 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
             for level in LEVELS:
                 register_ids = register_ids_for(level, 100 + level)
                 cpu_before = _cpu_seconds(process.pid)
-                count, seconds, timings = _run_level(level, register_ids, base, tags, staff.get_username())
+                database_before = _database_cpu_seconds(settings.DATABASES["default"]["NAME"])
+                count, seconds, timings, client_cpu = _run_level(
+                    level, register_ids, base, tags, staff.get_username()
+                )
                 cpu_after = _cpu_seconds(process.pid)
+                database_after = _database_cpu_seconds(settings.DATABASES["default"]["NAME"])
                 requests = sorted(duration for _, duration in timings)
                 kinds: dict[str, list[float]] = {}
                 for kind, duration in timings:
@@ -439,6 +522,16 @@ def bench_checkout_http(store: Store, staff: User, register_ids_for, database_la
                         f"{cpu / len(requests):.1f} ms per request (whatever else the machine runs; PostgreSQL's "
                         "and the clients' not included)"
                     )
+                database_cpu = (
+                    f"{(database_after - database_before) * 1000 / len(requests):.2f} ms per request"
+                    if database_before is not None and database_after is not None
+                    else "not measurable here"
+                )
+                print(
+                    f"checkout: {level:>2} register(s), CPU time of the bench's clients "
+                    f"{client_cpu * 1000 / len(requests):.2f} ms per request; of PostgreSQL's backends for "
+                    f"this database (backends that ended meanwhile not counted) {database_cpu}"
+                )
                 print(
                     "checkout: "
                     + f"{level:>2} register(s), HTTP p50 by request: "

@@ -77,3 +77,36 @@ def test_a_pinned_block_reads_under_the_versions_given_without_asking_the_cache(
     with django_assert_num_queries(1):
         assert "Changed elsewhere" in names()
     assert asked == [NAMES.cache_key]
+
+
+@pytest.mark.parametrize(
+    ("path", "pins"),
+    [
+        ("/pos/register/carts/7/scan/", True),
+        ("/pos/register/carts/7/", True),
+        ("/pos/sales/7/receipt/", True),
+        ("/pos/register/carts/7/complete/", False),  # its re-check must see a version moved since the quote
+        ("/pos/sales/7/refund/", False),
+        ("/settings/promotions/", False),
+    ],
+)
+def test_the_registers_requests_read_every_version_in_one_round_trip(rf, monkeypatch, path, pins):
+    from dispensary import versioned
+    from dispensary.middleware import PinnedVersionsMiddleware
+
+    NAMES.bump()
+    expected = NAMES.version()
+    round_trips = []
+    real_get = cache.get
+
+    def counted_get(*args, **kwargs):
+        round_trips.append(args)
+        return real_get(*args, **kwargs)
+
+    def view(request):
+        monkeypatch.setattr(versioned.cache, "get", counted_get)
+        return NAMES.version(), versions(NAMES.name)[NAMES.name]
+
+    seen = PinnedVersionsMiddleware(view)(rf.get(path))
+    assert seen == (expected, expected)
+    assert (round_trips == []) is pins

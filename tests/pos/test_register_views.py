@@ -509,3 +509,33 @@ def test_the_receipt_starts_the_next_sale_at_the_register(client_in, register, b
     session.pop("pos.register_id")
     session.save()
     assert "data-new-sale" not in client_in.get(done["receipt_url"]).content.decode()
+
+
+def test_the_counters_choices_kept_per_process_follow_every_change(
+    served_with_redis, client_in, store, organization, cart
+):
+    """The staff who may buy and the promotions to choose are read once per process (the page's reads): a new
+    member or promotion, and one taken away, show on the very next page."""
+    from pos.models import Promotion
+
+    _as_committed()
+    before = client_in.get(url(cart)).content.decode()
+    assert "Ada Lovelace" not in before and "Counter deal" not in before
+    member = UserFactory(organization=organization, first_name="Ada", last_name="Lovelace")
+    promotion = Promotion.objects.create(
+        organization=organization, name="Counter deal", kind="amount", value=D("5"), automatic=False
+    )
+    _as_committed()
+    with CaptureQueriesContext(connection) as first:
+        page = client_in.get(url(cart)).content.decode()
+    assert "Ada Lovelace" in page and "Counter deal" in page
+    with CaptureQueriesContext(connection) as second:
+        assert "Ada Lovelace" in client_in.get(url(cart)).content.decode()
+    assert _statements(second) < _statements(first)  # kept: the choices were not read again
+    member.is_active = False
+    member.save()
+    promotion.active = False
+    promotion.save()
+    _as_committed()
+    page = client_in.get(url(cart)).content.decode()
+    assert "Ada Lovelace" not in page and "Counter deal" not in page
