@@ -323,11 +323,17 @@ def vehicle_update(
 # --- Shifts ----------------------------------------------------------------------------------------------------
 
 
-def _shift_checks(*, store: Store, driver: DriverProfile, vehicle, starts_at, ends_at, zones) -> list:
-    problems: dict[str, list[str]] = {}
+def _instants(starts_at, ends_at) -> tuple[dt.datetime, dt.datetime]:
+    """UTC instants: a difference of two times in one local zone is wall-clock time (wrong across a
+    daylight-saving change), of two UTC times the real duration."""
     for moment in (starts_at, ends_at):
         if not isinstance(moment, dt.datetime) or moment.tzinfo is None:
             raise ValueError("shift times are aware datetimes")
+    return starts_at.astimezone(dt.UTC), ends_at.astimezone(dt.UTC)
+
+
+def _shift_checks(*, store: Store, driver: DriverProfile, vehicle, starts_at, ends_at, zones) -> list:
+    problems: dict[str, list[str]] = {}
     if ends_at <= starts_at:
         problems["ends_at"] = ["The shift must end after it starts."]
     elif ends_at - starts_at > LONGEST_SHIFT:
@@ -407,6 +413,7 @@ def driver_shift_create(
     *, store: Store, actor, driver: DriverProfile, vehicle: Vehicle | None, starts_at, ends_at, zones=None
 ) -> DriverShift:
     """A shift for a driver at a store; `zones` empty or None: every zone of the store."""
+    starts_at, ends_at = _instants(starts_at, ends_at)
     zone_list = _shift_checks(
         store=store, driver=driver, vehicle=vehicle, starts_at=starts_at, ends_at=ends_at, zones=zones
     )
@@ -449,6 +456,7 @@ def driver_shift_update(
     """Change a shift's vehicle, times or zones (not after it was cancelled or clocked out)."""
     current = DriverShift.objects.select_related("store", "driver__user").get(pk=shift.pk)
     store, driver = current.store, current.driver
+    starts_at, ends_at = _instants(starts_at, ends_at)
     zone_list = _shift_checks(
         store=store, driver=driver, vehicle=vehicle, starts_at=starts_at, ends_at=ends_at, zones=zones
     )
