@@ -27,7 +27,9 @@ urlpatterns = [
     path("fleet/stores/<int:store_id>/shifts/", fleet_views.shifts, name="shifts"),
     path("fleet/stores/<int:store_id>/shifts/<int:shift_id>/", fleet_views.shift_edit, name="shift_edit"),
     path(
-        "stores/<int:store_id>/shifts/<int:shift_id>/cancel/", fleet_views.shift_cancel, name="shift_cancel"
+        "fleet/stores/<int:store_id>/shifts/<int:shift_id>/cancel/",
+        fleet_views.shift_cancel,
+        name="shift_cancel",
     ),
     path("shifts/<int:shift_id>/clock-in/", fleet_views.shift_clock_in, name="shift_clock_in"),
     path("shifts/<int:shift_id>/clock-out/", fleet_views.shift_clock_out, name="shift_clock_out"),
