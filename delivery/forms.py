@@ -190,7 +190,7 @@ class DriverForm(ApplicationErrorForm):
         help_text="Staff of the organization who hold the driver role and have no driver profile yet.",
     )
     licence_number = forms.CharField(
-        label="Driver's licence number", max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
+        label="Licence number", max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
     )
     licence_region = forms.CharField(
         label="Licence state", max_length=2, initial="CA", widget=forms.TextInput(attrs={"size": 3})
