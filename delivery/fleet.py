@@ -442,8 +442,9 @@ def driver_shift_create(
 
 
 def _locked_shift(shift: DriverShift) -> DriverShift:
+    # Only the shift's row: PostgreSQL cannot lock the nullable side (no vehicle) of an outer join.
     return (
-        DriverShift.objects.select_for_update()
+        DriverShift.objects.select_for_update(of=("self",))
         .select_related("store", "driver__user", "vehicle")
         .get(pk=shift.pk)
     )
