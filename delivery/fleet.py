@@ -75,6 +75,8 @@ def _profile_values(
         problems["licence_region"] = ["Give the issuing state as two letters, e.g. CA."]
     if not isinstance(licence_expires, dt.date):
         problems["licence_expires"] = ["Give the licence's expiry date."]
+    elif not dt.date(2000, 1, 1) <= licence_expires <= today + dt.timedelta(days=20 * 366):
+        problems["licence_expires"] = ["That expiry date is not a licence's: check the year."]
     if not isinstance(date_of_birth, dt.date):
         problems["date_of_birth"] = ["Give the driver's date of birth."]
     elif not 16 <= age_on(date_of_birth, today) <= 100:

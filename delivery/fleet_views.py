@@ -189,10 +189,13 @@ def vehicle_edit(request, store_id: int, vehicle_id: int):
 
 
 def _day_from(request, store) -> dt.date:
+    today = store_local_date(store)
     try:
-        return dt.date.fromisoformat(request.GET.get("day") or request.POST.get("day") or "")
+        day = dt.date.fromisoformat(request.GET.get("day") or request.POST.get("day") or "")
     except ValueError:
-        return store_local_date(store)
+        return today
+    # A day far off is a typo (and the page's next-day link must not overflow): today instead.
+    return day if abs((day - today).days) <= 3660 else today
 
 
 def _shift_form(store, data=None, *, editing=None, day=None):

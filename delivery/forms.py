@@ -279,6 +279,8 @@ class ShiftForm(ApplicationErrorForm):
         data = super().clean()
         if self.errors:
             return data
+        if not 2000 <= data["day"].year <= 2100:
+            raise forms.ValidationError("Choose a day between the years 2000 and 2100.")
         try:
             starts_at, ends_at = local_window(self.store, data["day"], data["start"], data["end"])
         except ValueError:

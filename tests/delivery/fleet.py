@@ -20,7 +20,7 @@ def make_driver(store, *, username=None, born=dt.date(1990, 5, 17), licence="D12
         user=member,
         licence_number=licence,
         licence_region="CA",
-        licence_expires=expires or dt.date(2099, 1, 1),
+        licence_expires=expires or dt.date(2040, 1, 1),
         date_of_birth=born,
         phone="(415) 555-0134",
     )

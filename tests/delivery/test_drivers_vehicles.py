@@ -56,6 +56,7 @@ def test_profile_refused_without_the_role_or_for_another_organization(organizati
         ("licence_region", "California", "two letters"),
         ("phone", "12", "not a valid phone number"),
         ("date_of_birth", dt.date(1890, 1, 1), "check the year"),
+        ("licence_expires", dt.date(9999, 12, 31), "not a licence's"),
     ],
 )
 def test_bad_profile_input_is_refused(organization, store, field, value, message):

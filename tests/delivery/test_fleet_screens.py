@@ -210,3 +210,17 @@ def test_day_view_reads_a_bounded_number_of_queries(clock, store, manager):
     for index in range(5):
         make_shift(store, make_driver(store), make_vehicle(store, plate=f"2BBB{index:03}"), DAY)
     assert count() == few
+
+
+def test_a_far_off_day_shows_today_and_a_far_off_shift_is_refused(clock, store, manager, dana):
+    clock.move_to(local(store, DAY, 8))
+    client = signed_in(manager)
+    shown = client.get(page(store, "shifts/?day=9999-12-31"))
+    assert shown.status_code == 200 and shown.context["day"] == DAY
+    form = {"driver": dana.pk, "day": "9999-12-31", "start": "20:00", "end": "02:00"}
+    refused = client.post(page(store, "shifts/"), form)
+    assert refused.status_code == 400
+    assert refused.context["form"].errors["day"] == ["Give a date between 1900 and 2199."]
+    refused = client.post(page(store, "shifts/"), {**form, "day": "2150-01-01"})
+    assert "Choose a day between the years 2000 and 2100." in refused.content.decode()
+    assert not DriverShift.objects.exists()
