@@ -224,3 +224,21 @@ def test_a_far_off_day_shows_today_and_a_far_off_shift_is_refused(clock, store, 
     refused = client.post(page(store, "shifts/"), {**form, "day": "2150-01-01"})
     assert "Choose a day between the years 2000 and 2100." in refused.content.decode()
     assert not DriverShift.objects.exists()
+
+
+@pytest.mark.parametrize("listing", ["drivers/", "vehicles/"])
+def test_driver_and_vehicle_lists_read_a_bounded_number_of_queries(store, manager, listing):
+    client = signed_in(manager)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(page(store, listing)).status_code == 200
+        return len(queries)
+
+    make_driver(store)
+    make_vehicle(store, plate="1AAA001")
+    few = count()
+    for index in range(5):
+        make_driver(store)
+        make_vehicle(store, plate=f"2BBB{index:03}")
+    assert count() == few
