@@ -148,7 +148,7 @@ class DemoDriver:
 
 
 DRIVERS = [
-    # `driver` comes from the core demo's staff; the others are added here.
+    # The logins come from the core demo's staff (dispensary.demo.STAFF); a missing one is added here.
     DemoDriver(
         "driver",
         "Dante",
