@@ -22,3 +22,13 @@ class DeliveryConfig(AppConfig):
                 owns=("/delivery/stores/",),
             )
         )
+        nav_link_register(
+            NavLink(
+                "Drivers and shifts",
+                "delivery:fleet_current",
+                73,
+                can_manage_zones,
+                group="settings",
+                owns=("/delivery/fleet/",),
+            )
+        )

@@ -1,13 +1,30 @@
 """Delivery demo data: zones around the demo stores (a small near zone inside a wider city zone, so the overlap
-rule shows) and an excluded place or two, through the same services as the zones screen. Idempotent: a zone
-or place of the same name is left as it is. The places are fictional ("demo")."""
+rule shows) and an excluded place or two, through the same services as the zones screen; drivers with their
+profiles, vehicles, and shifts covering the moment the demo is loaded (the `driver` login clocked in), so the
+dispatch board has drivers on shift. Idempotent: a zone, place, driver or vehicle of the same name is left as
+it is, and a driver already on shift now gets no second shift. The places and people are fictional."""
+
+import datetime as dt
+from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
-from delivery.models import DeliveryExclusion, DeliveryZone
+from delivery.fleet import (
+    ShiftOverlap,
+    driver_profile_create,
+    driver_shift_clock_in,
+    driver_shift_create,
+    plate_normalize,
+    vehicle_create,
+)
+from delivery.models import DeliveryExclusion, DeliveryZone, DriverProfile, DriverShift, Vehicle
 from delivery.services import delivery_exclusion_create, delivery_zone_create
-from dispensary.demo import ORG_SLUG
-from dispensary.models import Store
+from dispensary.clock import store_local_date
+from dispensary.demo import DEMO_PASSWORD, ORG_SLUG
+from dispensary.models import Store, User
+from dispensary.roles import Role
+from dispensary.services import staff_create
 
 
 def _polygon(*corners):
@@ -94,7 +111,7 @@ PLACES = {
 
 @transaction.atomic
 def demo_load() -> dict[str, int]:
-    added = {"zones": 0, "excluded places": 0}
+    added = {"zones": 0, "excluded places": 0, "drivers": 0, "vehicles": 0, "shifts": 0}
     stores = Store.objects.filter(organization__slug=ORG_SLUG, code__in=list(ZONES)).select_related(
         "organization"
     )
@@ -109,4 +126,142 @@ def demo_load() -> dict[str, int]:
             if place["name"] not in place_names:
                 delivery_exclusion_create(store=store, actor=None, **place)
                 added["excluded places"] += 1
+    by_code = {store.code: store for store in stores}
+    if by_code:
+        _fleet_load(by_code, added)
     return added
+
+
+@dataclass(frozen=True)
+class DemoDriver:
+    username: str
+    first_name: str
+    last_name: str
+    store: str
+    licence_number: str
+    licence_region: str
+    date_of_birth: dt.date
+    phone: str
+    vehicle_plate: str
+    hours_before_now: int  # the shift starts this many whole hours before the demo's "now"
+    clocked_in: bool
+
+
+DRIVERS = [
+    # The logins come from the core demo's staff (dispensary.demo.STAFF); a missing one is added here.
+    DemoDriver(
+        "driver",
+        "Dante",
+        "Brooks",
+        "sf-mission",
+        "D4821937",
+        "CA",
+        dt.date(1991, 3, 14),
+        "(415) 555-0190",
+        "8DMO101",
+        1,
+        True,
+    ),
+    DemoDriver(
+        "driver.sf2",
+        "Rosa",
+        "Alvarez",
+        "sf-mission",
+        "A7730215",
+        "CA",
+        dt.date(1996, 11, 2),
+        "(415) 555-0191",
+        "8DMO102",
+        2,
+        False,
+    ),
+    DemoDriver(
+        "driver.mi",
+        "Jamal",
+        "Carter",
+        "detroit-riverside",
+        "C400123456789",
+        "MI",
+        dt.date(1988, 7, 23),
+        "(313) 555-0192",
+        "DMO4501",
+        1,
+        False,
+    ),
+]
+
+VEHICLES = {
+    "sf-mission": [
+        dict(make="Toyota", model="Prius", year=2021, colour="Silver", plate="8DMO101", capacity=12),
+        dict(make="Kia", model="Niro EV", year=2023, colour="Blue", plate="8DMO102", capacity=10),
+    ],
+    "detroit-riverside": [
+        dict(make="Ford", model="Transit Connect", year=2020, colour="White", plate="DMO4501", capacity=16),
+    ],
+}
+
+
+def _fleet_load(stores: dict[str, Store], added: dict[str, int]) -> None:
+    organization = next(iter(stores.values())).organization
+    plates = set(Vehicle.objects.filter(organization=organization).values_list("plate", flat=True))
+    for code, vehicles in VEHICLES.items():
+        for vehicle in vehicles:
+            if code in stores and plate_normalize(vehicle["plate"]) not in plates:
+                vehicle_create(store=stores[code], actor=None, **vehicle)
+                added["vehicles"] += 1
+    now = timezone.now()
+    for demo in DRIVERS:
+        store = stores.get(demo.store)
+        if store is None:
+            continue
+        user = User.objects.filter(username=demo.username).first()
+        if user is None:
+            user = staff_create(
+                organization=organization,
+                actor=None,
+                username=demo.username,
+                password=DEMO_PASSWORD,
+                roles=[Role.DRIVER],
+                stores=[store],
+                first_name=demo.first_name,
+                last_name=demo.last_name,
+                email=f"{demo.username}@emerald-coast.example",
+            )
+        profile = DriverProfile.objects.filter(user=user).first()
+        if profile is None:
+            profile = driver_profile_create(
+                organization=organization,
+                actor=None,
+                user=user,
+                licence_number=demo.licence_number,
+                licence_region=demo.licence_region,
+                # Valid for years after whatever day the demo is loaded on.
+                licence_expires=store_local_date(store) + dt.timedelta(days=3 * 365),
+                date_of_birth=demo.date_of_birth,
+                phone=demo.phone,
+            )
+            added["drivers"] += 1
+        on_shift = DriverShift.objects.filter(
+            driver=profile, cancelled_at__isnull=True, starts_at__lte=now, ends_at__gt=now
+        ).exists()
+        if on_shift:
+            continue
+        hour = now.astimezone(store.tz).replace(minute=0, second=0, microsecond=0)
+        starts_at = hour - dt.timedelta(hours=demo.hours_before_now)
+        try:
+            with transaction.atomic():
+                shift = driver_shift_create(
+                    store=store,
+                    actor=None,
+                    driver=profile,
+                    vehicle=Vehicle.objects.filter(
+                        organization=organization, plate=demo.vehicle_plate
+                    ).first(),
+                    starts_at=starts_at,
+                    ends_at=starts_at + dt.timedelta(hours=8),
+                )
+        except ShiftOverlap:
+            continue  # a shift from an earlier load today holds the driver or the vehicle: leave it
+        if demo.clocked_in:
+            driver_shift_clock_in(shift=shift, actor=user)
+        added["shifts"] += 1

@@ -174,3 +174,122 @@ class PointCheckForm(ApplicationErrorForm):
         initial=50,
         widget=forms.TextInput(attrs=MONEY_ATTRS),
     )
+
+
+# --- Drivers, vehicles and shifts --------------------------------------------------------------------------------
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+
+
+class DriverForm(ApplicationErrorForm):
+    user = forms.ModelChoiceField(
+        queryset=None,
+        label="Employee",
+        empty_label="Choose an employee with the driver role",
+        help_text="Staff of the organization who hold the driver role and have no driver profile yet.",
+    )
+    licence_number = forms.CharField(
+        label="Licence number", max_length=40, widget=forms.TextInput(attrs={"autocomplete": "off"})
+    )
+    licence_region = forms.CharField(
+        label="Licence state", max_length=2, initial="CA", widget=forms.TextInput(attrs={"size": 3})
+    )
+    licence_expires = forms.DateField(label="Licence expires", widget=DATE_WIDGET)
+    date_of_birth = forms.DateField(
+        label="Date of birth",
+        widget=DATE_WIDGET,
+        help_text="Drivers must be 21 or older on each day they drive.",
+    )
+    phone = forms.CharField(
+        max_length=32,
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}),
+    )
+    is_active = forms.BooleanField(label="Active (can be given shifts)", required=False, initial=True)
+
+    def __init__(self, *args, candidates=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if candidates is None:
+            del self.fields["user"]
+        else:
+            self.fields["user"].queryset = candidates
+            self.fields["user"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+
+    def service_arguments(self) -> dict:
+        return {key: value for key, value in self.cleaned_data.items() if key != "user"}
+
+
+class VehicleForm(ApplicationErrorForm):
+    make = forms.CharField(max_length=40, help_text="e.g. Toyota")
+    model = forms.CharField(max_length=40, help_text="e.g. Prius")
+    year = forms.IntegerField(
+        min_value=1980, max_value=2100, widget=forms.NumberInput(attrs={"inputmode": "numeric"})
+    )
+    colour = forms.CharField(max_length=30)
+    plate = forms.CharField(
+        label="Licence plate", max_length=16, help_text="Spaces and dashes are ignored: 7ABC-123 is 7ABC123."
+    )
+    vin = forms.CharField(label="VIN (optional)", max_length=17, required=False)
+    capacity = forms.IntegerField(
+        label="Capacity (orders per route)",
+        min_value=1,
+        max_value=200,
+        help_text="How many orders the vehicle carries on one route; the route planner keeps to it.",
+    )
+    is_active = forms.BooleanField(label="In service", required=False, initial=True)
+
+
+class ShiftForm(ApplicationErrorForm):
+    driver = forms.ModelChoiceField(queryset=None, empty_label="Choose a driver")
+    vehicle = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="No vehicle yet",
+        help_text="A vehicle drives one shift at a time.",
+    )
+    day = forms.DateField(widget=DATE_WIDGET)
+    start = forms.TimeField(label="Starts", widget=TIME_WIDGET)
+    end = forms.TimeField(
+        label="Ends", widget=TIME_WIDGET, help_text="An end before the start is the next morning."
+    )
+    zones = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Zones served",
+        help_text="Leave all unticked to serve every zone of the store.",
+    )
+
+    def __init__(self, *args, store, drivers=None, vehicles, zones, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.store = store
+        if drivers is None:
+            del self.fields["driver"]
+        else:
+            self.fields["driver"].queryset = drivers
+            self.fields["driver"].label_from_instance = lambda profile: profile.name
+        self.fields["vehicle"].queryset = vehicles
+        self.fields["zones"].queryset = zones
+
+    def clean(self):
+        import datetime as dt
+
+        from delivery.selectors import local_window
+
+        data = super().clean()
+        if self.errors:
+            return data
+        if not 2000 <= data["day"].year <= 2100:
+            raise forms.ValidationError("Choose a day between the years 2000 and 2100.")
+        try:
+            starts_at, ends_at = local_window(self.store, data["day"], data["start"], data["end"])
+        except ValueError:
+            raise forms.ValidationError(
+                "That time does not exist on that day (the clocks go forward); choose another."
+            ) from None
+        if ends_at <= starts_at:
+            ends_at = dt.datetime.combine(
+                data["day"] + dt.timedelta(days=1), data["end"], tzinfo=self.store.tz
+            )
+        data["starts_at"], data["ends_at"] = starts_at, ends_at
+        return data

@@ -131,3 +131,136 @@ class DeliveryAddress(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line1}, {self.city}"
+
+
+# --- Drivers, vehicles and shifts --------------------------------------------------------------------------------
+
+
+class DriverProfile(models.Model):
+    """A staff member who drives: the organization's User with the driver role, with the licence and the date
+    of birth the law asks about (21 or older on every day they drive). The licence number is personal data:
+    lists show it masked, managers read it in full and each such read is audit-logged."""
+
+    organization = models.ForeignKey(
+        "dispensary.Organization", on_delete=models.PROTECT, related_name="driver_profiles"
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="driver_profile"
+    )
+    licence_number = models.CharField(max_length=30)
+    licence_region = models.CharField(max_length=2, help_text="Issuing state, e.g. CA.")
+    licence_expires = models.DateField()
+    date_of_birth = models.DateField()
+    phone = models.CharField(max_length=20, help_text="E.164")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user__first_name", "user__last_name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return self.user.get_full_name() or self.user.get_username()
+
+    @property
+    def licence_masked(self) -> str:
+        return "•••" + self.licence_number[-3:] if len(self.licence_number) > 3 else "•••"
+
+
+class Vehicle(models.Model):
+    """A car of a store's fleet. capacity: how many orders it carries on one route (the planner's one
+    capacity dimension: delivery.routing.planner.Vehicle.capacity)."""
+
+    organization = models.ForeignKey("dispensary.Organization", on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey("dispensary.Store", on_delete=models.PROTECT, related_name="vehicles")
+    make = models.CharField(max_length=40)
+    model = models.CharField(max_length=40)
+    year = models.PositiveSmallIntegerField()
+    colour = models.CharField(max_length=30)
+    plate = models.CharField(max_length=12, help_text="Upper case letters and digits only.")
+    vin = models.CharField(max_length=17, blank=True)
+    capacity = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(200)])
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["store_id", "make", "model", "plate"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "plate"], name="vehicle_plate_unique_per_org"),
+            models.CheckConstraint(condition=models.Q(capacity__gte=1), name="vehicle_capacity_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.colour} {self.make} {self.model} ({self.plate})"
+
+
+class DriverShift(models.Model):
+    """A driver's shift at a store: planned start and end (aware instants, entered in the store's local time),
+    the vehicle they drive, the zones they serve (all the store's zones unless chosen), and when they clocked
+    in and out. Overlaps (a driver or a vehicle on two shifts at once) are refused by the services, which lock
+    the driver's profile and the vehicle first."""
+
+    store = models.ForeignKey("dispensary.Store", on_delete=models.PROTECT, related_name="driver_shifts")
+    driver = models.ForeignKey(DriverProfile, on_delete=models.PROTECT, related_name="shifts")
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="shifts", null=True, blank=True
+    )
+    day = models.DateField(help_text="The store's local day the shift starts on.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    all_zones = models.BooleanField(default=True)
+    zones = models.ManyToManyField(DeliveryZone, blank=True, related_name="+")
+    clocked_in_at = models.DateTimeField(null=True, blank=True)
+    clocked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    clocked_out_at = models.DateTimeField(null=True, blank=True)
+    clocked_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="shift_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(clocked_out_at__isnull=True) | models.Q(clocked_in_at__isnull=False),
+                name="shift_clock_out_after_in",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "day"]),
+            models.Index(fields=["driver", "starts_at"]),
+            models.Index(fields=["vehicle", "starts_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.driver} {self.day.isoformat()}"
+
+    @property
+    def status(self) -> str:
+        if self.cancelled_at:
+            return "cancelled"
+        if self.clocked_out_at:
+            return "finished"
+        if self.clocked_in_at:
+            return "on_shift"
+        return "planned"
+
+    @property
+    def status_label(self) -> str:
+        return {
+            "cancelled": "Cancelled",
+            "finished": "Clocked out",
+            "on_shift": "On shift",
+            "planned": "Planned",
+        }[self.status]

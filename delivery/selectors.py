@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from guardian.models import UserObjectPermission
+
 from compliance.rules.delivery import (
     LegalHours,
     legal_hours,
@@ -18,7 +20,7 @@ from compliance.rules.delivery import (
 )
 from compliance.selectors import jurisdiction_rules_get
 from delivery.geometry import distance_m, geometry_covers
-from delivery.models import DeliveryExclusion, DeliveryZone
+from delivery.models import DeliveryExclusion, DeliveryZone, DriverProfile, DriverShift, Vehicle
 from dispensary.models import WEEKDAYS, Store
 
 PO_BOX = re.compile(r"\b(p\.?\s*o\.?\s*box|post\s+office\s+box)\b", re.IGNORECASE)
@@ -265,3 +267,104 @@ def delivery_quote_get(
         estimated_minutes=zone.estimated_minutes if zone else None,
         minimum_order=zone.minimum_order if zone else None,
     )
+
+
+# --- Drivers, vehicles and shifts --------------------------------------------------------------------------------
+
+
+def driver_profile_list(*, organization, store: Store | None = None):
+    """The organization's driver profiles; with `store`, those whose member was granted that store."""
+    profiles = DriverProfile.objects.filter(organization=organization).select_related("user")
+    if store is not None:
+        granted = UserObjectPermission.objects.filter(
+            permission__codename="access_store",
+            permission__content_type__app_label="dispensary",
+            content_type__app_label="dispensary",
+            content_type__model="store",
+            object_pk=str(store.pk),
+        ).values("user_id")
+        profiles = profiles.filter(user_id__in=granted)
+    return profiles
+
+
+def vehicle_list(*, store: Store, active_only: bool = False):
+    vehicles = Vehicle.objects.filter(store=store)
+    return vehicles.filter(is_active=True) if active_only else vehicles
+
+
+def shift_day_list(*, store: Store, day: dt.date):
+    """A store's shifts starting on a local day, in start order, cancelled ones included (the page greys
+    them). Two queries: the shifts with driver and vehicle, and their chosen zones."""
+    return (
+        DriverShift.objects.filter(store=store, day=day)
+        .select_related("driver__user", "vehicle")
+        .prefetch_related("zones")
+        .order_by("starts_at", "pk")
+    )
+
+
+def driver_shifts_for_user(*, user, day_of=None):
+    """The signed-in driver's own shifts that are not over: today's (in each store's local day) and any later
+    one, soonest first; never anyone else's."""
+    from django.utils import timezone
+
+    now = day_of or timezone.now()
+    return (
+        DriverShift.objects.filter(
+            driver__user=user, cancelled_at__isnull=True, ends_at__gt=now - dt.timedelta(hours=12)
+        )
+        .select_related("store", "vehicle", "driver__user")
+        .order_by("starts_at")
+    )
+
+
+@dataclass(frozen=True)
+class OnShift:
+    """A driver on shift at a moment, as the dispatch board and the planner read it."""
+
+    shift_id: int
+    driver: DriverProfile
+    vehicle: Vehicle | None
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    zone_ids: frozenset[int]
+    clocked_in: bool
+
+    @property
+    def capacity(self) -> int:
+        return self.vehicle.capacity if self.vehicle else 0
+
+
+def drivers_on_shift(store: Store, at: dt.datetime) -> list[OnShift]:
+    """Who is on shift at a store at an instant (planned shift covering `at`, not cancelled, not clocked out),
+    with their vehicle and capacity, the shift's window and the ids of the zones they serve. At most three
+    queries, however many drivers: shifts with driver and vehicle, chosen zones, the store's active zones."""
+    if at.tzinfo is None:
+        raise ValueError("`at` is an aware datetime")
+    shifts = list(
+        DriverShift.objects.filter(
+            store=store,
+            cancelled_at__isnull=True,
+            clocked_out_at__isnull=True,
+            starts_at__lte=at,
+            ends_at__gt=at,
+        )
+        .select_related("driver__user", "vehicle")
+        .prefetch_related("zones")
+        .order_by("starts_at", "pk")
+    )
+    every_zone: frozenset[int] = frozenset()
+    if any(shift.all_zones for shift in shifts):
+        every_zone = frozenset(delivery_zone_list(store=store, active_only=True).values_list("pk", flat=True))
+    return [
+        OnShift(
+            shift_id=shift.pk,
+            driver=shift.driver,
+            vehicle=shift.vehicle,
+            starts_at=shift.starts_at,
+            ends_at=shift.ends_at,
+            zone_ids=every_zone if shift.all_zones else frozenset(zone.pk for zone in shift.zones.all()),
+            clocked_in=shift.clocked_in_at is not None,
+        )
+        for shift in shifts
+    ]

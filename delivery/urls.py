@@ -1,6 +1,6 @@
 from django.urls import path
 
-from delivery import views
+from delivery import fleet_views, views
 
 app_name = "delivery"
 
@@ -15,4 +15,22 @@ urlpatterns = [
     path(
         "stores/<int:store_id>/places/<int:place_id>/remove/", views.exclusion_remove, name="exclusion_remove"
     ),
+    path("fleet/", fleet_views.fleet_current, name="fleet_current"),
+    path("fleet/stores/<int:store_id>/drivers/", fleet_views.drivers, name="drivers"),
+    path("fleet/stores/<int:store_id>/drivers/<int:driver_id>/", fleet_views.driver_edit, name="driver_edit"),
+    path("fleet/stores/<int:store_id>/vehicles/", fleet_views.vehicles, name="vehicles"),
+    path(
+        "fleet/stores/<int:store_id>/vehicles/<int:vehicle_id>/",
+        fleet_views.vehicle_edit,
+        name="vehicle_edit",
+    ),
+    path("fleet/stores/<int:store_id>/shifts/", fleet_views.shifts, name="shifts"),
+    path("fleet/stores/<int:store_id>/shifts/<int:shift_id>/", fleet_views.shift_edit, name="shift_edit"),
+    path(
+        "fleet/stores/<int:store_id>/shifts/<int:shift_id>/cancel/",
+        fleet_views.shift_cancel,
+        name="shift_cancel",
+    ),
+    path("shifts/<int:shift_id>/clock-in/", fleet_views.shift_clock_in, name="shift_clock_in"),
+    path("shifts/<int:shift_id>/clock-out/", fleet_views.shift_clock_out, name="shift_clock_out"),
 ]

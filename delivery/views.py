@@ -18,6 +18,7 @@ from delivery.selectors import (
     delivery_quote_get,
     delivery_week_hours,
     delivery_zone_list,
+    driver_shifts_for_user,
 )
 from delivery.services import (
     delivery_exclusion_create,
@@ -41,7 +42,9 @@ ZONE_MANAGERS = {Role.OWNER, Role.MANAGER}
 @staff_view(allow=can_see_driver_home)
 def driver_home(request):
     stores = [store_today(store) for store in request.accessible_stores]
-    return render(request, "delivery/driver_home.html", {"stores": stores})
+    # The member's own shifts only (today's and the next ones): never another driver's.
+    shifts = list(driver_shifts_for_user(user=request.user)[:5])
+    return render(request, "delivery/driver_home.html", {"stores": stores, "shifts": shifts})
 
 
 def can_manage_zones(user) -> bool:

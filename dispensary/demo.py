@@ -74,6 +74,8 @@ STAFF = [
     DemoStaff("budtender", "Bella", "Torres", Role.BUDTENDER, ("sf-mission",)),
     DemoStaff("budtender.mi", "Ben", "Walker", Role.BUDTENDER, ("detroit-riverside",)),
     DemoStaff("driver", "Dante", "Brooks", Role.DRIVER, ("sf-mission",)),
+    DemoStaff("driver.sf2", "Rosa", "Alvarez", Role.DRIVER, ("sf-mission",)),
+    DemoStaff("driver.mi", "Jamal", "Carter", Role.DRIVER, ("detroit-riverside",)),
 ]
 
 FIRST_NAMES = (

@@ -1,13 +1,15 @@
 """The delivery demo: zones around both demo stores (a near zone inside the city one), excluded places, the
 store itself inside its near zone, and loading again adds nothing."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from delivery import demo as delivery_demo
 from delivery.models import DeliveryExclusion, DeliveryZone
-from delivery.selectors import delivery_place_check, delivery_quote_get
+from delivery.selectors import delivery_place_check, delivery_quote_get, drivers_on_shift
 from dispensary import demo as core_demo
 from dispensary.models import Store
 
@@ -16,8 +18,20 @@ pytestmark = pytest.mark.django_db
 
 def test_demo_zones_and_places_around_the_demo_stores(shipped_rules):
     core_demo.demo_load()
-    assert delivery_demo.demo_load() == {"zones": 4, "excluded places": 3}
-    assert delivery_demo.demo_load() == {"zones": 0, "excluded places": 0}
+    assert delivery_demo.demo_load() == {
+        "zones": 4,
+        "excluded places": 3,
+        "drivers": 3,
+        "vehicles": 3,
+        "shifts": 3,
+    }
+    assert delivery_demo.demo_load() == {
+        "zones": 0,
+        "excluded places": 0,
+        "drivers": 0,
+        "vehicles": 0,
+        "shifts": 0,
+    }
     mission = Store.objects.get(code="sf-mission")
     riverside = Store.objects.get(code="detroit-riverside")
     assert DeliveryZone.objects.filter(store=mission).count() == 2
@@ -39,3 +53,30 @@ def test_demo_zones_and_places_around_the_demo_stores(shipped_rules):
         delivery_place_check(store=mission, latitude="37.79", longitude="-122.48").zone.name
         == "San Francisco"
     )
+
+
+def test_demo_drivers_on_shift_now_with_their_vehicles(shipped_rules, clock):
+    # Any hour of the day: the demo's shifts cover the moment it is loaded.
+    clock.move_to(dt.datetime(2026, 3, 8, 23, 40, tzinfo=dt.UTC))  # the day the clocks go forward in the US
+    core_demo.demo_load()
+    delivery_demo.demo_load()
+    mission = Store.objects.get(code="sf-mission")
+    riverside = Store.objects.get(code="detroit-riverside")
+    now = timezone.now()
+    on_shift = drivers_on_shift(mission, now)
+    assert [
+        (entry.driver.user.username, entry.vehicle.plate, entry.capacity, entry.clocked_in)
+        for entry in on_shift
+    ] == [
+        ("driver.sf2", "8DMO102", 10, False),
+        ("driver", "8DMO101", 12, True),
+    ]
+    assert all(
+        entry.zone_ids == set(DeliveryZone.objects.filter(store=mission).values_list("pk", flat=True))
+        for entry in on_shift
+    )
+    assert [entry.driver.user.username for entry in drivers_on_shift(riverside, now)] == ["driver.mi"]
+    # Two hours later, still on shift; loading again adds no shift.
+    clock.advance(dt.timedelta(hours=2))
+    assert delivery_demo.demo_load()["shifts"] == 0
+    assert len(drivers_on_shift(mission, timezone.now())) == 2

@@ -35,7 +35,7 @@ def test_demo_load_is_idempotent_and_complete(capsys):
     ) == counts
     assert AuditRecord.objects.count() == audits
     assert "added: 0 organizations, 0 stores, 0 staff, 0 customers" in second
-    assert "added: 1 organizations, 2 stores, 7 staff, 200 customers" in first
+    assert "added: 1 organizations, 2 stores, 9 staff, 200 customers" in first
     for role in Role:
         assert any(member.role == role for member in STAFF)
     for member in STAFF:

@@ -35,6 +35,7 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Promotions",
         "Event outbox",
         "Delivery zones",
+        "Drivers and shifts",
     ]
 
 
@@ -77,6 +78,8 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         ("/outbox/dead-letters/", "Event outbox"),
         ("/delivery/stores/1/zones/", "Delivery zones"),
         ("/delivery/stores/1/zones/4/", "Delivery zones"),
+        ("/delivery/fleet/stores/1/shifts/", "Drivers and shifts"),
+        ("/delivery/fleet/stores/1/drivers/3/", "Drivers and shifts"),
         ("/delivery/", "Delivery"),
     ],
 )
