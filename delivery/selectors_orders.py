@@ -19,3 +19,22 @@ def delivery_order_get(*, stores, order_id: int) -> DeliveryOrder | None:
         )
         .first()
     )
+
+
+def phone_order_products(*, store) -> list:
+    """Products with stock available at the store (on hand, not allocated), by name: what staff can offer on
+    the phone. One query."""
+    from django.db.models import F
+
+    from inventory.models import Product
+
+    return list(
+        Product.objects.filter(
+            organization_id=store.organization_id,
+            packages__store=store,
+            packages__quantity_on_hand__gt=F("packages__quantity_allocated"),
+        )
+        .distinct()
+        .order_by("name", "id")
+        .only("id", "name", "price", "sold_by")[:300]
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from delivery import views
+from delivery import views, views_orders
 
 app_name = "delivery"
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path(
         "stores/<int:store_id>/places/<int:place_id>/remove/", views.exclusion_remove, name="exclusion_remove"
     ),
+    *views_orders.urlpatterns,
 ]
