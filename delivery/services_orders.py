@@ -199,6 +199,16 @@ def delivery_order_create(
             channel=channel,
             age_verification=age_verification,
         )
+        # Two requests with one key at once: the second gets the first's order from the pickup service.
+        replayed = DeliveryOrder.objects.filter(order=order).select_related("order", "zone").first()
+        if replayed is not None:
+            return replayed
+        if order.fulfilment != Fulfilment.DELIVERY:
+            raise Conflict(
+                "This idempotency key was used for another order.",
+                details={"idempotency_key": idempotency_key},
+                code="idempotency_key_reused",
+            )
         if order.estimated_total < zone.minimum_order:
             raise _refuse(
                 [
