@@ -56,6 +56,60 @@ def compete(works):
     return results, errors
 
 
+def _shop():
+    organization = OrganizationFactory()
+    store = StoreFactory(organization=organization)
+    staff = UserFactory(organization=organization, roles=["budtender"], stores=[store])
+    delivery_zone_create(
+        store=store,
+        actor=staff,
+        name="City",
+        geometry=square(37.70, -122.52, 37.82, -122.35),
+        minimum_order="0",
+        fee="4.99",
+        estimated_minutes=35,
+    )
+    product = ProductFactory(organization=organization, price=D("45.00"))
+    package = receive(store, product, 5)
+    customer = CustomerFactory(organization=organization, date_of_birth=dt.date(1990, 5, 17))
+    home = DeliveryAddress.objects.create(
+        customer=customer,
+        line1="1 Market St",
+        city="SF",
+        region="CA",
+        postal_code="94105",
+        source="client",
+        **INSIDE,
+    )
+    return store, staff, product, package, customer, home
+
+
+def test_one_key_sent_twice_at_once_places_one_delivery_order(clock):
+    clock.move_to(NOW, tick=True)
+    store, staff, product, package, customer, home = _shop()
+
+    def place():
+        return delivery_order_create(
+            store=store,
+            customer=customer,
+            customer_type="adult_use",
+            lines=[(product.pk, D("1"))],
+            idempotency_key="same",
+            window_start=local(16),
+            window_end=local(17),
+            address=home,
+            created_by=staff,
+        )
+
+    results, errors = compete({"first": place, "second": place})
+
+    assert errors == {}
+    assert results["first"].pk == results["second"].pk
+    assert (PickupOrder.objects.count(), DeliveryOrder.objects.count()) == (1, 1)
+    assert Package.objects.get(pk=package.pk).quantity_allocated == D("1")
+    assert ledger_mismatch_list(store=store) == []
+
+
 @pytest.mark.parametrize("round_", range(3))
 def test_a_delivery_order_and_a_walk_in_sale_for_the_last_eighth_one_wins(clock, round_):
     clock.move_to(NOW, tick=True)
