@@ -341,3 +341,27 @@ def test_completing_at_the_door_is_a_sale_with_the_door_check_recorded(
         idempotency_key="door-1",
     )
     assert again.pk == sale.pk
+
+
+def test_a_delivery_order_is_not_on_the_counters_pickup_list_nor_arrives_at_the_door(
+    now, store, customer, home, zone, product, package, budtender
+):
+    from dispensary.clock import store_local_date
+    from pos.selectors.pickup import pickup_orders_for_day
+    from pos.selectors.queue import pickup_arrival_get, pickup_arrival_list
+    from pos.services.pickup import pickup_order_create
+
+    delivery = place(store, customer, [(product.pk, D("1"))], address=home, created_by=budtender)
+    pickup = pickup_order_create(
+        store=store,
+        customer=customer,
+        customer_type="adult_use",
+        lines=[(product.pk, D("1"))],
+        idempotency_key="p-1",
+        created_by=budtender,
+    )
+
+    today = store_local_date(store)
+    assert [order.pk for order in pickup_orders_for_day(store=store, day=today)] == [pickup.pk]
+    assert [order.pk for order in pickup_arrival_list(store=store)] == [pickup.pk]
+    assert pickup_arrival_get(store=store, order_id=delivery.order_id) is None
