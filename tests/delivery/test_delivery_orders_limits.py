@@ -63,11 +63,6 @@ def walk_in(store, register, staff, customer, product, quantity, verification, k
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The counter's quote (pos.selectors.quote._quote, owned by another branch this round) does not yet "
-    "count the customer's open orders as pending purchases; see the report for the patch.",
-)
 def test_an_open_delivery_order_counts_at_the_counter_the_same_day(
     now, store, customer, home, zone, product, package, budtender, register, door_id
 ):
@@ -121,3 +116,33 @@ def test_two_open_orders_of_two_channels_share_one_allowance(
         deliver(store, customer, home, product, "2", staff=budtender, key="d-2").order.fulfilment
         == "delivery"
     )
+
+
+def test_an_order_placed_between_the_quote_and_the_sale_refuses_the_sale(
+    now, store, customer, home, zone, product, package, budtender, register, door_id
+):
+    from pos.selectors.quote import CartInput, quote
+    from pos.services import sale_complete
+
+    verification = door_id(customer, budtender)
+    priced = quote(
+        CartInput(
+            store=store,
+            customer_type="adult_use",
+            lines=(QuoteLineInput(product.pk, D("2")),),
+            customer=customer,
+            id_verification=verification,
+        )
+    )
+    assert priced.limit_violations == ()
+    deliver(store, customer, home, product, "7", staff=budtender)  # 24.5 g: 7 g more is over 28.5
+
+    with pytest.raises(PurchaseLimitExceeded):
+        sale_complete(
+            quote=priced,
+            tenders=[TenderInput("cash", D("200"))],
+            register=register,
+            staff=budtender,
+            idempotency_key="s-1",
+        )
+    assert Sale.objects.count() == 0
