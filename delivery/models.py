@@ -264,3 +264,39 @@ class DriverShift(models.Model):
             "on_shift": "On shift",
             "planned": "Planned",
         }[self.status]
+
+
+# --- Delivery orders (issue 12, orders) -------------------------------------------------------------------------
+
+
+class DeliveryOrder(models.Model):
+    """The delivery facts of an order (pos.PickupOrder with fulfilment=delivery): where (the customer's address
+    and its coordinates as booked), which zone served it with the fee and estimated time it applied, and the
+    window the customer booked. The order itself (lines, allocation, limits, status) is the pos order's."""
+
+    order = models.OneToOneField("pos.PickupOrder", on_delete=models.PROTECT, related_name="delivery")
+    address = models.ForeignKey(DeliveryAddress, on_delete=models.PROTECT, related_name="delivery_orders")
+    address_text = models.CharField(max_length=500, help_text="The address as booked, on one line.")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LATITUDE)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LONGITUDE)
+    zone = models.ForeignKey(DeliveryZone, on_delete=models.PROTECT, related_name="delivery_orders")
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    fee = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    minimum_order = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    estimated_minutes = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["window_start", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(window_end__gt=models.F("window_start")),
+                name="delivery_order_window_ends_after_start",
+            ),
+            models.CheckConstraint(condition=models.Q(fee__gte=0), name="delivery_order_fee_gte_0"),
+        ]
+        indexes = [models.Index(fields=["zone", "window_start"], name="delivery_order_zone_window")]
+
+    def __str__(self) -> str:
+        return f"Delivery of order {self.order_id}"

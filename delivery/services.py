@@ -12,7 +12,7 @@ from delivery.models import DeliveryAddress, DeliveryExclusion, DeliveryZone
 from delivery.selectors import physical_address_reasons
 from dispensary.audit import audit_record, snapshot
 from dispensary.errors import ApplicationError, ValidationFailed
-from dispensary.models import Customer, Store
+from dispensary.models import Customer, Store, User
 
 MAX_MONEY = Decimal("100000")
 MAX_MINUTES = 24 * 60
@@ -408,7 +408,7 @@ def delivery_address_create(
             latitude=latitude,
             longitude=longitude,
             source=source,
-            created_by=actor if getattr(actor, "pk", None) else None,
+            created_by=actor if isinstance(actor, User) else None,  # an API client is no user
         )
         audit_record(
             actor=actor,

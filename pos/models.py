@@ -374,8 +374,29 @@ class ManagerPin(models.Model):
 # --- Check-in queue and pickup orders -----------------------------------------------------------------------
 
 
+class Fulfilment(models.TextChoices):
+    PICKUP = "pickup", "Pickup at the store"
+    DELIVERY = "delivery", "Delivery"
+
+
+class OrderChannel(models.TextChoices):
+    API = "api", "Online (API)"
+    PHONE = "phone", "Phone order taken by staff"
+    KIOSK = "kiosk", "In-store kiosk"
+    STAFF = "staff", "Staff"
+
+
+class AgeVerificationMethod(models.TextChoices):
+    COUNTER_SCAN = "counter_scan", "ID scanned at the counter"
+    DOOR_CHECK = "door_check", "ID checked at the door on delivery"
+    ONLINE = "online", "Verified online by the ordering channel"
+    MEDICAL_CARD = "medical_card", "Medical card checked"
+
+
 class PickupOrder(models.Model):
-    """An order placed ahead (online, API) whose stock is allocated until it is picked up, cancelled or expires."""
+    """An order placed ahead (online, by phone, at a kiosk) whose stock is allocated until it is handed over
+    (picked up at the counter or delivered), cancelled or expires. The class keeps its historical name; its
+    `fulfilment` says whether it is picked up or delivered (the delivery facts live in delivery.DeliveryOrder)."""
 
     class Status(models.TextChoices):
         RESERVED = "reserved", "Reserved"
@@ -398,6 +419,27 @@ class PickupOrder(models.Model):
         help_text='Whose key it is: "client:<id>" or "user:<id>"; two callers may use the same key.',
     )
     source = models.CharField(max_length=20, default="api")
+    fulfilment = models.CharField(max_length=8, choices=Fulfilment.choices, default=Fulfilment.PICKUP)
+    channel = models.CharField(max_length=8, choices=OrderChannel.choices, default=OrderChannel.API)
+    age_verification_method = models.CharField(
+        max_length=12,
+        choices=AgeVerificationMethod.choices,
+        blank=True,
+        help_text="How the customer's age and identity were verified (blank: not yet).",
+    )
+    age_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    age_verified_by_name = models.CharField(
+        max_length=120, blank=True, help_text="Who verified: the staff member's or the channel's name."
+    )
+    age_verified_at = models.DateTimeField(null=True, blank=True)
+    age_verification_reference = models.CharField(
+        max_length=120, blank=True, help_text="The channel's verification id, or the medical card number."
+    )
+    id_verification = models.ForeignKey(
+        "compliance.IdVerification", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     api_client = models.ForeignKey(
         "dispensary.ApiClient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -428,7 +470,7 @@ class PickupOrder(models.Model):
         indexes = [models.Index(fields=["store", "status"], name="pos_pickup_store_status")]
 
     def __str__(self) -> str:
-        return f"Pickup {self.pk}"
+        return f"{'Delivery' if self.fulfilment == Fulfilment.DELIVERY else 'Pickup'} {self.pk}"
 
 
 class PickupOrderLine(models.Model):

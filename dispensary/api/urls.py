@@ -47,6 +47,7 @@ urlpatterns = [
     path("v1/inventory/", include("inventory.api.urls")),
     path("v1/compliance/", include("compliance.api.urls")),
     path("v1/", include("pos.api.urls")),
+    path("v1/", include("delivery.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (docs/?script): no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -143,8 +143,27 @@ class PickupOrderLineSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AgeVerificationSerializer(serializers.Serializer):
+    method = serializers.CharField(
+        source="age_verification_method",
+        read_only=True,
+        help_text="`counter_scan` (ID scanned at the counter), `door_check` (ID checked at the door on delivery), "
+        "`online` (verified online by the ordering channel), `medical_card`; empty: not verified yet.",
+    )
+    method_label = serializers.CharField(source="get_age_verification_method_display", read_only=True)
+    verified_by = serializers.CharField(source="age_verified_by_name", read_only=True)
+    verified_at = serializers.DateTimeField(source="age_verified_at", read_only=True, allow_null=True)
+    reference = serializers.CharField(source="age_verification_reference", read_only=True)
+
+    class Meta:
+        ref_name = "OrderAgeVerification"
+
+
 class PickupOrderSerializer(serializers.ModelSerializer):
     lines = PickupOrderLineSerializer(many=True, read_only=True)
+    age_verification = AgeVerificationSerializer(source="*", read_only=True)
+    fulfilment = serializers.CharField(read_only=True, help_text="`pickup` or `delivery`.")
+    channel = serializers.CharField(read_only=True, help_text="`api`, `phone`, `kiosk` or `staff`.")
     sale = serializers.SerializerMethodField(help_text="The sale that completed the order.")
     status = serializers.CharField(
         read_only=True, help_text="`reserved`, `checked_in`, `completed`, `cancelled` or `expired`."
@@ -160,6 +179,9 @@ class PickupOrderSerializer(serializers.ModelSerializer):
             "caregiver",
             "status",
             "source",
+            "fulfilment",
+            "channel",
+            "age_verification",
             "placed_at",
             "pickup_after",
             "expires_at",

@@ -11,7 +11,7 @@ from compliance.rules import CartLine, Purchase
 from dispensary.clock import store_local_day_bounds
 from dispensary.models import Customer, Store
 from inventory.models import ProductLimitAmount
-from pos.models import PickupOrder, PickupOrderLine
+from pos.models import Fulfilment, PickupOrder, PickupOrderLine
 
 OPEN_STATUSES = (PickupOrder.Status.RESERVED, PickupOrder.Status.CHECKED_IN)
 
@@ -74,10 +74,12 @@ def pickup_order_get(*, stores, order_id: int) -> PickupOrder | None:
 
 
 def pickup_orders_for_day(*, store: Store, day: dt.date) -> QuerySet[PickupOrder]:
-    """What the counter has to prepare or has handled on the store's local `day`: orders placed or due that
-    day, and every order still open, soonest to expire first."""
+    """What the counter has to prepare or has handled on the store's local `day`: pickup orders placed or due
+    that day, and every pickup order still open, soonest to expire first (delivery orders leave by car)."""
     start, end = store_local_day_bounds(store, day)
     due = Q(pickup_after__gte=start, pickup_after__lt=end)
     placed = Q(placed_at__gte=start, placed_at__lt=end)
-    queryset = PickupOrder.objects.filter(store=store).filter(due | placed | Q(status__in=OPEN_STATUSES))
+    queryset = PickupOrder.objects.filter(store=store, fulfilment=Fulfilment.PICKUP).filter(
+        due | placed | Q(status__in=OPEN_STATUSES)
+    )
     return _with_details(queryset).order_by("expires_at", "id")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from dispensary.clock import store_local_date, store_local_day_bounds
 from dispensary.models import Customer, Organization, Store
-from pos.models import PickupOrder, QueueEntry, Register
+from pos.models import Fulfilment, PickupOrder, QueueEntry, Register
 
 LIVE = (QueueEntry.Status.WAITING, QueueEntry.Status.SERVING)
 
@@ -102,7 +102,9 @@ def pickup_arrival_list(
     now = now or timezone.now()
     _, end_of_day = store_local_day_bounds(store, store_local_date(store, at=now))
     return list(
-        PickupOrder.objects.filter(store=store, status=PickupOrder.Status.RESERVED, expires_at__gt=now)
+        PickupOrder.objects.filter(
+            store=store, fulfilment=Fulfilment.PICKUP, status=PickupOrder.Status.RESERVED, expires_at__gt=now
+        )
         .filter(Q(pickup_after__isnull=True) | Q(pickup_after__lt=end_of_day))
         .select_related("customer")
         .annotate(line_count=Count("lines"))
@@ -111,8 +113,13 @@ def pickup_arrival_list(
 
 
 def pickup_arrival_get(*, store: Store, order_id: int) -> PickupOrder | None:
-    """A pickup order of this store (None for another store's: the caller answers 404)."""
-    return PickupOrder.objects.select_related("customer").filter(store=store, pk=order_id).first()
+    """A pickup order of this store (None for another store's, or for a delivery order, which never arrives at
+    the door: the caller answers 404)."""
+    return (
+        PickupOrder.objects.select_related("customer")
+        .filter(store=store, pk=order_id, fulfilment=Fulfilment.PICKUP)
+        .first()
+    )
 
 
 def queue_register_list(*, store: Store) -> list[Register]:

@@ -42,6 +42,7 @@ from pos.promotions import (
     points_for,
 )
 from pos.selectors.loyalty import LOYALTY, LoyaltyContext, loyalty_context_get
+from pos.selectors.pickup import pickup_reserved_purchases
 from pos.selectors.promotions import PROMOTIONS, promotion_data_get
 from pos.selectors.sales import customer_limit_history, patient_limit_history, tax_specs_in_force
 
@@ -156,6 +157,7 @@ class Quote:
     stock_picked: bool = False  # every line has its packages (else the sale picks them under locks)
     history_since: dt.datetime | None = None  # the limits' history was read from then...
     history_count: int = 0  # ...and held this many purchases
+    open_orders_count: int = 0  # the customer's other open orders counted as bought
 
     @property
     def limits(self) -> tuple[LimitUsage, ...]:
@@ -532,6 +534,17 @@ def _quote(cart: CartInput, *, picks: bool, read_under: tuple[tuple[str, int], .
     judged_by, since, history = limits_read(
         rules=rules, customer=customer, customer_type=cart.customer_type, today=today, now=now
     )
+    # The customer's open orders (pickup or delivery, every channel) count as bought: an order and walk-in
+    # sales cannot together pass a limit. The order this sale hands over is the cart itself.
+    pending = (
+        pickup_reserved_purchases(
+            customer=customer,
+            at=now,
+            exclude_order_id=cart.pickup_order.pk if cart.pickup_order is not None else None,
+        )
+        if customer is not None
+        else []
+    )
     verdict = limits_verdict(
         store=store,
         customer=customer,
@@ -544,6 +557,7 @@ def _quote(cart: CartInput, *, picks: bool, read_under: tuple[tuple[str, int], .
         resident=buyer.resident,
         via_caregiver=cart.caregiver is not None,
         history=history,
+        pending=pending,
     )
     taxes = tax_specs_in_force(jurisdiction=store.jurisdiction, on=today)
     applied, loyalty = cart_discounts(
@@ -593,5 +607,6 @@ def _quote(cart: CartInput, *, picks: bool, read_under: tuple[tuple[str, int], .
         stock_picked=stock.complete,
         history_since=since,
         history_count=len(history),
+        open_orders_count=len(pending),
         **quote_totals(priced),
     )

@@ -1,9 +1,11 @@
-"""Pickup orders: placed ahead (online, through the API) under the same limit engine as the checkout, their stock
-allocated until the customer picks them up (a sale whose quote's cart names the order completes it), cancels, or the
-hold expires."""
+"""Orders placed ahead (online through the API, by phone, at a kiosk), for pickup or delivery, under the same limit
+engine as the checkout, their stock allocated until the order is handed over (a sale whose quote's cart names the
+order completes it, at the counter or at the door), cancelled, or the hold expires. delivery.services places a
+delivery order through `pickup_order_create` after checking the zone, the window and the zone's minimum."""
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -29,7 +31,14 @@ from inventory.services import (
 )
 from pos.errors import SaleNotAllowed
 from pos.events import PickupOrderClosed, PickupOrderPlaced
-from pos.models import CustomerType, PickupOrder, PickupOrderLine
+from pos.models import (
+    AgeVerificationMethod,
+    CustomerType,
+    Fulfilment,
+    OrderChannel,
+    PickupOrder,
+    PickupOrderLine,
+)
 from pos.selectors.checks import purchase_check
 from pos.selectors.pickup import OPEN_STATUSES, pickup_reserved_purchases
 from pos.selectors.quote import CartInput, QuoteLineInput, buyer_resident, products_for, quote
@@ -37,6 +46,35 @@ from pos.selectors.quote import CartInput, QuoteLineInput, buyer_resident, produ
 DEFAULT_HOLD_HOURS = 24
 MAX_DAYS_AHEAD = 14
 MAX_LINES = 50
+
+
+# Checks made before the hand-over; the counter's scan and the door's check are recorded when the order completes.
+AHEAD_METHODS = (AgeVerificationMethod.ONLINE, AgeVerificationMethod.MEDICAL_CARD)
+
+
+@dataclass(frozen=True)
+class AgeVerificationInput:
+    """How the ordering channel verified the customer's age and identity before the order: online by the
+    channel's own service (its reference), or the medical card checked (its number)."""
+
+    method: str
+    reference: str = ""
+    verified_by_name: str = ""
+
+
+def idempotency_owner(*, api_client: ApiClient | None, created_by: User | None) -> str:
+    """Whose idempotency key it is: an API client's or a staff member's (two callers may use the same key)."""
+    if api_client is not None:
+        return f"client:{api_client.pk}"
+    return f"user:{created_by.pk}" if created_by is not None else ""
+
+
+def pickup_order_for_key(*, store: Store, api_client, created_by, idempotency_key: str) -> PickupOrder | None:
+    """The order this caller already placed under this key at this store, if any."""
+    owner = idempotency_owner(api_client=api_client, created_by=created_by)
+    return PickupOrder.objects.filter(
+        store=store, idempotency_owner=owner, idempotency_key=idempotency_key
+    ).first()
 
 
 def pickup_hold() -> dt.timedelta:
@@ -61,9 +99,37 @@ def _quantity(value) -> Decimal | None:
 
 
 def _validate(
-    *, store, customer, customer_type, lines, idempotency_key, pickup_after, now, note, external_reference
+    *,
+    store,
+    customer,
+    customer_type,
+    lines,
+    idempotency_key,
+    pickup_after,
+    now,
+    note,
+    external_reference,
+    fulfilment=Fulfilment.PICKUP,
+    channel=OrderChannel.API,
+    age_verification=None,
 ) -> list[tuple[int, Decimal]]:
     problems: dict[str, list] = {}
+    if fulfilment not in Fulfilment.values:
+        problems["fulfilment"] = [f"Use one of {', '.join(Fulfilment.values)}."]
+    if channel not in OrderChannel.values:
+        problems["channel"] = [f"Use one of {', '.join(OrderChannel.values)}."]
+    if age_verification is not None:
+        if age_verification.method not in AHEAD_METHODS:
+            problems["age_verification"] = [
+                "Before the hand-over, an order records an online verification or a medical card; the ID "
+                "scanned at the counter or checked at the door is recorded when the order is handed over."
+            ]
+        elif age_verification.method == AgeVerificationMethod.MEDICAL_CARD and customer_type != "medical":
+            problems["age_verification"] = ["A medical card verifies medical orders only."]
+        elif (
+            len(age_verification.reference or "") > 120 or len(age_verification.verified_by_name or "") > 120
+        ):
+            problems["age_verification"] = ["At most 120 characters for the reference and the name."]
     if customer is None or customer.organization_id != store.organization_id:
         problems["customer"] = ["Unknown customer."]
     if customer_type not in CustomerType.values:
@@ -97,8 +163,23 @@ def _validate(
             else:
                 parsed.append((product_id, quantity))
     if problems:
-        raise ValidationFailed("The pickup order cannot be placed as given.", details=problems)
+        raise ValidationFailed("The order cannot be placed as given.", details=problems)
     return parsed
+
+
+def _ahead_verification(age_verification, *, api_client, created_by, now) -> dict:
+    if age_verification is None:
+        return {}
+    by_name = age_verification.verified_by_name or (
+        api_client.name if api_client is not None else created_by.get_full_name() or created_by.username
+    )
+    return {
+        "age_verification_method": age_verification.method,
+        "age_verification_reference": age_verification.reference or "",
+        "age_verified_by": created_by if api_client is None else None,
+        "age_verified_by_name": by_name[:120],
+        "age_verified_at": now,
+    }
 
 
 def _check_customer(*, store: Store, customer: Customer, customer_type: str, today: dt.date) -> None:
@@ -129,13 +210,21 @@ def pickup_order_create(
     external_reference: str = "",
     now: dt.datetime | None = None,
     caregiver: Customer | None = None,
+    fulfilment: str = Fulfilment.PICKUP,
+    channel: str | None = None,
+    age_verification: AgeVerificationInput | None = None,
 ) -> PickupOrder:
     """Place a pickup order in one transaction: the limits (counting the customer's purchases and other open
     orders), the stock allocated first-expiring-first-out, priced at list price. The same caller's key at the same
     store returns the first order (the unique constraint decides); a refused order writes nothing. `caregiver`
     collects a medical patient's order (a registered caregiver of the patient: a younger patient may be served
-    so where the state allows it)."""
+    so where the state allows it). `fulfilment` is pickup or delivery (delivery.services.delivery_order_create
+    places delivery orders); `channel` where the order came from (api, phone, kiosk, staff; by default the API
+    for a client, staff for a staff member); `age_verification` how the channel verified the customer's age and
+    identity before the order (online, or the medical card)."""
     now = now or timezone.now()
+    if channel is None:
+        channel = OrderChannel.API if api_client is not None else OrderChannel.STAFF
     if caregiver is not None and (
         caregiver.organization_id != store.organization_id or customer_type != CustomerType.MEDICAL
     ):
@@ -152,13 +241,14 @@ def pickup_order_create(
         now=now,
         note=note,
         external_reference=external_reference,
+        fulfilment=fulfilment,
+        channel=channel,
+        age_verification=age_verification,
     )
     today = store_local_date(store, at=now)
     actor = created_by or api_client
     # The key belongs to its caller: another caller's order under the same key is none of this caller's.
-    owner = (
-        f"client:{api_client.pk}" if api_client is not None else f"user:{created_by.pk}" if created_by else ""
-    )
+    owner = idempotency_owner(api_client=api_client, created_by=created_by)
     with transaction.atomic():
         order = PickupOrder(
             store=store,
@@ -175,6 +265,9 @@ def pickup_order_create(
             external_reference=external_reference or "",
             note=note or "",
             caregiver=caregiver,
+            fulfilment=fulfilment,
+            channel=channel,
+            **_ahead_verification(age_verification, api_client=api_client, created_by=created_by, now=now),
         )
         try:
             with transaction.atomic():
@@ -264,6 +357,9 @@ def pickup_order_create(
             instance=order,
             after={
                 "customer_type": customer_type,
+                "fulfilment": fulfilment,
+                "channel": channel,
+                "age_verification_method": order.age_verification_method,
                 "estimated_total": str(order.estimated_total),
                 "expires_at": order.expires_at.isoformat(),
                 "lines": line_data,
@@ -454,7 +550,28 @@ def pickup_order_fulfil(
     before = locked.status
     locked.status = PickupOrder.Status.COMPLETED
     locked.closed_at = now
-    locked.save(update_fields=["status", "closed_at"])
+    fields = ["status", "closed_at"]
+    if sale.id_verification_id is not None:
+        # The ID checked at the hand-over is the order's verification of record.
+        locked.age_verification_method = (
+            AgeVerificationMethod.DOOR_CHECK
+            if locked.fulfilment == Fulfilment.DELIVERY
+            else AgeVerificationMethod.COUNTER_SCAN
+        )
+        locked.id_verification_id = sale.id_verification_id
+        locked.age_verified_by = actor if getattr(actor, "pk", None) else None
+        locked.age_verified_by_name = (actor.get_full_name() or actor.username)[:120] if actor else ""
+        locked.age_verified_at = now
+        locked.age_verification_reference = ""
+        fields += [
+            "age_verification_method",
+            "id_verification",
+            "age_verified_by",
+            "age_verified_by_name",
+            "age_verified_at",
+            "age_verification_reference",
+        ]
+    locked.save(update_fields=fields)
     type(sale).objects.filter(pk=sale.pk).update(pickup_order=locked)
     sale.pickup_order = locked
     store = locked.store
@@ -466,6 +583,7 @@ def pickup_order_fulfil(
         after={
             "status": PickupOrder.Status.COMPLETED,
             "sale_id": sale.pk,
+            "age_verification_method": locked.age_verification_method,
             "released": [
                 {"package_id": take.package_id, "quantity": quantity_text(take.quantity)} for take in unused
             ],

@@ -51,6 +51,7 @@ from pos.models import (
     CustomerType,
     DrawerSession,
     LoyaltyAccount,
+    PickupOrder,
     Refund,
     RefundLine,
     Register,
@@ -64,6 +65,7 @@ from pos.models import (
 from pos.pricing import ZERO, money
 from pos.selectors.checks import anonymous_check, verdict_enforce
 from pos.selectors.loyalty import LoyaltyContext
+from pos.selectors.pickup import OPEN_STATUSES
 from pos.selectors.promotions import coupon_codes_normalize
 from pos.selectors.quote import CartInput, Quote, QuoteLine, quote_versions
 from pos.selectors.quote import quote as quote_cart
@@ -505,6 +507,7 @@ def _points(quote: Quote) -> tuple[int, int]:
 @dataclass(frozen=True)
 class _LockedBuyer:
     purchases: int  # the customer's purchases in the quote's limits window, now
+    open_orders: int  # ...and their other open orders, now
     loyalty: LoyaltyContext | None  # the quote's, with the account's balance as locked
 
 
@@ -522,6 +525,15 @@ def _purchases_since(since: dt.datetime | None, customer_ref: str, sale: Sale):
     return Coalesce(Subquery(sales), 0)
 
 
+def _open_orders(customer_ref: str, quote: Quote):
+    order = quote.cart.pickup_order
+    orders = PickupOrder.objects.filter(customer_id=OuterRef(customer_ref), status__in=OPEN_STATUSES)
+    if order is not None:
+        orders = orders.exclude(pk=order.pk)
+    orders = orders.order_by().values("customer_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(orders), 0)
+
+
 def _lock_buyer(quote: Quote, sale: Sale) -> _LockedBuyer | None:
     """Lock the customer (one sale at a time per customer, so two registers cannot both use the same
     allowance), with their loyalty account when the quote read one, in one query that also counts their
@@ -535,22 +547,28 @@ def _lock_buyer(quote: Quote, sale: Sale) -> _LockedBuyer | None:
         purchases = (
             Customer.objects.select_for_update(of=("self",))
             .filter(pk=customer.pk)
-            .annotate(purchases=_purchases_since(quote.history_since, "pk", sale))
-            .values_list("purchases", flat=True)
+            .annotate(
+                purchases=_purchases_since(quote.history_since, "pk", sale),
+                open_orders=_open_orders("pk", quote),
+            )
+            .values_list("purchases", "open_orders")
             .first()
-        )
-        return _LockedBuyer(purchases or 0, loyalty)
+        ) or (0, 0)
+        return _LockedBuyer(purchases[0], purchases[1], loyalty)
     locked = (
         LoyaltyAccount.objects.select_for_update(of=("self", "customer"))
         .select_related("customer")
         .only("pk", "balance", "customer__id")
-        .annotate(purchases=_purchases_since(quote.history_since, "customer_id", sale))
+        .annotate(
+            purchases=_purchases_since(quote.history_since, "customer_id", sale),
+            open_orders=_open_orders("customer_id", quote),
+        )
         .get(pk=account.pk)
     )
     current = copy.copy(account)
     current.balance = locked.balance
     current.customer = customer
-    return _LockedBuyer(locked.purchases, replace(loyalty, account=current))
+    return _LockedBuyer(locked.purchases, locked.open_orders, replace(loyalty, account=current))
 
 
 def _lock_codes(*, store: Store, coupon_codes: Sequence[str]) -> None:
@@ -577,6 +595,7 @@ def _current(quote: Quote, *, now: dt.datetime, today: dt.date, buyer: _LockedBu
         or abs(now - quote.at) > QUOTE_VALID_FOR
         or bool(cart.coupon_codes or cart.reward_ids)
         or (buyer is not None and buyer.purchases != quote.history_count)
+        or (buyer is not None and buyer.open_orders != quote.open_orders_count)
         or (buyer is not None and account is not None and buyer.loyalty.account.balance != account.balance)
     )
     if not moved:

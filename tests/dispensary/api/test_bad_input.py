@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from delivery.models import DeliveryAddress
 from dispensary.inputs import JSON_MAX_DEPTH
 from dispensary.models import AuditRecord, Customer, Store
 from inventory.models import IncomingTransfer, Package, Product, StockMovement
@@ -109,6 +110,24 @@ def writes(world) -> dict:
             "note": "",
             "external_reference": "",
         },
+        ("post", "/api/v1/delivery-orders"): {
+            "store": store.pk,
+            "customer": customer.pk,
+            "customer_type": "adult_use",
+            "lines": [{"product": product.pk, "quantity": "1"}],
+            "address": {
+                "line1": "1 Market St",
+                "city": "San Francisco",
+                "region": "CA",
+                "postal_code": "94105",
+                "latitude": "37.75",
+                "longitude": "-122.45",
+            },
+            "window_start": "2026-03-10T14:00:00-07:00",
+            "window_end": "2026-03-10T15:00:00-07:00",
+            "age_verification": {"method": "online", "reference": "V-1", "verified_by": "IDme"},
+            "note": "",
+        },
         ("post", f"/api/v1/inventory/packages/{world['package'].pk}/adjustments"): {
             "quantity": "1",
             "reason": "entry_error",
@@ -137,6 +156,7 @@ def counts() -> tuple:
     return (
         Customer.objects.count(),
         PickupOrder.objects.count(),
+        DeliveryAddress.objects.count(),
         StockMovement.objects.count(),
         IncomingTransfer.objects.count(),
         Sale.objects.count(),

@@ -44,6 +44,9 @@ OPERATIONS = {
     ("POST", "/api/v1/pickup-orders"),
     ("GET", "/api/v1/pickup-orders/{order_id}"),
     ("POST", "/api/v1/pickup-orders/{order_id}/cancel"),
+    ("POST", "/api/v1/delivery-orders"),
+    ("GET", "/api/v1/delivery-orders/{order_id}"),
+    ("POST", "/api/v1/delivery-orders/{order_id}/cancel"),
     *INVENTORY_OPERATIONS,
     *COMPLIANCE_OPERATIONS,
 }
