@@ -3,22 +3,25 @@ and metered with `quote` first and refused (nothing written) when it would break
 override lifts a limit. Completing a cart calls `sale_complete` with the cart's own idempotency key."""
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
 from compliance.identity import IdVerificationResult, caregiver_link_get, id_verify
+from compliance.models import IdVerification
 from compliance.selectors import jurisdiction_rules_get
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import Conflict, ValidationFailed
 from dispensary.inputs import InputRejected, id_parse, money_parse, quantity_parse
 from dispensary.models import Customer, Store, User
+from dispensary.writes import prepared_cursor
 from inventory.errors import PackageNotSellable
 from inventory.models import Package, Product, quantity_text
 from inventory.selectors import package_sellable_list
@@ -38,28 +41,127 @@ from pos.services.sales import (
 # --- Helpers --------------------------------------------------------------------------------------------------
 
 
-def _locked(cart: Cart) -> Cart:
-    """The cart, locked for this change, and still open. Read by id within its store, so that `cart` may be
-    only that (`Cart(pk=..., store=...)`, the register's own request): Cart.DoesNotExist for another store's."""
-    # Joined: what most changes read. The store when the caller has none (the register's request has it), the
-    # caregiver (seldom there) read when present: compiling each joined table's columns costs CPU every time.
-    store_known = Cart.store.is_cached(cart)
-    locked = (
-        Cart.objects.select_for_update(of=("self",))
-        .select_related("customer", "id_verification", *(() if store_known else ("store",)))
-        .get(pk=cart.pk, store_id=cart.store_id)
+class _Columns:
+    """One model's columns in a hand-written statement: their SQL (under an alias), and the instance made from a
+    row's part with the converters the ORM would apply (dates, decimals and JSON on SQLite, JSON on PostgreSQL).
+    Made once per process and vendor, so the hot reads below compile nothing per request."""
+
+    def __init__(self, model, alias: str, vendor: str) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        quote = connection.ops.quote_name
+        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+        self.width = len(fields)
+        self.names = [field.attname for field in fields]
+        self.converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(alias)
+            found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if found:
+                self.converters.append((index, column, found))
+
+    def make(self, row: Sequence, start: int = 0):
+        """The instance of `row[start:start + width]` (None for a LEFT JOIN's missing row)."""
+        values = list(row[start : start + self.width])
+        if values[0] is None:
+            return None
+        for index, column, converters in self.converters:
+            value = values[index]
+            for converter in converters:
+                value = converter(value, column, connection)
+            values[index] = value
+        return self.model.from_db(connection.alias, self.names, values)
+
+
+@functools.cache
+def _lock_statements(vendor: str, with_store: bool) -> tuple[str, list[_Columns]]:
+    """The cart's lock and touch in one statement: `UPDATE ... WHERE id AND store AND open RETURNING`, which
+    takes the row lock as SELECT FOR UPDATE did, with the customer and ID check (and the store when the caller
+    has none) joined to it on PostgreSQL. SQLite, which locks the whole database on the first write and cannot
+    join to an UPDATE's rows, reads the cart joined first and then touches it (the same two statements as
+    before the change)."""
+    quote = connection.ops.quote_name
+    joined = [(Customer, "cu", "customer_id"), (IdVerification, "iv", "id_verification_id")]
+    if with_store:
+        joined.append((Store, "st", "store_id"))
+    cart = _Columns(Cart, "c", vendor)
+    columns = [cart, *(_Columns(model, alias, vendor) for model, alias, _ in joined)]
+    joins = " ".join(
+        f"LEFT JOIN {quote(model._meta.db_table)} {alias} ON {alias}.{quote(model._meta.pk.column)} = c.{quote(fk)}"
+        for model, alias, fk in joined
     )
+    table = quote(Cart._meta.db_table)
+    select = ", ".join(column.sql for column in columns)
+    if vendor == "postgresql":
+        sql = (
+            f"WITH c AS (UPDATE {table} SET {quote('updated_at')} = %s WHERE {quote('id')} = %s"  # noqa: S608
+            f" AND {quote('store_id')} = %s AND {quote('status')} = %s RETURNING *)"
+            f" SELECT {select} FROM c {joins}"
+        )
+    else:
+        sql = f"SELECT {select} FROM {table} c {joins} WHERE c.{quote('id')} = %s AND c.{quote('store_id')} = %s"  # noqa: S608 - names from the models, values are parameters
+    return sql, columns
+
+
+def _locked(cart: Cart) -> Cart:
+    """The cart, locked and touched (its `updated_at` now) for this change, and still open, with its customer and
+    ID check. Read by id within its store, so that `cart` may be only that (`Cart(pk=..., store=...)`, the
+    register's own request): Cart.DoesNotExist for another store's, Conflict for a cart no longer open."""
+    store_known = Cart.store.is_cached(cart)
+    vendor = connection.vendor
+    sql, columns = _lock_statements(vendor, not store_known)
+    now = timezone.now()
+    stamp = Cart._meta.get_field("updated_at").get_db_prep_value(now, connection)
+    with prepared_cursor() as cursor:
+        if vendor == "postgresql":
+            cursor.execute(sql, [stamp, cart.pk, cart.store_id, Cart.Status.OPEN.value])
+        else:
+            cursor.execute(sql, [cart.pk, cart.store_id])
+        row = cursor.fetchone()
+        if (
+            vendor != "postgresql"
+            and row is not None
+            and row[columns[0].names.index("status")] == Cart.Status.OPEN
+        ):
+            cursor.execute(
+                f"UPDATE {connection.ops.quote_name(Cart._meta.db_table)} SET updated_at = %s WHERE id = %s",  # noqa: S608 - names from the models, values are parameters
+                [stamp, cart.pk],
+            )
+    if row is None and vendor == "postgresql":
+        # Not locked: missing, another store's, or no longer open (the refusal says which).
+        found = (
+            Cart.objects.filter(pk=cart.pk, store_id=cart.store_id).values_list("status", flat=True).first()
+        )
+        if found is None:
+            raise Cart.DoesNotExist("Cart matching query does not exist.")
+        _refuse_closed(found)
+    if row is None:
+        raise Cart.DoesNotExist("Cart matching query does not exist.")
+    locked = columns[0].make(row)
+    _refuse_closed(locked.status)
+    locked.updated_at = now
+    start = columns[0].width
+    related = ["customer", "id_verification", *(() if store_known else ("store",))]
+    for name, column in zip(related, columns[1:], strict=True):
+        Cart._meta.get_field(name).set_cached_value(locked, column.make(row, start))
+        start += column.width
     if store_known:
         locked.store = cart.store
-    if locked.status != Cart.Status.OPEN:
-        raise Conflict(
-            f"This cart is {locked.get_status_display().lower()}: start a new one.",
-            details={"cart": [locked.status]},
-        )
     return locked
 
 
+def _refuse_closed(status: str) -> None:
+    if status != Cart.Status.OPEN:
+        raise Conflict(
+            f"This cart is {Cart.Status(status).label.lower()}: start a new one.",
+            details={"cart": [status]},
+        )
+
+
 def _touch(cart: Cart, *fields: str) -> None:
+    """Save `fields` of a cart `_locked` read (and touched); nothing more to write without fields."""
+    if not fields:
+        return
     cart.updated_at = timezone.now()
     cart.save(update_fields=[*fields, "updated_at"])
 
@@ -113,9 +215,32 @@ def _refuse_over_limit(quote: Quote) -> Quote:
     return quote
 
 
+@functools.cache
+def _lines_statement(vendor: str) -> tuple[str, _Columns, _Columns]:
+    quote = connection.ops.quote_name
+    line, package = _Columns(CartLine, "l", vendor), _Columns(Package, "p", vendor)
+    sql = (
+        f"SELECT {line.sql}, {package.sql} FROM {quote(CartLine._meta.db_table)} l"  # noqa: S608
+        f" LEFT JOIN {quote(Package._meta.db_table)} p ON p.{quote('id')} = l.{quote('package_id')}"
+        f" WHERE l.{quote('cart_id')} = %s ORDER BY l.{quote('id')}"
+    )
+    return sql, line, package
+
+
 def _current_lines(cart: Cart) -> list[CartLine]:
-    # With what the register shows of each line, so the screen needs no second read of them.
-    return list(CartLine.objects.filter(cart=cart).select_related("package").order_by("pk"))
+    """The cart's lines in the screen's order, each with its package (what the register shows of each line, so
+    the screen needs no second read of them); one statement written once per process."""
+    sql, line_columns, package_columns = _lines_statement(connection.vendor)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [cart.pk])
+        rows = cursor.fetchall()
+    package_field = CartLine._meta.get_field("package")
+    lines = []
+    for row in rows:
+        line = line_columns.make(row)
+        package_field.set_cached_value(line, package_columns.make(row, line_columns.width))
+        lines.append(line)
+    return lines
 
 
 @dataclass(frozen=True)
@@ -545,12 +670,26 @@ def cart_id_verify(
 # --- Lines ----------------------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _package_statement(vendor: str) -> tuple[str, _Columns]:
+    quote = connection.ops.quote_name
+    package = _Columns(Package, "p", vendor)
+    sql = (
+        f"SELECT {package.sql} FROM {quote(Package._meta.db_table)} p"  # noqa: S608
+        f" WHERE p.{quote('store_id')} = %s AND p.{quote('tag')} = %s"
+    )
+    return sql, package
+
+
 def _package_by_tag(store: Store, code: str) -> Package | None:
     """The store's package with this tag, with its product as this process keeps the catalog (no join)."""
-    try:
-        package = Package.objects.get(store=store, tag=code.upper())
-    except Package.DoesNotExist:
+    sql, columns = _package_statement(connection.vendor)
+    with prepared_cursor() as cursor:
+        cursor.execute(sql, [store.pk, code.upper()])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    package = columns.make(row)
     product = products_for(store, [package.product_id]).get(package.product_id)
     if product is not None:
         package.product = product

@@ -312,9 +312,10 @@ def test_scan_and_render_query_counts_do_not_grow_with_the_cart(
     assert counts[0][1] <= 16
 
 
-def test_a_steady_register_scans_in_six_queries(served_with_redis, client_in, store, organization, cart):
+def test_a_steady_register_scans_in_seven_queries(served_with_redis, client_in, store, organization, cart):
     """With the products already read by this process (a register at work), a scan for a customer is seven
-    queries: lock, package, lines, history, open orders, insert, the cart's time."""
+    queries: lock, package, lines, history, open orders, insert, the cart's time; six on PostgreSQL, where the
+    cart is locked and touched in one statement (SQLite reads it, then touches it)."""
     _lines(store, organization, cart, 3)
     extra = receive(store, ProductFactory(organization=organization, price=D("5")), 5)
     _as_committed()
@@ -324,7 +325,8 @@ def test_a_steady_register_scans_in_six_queries(served_with_redis, client_in, st
         answer = client_in.post(url(cart, "scan/"), {"code": extra.tag}, HTTP_HX_REQUEST="true")
     assert answer.status_code == 200 and "data-refusal" not in answer.content.decode()
     assert CartLine.objects.get(cart=cart, package=extra).quantity == 2
-    assert _statements(scan) == 7, [query["sql"][:80] for query in scan.captured_queries]
+    expected = 6 if connection.vendor == "postgresql" else 7
+    assert _statements(scan) == expected, [query["sql"][:80] for query in scan.captured_queries]
 
 
 def test_a_change_on_another_stores_cart_is_404_and_changes_nothing(
