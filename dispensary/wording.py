@@ -31,6 +31,7 @@ WORDS: dict[str, str] = {
     "delivery_address.created": "Delivery address added",
     "delivery_exclusion.created": "Excluded delivery place added",
     "delivery_exclusion.removed": "Excluded delivery place removed",
+    "delivery_order.placed": "Delivery order placed",
     "delivery_zone.created": "Delivery zone added",
     "delivery_zone.updated": "Delivery zone changed",
     "drawer.closed": "Drawer closed",
