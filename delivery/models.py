@@ -300,3 +300,143 @@ class DeliveryOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Delivery of order {self.order_id}"
+
+
+# --- Trips: routes from planning to the car's return (issue 12, dispatch) ------------------------------------
+
+
+class Trip(models.Model):
+    """A route: the delivery orders one driver carries in one vehicle on one shift, in the planned order.
+
+    Life: planned (by the planner or a dispatcher; re-planning may change it) -> locked (a dispatcher froze it;
+    re-planning and late insertions leave it alone) -> sent (handed to the driver; the state's delivery records
+    are being filed) -> departed (on the road: only once the state accepted its records, `state_status`
+    accepted or not required) -> returned (back at the store, the state's record ended). A trip not yet
+    departed may be cancelled; its stops are then removed and their orders wait again.
+
+    `state_status` tracks the state's records of the trip (California: the retailer delivery with the packages
+    carried; other Metrc states: a sales delivery per stop): a failure keeps the state's words in
+    `state_message` and shows on the dispatch board and the dashboard with a retry. `version` moves on every
+    change so two dispatchers editing the same board cannot overwrite each other unknowingly."""
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", "Planned"
+        LOCKED = "locked", "Locked"
+        SENT = "sent", "Sent to the driver"
+        DEPARTED = "departed", "On the road"
+        RETURNED = "returned", "Back at the store"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class StateStatus(models.TextChoices):
+        NOT_REQUIRED = "not_required", "Not required"
+        NOT_FILED = "not_filed", "Not filed yet"
+        PENDING = "pending", "Waiting for the state"
+        ACCEPTED = "accepted", "Accepted by the state"
+        FAILED = "failed", "Refused by the state"
+
+    OPEN_STATUSES = (Status.PLANNED, Status.LOCKED)  # the board may still change these
+
+    organization = models.ForeignKey("dispensary.Organization", on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey("dispensary.Store", on_delete=models.PROTECT, related_name="trips")
+    day = models.DateField(help_text="The store's local day of the trip.")
+    shift = models.ForeignKey(DriverShift, on_delete=models.PROTECT, related_name="trips")
+    driver = models.ForeignKey(DriverProfile, on_delete=models.PROTECT, related_name="trips")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="trips")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    planned_start = models.DateTimeField(help_text="When the car leaves the store, as planned.")
+    planned_end = models.DateTimeField(help_text="When the car is back at the store, as planned.")
+    distance_m = models.PositiveIntegerField(default=0, help_text="Planned distance, metres.")
+    goods_value = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Retail value of the goods carried (the vehicle value cap's measure).",
+    )
+    planned_at = models.DateTimeField()
+    planned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    locked_at = models.DateTimeField(null=True, blank=True)
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    departed_at = models.DateTimeField(null=True, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    state_status = models.CharField(max_length=12, choices=StateStatus.choices, default=StateStatus.NOT_FILED)
+    state_reference = models.CharField(
+        max_length=64, blank=True, help_text="The state's id of the trip's record (Metrc retailer delivery)."
+    )
+    state_message = models.TextField(blank=True, help_text="The state's words when it refused a record.")
+    state_updated_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["day", "planned_start", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(planned_end__gte=models.F("planned_start")), name="trip_ends_after_start"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "day", "status"], name="trip_store_day_status"),
+            models.Index(fields=["driver", "day"], name="trip_driver_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Trip {self.pk} ({self.driver}, {self.day.isoformat()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def may_depart(self) -> bool:
+        return self.status == self.Status.SENT and self.state_status in (
+            self.StateStatus.ACCEPTED,
+            self.StateStatus.NOT_REQUIRED,
+        )
+
+
+class TripStop(models.Model):
+    """One delivery order on a trip, in the trip's order (`sequence` from 1), with the planned arrival and
+    departure the planner computed (services rewrite a trip's stops whole when they reorder them). An order is on at most one trip at a time unless an earlier stop was
+    returned undelivered (then it may be planned again)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "To deliver"
+        DELIVERED = "delivered", "Delivered"
+        RETURNED = "returned", "Not delivered"
+
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="stops")
+    order = models.ForeignKey(DeliveryOrder, on_delete=models.PROTECT, related_name="stops")
+    sequence = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    planned_arrival = models.DateTimeField()
+    planned_departure = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    state_reference = models.CharField(
+        max_length=64, blank=True, help_text="The state's id of this stop's record (a Metrc sales delivery)."
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["trip_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=~models.Q(status="returned"),
+                name="trip_stop_one_live_stop_per_order",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(planned_departure__gte=models.F("planned_arrival")),
+                name="trip_stop_departs_after_arrival",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Stop {self.sequence} of trip {self.trip_id}"
