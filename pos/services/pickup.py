@@ -55,7 +55,11 @@ MAX_LINES = 50
 
 
 # Checks made before the hand-over; the counter's scan and the door's check are recorded when the order completes.
-AHEAD_METHODS = (AgeVerificationMethod.ONLINE, AgeVerificationMethod.MEDICAL_CARD)
+AHEAD_METHODS = (
+    AgeVerificationMethod.ONLINE,
+    AgeVerificationMethod.MEDICAL_CARD,
+    AgeVerificationMethod.KIOSK_STATED,
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ def _validate(
                 "Before the hand-over, an order records an online verification or a medical card; the ID "
                 "scanned at the counter or checked at the door is recorded when the order is handed over."
             ]
+        elif age_verification.method == AgeVerificationMethod.KIOSK_STATED and channel != OrderChannel.KIOSK:
+            problems["age_verification"] = ["An age stated at the kiosk is for kiosk orders only."]
         elif age_verification.method == AgeVerificationMethod.MEDICAL_CARD and customer_type != "medical":
             problems["age_verification"] = ["A medical card verifies medical orders only."]
         elif (
@@ -179,10 +185,12 @@ def _ahead_verification(age_verification, *, api_client, created_by, now) -> dic
     by_name = age_verification.verified_by_name or (
         api_client.name if api_client is not None else created_by.get_full_name() or created_by.username
     )
+    # The customer states their age at the kiosk: no staff member verified it (the ID is checked at the counter).
+    stated = age_verification.method == AgeVerificationMethod.KIOSK_STATED
     return {
         "age_verification_method": age_verification.method,
         "age_verification_reference": age_verification.reference or "",
-        "age_verified_by": created_by if api_client is None else None,
+        "age_verified_by": created_by if api_client is None and not stated else None,
         "age_verified_by_name": by_name[:120],
         "age_verified_at": now,
     }
