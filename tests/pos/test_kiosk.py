@@ -62,7 +62,7 @@ def test_a_customer_places_a_pickup_order_at_the_kiosk(kiosk, store, budtender, 
     add(kiosk, product, 2)
     cart = kiosk.get("/pos/kiosk/").content.decode()
     assert "$110.03" in cart  # the Quote's total, with taxes
-    assert "Non-concentrated cannabis: 21.5 g left of 28.5" in cart  # the limit left for one purchase
+    assert "Non-concentrated cannabis: 21.5 g left of 28.5 g" in cart  # the limit left for one purchase
 
     placed = kiosk.post("/pos/kiosk/checkout/", DETAILS)
 
