@@ -27,6 +27,7 @@ from dispensary.models import ApiClient, Customer, Store, User
 from pos.models import Fulfilment, PickupOrder, Register, Sale
 from pos.selectors.quote import CartInput, QuoteLineInput, quote
 from pos.services import TenderInput, sale_complete
+from pos.services.order_events import order_placed_publish
 from pos.services.pickup import (
     MAX_DAYS_AHEAD,
     AgeVerificationInput,
@@ -247,6 +248,7 @@ def delivery_order_create(
             organization=store.organization,
             store=store,
         )
+        order_placed_publish(order)
         return delivery
 
 

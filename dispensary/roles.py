@@ -138,6 +138,8 @@ for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
 # Pickup orders: owners, managers and budtenders place, read and cancel them (the counter and staff tokens).
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role] += ["pos.view_pickuporder", "pos.add_pickuporder", "pos.change_pickuporder"]
+    # The in-store kiosk: staff sign a tablet into kiosk mode for their store, and sign it out again.
+    ROLE_PERMISSIONS[_role].append("pos.use_kiosk")
 # Promotions, coupons and loyalty settings: owners and managers configure their organization's; they read the
 # coupon results.
 for _role in (Role.OWNER, Role.MANAGER):

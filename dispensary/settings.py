@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dispensary.middleware.CurrentStoreMiddleware",
+    # A tablet in kiosk mode reaches the kiosk's pages only.
+    "pos.kiosk_middleware.KioskLockMiddleware",
     # AxesMiddleware last, as its documentation asks; only the API's lockout answer sits inside it.
     "axes.middleware.AxesMiddleware",
     "dispensary.api.middleware.ApiLockoutMiddleware",

@@ -149,3 +149,82 @@ class PickupOrderClosed(Event):
     closed_at: str
     sale_id: int | None = None
     reason: str = ""
+
+
+# --- Orders (pickup and delivery) as contracts ---------------------------------------------------------------------
+#
+# PickupOrderPlaced and PickupOrderClosed (above) stay as they are, version 1, for their existing subscribers; the
+# three events below are the contract new consumers use (messaging texts the customer, webhooks publish them). They
+# carry the same order facts each, so a consumer never has to read the order back.
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderFacts(Event):
+    """The facts of an order (pickup or delivery, from any channel) every order event carries.
+
+    `fulfilment` is "pickup" or "delivery"; `channel` "api", "phone", "kiosk" or "staff"; `status` the order's
+    status after the change ("reserved", "cancelled", "expired"). Money is a decimal string: `estimated_total` the
+    goods with their taxes as quoted at placing, `delivery_fee` the zone's fee ("0.00" for pickup), `total` both.
+    Each line: product_id, product_name, quantity (decimal string), unit ("each" or "g"), one line per product.
+    For a pickup order `pickup_after` (when the customer means to come, "" if not said) and `expires_at` (the hold
+    ends); for a delivery order `window_start`/`window_end` (ISO 8601, UTC), `zone_id`, `zone_name`,
+    `estimated_minutes` and `address_text` (the address as booked, on one line: the only personal data here,
+    needed by the driver's and the customer's messages). The customer is named by id only."""
+
+    order_id: int
+    organization_id: int
+    store_id: int
+    customer_id: int
+    customer_type: str
+    fulfilment: str
+    channel: str
+    status: str
+    placed_at: str  # ISO 8601, UTC
+    expires_at: str
+    estimated_total: str
+    delivery_fee: str
+    total: str
+    lines: list[dict] = field(default_factory=list)
+    pickup_after: str = ""
+    window_start: str = ""
+    window_end: str = ""
+    zone_id: int | None = None
+    zone_name: str = ""
+    estimated_minutes: int | None = None
+    address_text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderPlaced(OrderFacts):
+    """An order was placed: its limits passed and its packages were allocated in the ledger (allocated, not sold)
+    in the same transaction. Published once per order, never for a replayed idempotency key."""
+
+    name = "pos.order_placed"
+    version = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderConfirmed(OrderFacts):
+    """The store accepted the order and will hand it over: an order is confirmed when its packages are allocated
+    to it in the ledger so that no other channel can sell them. The store accepts every order its rules let in
+    (limits, stock, and for delivery the zone, hours and minimum), so every order is confirmed at placing:
+    OrderConfirmed follows OrderPlaced in the same transaction, in that order, with the same `confirmed_at` as
+    `placed_at`. Consumers that text "your order is confirmed" listen to this one."""
+
+    name = "pos.order_confirmed"
+    version = 1
+    confirmed_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderCancelled(OrderFacts):
+    """An open order was cancelled and its allocated packages released in the same transaction. `reason` says
+    who or what cancelled it: "customer" (through the ordering channel's API, on the customer's behalf),
+    "staff" (a staff member), or "expired" (the hold ran out; `status` is then "expired"). `reason_text` is
+    the words given with it."""
+
+    name = "pos.order_cancelled"
+    version = 1
+    cancelled_at: str  # ISO 8601, UTC
+    reason: str
+    reason_text: str = ""

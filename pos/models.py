@@ -391,6 +391,7 @@ class AgeVerificationMethod(models.TextChoices):
     DOOR_CHECK = "door_check", "ID checked at the door on delivery"
     ONLINE = "online", "Verified online by the ordering channel"
     MEDICAL_CARD = "medical_card", "Medical card checked"
+    KIOSK_STATED = "kiosk_stated", "Stated at the kiosk; ID checked at the counter"
 
 
 class PickupOrder(models.Model):
@@ -467,6 +468,7 @@ class PickupOrder(models.Model):
                 name="pos_pickup_idempotency_per_caller",
             )
         ]
+        permissions = [("use_kiosk", "Can start the in-store kiosk on a tablet")]
         indexes = [models.Index(fields=["store", "status"], name="pos_pickup_store_status")]
 
     def __str__(self) -> str:

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from pos import kiosk_views
 from pos.views import counter as views
 from pos.views import drawers, pins, profiles, queue, receipts, sales
 from pos.views import pickup as pickup_views
@@ -164,4 +165,14 @@ urlpatterns += [
         {"kind": "reward"},
         name="loyalty_reward_edit",
     ),
+]
+
+# The in-store kiosk (a tablet in kiosk mode for one store).
+urlpatterns += [
+    path("kiosk/start/", kiosk_views.kiosk_start, name="kiosk_start"),
+    path("kiosk/", kiosk_views.kiosk_menu, name="kiosk_menu"),
+    path("kiosk/cart/", kiosk_views.kiosk_cart, name="kiosk_cart"),
+    path("kiosk/checkout/", kiosk_views.kiosk_checkout, name="kiosk_checkout"),
+    path("kiosk/done/", kiosk_views.kiosk_done, name="kiosk_done"),
+    path("kiosk/exit/", kiosk_views.kiosk_exit, name="kiosk_exit"),
 ]

@@ -42,6 +42,12 @@ from pos.models import (
 from pos.selectors.checks import purchase_check
 from pos.selectors.pickup import OPEN_STATUSES, pickup_reserved_purchases
 from pos.selectors.quote import CartInput, QuoteLineInput, buyer_resident, products_for, quote
+from pos.services.order_events import (
+    CANCELLED_EXPIRED,
+    cancelled_by,
+    order_cancelled_publish,
+    order_placed_publish,
+)
 
 DEFAULT_HOLD_HOURS = 24
 MAX_DAYS_AHEAD = 14
@@ -49,7 +55,11 @@ MAX_LINES = 50
 
 
 # Checks made before the hand-over; the counter's scan and the door's check are recorded when the order completes.
-AHEAD_METHODS = (AgeVerificationMethod.ONLINE, AgeVerificationMethod.MEDICAL_CARD)
+AHEAD_METHODS = (
+    AgeVerificationMethod.ONLINE,
+    AgeVerificationMethod.MEDICAL_CARD,
+    AgeVerificationMethod.KIOSK_STATED,
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,8 @@ def _validate(
                 "Before the hand-over, an order records an online verification or a medical card; the ID "
                 "scanned at the counter or checked at the door is recorded when the order is handed over."
             ]
+        elif age_verification.method == AgeVerificationMethod.KIOSK_STATED and channel != OrderChannel.KIOSK:
+            problems["age_verification"] = ["An age stated at the kiosk is for kiosk orders only."]
         elif age_verification.method == AgeVerificationMethod.MEDICAL_CARD and customer_type != "medical":
             problems["age_verification"] = ["A medical card verifies medical orders only."]
         elif (
@@ -173,10 +185,12 @@ def _ahead_verification(age_verification, *, api_client, created_by, now) -> dic
     by_name = age_verification.verified_by_name or (
         api_client.name if api_client is not None else created_by.get_full_name() or created_by.username
     )
+    # The customer states their age at the kiosk: no staff member verified it (the ID is checked at the counter).
+    stated = age_verification.method == AgeVerificationMethod.KIOSK_STATED
     return {
         "age_verification_method": age_verification.method,
         "age_verification_reference": age_verification.reference or "",
-        "age_verified_by": created_by if api_client is None else None,
+        "age_verified_by": created_by if api_client is None and not stated else None,
         "age_verified_by_name": by_name[:120],
         "age_verified_at": now,
     }
@@ -379,6 +393,10 @@ def pickup_order_create(
                 lines=line_data,
             )
         )
+        if fulfilment == Fulfilment.PICKUP:
+            # A delivery order's events carry its zone and window: delivery_order_create publishes them once
+            # its delivery row exists, in this same transaction.
+            order_placed_publish(order)
         return order
 
 
@@ -400,7 +418,9 @@ def locked_open_order(order: PickupOrder) -> PickupOrder:
     return locked
 
 
-def _close(order: PickupOrder, *, status: str, actor, reason: str, now: dt.datetime) -> PickupOrder:
+def _close(
+    order: PickupOrder, *, status: str, actor, reason: str, now: dt.datetime, cancelled_by_whom: str
+) -> PickupOrder:
     store = order.store
     takes = pickup_order_takes(order)
     if takes:
@@ -428,22 +448,31 @@ def _close(order: PickupOrder, *, status: str, actor, reason: str, now: dt.datet
             reason=reason,
         )
     )
+    order_cancelled_publish(order, reason=cancelled_by_whom, reason_text=reason, at=now)
     return order
 
 
 @transaction.atomic
 def pickup_order_cancel(
-    *, order: PickupOrder, actor, reason: str, now: dt.datetime | None = None
+    *, order: PickupOrder, actor, reason: str, now: dt.datetime | None = None, by: str | None = None
 ) -> PickupOrder:
-    """Cancel an open order: its stock goes back to available."""
+    """Cancel an open order: its stock goes back to available. `by` is who cancelled for OrderCancelled's
+    reason ("customer" or "staff"); by default an API client cancels for the customer, a staff member as staff."""
     reason = (reason or "").strip()
     if not reason or len(reason) > 500:
         raise ValidationFailed(
             "Give the reason for cancelling (at most 500 characters).", details={"reason": ["Required."]}
         )
     locked = locked_open_order(order)
+    if by not in (None, "customer", "staff"):
+        raise ValueError(f"unknown canceller {by!r}")
     return _close(
-        locked, status=PickupOrder.Status.CANCELLED, actor=actor, reason=reason, now=now or timezone.now()
+        locked,
+        status=PickupOrder.Status.CANCELLED,
+        actor=actor,
+        reason=reason,
+        now=now or timezone.now(),
+        cancelled_by_whom=by or cancelled_by(actor),
     )
 
 
@@ -466,7 +495,14 @@ def pickup_orders_expire(*, now: dt.datetime | None = None) -> int:
             )
             if locked.status != PickupOrder.Status.RESERVED or locked.expires_at > now:
                 continue
-            _close(locked, status=PickupOrder.Status.EXPIRED, actor=None, reason="The hold expired.", now=now)
+            _close(
+                locked,
+                status=PickupOrder.Status.EXPIRED,
+                actor=None,
+                reason="The hold expired.",
+                now=now,
+                cancelled_by_whom=CANCELLED_EXPIRED,
+            )
             expired += 1
     return expired
 

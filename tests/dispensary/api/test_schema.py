@@ -47,6 +47,9 @@ OPERATIONS = {
     ("POST", "/api/v1/delivery-orders"),
     ("GET", "/api/v1/delivery-orders/{order_id}"),
     ("POST", "/api/v1/delivery-orders/{order_id}/cancel"),
+    ("POST", "/api/v1/delivery-quotes"),
+    ("GET", "/api/v1/delivery-zones"),
+    ("GET", "/api/v1/orders/{order_id}/status"),
     *INVENTORY_OPERATIONS,
     *COMPLIANCE_OPERATIONS,
 }
