@@ -271,3 +271,35 @@ def test_the_vehicle_value_cap_is_checked_again_when_the_trip_is_sent(store, man
         trip_send(trip=trip, by=manager, version=trip.version)
     assert "$12,000.00 of goods" in str(refused.value) and "$10,000.00" in str(refused.value)
     assert fresh(trip).status == "locked" and not SyncRecord.objects.exists()
+
+
+def test_a_refused_trip_cancelled_before_it_left_voids_nothing_and_leaves_the_queue(
+    store, manager, simulator, loaded
+):
+    trip, package = loaded
+    _other_van(simulator, store, package.tag)
+    trip_send(trip=trip, by=manager, version=trip.version)
+    trip = fresh(trip)
+    assert trip.state_status == "failed"
+    trip_cancel_sent(trip=trip, by=manager, version=trip.version, reason="Car broke down")
+    trip = fresh(trip)
+    assert (trip.status, trip.state_status) == ("cancelled", "not_required")
+    record = SyncRecord.objects.get(kind="retailer_delivery.create")
+    assert record.status == "manual" and f"Trip {trip.pk} was cancelled" in record.resolution_note
+    assert not SyncRecord.objects.filter(kind="retailer_delivery.void").exists()
+    assert not writes(simulator, "DELETE")
+    assert not TripStop.objects.filter(trip=trip).exists()
+    audit = AuditRecord.objects.get(action="trip.cancelled")
+    assert audit.after["reason"] == "Car broke down" and len(audit.before["orders"]) == 2
+
+
+def test_a_trip_waiting_for_the_states_answer_is_not_cancelled(store, manager, simulator, loaded):
+    trip, _ = loaded
+    simulator.set_faults(lose_after_every=1)
+    trip_send(trip=trip, by=manager, version=trip.version)
+    trip = fresh(trip)
+    assert trip.state_status == "pending"
+    with pytest.raises(TripRefused) as refused:
+        trip_cancel_sent(trip=trip, by=manager, version=trip.version)
+    assert "has not answered yet" in str(refused.value)
+    assert fresh(trip).status == "sent" and TripStop.objects.filter(trip=trip).count() == 2
