@@ -303,3 +303,52 @@ def test_a_trip_waiting_for_the_states_answer_is_not_cancelled(store, manager, s
         trip_cancel_sent(trip=trip, by=manager, version=trip.version)
     assert "has not answered yet" in str(refused.value)
     assert fresh(trip).status == "sent" and TripStop.objects.filter(trip=trip).count() == 2
+
+
+class SenderKilled(BaseException):
+    """The sending process dies (nothing in it catches a BaseException)."""
+
+
+def test_a_sender_killed_after_the_state_applied_the_create_never_files_it_twice(
+    store, manager, simulator, loaded, monkeypatch
+):
+    """The retailer delivery reaches the state, then the sender dies before it reads the answer: the report stays
+    claimed; once its lease is over the next sender finds the record at the state instead of filing it again."""
+    import httpx
+
+    from compliance.reporting.sync import sync_send_store
+    from compliance.traceability import registry
+
+    inner = registry.provider_for_store
+
+    class Killing(httpx.BaseTransport):
+        def __init__(self, transport):
+            self.transport = transport
+
+        def handle_request(self, request):
+            response = self.transport.handle_request(request)
+            if request.method == "POST":
+                raise SenderKilled
+            return response
+
+    def killing_provider(for_store, **kwargs):
+        provider = inner(for_store, **kwargs)
+        provider._client._transport = Killing(provider._client._transport)
+        return provider
+
+    trip, _ = loaded
+    monkeypatch.setattr(registry, "provider_for_store", killing_provider)
+    with pytest.raises(SenderKilled):
+        trip_send(trip=trip, by=manager, version=trip.version)
+    record = SyncRecord.objects.get(kind="retailer_delivery.create")
+    assert record.status == "sent" and fresh(trip).state_status == "pending"
+    monkeypatch.setattr(registry, "provider_for_store", inner)
+    SyncRecord.objects.filter(pk=record.pk).update(sent_at=record.sent_at - dt.timedelta(minutes=5))
+    from compliance.models import SyncLane
+
+    SyncLane.objects.filter(store=store).update(leased_until=None, lease_owner="")
+    sync_send_store(store_id=store.pk)
+    record.refresh_from_db()
+    assert record.status == "accepted" and record.state_answer["found_by"] == "delivery_lookup"
+    assert fresh(trip).state_status == "accepted"
+    assert len(writes(simulator, "POST", "/sales/v2/deliveries/retailer")) == 1
