@@ -12,7 +12,7 @@ import pytest
 from compliance.models import SyncRecord
 from delivery.models import Trip, TripStop
 from delivery.services_trips import TripRefused, trip_cancel_sent, trip_depart, trip_retry_state, trip_send
-from dispensary.errors import Conflict
+from dispensary.errors import Conflict, ValidationFailed
 from dispensary.models import AuditRecord, OutboxEvent, Store
 from pos.models import PickupOrderLine
 from tests.delivery.order_fixtures import NOW, now, product, zone  # noqa: F401 - fixtures
@@ -253,6 +253,8 @@ def test_stale_versions_and_wrong_states_change_nothing(store, manager, simulato
     trip, _ = loaded
     with pytest.raises(Conflict):
         trip_send(trip=trip, by=manager, version=trip.version + 1)
+    with pytest.raises(ValidationFailed):
+        trip_send(trip=trip, by=manager, version="not a number")
     with pytest.raises(TripRefused):
         trip_depart(trip=trip, by=manager, version=trip.version)
     with pytest.raises(Conflict):
