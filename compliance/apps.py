@@ -8,7 +8,10 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from compliance import selectors  # noqa: F401 - watches the rule rows for the rules cache
-        from compliance.reporting import handlers  # noqa: F401 - registers the state reporting handlers
+        from compliance.reporting import (
+            handlers,  # noqa: F401 - registers the state reporting handlers
+            trip_records,  # noqa: F401 - the state's records of delivery trips
+        )
         from compliance.reporting.navigation import offer_links as offer_report_links
         from dispensary.navigation import NavLink, nav_link_register
 

@@ -6,8 +6,9 @@ from django.db.models import Count, Q
 from django.shortcuts import render
 
 from compliance.reporting.dashboard import compliance_summary_get
+from delivery.selectors_trips import TRIP_MANAGERS, trips_state_failed
 from dispensary.models import AuditRecord, Customer, EventDelivery
-from dispensary.views.access import can_see_dashboard, no_access, staff_view
+from dispensary.views.access import can_see_dashboard, no_access, staff_view, user_roles
 from dispensary.views.stores import store_today
 
 RECENT_AUDIT = 10
@@ -42,4 +43,7 @@ def dashboard(request):
             AuditRecord.objects.filter(organization=organization).select_related("store")[:RECENT_AUDIT]
         )
     context["compliance"] = compliance_summary_get(user=user, store=store)
+    if user.is_superuser or user_roles(user) & TRIP_MANAGERS:
+        # Trips the state refused show at once: they cannot leave until someone fixes and retries them.
+        context["failed_trips"] = trips_state_failed(store=store)
     return render(request, "dispensary/dashboard.html", context)

@@ -88,6 +88,12 @@ WORDS: dict[str, str] = {
     "vehicle.created": "Delivery vehicle added",
     "vehicle.updated": "Delivery vehicle changed",
     "transfer.checked_against_state": "Manifest checked against the state's transfer",
+    "trip.sent": "Delivery trip sent to the driver",
+    "trip.state_refiled": "Delivery trip's state records filed again",
+    "trip.state_accepted": "State accepted a delivery trip's records",
+    "trip.state_refused": "State refused a delivery trip's records",
+    "trip.departed": "Delivery trip left the store",
+    "trip.cancelled": "Delivery trip cancelled before it left",
     # --- Reports to the state (sync records' kinds) --------------------------------------------------------
     "sales_receipt.create": "Sale reported",
     "sales_receipt.update": "Sale corrected (refund)",
@@ -107,6 +113,10 @@ WORDS: dict[str, str] = {
     # --- Events (the outbox) -------------------------------------------------------------------------------
     "compliance.state_report_failed": "A report to the state failed",
     "compliance.state_report_overdue": "A report to the state is overdue",
+    "delivery.trip_sent": "Delivery trip sent",
+    "delivery.trip_state_refiled": "Delivery trip's state records filed again",
+    "delivery.trip_cancelled": "Delivery trip cancelled",
+    "delivery.trip_departed": "Delivery trip left the store",
     "inventory.package_adjusted": "Package adjusted",
     "inventory.package_moved": "Package moved",
     "inventory.package_received": "Package received",

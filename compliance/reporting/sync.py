@@ -33,6 +33,27 @@ logger = logging.getLogger(__name__)
 
 # Reports that need the state's id of an earlier report (the receipt a void or an update changes).
 NEEDS_RECEIPT_ID = {Operation.SALES_RECEIPT_VOID.value, Operation.SALES_RECEIPT_UPDATE.value}
+DELIVERY_KINDS = {
+    operation.value
+    for operation in Operation
+    if operation.value.startswith(("sales_delivery.", "retailer_delivery."))
+}
+
+# Who follows the state's answers to reports of a reference type (e.g. a delivery trip): called with the
+# record and its outcome in the transaction that records the answer (register in AppConfig.ready()).
+_SETTLED: dict[str, list] = {}
+
+
+def sync_settled_register(reference_type: str, function) -> None:
+    """`function(record=, accepted=, ids=, message=)` hears each accepted or refused report of the type."""
+    hooks = _SETTLED.setdefault(reference_type, [])
+    if function not in hooks:
+        hooks.append(function)
+
+
+def _settled(record: SyncRecord, *, accepted: bool, ids: list, message: str) -> None:
+    for function in _SETTLED.get(record.reference_type, ()):
+        function(record=record, accepted=accepted, ids=ids, message=message)
 
 
 def _config() -> dict:
@@ -399,6 +420,15 @@ def _settle(kind: str, batch: list[dict], provider, *, before: dict) -> list | N
         if not any(states):
             return None
         raise _Undecided("Only some packages of this report are as it asks at the state.")
+    if kind in DELIVERY_KINDS and hasattr(provider, "delivery_write_found"):
+        # Delivery records are found again by keys we control (their time to the second, driver, plate,
+        # packages or recipient and lines): the provider's look-up.
+        found = [provider.delivery_write_found(Operation(kind), obj) for obj in batch]
+        if all(value is None for value in found):
+            return None
+        if any(value is None for value in found):
+            raise _Undecided("Only some delivery records of this report are at the state.")
+        return found
     raise _Undecided("The state offers no read that shows whether this report was applied.")
 
 
@@ -516,6 +546,8 @@ _FOUND_BY = {
 
 
 def _found_by(kind: str, payload: list[dict]) -> str:
+    if kind in DELIVERY_KINDS:
+        return "delivery_lookup"
     if kind == Operation.SALES_RECEIPT_CREATE.value and not all(
         _field(obj, "ExternalReceiptNumber") for obj in payload
     ):
@@ -529,13 +561,15 @@ def _already_voided(error: Rejected) -> bool:
 
 
 def _accepted(record: SyncRecord, answer: dict) -> str:
-    SyncRecord.objects.filter(pk=record.pk).update(
-        status=SyncRecord.Status.ACCEPTED,
-        accepted_at=timezone.now(),
-        state_answer=answer,
-        last_error="",
-        next_attempt_at=None,
-    )
+    with transaction.atomic():
+        SyncRecord.objects.filter(pk=record.pk).update(
+            status=SyncRecord.Status.ACCEPTED,
+            accepted_at=timezone.now(),
+            state_answer=answer,
+            last_error="",
+            next_attempt_at=None,
+        )
+        _settled(record, accepted=True, ids=list(answer.get("ids") or []), message="")
     return "accepted"
 
 
@@ -547,6 +581,15 @@ def _failed(record: SyncRecord, message: str, *, answer) -> str:
             state_answer=answer,
             next_attempt_at=None,
             alerted_at=timezone.now(),
+        )
+        answer_dict = answer if isinstance(answer, dict) else {}
+        # The state's own words (Rejected.messages, one per refused object) when it gave them.
+        words = [str(row.get("message")) for row in answer_dict.get("errors") or [] if row.get("message")]
+        _settled(
+            record,
+            accepted=False,
+            ids=list(answer_dict.get("done_ids") or []),
+            message=" ".join(words) or message,
         )
         events.publish(
             StateReportFailed(

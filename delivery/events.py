@@ -1,0 +1,63 @@
+"""Events of delivery trips: contracts for the state's records (compliance.reporting files them) and for
+messaging ("your order is on its way"). JSON-native fields only: ids, plain words and ISO times."""
+
+from dataclasses import dataclass, field
+
+from dispensary.events import Event
+
+
+@dataclass(frozen=True)
+class TripSent(Event):
+    """A dispatcher handed the trip to its driver: the state's records of the trip are to be filed."""
+
+    name = "delivery.trip_sent"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    sent_by_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TripStateRefiled(Event):
+    """A person asked to file the state's records of a trip again after the state refused them."""
+
+    name = "delivery.trip_state_refiled"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    by_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TripCancelled(Event):
+    """A sent trip was cancelled before it left: the state's records it had (the retailer delivery's id, the
+    sales deliveries' ids) are to be voided; its orders wait again."""
+
+    name = "delivery.trip_cancelled"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    retailer_delivery_id: str = ""
+    sales_delivery_ids: list[str] = field(default_factory=list)
+    order_ids: list[int] = field(default_factory=list)
+    by_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TripDeparted(Event):
+    """The car left the store with the trip's orders. `stops` in the planned order, each:
+    {"sequence", "stop_id", "order_id" (the order's id), "delivery_order_id", "customer_id",
+    "planned_arrival", "window_start", "window_end"} (ISO times with offset). What a messaging consumer needs to
+    text each customer "your order is on its way", and when to expect it."""
+
+    name = "delivery.trip_departed"
+    organization_id: int
+    store_id: int
+    store_name: str
+    trip_id: int
+    driver_id: int
+    driver_first_name: str
+    vehicle_id: int
+    vehicle: str
+    departed_at: str
+    stops: list[dict] = field(default_factory=list)
