@@ -92,7 +92,7 @@ class Board:
             "routes": [
                 {
                     "colour": card.colour,
-                    "label": f"{card.trip.driver.name}: {len(card.stops)} stops",
+                    "label": f"{card.trip.driver.name}: {len(card.stops)} stop{'' if len(card.stops) == 1 else 's'}",
                     "stops": [
                         {
                             "sequence": stop.sequence,
