@@ -137,7 +137,7 @@ def dispatch_board_get(*, store: Store, day: dt.date) -> Board:
         .exclude(status=Trip.Status.CANCELLED)
         .select_related("driver__user", "vehicle", "shift")
         .prefetch_related(stops)
-        .order_by("planned_start", "pk")
+        .order_by("shift__starts_at", "shift_id", "pk")
     )
     cap = value_cap_for(store, day)
     cards = []
