@@ -321,13 +321,38 @@ def _demo_windows(store: Store, now: dt.datetime, shifts_end: dt.datetime | None
     return windows
 
 
+def _demo_products(store: Store) -> list:
+    """Products the demo orders allocate: sold by the unit, worth at least $25, with plenty in stock (at least 15
+    available, so the counter's demo keeps selling them), never the first of a category (the inventory demo's
+    special packages and the counter's tests use those)."""
+    from django.db.models import F, Sum
+
+    from inventory.models import Product
+    from inventory.selectors import package_sellable_list
+
+    chosen, firsts = [], set()
+    candidates = Product.objects.filter(
+        organization_id=store.organization_id, category__in=("flower", "pre_roll", "edible"), sold_by="each"
+    ).order_by("pk")
+    for product in candidates:
+        if product.category not in firsts:
+            firsts.add(product.category)
+            continue
+        if product.price < Decimal("25"):
+            continue
+        available = package_sellable_list(store=store, product_id=product.pk).aggregate(
+            total=Sum(F("quantity_on_hand") - F("quantity_allocated"))
+        )["total"]
+        if available is not None and available >= 15:
+            chosen.append(product)
+    return sorted(chosen, key=lambda product: product.sku)
+
+
 def _orders_load(stores: dict[str, Store], added: dict[str, int]) -> None:
     from delivery.selectors import delivery_place_check
     from delivery.services_orders import delivery_order_create
     from dispensary.errors import ApplicationError
     from dispensary.models import Customer
-    from inventory.models import Product
-    from inventory.selectors import package_sellable_list
     from pos.models import PickupOrder
 
     now = timezone.now()
@@ -346,21 +371,13 @@ def _orders_load(stores: dict[str, Store], added: dict[str, int]) -> None:
         windows = _demo_windows(store, now, shifts_end)
         if not windows:
             continue
-        products = [
-            product
-            for product in Product.objects.filter(
-                organization_id=store.organization_id,
-                category__in=("flower", "pre_roll", "edible"),
-                sold_by="each",
-            ).order_by("sku")[:12]
-            if Decimal("25") <= product.price
-            and package_sellable_list(store=store, product_id=product.pk).exists()
-        ]
+        products = _demo_products(store)
+        # Customers past the first few (the counter's demo and its tests start with those), adults only.
         customers = [
             customer
             for customer in Customer.objects.filter(organization_id=store.organization_id, home_store=store)
             .exclude(date_of_birth=None)
-            .order_by("pk")[:40]
+            .order_by("pk")[10:60]
             if age_on(customer.date_of_birth, day) >= 22 and customer.customer_type != Customer.Type.MEDICAL
         ]
         if not products or not customers:

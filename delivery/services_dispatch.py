@@ -180,7 +180,7 @@ def _check_version(trip: Trip, expected_version) -> None:
 def _locked_trip(trip: Trip | int, store: Store | None = None) -> Trip:
     pk = trip.pk if isinstance(trip, Trip) else trip
     locked = (
-        Trip.objects.select_for_update()
+        Trip.objects.select_for_update(of=("self",))
         .filter(pk=pk)
         .select_related("store", "shift", "driver__user", "vehicle")
         .first()
@@ -195,7 +195,7 @@ def _locked_trip(trip: Trip | int, store: Store | None = None) -> Trip:
 def _locked_delivery(delivery: DeliveryOrder | int, store: Store | None = None) -> DeliveryOrder:
     pk = delivery.pk if isinstance(delivery, DeliveryOrder) else delivery
     locked = (
-        DeliveryOrder.objects.select_for_update()
+        DeliveryOrder.objects.select_for_update(of=("self",))
         .filter(pk=pk)
         .select_related("order__store", "order__customer", "zone")
         .first()
@@ -387,7 +387,7 @@ def dispatch_plan(*, store: Store, day: dt.date, by, seconds: float | None = Non
             .values_list("pk", flat=True)
         )
         trips = list(
-            Trip.objects.select_for_update()
+            Trip.objects.select_for_update(of=("self",))
             .filter(store=store, day=day)
             .exclude(status=Trip.Status.CANCELLED)
             .select_related("driver__user", "vehicle", "shift", "store")
@@ -747,19 +747,21 @@ def dispatch_insert(order: DeliveryOrder, *, by=None) -> str | None:
     day, or on an idle driver on shift, where that keeps every promise. Returns None when the day has no routes
     (the order waits for the plan), "" when it was placed, or the reason it waits (also kept on the order)."""
     with transaction.atomic():
-        delivery = _locked_delivery(order)
+        # Trips before the order, as every other dispatch writer locks them.
+        delivery = DeliveryOrder.objects.select_related("order__store").get(pk=order.pk)
         store = delivery.order.store
         day = _order_day(delivery)
-        if _live_stop(delivery) is not None or delivery.order.status not in WAITING_ORDER_STATUSES:
-            return None
         trips = list(
-            Trip.objects.select_for_update()
+            Trip.objects.select_for_update(of=("self",))
             .filter(store=store, day=day)
             .exclude(status=Trip.Status.CANCELLED)
             .select_related("driver__user", "vehicle", "shift", "store")
             .order_by("pk")
         )
         if not trips:
+            return None
+        delivery = _locked_delivery(delivery, store)
+        if _live_stop(delivery) is not None or delivery.order.status not in WAITING_ORDER_STATUSES:
             return None
         now = timezone.now()
         depot = depot_for(store, day)
