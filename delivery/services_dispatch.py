@@ -47,6 +47,10 @@ from pos.models import Fulfilment
 
 SERVICE_SECONDS = 300  # minutes at each door: ID check, hand-over, payment
 WAITING_ORDER_STATUSES = ("reserved", "confirmed")
+NO_OPEN_ROUTE = (
+    "Every route of its day is locked or sent and no other driver with a vehicle is free: unlock a route and "
+    "put it on by hand, or plan again."
+)
 BUSY_TRIP_STATUSES = (Trip.Status.LOCKED, Trip.Status.SENT, Trip.Status.DEPARTED, Trip.Status.RETURNED)
 
 
@@ -785,6 +789,10 @@ def dispatch_insert(order: DeliveryOrder, *, by=None) -> str | None:
             routes.append((planner_vehicle(trip.shift, cap), [planner_stop(stop.order) for stop in current]))
         deliveries[delivery.order_id] = delivery
         idle = [planner_vehicle(shift, cap) for shift in idle_shifts]
+        if not routes and not idle:
+            reason = NO_OPEN_ROUTE
+            _unplaced_note([delivery], {delivery.order_id: reason}, now)
+            return reason
         insertion = insert_stop(
             depot,
             routes,

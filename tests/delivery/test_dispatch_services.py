@@ -12,6 +12,7 @@ import pytest
 
 from delivery.models import DeliveryOrder, Trip, TripStop
 from delivery.services_dispatch import (
+    NO_OPEN_ROUTE,
     BoardChanged,
     DispatchRefused,
     dispatch_assign,
@@ -383,7 +384,8 @@ def test_a_late_order_that_fits_nowhere_waits_with_the_reason(planned, placed_st
         end=local(placed_store, 16),
     )
     reason = dispatch_insert(late)
-    assert reason == "No driver on shift serves this order's zone."
+    assert reason == NO_OPEN_ROUTE
+    assert reason.startswith("Every route of its day is locked or sent")
     late.refresh_from_db()
     assert late.unplanned_reason == reason and not TripStop.objects.filter(order=late).exists()
 
