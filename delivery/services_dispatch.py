@@ -575,6 +575,42 @@ def dispatch_assign(*, order: DeliveryOrder, trip: Trip, by, expected_version=No
     return trip
 
 
+def dispatch_start_route(*, order: DeliveryOrder, shift: DriverShift, by) -> Trip:
+    """Put a waiting order by hand on a driver on shift who has no route yet: their route starts with it
+    (refused with the reasons when the driver cannot keep its promise)."""
+    with transaction.atomic():
+        shift = (
+            DriverShift.objects.select_for_update(of=("self",))
+            .select_related("store__organization", "driver__user", "vehicle")
+            .filter(pk=shift.pk if isinstance(shift, DriverShift) else shift)
+            .first()
+        )
+        if shift is None or shift.cancelled_at or shift.clocked_out_at or shift.vehicle is None:
+            raise BoardChanged()
+        if Trip.objects.filter(shift=shift).exclude(status=Trip.Status.CANCELLED).exists():
+            raise BoardChanged()
+        delivery = _locked_delivery(order, shift.store)
+        _waiting(delivery)
+        if _live_stop(delivery) is not None:
+            raise _refuse(f"Order {delivery.order_id} is already on a route: move it instead.")
+        if _order_day(delivery) != shift.day:
+            raise _refuse(f"Order {delivery.order_id} is for another day than {shift.driver.name}'s shift.")
+        now = timezone.now()
+        trip = _new_trip(shift.store, shift.day, shift, by=by, now=now)
+        trip.store, trip.shift, trip.driver, trip.vehicle = shift.store, shift, shift.driver, shift.vehicle
+        _insert_into(trip, delivery, by=by, now=now)
+        _audit(
+            trip,
+            by=by,
+            action="trip.order_added",
+            store=trip.store,
+            summary=f"{_label(trip)} started by hand with order {delivery.order_id}.",
+            order=delivery.order_id,
+            version=trip.version,
+        )
+    return trip
+
+
 def dispatch_move(
     *, order: DeliveryOrder, to_trip: Trip, by, expected_version=None, to_expected_version=None
 ) -> Trip:

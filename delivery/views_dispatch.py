@@ -10,13 +10,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from delivery.models import DeliveryOrder, Trip
+from delivery.models import DeliveryOrder, DriverShift, Trip
 from delivery.selectors_dispatch import dispatch_board_get
 from delivery.services_dispatch import (
     dispatch_assign,
     dispatch_move,
     dispatch_plan,
     dispatch_remove,
+    dispatch_start_route,
     trip_cancel,
     trip_lock,
     trip_unlock,
@@ -129,7 +130,23 @@ def dispatch_assign_view(request, store_id: int):
     store = _store_get(request, store_id)
     day = _day(request, store)
     delivery = _delivery(store, request.POST.get("order"))
-    target = _trip_version(request.POST.get("to", ""))
+    raw_target = request.POST.get("to", "")
+    if raw_target.startswith("shift:") and delivery is not None and not request.POST.get("version"):
+        shift = (
+            DriverShift.objects.filter(pk=_int(raw_target[6:]), store=store)
+            .select_related("driver__user")
+            .first()
+        )
+        if shift is None:
+            messages.error(request, "Choose an order and the route to put it on.")
+            return _back(store, day)
+        try:
+            dispatch_start_route(order=delivery, shift=shift, by=request.user)
+            messages.success(request, f"Order {delivery.order_id} put on {shift.driver.name}'s new route.")
+        except ApplicationError as error:
+            _refused(request, error)
+        return _back(store, day)
+    target = _trip_version(raw_target)
     trip = _trip(store, target[0]) if target else None
     if delivery is None or trip is None:
         messages.error(request, "Choose an order and the route to put it on.")

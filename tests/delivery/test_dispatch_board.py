@@ -175,3 +175,25 @@ def test_the_board_reads_a_bounded_number_of_queries(
     with django_assert_max_num_queries(14):
         response = client.get(board(placed_store))
     assert response.status_code == 200
+
+
+def test_a_waiting_order_is_put_on_a_driver_without_a_route(now, placed_store, zones, manager):
+    shift = driver_on_shift(placed_store, "Dana", "8AAA001")
+    waiting = order_at(
+        placed_store,
+        zones[0],
+        latitude=37.78,
+        longitude=-122.41,
+        start=local(placed_store, 13),
+        end=local(placed_store, 15),
+    )
+    client = signed_in(manager)
+    html = client.get(board(placed_store)).content.decode()
+    assert f'<option value="shift:{shift.pk}">Dana Driver (new route)</option>' in html
+    response = client.post(
+        f"/delivery/stores/{placed_store.pk}/dispatch/assign/",
+        {"day": DAY.isoformat(), "order": waiting.pk, "to": f"shift:{shift.pk}"},
+        follow=True,
+    )
+    assert f"Order {waiting.order_id} put on Dana Driver&#x27;s new route." in response.content.decode()
+    assert TripStop.objects.get(order=waiting).trip.shift_id == shift.pk

@@ -438,3 +438,35 @@ def test_route_planned_carries_the_facts_a_consumer_needs(planned):
         for stop in stops
     ]
     assert set(DeliveryOrder.objects.values_list("unplanned_reason", flat=True)) == {""}
+
+
+def test_a_waiting_order_starts_an_idle_drivers_route_by_hand(now, placed_store, zones, manager):
+    from delivery.services_dispatch import dispatch_start_route
+
+    shift = driver_on_shift(placed_store, "Dana", "8AAA001")
+    waiting = order_at(
+        placed_store,
+        zones[0],
+        latitude=37.78,
+        longitude=-122.41,
+        start=local(placed_store, 13),
+        end=local(placed_store, 15),
+    )
+    trip = dispatch_start_route(order=waiting, shift=shift, by=manager)
+    assert trip.shift_id == shift.pk and trip.status == "planned"
+    assert list(trip.stops.values_list("order_id", "sequence")) == [(waiting.pk, 1)]
+    assert (
+        broken_promises(Trip.objects.select_related("store", "shift", "vehicle").get(pk=trip.pk), now=now)
+        == []
+    )
+    other = order_at(
+        placed_store,
+        zones[0],
+        latitude=37.78,
+        longitude=-122.41,
+        start=local(placed_store, 13),
+        end=local(placed_store, 15),
+    )
+    with pytest.raises(BoardChanged):  # the driver has a route now: the board showed an old state
+        dispatch_start_route(order=other, shift=shift, by=manager)
+    assert Trip.objects.count() == 1 and not TripStop.objects.filter(order=other).exists()
