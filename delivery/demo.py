@@ -1,11 +1,16 @@
 """Delivery demo data: zones around the demo stores (a small near zone inside a wider city zone, so the overlap
 rule shows) and an excluded place or two, through the same services as the zones screen; drivers with their
 profiles, vehicles, and shifts covering the moment the demo is loaded (the `driver` login clocked in), so the
-dispatch board has drivers on shift. Idempotent: a zone, place, driver or vehicle of the same name is left as
-it is, and a driver already on shift now gets no second shift. The places and people are fictional."""
+dispatch board has drivers on shift; and today's delivery orders waiting for a route (one-hour windows from the
+next hour while the drivers are on shift, over both zones of each store), placed through the order service so
+they allocate stock and count against limits. Idempotent: a zone, place, driver or vehicle of the same name is
+left as it is, a driver already on shift now gets no second shift, and an order's key is per store and day. The
+places and people are fictional."""
 
 import datetime as dt
+import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,7 +25,7 @@ from delivery.fleet import (
 )
 from delivery.models import DeliveryExclusion, DeliveryZone, DriverProfile, DriverShift, Vehicle
 from delivery.services import delivery_exclusion_create, delivery_zone_create
-from dispensary.clock import store_local_date
+from dispensary.clock import age_on, store_local_date
 from dispensary.demo import DEMO_PASSWORD, ORG_SLUG
 from dispensary.models import Store, User
 from dispensary.roles import Role
@@ -111,7 +116,7 @@ PLACES = {
 
 @transaction.atomic
 def demo_load() -> dict[str, int]:
-    added = {"zones": 0, "excluded places": 0, "drivers": 0, "vehicles": 0, "shifts": 0}
+    added = {"zones": 0, "excluded places": 0, "drivers": 0, "vehicles": 0, "shifts": 0, "delivery orders": 0}
     stores = Store.objects.filter(organization__slug=ORG_SLUG, code__in=list(ZONES)).select_related(
         "organization"
     )
@@ -129,6 +134,7 @@ def demo_load() -> dict[str, int]:
     by_code = {store.code: store for store in stores}
     if by_code:
         _fleet_load(by_code, added)
+        _orders_load(by_code, added)
     return added
 
 
@@ -265,3 +271,153 @@ def _fleet_load(stores: dict[str, Store], added: dict[str, int]) -> None:
         if demo.clocked_in:
             driver_shift_clock_in(shift=shift, actor=user)
         added["shifts"] += 1
+
+
+# --- Today's waiting delivery orders ------------------------------------------------------------------------------
+
+# Doors in each store's zones (latitude, longitude, street), away from the excluded places.
+DOORS = {
+    "sf-mission": [
+        ("37.760200", "-122.428400", "3920 20th St"),
+        ("37.752900", "-122.418800", "1180 Shotwell St"),
+        ("37.748100", "-122.428900", "4015 24th St"),
+        ("37.769300", "-122.412600", "2210 Harrison St"),
+        ("37.763900", "-122.430900", "95 Sanchez St"),
+        ("37.757400", "-122.409800", "2730 Bryant St"),
+        ("37.785400", "-122.439200", "2401 Sutter St"),
+        ("37.776700", "-122.454300", "640 Masonic Ave"),
+        ("37.791900", "-122.421500", "1535 Jackson St"),
+        ("37.739200", "-122.466800", "55 Vasquez Ave"),
+        ("37.771400", "-122.468900", "1290 9th Ave"),
+        ("37.798800", "-122.409400", "720 Vallejo St"),
+    ],
+    "detroit-riverside": [
+        ("42.331200", "-83.065400", "1640 Michigan Ave"),
+        ("42.335100", "-83.049800", "1250 Library St"),
+        ("42.327600", "-83.078900", "2150 Trumbull St"),
+        ("42.317900", "-83.101200", "5520 W Vernor Hwy"),
+        ("42.309800", "-83.115300", "7410 Michigan Ave"),
+        ("42.322400", "-83.094700", "3820 Bagley St"),
+    ],
+}
+CITIES = {"sf-mission": ("San Francisco", "CA", "94110"), "detroit-riverside": ("Detroit", "MI", "48216")}
+
+
+def _demo_windows(store: Store, now: dt.datetime, shifts_end: dt.datetime | None) -> list[tuple]:
+    """One-hour windows today from the next whole hour, as long as the drivers are on shift and the state's
+    and the store's delivery hours allow them (none late at night: the board then shows no waiting order)."""
+    from delivery.selectors import delivery_window_problems
+
+    local_now = now.astimezone(store.tz)
+    start = local_now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
+    windows = []
+    for _ in range(6):
+        end = start + dt.timedelta(hours=1)
+        if start.date() != local_now.date() or (shifts_end is not None and end > shifts_end):
+            break
+        if not delivery_window_problems(store=store, start=start, end=end, return_minutes=30):
+            windows.append((start, end))
+        start = end
+    return windows
+
+
+def _demo_products(store: Store) -> list:
+    """Products the demo orders allocate: sold by the unit, worth at least $25, with plenty in stock (at least 15
+    available, so the counter's demo keeps selling them), never the first of a category (the inventory demo's
+    special packages and the counter's tests use those)."""
+    from django.db.models import F, Sum
+
+    from inventory.models import Product
+    from inventory.selectors import package_sellable_list
+
+    chosen, firsts = [], set()
+    candidates = Product.objects.filter(
+        organization_id=store.organization_id, category__in=("flower", "pre_roll", "edible"), sold_by="each"
+    ).order_by("pk")
+    for product in candidates:
+        if product.category not in firsts:
+            firsts.add(product.category)
+            continue
+        if product.price < Decimal("25"):
+            continue
+        available = package_sellable_list(store=store, product_id=product.pk).aggregate(
+            total=Sum(F("quantity_on_hand") - F("quantity_allocated"))
+        )["total"]
+        if available is not None and available >= 15:
+            chosen.append(product)
+    return sorted(chosen, key=lambda product: product.sku)
+
+
+def _orders_load(stores: dict[str, Store], added: dict[str, int]) -> None:
+    from delivery.selectors import delivery_place_check
+    from delivery.services_orders import delivery_order_create
+    from dispensary.errors import ApplicationError
+    from dispensary.models import Customer
+    from pos.models import PickupOrder
+
+    now = timezone.now()
+    staff = User.objects.filter(username="manager").first()
+    for code, doors in DOORS.items():
+        store = stores.get(code)
+        if store is None or staff is None:
+            continue
+        day = store_local_date(store, at=now)
+        shifts_end = (
+            DriverShift.objects.filter(store=store, day=day, cancelled_at__isnull=True)
+            .order_by("-ends_at")
+            .values_list("ends_at", flat=True)
+            .first()
+        )
+        windows = _demo_windows(store, now, shifts_end)
+        if not windows:
+            continue
+        products = _demo_products(store)
+        # Customers past the first few (the counter's demo and its tests start with those), adults only.
+        customers = [
+            customer
+            for customer in Customer.objects.filter(organization_id=store.organization_id, home_store=store)
+            .exclude(date_of_birth=None)
+            .order_by("pk")[10:60]
+            if age_on(customer.date_of_birth, day) >= 22 and customer.customer_type != Customer.Type.MEDICAL
+        ]
+        if not products or not customers:
+            continue
+        city, region, postal_code = CITIES[code]
+        for number, (latitude, longitude, street) in enumerate(doors):
+            key = f"demo-delivery-{day.isoformat()}-{number}"
+            if PickupOrder.objects.filter(store=store, idempotency_key=key).exists():
+                continue
+            if delivery_place_check(
+                store=store, latitude=latitude, longitude=longitude, line1=street
+            ).reasons:
+                continue
+            customer = customers[number % len(customers)]
+            product = products[number % len(products)]
+            # Enough to clear the city zone's minimum ($75 before taxes).
+            quantity = max(1, math.ceil(Decimal("85") / product.price))
+            start, end = windows[number % len(windows)]
+            try:
+                with transaction.atomic():
+                    delivery_order_create(
+                        store=store,
+                        customer=customer,
+                        customer_type="adult_use",
+                        lines=[(product.pk, Decimal(quantity))],
+                        idempotency_key=key,
+                        window_start=start,
+                        window_end=end,
+                        new_address={
+                            "line1": street,
+                            "city": city,
+                            "region": region,
+                            "postal_code": postal_code,
+                            "latitude": latitude,
+                            "longitude": longitude,
+                        },
+                        created_by=staff,
+                        channel="phone",
+                        now=now,
+                    )
+            except ApplicationError:
+                continue  # a limit, the stock or the zone's minimum refused it: the demo goes without
+            added["delivery orders"] += 1

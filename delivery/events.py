@@ -1,5 +1,6 @@
-"""Events of delivery trips: contracts for the state's records (compliance.reporting files them) and for
-messaging ("your order is on its way"). JSON-native fields only: ids, plain words and ISO times."""
+"""Events the delivery app publishes: contracts for the state's records (compliance.reporting files them),
+for messaging ("your order is on its way"), webhooks and any other consumer. JSON-native fields only: ids, plain
+words, ISO 8601 times and money as decimal strings; customers appear by id only."""
 
 from dataclasses import dataclass, field
 
@@ -60,4 +61,30 @@ class TripDeparted(Event):
     vehicle_id: int
     vehicle: str
     departed_at: str
+    stops: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class RoutePlanned(Event):
+    """A trip was planned or its stops changed (planned by the board's planner, an order assigned, moved,
+    removed or inserted late, or the trip cancelled: then `status` is "cancelled" and `stops` is empty).
+    Consumers keep the highest `version` of a trip. Each stop: sequence (1, 2, ...), order_id (the order's
+    number), delivery_order_id, customer_id, planned_arrival, window_start, window_end."""
+
+    name = "delivery.route_planned"
+    version = 1
+    trip_id: int
+    organization_id: int
+    store_id: int
+    day: str  # the store's local day, YYYY-MM-DD
+    status: str  # planned, locked or cancelled
+    trip_version: int
+    driver_id: int  # the driver's profile
+    driver_first_name: str
+    vehicle_id: int
+    vehicle_plate: str
+    planned_start: str
+    planned_end: str
+    distance_m: int
+    goods_value: str
     stops: list[dict] = field(default_factory=list)

@@ -286,6 +286,10 @@ class DeliveryOrder(models.Model):
     minimum_order = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
     estimated_minutes = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Why the dispatch board's last attempt to plan or insert it left it waiting (the planner's plain words);
+    # cleared when it is put on a trip.
+    unplanned_reason = models.CharField(max_length=300, blank=True)
+    unplanned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["window_start", "id"]

@@ -21,6 +21,7 @@ from delivery.selectors import (
     physical_address_reasons,
 )
 from delivery.services import delivery_address_create
+from delivery.services_dispatch import dispatch_insert_quietly
 from dispensary.audit import audit_record
 from dispensary.errors import ApplicationError, Conflict, ValidationFailed
 from dispensary.models import ApiClient, Customer, Store, User
@@ -249,6 +250,9 @@ def delivery_order_create(
             store=store,
         )
         order_placed_publish(order)
+        # A late order joins an open route of its day when that keeps every promise; otherwise it waits with
+        # the reason (the order itself is placed either way).
+        dispatch_insert_quietly(delivery, by=created_by or api_client)
         return delivery
 
 

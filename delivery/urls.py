@@ -1,6 +1,6 @@
 from django.urls import path
 
-from delivery import fleet_views, views, views_orders, views_trips
+from delivery import fleet_views, views, views_dispatch, views_orders, views_trips
 
 app_name = "delivery"
 
@@ -35,4 +35,18 @@ urlpatterns = [
     path("shifts/<int:shift_id>/clock-out/", fleet_views.shift_clock_out, name="shift_clock_out"),
     *views_orders.urlpatterns,
     *views_trips.urlpatterns,
+    path("dispatch/", views_dispatch.dispatch_current, name="dispatch_current"),
+    path("stores/<int:store_id>/dispatch/", views_dispatch.dispatch_board, name="dispatch"),
+    path("stores/<int:store_id>/dispatch/plan/", views_dispatch.dispatch_plan_view, name="dispatch_plan"),
+    path(
+        "stores/<int:store_id>/dispatch/assign/", views_dispatch.dispatch_assign_view, name="dispatch_assign"
+    ),
+    path(
+        "stores/<int:store_id>/dispatch/remove/", views_dispatch.dispatch_remove_view, name="dispatch_remove"
+    ),
+    path(
+        "stores/<int:store_id>/dispatch/trips/<int:trip_id>/<str:action>/",
+        views_dispatch.dispatch_trip_action,
+        name="dispatch_trip",
+    ),
 ]

@@ -24,6 +24,7 @@ def test_demo_zones_and_places_around_the_demo_stores(shipped_rules):
         "drivers": 3,
         "vehicles": 3,
         "shifts": 3,
+        "delivery orders": 0,  # no stock without the inventory demo
     }
     assert delivery_demo.demo_load() == {
         "zones": 0,
@@ -31,6 +32,7 @@ def test_demo_zones_and_places_around_the_demo_stores(shipped_rules):
         "drivers": 0,
         "vehicles": 0,
         "shifts": 0,
+        "delivery orders": 0,
     }
     mission = Store.objects.get(code="sf-mission")
     riverside = Store.objects.get(code="detroit-riverside")
@@ -80,3 +82,35 @@ def test_demo_drivers_on_shift_now_with_their_vehicles(shipped_rules, clock):
     clock.advance(dt.timedelta(hours=2))
     assert delivery_demo.demo_load()["shifts"] == 0
     assert len(drivers_on_shift(mission, timezone.now())) == 2
+
+
+def test_demo_delivery_orders_wait_for_the_board_and_the_planner_places_them(shipped_rules, clock):
+    from delivery.models import DeliveryOrder
+    from delivery.services_dispatch import dispatch_plan, waiting_orders
+    from dispensary.clock import store_local_date
+    from inventory import demo as inventory_demo
+
+    clock.move_to(dt.datetime(2026, 3, 10, 18, 30, tzinfo=dt.UTC))  # 11:30 in San Francisco, 14:30 in Detroit
+    core_demo.demo_load()
+    inventory_demo.demo_load()
+    assert delivery_demo.demo_load()["delivery orders"] == 18
+    assert delivery_demo.demo_load()["delivery orders"] == 0
+    mission = Store.objects.get(code="sf-mission")
+    riverside = Store.objects.get(code="detroit-riverside")
+    day = store_local_date(mission)
+    waiting = list(waiting_orders(mission, day))
+    assert len(waiting) == 12 and len(list(waiting_orders(riverside, day))) == 6
+    assert {delivery.zone.name for delivery in waiting} == {"Mission & Noe Valley", "San Francisco"}
+    assert len({delivery.window_start for delivery in waiting}) >= 3
+    result = dispatch_plan(store=mission, day=day, by=None, seconds=1)
+    assert result.planned + len(result.unplaced) == 12 and result.planned >= 10
+    assert DeliveryOrder.objects.filter(stops__isnull=False).count() == result.planned
+
+
+def test_no_demo_delivery_orders_late_at_night(shipped_rules, clock):
+    from inventory import demo as inventory_demo
+
+    clock.move_to(dt.datetime(2026, 3, 11, 6, 30, tzinfo=dt.UTC))  # 23:30 in San Francisco, 2:30 in Detroit
+    core_demo.demo_load()
+    inventory_demo.demo_load()
+    assert delivery_demo.demo_load()["delivery orders"] == 0

@@ -28,6 +28,7 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Customers",
         "Inventory",
         "Delivery",
+        "Dispatch",
         "Reports",
         "Audit center",
         "State sync",
@@ -100,6 +101,7 @@ def test_many_links_are_grouped_and_the_menu_of_the_page_is_active(staff):
         "Customers",
         "Inventory",
         "Delivery",
+        "Dispatch",
         "Compliance",
         "Settings",
     ]
