@@ -107,7 +107,17 @@ def test_the_board_shows_waiting_orders_routes_and_reasons(now, placed_store, zo
     )
     assert "Not planned:</strong> No driver on shift serves this order&#x27;s zone." in html
     assert "Dana Driver" in html and "Lock route" in html and "Goods $100.00 of $10,000.00 allowed" in html
-    assert "delivery/trips/_trip_state.html" in open("templates/delivery/dispatch/_trip_card.html").read()
+    # Each route's card carries the trip's own actions: send it, and what the state said of its records.
+    assert "Send to driver" in html and "State records: Not filed yet" in html and "Manifest (PDF)" in html
+    trip = Trip.objects.get(store=placed_store, status=Trip.Status.PLANNED)
+    Trip.objects.filter(pk=trip.pk).update(
+        status=Trip.Status.SENT,
+        state_status=Trip.StateStatus.FAILED,
+        state_message="Package 1A4FF0100000022000000123 is on retailer delivery 7.",
+    )
+    html = client.get(board(placed_store)).content.decode()
+    assert "The state said:</strong> Package 1A4FF0100000022000000123 is on retailer delivery 7." in html
+    assert "Send to the state again" in html and "Send to driver" not in html
 
 
 def test_forms_go_through_the_services_and_a_stale_form_changes_nothing(now, placed_store, zones, manager):
