@@ -1,6 +1,6 @@
 from django.urls import path
 
-from delivery import fleet_views, views, views_orders
+from delivery import fleet_views, views, views_driver, views_orders
 
 app_name = "delivery"
 
@@ -34,4 +34,5 @@ urlpatterns = [
     path("shifts/<int:shift_id>/clock-in/", fleet_views.shift_clock_in, name="shift_clock_in"),
     path("shifts/<int:shift_id>/clock-out/", fleet_views.shift_clock_out, name="shift_clock_out"),
     *views_orders.urlpatterns,
+    *views_driver.urlpatterns,
 ]
