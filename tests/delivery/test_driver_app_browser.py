@@ -1,0 +1,111 @@
+# ruff: noqa: F811 - the fixtures imported from other test modules are parameters of the test
+"""The driver app in a real Chromium on a 390x844 phone: opened online (the trip downloaded, the shell kept by
+the service worker), then the network is cut: the page reopens offline, two stops are handed over after a typed ID
+check and one is returned, the screen counts the actions waiting; back online the queue is sent and the server has
+each action exactly once."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from delivery.models import DriverAction, StopVisit
+from pos.models import Sale
+from tests.browser.test_web_shell import CHROMIUM, browser, log_in  # noqa: F401 - the browser fixture
+from tests.delivery.driver_fixtures import route  # noqa: F401 - fixture
+from tests.delivery.order_fixtures import (  # noqa: F401 - fixtures
+    NOW,
+    customer,
+    now,
+    package,
+    product,
+    zone,
+)
+
+pytestmark = [
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium executable at {CHROMIUM}"),
+    pytest.mark.django_db(transaction=True),
+]
+SHOTS = os.environ.get("DRIVER_APP_SCREENSHOTS", "")
+
+
+def shot(page, tmp_path, name):
+    folder = Path(SHOTS) if SHOTS else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"driver-{name}.png"), full_page=True)
+
+
+def hand_over(page, stop_id, tmp_path=None):
+    card = page.locator(f'[data-stop="{stop_id}"]')
+    card.locator('[data-action="arrived"]').click()
+    if tmp_path:
+        shot(page, tmp_path, "id-check")
+    card.locator('input[name="date_of_birth"]').fill("1990-05-17")
+    card.locator('input[name="expires_on"]').fill("2030-01-01")
+    card.locator('[data-action="id_checked"]').click()
+    card.locator('[data-action="delivered"]').click()
+    card.locator(".stop__done").wait_for(state="attached")
+
+
+def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
+    clock, live_server, browser, route, tmp_path
+):
+    clock.move_to(NOW, tick=True)
+    first, second, third = route["trip"].stops.order_by("sequence")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, live_server.url, "dana")
+    page.goto(f"{live_server.url}/delivery/driver/")
+    page.wait_for_selector("body[data-ready]")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_selector(f'[data-stop="{first.pk}"]')
+    assert page.locator("[data-net]").inner_text() == "Online"
+    shot(page, tmp_path, "online")
+
+    context.set_offline(True)
+    page.reload()  # the shell from the service worker, the trip from IndexedDB
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("[data-net]").inner_text() == "Offline"
+    assert page.locator(f'[data-stop="{first.pk}"] .stop__who strong').inner_text() == "Ada L."
+
+    hand_over(page, first.pk, tmp_path)
+    hand_over(page, second.pk)
+    card = page.locator(f'[data-stop="{third.pk}"]')
+    card.locator('[data-action="arrived"]').click()
+    card.locator('[data-return="nobody_home"]').click()
+    card.locator(".stop__done").wait_for(state="attached")
+    assert page.locator("[data-queue]").inner_text() == "8 actions waiting to be sent"
+    shot(page, tmp_path, "offline")
+    assert DriverAction.objects.count() == 0
+
+    context.set_offline(False)
+    page.wait_for_selector('[data-queue][data-queue-count="0"]', timeout=20000)
+    assert page.locator("[data-queue]").inner_text() == "All actions sent"
+    shot(page, tmp_path, "synced")
+
+    actions = list(DriverAction.objects.order_by("pk").values_list("stop_id", "kind", "outcome"))
+    assert actions == [
+        (first.pk, "arrived", "applied"),
+        (first.pk, "id_checked", "applied"),
+        (first.pk, "delivered", "applied"),
+        (second.pk, "arrived", "applied"),
+        (second.pk, "id_checked", "applied"),
+        (second.pk, "delivered", "applied"),
+        (third.pk, "arrived", "applied"),
+        (third.pk, "returned", "applied"),
+    ]
+    assert Sale.objects.count() == 2
+    assert [s.status for s in route["trip"].stops.order_by("sequence")] == [
+        "delivered",
+        "delivered",
+        "returned",
+    ]
+    assert StopVisit.objects.get(stop=third).return_reason == "nobody_home"
+
+    # The phone opens again: nothing waits, nothing is sent twice.
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("[data-queue]").inner_text() == "All actions sent"
+    assert DriverAction.objects.count() == 8
+    context.close()
