@@ -43,6 +43,7 @@ def test_the_driver_opens_the_app_and_downloads_their_trip(route):
     assert b"data-driver-app" in page.content and b"/delivery/driver/sw.js" in page.content
     today = client.get("/delivery/driver/today.json").json()
     assert [trip["id"] for trip in today["trips"]] == [route["trip"].pk]
+    assert b'href="/delivery/driver/"' in client.get("/delivery/").content  # the shift card links to the app
     one = client.get(f"/delivery/driver/trips/{route['trip'].pk}.json")
     assert one.json()["trips"][0]["stops"][0]["customer"] == "Ada L."
 
