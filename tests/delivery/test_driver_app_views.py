@@ -131,3 +131,19 @@ def test_the_service_worker_and_manifest(route):
     assert b"workbox-7.4.1/workbox-routing.prod.js" in worker.content
     manifest = json.loads(client.get("/delivery/driver/manifest.webmanifest").content)
     assert (manifest["start_url"], manifest["display"]) == ("/delivery/driver/", "standalone")
+
+
+def test_the_trips_json_costs_the_same_queries_for_one_stop_or_three(route):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for driver in ("eve", "dana"):  # Eve's trip has one stop, Dana's three
+        client = client_for(route[driver].user)
+        client.get("/delivery/driver/today.json")  # the session's first request loads the member's roles
+        with CaptureQueriesContext(connection) as queries:
+            stops = client.get("/delivery/driver/today.json").json()["trips"][0]["stops"]
+        counts.append((len(stops), len(queries)))
+    assert [n for n, _ in counts] == [1, 3]
+    assert counts[0][1] == counts[1][1]
+    assert counts[1][1] <= 12
