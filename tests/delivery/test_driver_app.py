@@ -140,6 +140,11 @@ def test_an_order_cancelled_meanwhile_is_a_conflict_and_the_stop_can_be_returned
     assert check["message"] == f"The store cancelled order {first.order.order_id} while you were on the road."
     assert "do not hand it over" in check["todo"].lower()
 
+    # The phone handed it over offline before it heard: no sale, and the manager is told.
+    handed = send(dana, "delivered", first, collected="55.01")
+    assert (handed["outcome"], handed["reason"], Sale.objects.count()) == ("conflict", "order_cancelled", 0)
+    assert AuditRecord.objects.filter(action="delivery_stop.handover_refused").count() == 1
+
     returned = send(dana, "returned", first, reason="cancelled")
     first.refresh_from_db()
     assert (returned["outcome"], first.status, first.visit.return_reason) == (
