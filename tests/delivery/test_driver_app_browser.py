@@ -54,6 +54,7 @@ def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
     first, second, third = route["trip"].stops.order_by("sequence")
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
+    page.clock.set_fixed_time(NOW)  # the phone's date too: its own age arithmetic runs offline
     page.on("dialog", lambda dialog: dialog.accept())
     log_in(page, live_server.url, "dana")
     page.goto(f"{live_server.url}/delivery/driver/")
@@ -108,4 +109,68 @@ def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
     page.wait_for_selector("body[data-ready]")
     assert page.locator("[data-queue]").inner_text() == "All actions sent"
     assert DriverAction.objects.count() == 8
+    context.close()
+
+
+def test_offline_an_under_age_id_blocks_the_hand_over_and_a_cancellation_comes_back_as_a_conflict(
+    clock, live_server, browser, route, manager, tmp_path
+):
+    from delivery.services_orders import delivery_order_cancel
+
+    clock.move_to(NOW, tick=True)
+    first, second, _ = route["trip"].stops.order_by("sequence")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.clock.set_fixed_time(NOW)  # the phone's date too: its own age arithmetic runs offline
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, live_server.url, "dana")
+    page.goto(f"{live_server.url}/delivery/driver/")
+    page.wait_for_selector(f'[data-stop="{first.pk}"]')
+    context.set_offline(True)
+
+    card = page.locator(f'[data-stop="{first.pk}"]')
+    card.locator('[data-action="arrived"]').click()
+    card.locator('input[name="date_of_birth"]').fill("2010-01-01")
+    card.locator('input[name="expires_on"]').fill("2030-01-01")
+    card.locator('[data-action="id_checked"]').click()
+    # The phone's own arithmetic refuses: no hand-over, only the two reasons an ID refusal allows.
+    card.locator(".stop__conflict").wait_for()
+    assert card.locator('[data-action="delivered"]').count() == 0
+    assert sorted(card.locator("[data-return]").evaluate_all("els => els.map(e => e.dataset.return)")) == [
+        "no_id",
+        "under_age",
+    ]
+    shot(page, tmp_path, "under-age")
+    card.locator('[data-return="under_age"]').click()
+
+    # The store cancels the second order while the phone is offline; the driver hands it over anyway.
+    delivery_order_cancel(delivery=second.order, actor=manager, reason="Customer called")
+    hand_over(page, second.pk)
+    assert page.locator("[data-queue]").inner_text() == "6 actions waiting to be sent"
+
+    context.set_offline(False)
+    page.wait_for_selector('[data-queue][data-queue-count="0"]', timeout=20000)
+    page.wait_for_selector(f'[data-stop="{second.pk}"] .stop__conflict')
+    notices = page.locator(".driver-notice").all_inner_texts()
+    cancelled = f"The store cancelled order {second.order.order_id} while you were on the road."
+    assert [text.split("\n")[0] for text in notices] == [
+        "ID refused: Under age: 16, the minimum is 21.",
+        cancelled,
+    ]
+    assert "What to do: Do not hand it over" in notices[1]
+    shot(page, tmp_path, "conflict")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, first.visit.return_reason, first.visit.id_passed) == (
+        "returned",
+        "under_age",
+        False,
+    )
+    assert (second.status, Sale.objects.count()) == ("pending", 0)
+    assert (
+        second.visit.conflict
+        == f"The store cancelled order {second.order.order_id} while you were on the road."
+    )
+    assert DriverAction.objects.count() == 6
     context.close()

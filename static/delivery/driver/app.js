@@ -146,6 +146,9 @@
   }
   async function notice(result) {
     const notices = (await metaGet("notices")) || [];
+    // One notice per thing to do: the same refusal of a stop's several actions (or the phone's own ID refusal
+    // confirmed by the store) is said once.
+    if (notices.some((n) => n.message === result.message)) return;
     notices.push({ message: result.message, todo: result.todo || "", key: result.key });
     await metaSet("notices", notices);
     renderNotices(notices);
