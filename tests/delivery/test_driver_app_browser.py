@@ -52,7 +52,12 @@ def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
 ):
     clock.move_to(NOW, tick=True)
     first, second, third = route["trip"].stops.order_by("sequence")
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        timezone_id="America/Los_Angeles",
+    )
     page = context.new_page()
     page.clock.set_fixed_time(NOW)  # the phone's date too: its own age arithmetic runs offline
     page.on("dialog", lambda dialog: dialog.accept())
@@ -109,6 +114,9 @@ def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
     page.wait_for_selector("body[data-ready]")
     assert page.locator("[data-queue]").inner_text() == "All actions sent"
     assert DriverAction.objects.count() == 8
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    shot(page, tmp_path, "desktop")
     context.close()
 
 
@@ -119,7 +127,12 @@ def test_offline_an_under_age_id_blocks_the_hand_over_and_a_cancellation_comes_b
 
     clock.move_to(NOW, tick=True)
     first, second, _ = route["trip"].stops.order_by("sequence")
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        timezone_id="America/Los_Angeles",
+    )
     page = context.new_page()
     page.clock.set_fixed_time(NOW)  # the phone's date too: its own age arithmetic runs offline
     page.on("dialog", lambda dialog: dialog.accept())
