@@ -91,7 +91,8 @@
     const problems = [];
     if (!born) problems.push("No date of birth.");
     else if (born > today) problems.push("The date of birth is in the future.");
-    else if (stop.minimum_age !== null && ageOn(born, today) < stop.minimum_age)
+    else if (stop.minimum_age === null) problems.push("The store's age rule is not on this phone: check the ID with a connection.");
+    else if (ageOn(born, today) < stop.minimum_age)
       problems.push(`Under age: ${ageOn(born, today)}, the minimum is ${stop.minimum_age}.`);
     if (!expires) problems.push("No expiry date.");
     else if (expires < today) problems.push(`The ID expired on ${expires}.`);
