@@ -444,3 +444,77 @@ class TripStop(models.Model):
 
     def __str__(self) -> str:
         return f"Stop {self.sequence} of trip {self.trip_id}"
+
+
+# --- The driver's app: visits at the door and the phone's actions (issue 13, driver app) ----------------------
+
+
+class StopVisit(models.Model):
+    """What happened at one stop's door, as the driver's phone reported it: when the driver arrived, the ID
+    check (its record in compliance, the method, the server's result, the time and the phone's position; never
+    an image of the ID), the sale the hand-over became, or the reason the goods came back. A hand-over the
+    phone allowed offline but the server's rules refused on replay keeps the server's words in `conflict` for
+    the manager (and an audit record)."""
+
+    class ReturnReason(models.TextChoices):
+        REFUSED = "refused", "Customer refused"
+        NO_ID = "no_id", "No valid ID"
+        NOBODY_HOME = "nobody_home", "Nobody home"
+        UNDER_AGE = "under_age", "Under age"
+        CANCELLED = "cancelled", "Order cancelled by the store"
+
+    stop = models.OneToOneField(TripStop, on_delete=models.CASCADE, related_name="visit")
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    id_verification = models.ForeignKey(
+        "compliance.IdVerification", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    id_method = models.CharField(max_length=10, blank=True, help_text="scan or typed")
+    id_passed = models.BooleanField(null=True, blank=True, help_text="The server's verdict.")
+    id_checked_at = models.DateTimeField(null=True, blank=True)
+    id_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    id_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    sale = models.ForeignKey("pos.Sale", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    return_reason = models.CharField(max_length=12, choices=ReturnReason.choices, blank=True)
+    conflict = models.TextField(blank=True, help_text="The server's refusal of what the phone did offline.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Visit of stop {self.stop_id}"
+
+
+class DriverAction(models.Model):
+    """One action the driver's phone sent (arrived, ID checked, delivered, returned, position) under the key the
+    phone made for it: the key is unique per driver, so a replayed action finds its first answer here and has no
+    second effect. A refused action (a conflict) is kept with its answer too: replaying it says the same."""
+
+    class Kind(models.TextChoices):
+        ARRIVED = "arrived", "Arrived"
+        ID_CHECKED = "id_checked", "ID checked"
+        DELIVERED = "delivered", "Handed over"
+        RETURNED = "returned", "Not delivered"
+        POSITION = "position", "Position"
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        CONFLICT = "conflict", "Refused"
+
+    driver = models.ForeignKey(DriverProfile, on_delete=models.PROTECT, related_name="actions")
+    key = models.UUIDField()
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="driver_actions")
+    stop = models.ForeignKey(
+        TripStop, on_delete=models.CASCADE, null=True, blank=True, related_name="driver_actions"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    happened_at = models.DateTimeField(help_text="When the phone says it happened.")
+    received_at = models.DateTimeField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    answer = models.JSONField(default=dict, help_text="The first answer, returned again on a replay.")
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["driver", "key"], name="driver_action_key_per_driver")]
+        indexes = [models.Index(fields=["trip", "received_at"], name="driver_action_trip_received")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

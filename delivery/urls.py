@@ -1,6 +1,6 @@
 from django.urls import path
 
-from delivery import fleet_views, views, views_dispatch, views_orders, views_trips
+from delivery import fleet_views, views, views_dispatch, views_driver, views_orders, views_trips
 
 app_name = "delivery"
 
@@ -49,4 +49,5 @@ urlpatterns = [
         views_dispatch.dispatch_trip_action,
         name="dispatch_trip",
     ),
+    *views_driver.urlpatterns,
 ]

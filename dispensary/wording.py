@@ -32,6 +32,8 @@ WORDS: dict[str, str] = {
     "delivery_exclusion.created": "Excluded delivery place added",
     "delivery_exclusion.removed": "Excluded delivery place removed",
     "delivery_order.placed": "Delivery order placed",
+    "delivery_stop.handover_refused": "Hand-over at the door refused by the store's rules",
+    "delivery_stop.returned": "Delivery stop not delivered",
     "delivery_zone.created": "Delivery zone added",
     "delivery_zone.updated": "Delivery zone changed",
     "drawer.closed": "Drawer closed",
