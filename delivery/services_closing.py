@@ -70,7 +70,7 @@ def trip_register(trip: Trip) -> Register | None:
 def trip_all_stops(trip: Trip) -> list[TripStop]:
     """Every stop the trip carried, delivered, returned or pending, with its visit, order, lines and packages."""
     return list(
-        trip.stops.select_related("order__order__customer", "order__address", "visit")
+        trip.stops.select_related("order__order__customer", "order__address", "visit__sale")
         .prefetch_related(
             Prefetch(
                 "order__order__lines",

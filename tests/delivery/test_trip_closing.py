@@ -5,91 +5,24 @@ delivery's completion), never as a receipt; ending the trip refuses while a stop
 not delivered to available stock, closes the trip's drawer with over/short and closes the state's records
 (California's end accounting for every package); lost answers settle without duplicates."""
 
-import uuid
 from decimal import Decimal as D
 
 import pytest
-from django.utils import timezone
 
 from compliance.models import SyncRecord
 from compliance.reporting.sync import sync_send_store
-from delivery.driver_app import ActionInput, driver_action_apply
-from delivery.models import Trip
 from delivery.services_closing import trip_balance, trip_end
-from delivery.services_trips import TripRefused, trip_depart, trip_send
+from delivery.services_trips import TripRefused
 from dispensary.errors import ApplicationError, Conflict
 from dispensary.models import AuditRecord
 from inventory.models import Package
 from inventory.selectors import ledger_mismatch_list
 from pos.models import DrawerSession, PickupOrder, Sale
+from tests.delivery.closing_fixtures import deliver_two_return_one, fresh, hand_over, road, send, writes  # noqa: F401
 from tests.delivery.order_fixtures import local, now, product, zone  # noqa: F401 - fixtures
 from tests.delivery.trip_fixtures import make_trip, organization, place_order, simulator, stocked, store  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-GOOD_ID = {"date_of_birth": "1990-05-17", "expires_on": "2030-01-01", "local_passed": True}
-
-
-def send(user, kind, stop, **payload):
-    return driver_action_apply(
-        user=user,
-        action=ActionInput(
-            key=str(uuid.uuid4()),
-            kind=kind,
-            stop_id=stop.pk,
-            trip_id=None,
-            payload=payload,
-            happened_at=timezone.now().isoformat(),
-        ),
-    )
-
-
-def writes(sim, method, path):
-    return [r for r in sim.requests if r.method == method and r.path == path]
-
-
-def fresh(trip):
-    return Trip.objects.get(pk=trip.pk)
-
-
-def hand_over(driver, stop, collected):
-    send(driver, "arrived", stop)
-    send(driver, "id_checked", stop, **GOOD_ID)
-    answer = send(driver, "delivered", stop, collected=str(collected))
-    assert answer["outcome"] == "applied", answer
-
-
-@pytest.fixture
-def road(store, product, simulator, zone, now, manager, clock):
-    """A trip of three orders (Alice 1, Bob 2, Cy 1 of the same package) sent, accepted and on the road."""
-    package = stocked(store, product, simulator)
-    orders = [
-        place_order(store, product, first_name="Alice", quantity=1),
-        place_order(store, product, first_name="Bob", quantity=2, hour=15, line1="9 Elm St"),
-        place_order(store, product, first_name="Cy", quantity=1, hour=15, line1="3 Oak St"),
-    ]
-    trip = make_trip(store, orders)
-    trip_send(trip=trip, by=manager, version=trip.version)
-    trip = fresh(trip)
-    assert trip.state_status == "accepted"
-    trip = trip_depart(trip=trip, by=manager, version=trip.version)
-    clock.move_to(local(14, 10))
-    return {
-        "trip": fresh(trip),
-        "package": package,
-        "driver": trip.driver.user,
-        "stops": list(trip.stops.all()),
-    }
-
-
-def deliver_two_return_one(road, reason="nobody_home"):
-    alice, bob, cy = road["stops"]
-    fee = alice.order.fee
-    hand_over(road["driver"], alice, alice.order.order.estimated_total + fee)  # goods and the fee
-    hand_over(road["driver"], bob, bob.order.order.estimated_total)  # the goods only
-    send(road["driver"], "arrived", cy)
-    assert send(road["driver"], "returned", cy, reason=reason)["outcome"] == "applied"
-    return fee
 
 
 def test_a_california_trip_sells_at_the_doors_as_the_retailer_deliverys_sales_and_ends_with_every_package(
