@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.test_web_shell import CHROMIUM, browser, log_in  # noqa: F401 - the browser fixture
-from tests.delivery.closing_fixtures import deliver_two_return_one, road  # noqa: F401 - fixture
+from tests.delivery.closing_fixtures import deliver_two_return_one, road, road_stock  # noqa: F401 - fixtures
 from tests.delivery.order_fixtures import local, now, product, zone  # noqa: F401 - fixtures
 from tests.delivery.trip_fixtures import organization, simulator, store  # noqa: F401 - fixtures
 from tests.factories import UserFactory

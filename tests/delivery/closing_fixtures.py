@@ -47,9 +47,15 @@ def hand_over(driver, stop, collected):
 
 
 @pytest.fixture
-def road(store, product, simulator, zone, now, manager, clock):
+def road_stock():
+    """How much of the package the store holds (a test parametrizes it to let the trip empty the package)."""
+    return 10
+
+
+@pytest.fixture
+def road(store, product, simulator, zone, now, manager, clock, road_stock):
     """A trip of three orders (Alice 1, Bob 2, Cy 1 of the same package) sent, accepted and on the road."""
-    package = stocked(store, product, simulator)
+    package = stocked(store, product, simulator, quantity=road_stock)
     orders = [
         place_order(store, product, first_name="Alice", quantity=1),
         place_order(store, product, first_name="Bob", quantity=2, hour=15, line1="9 Elm St"),

@@ -18,7 +18,15 @@ from dispensary.models import AuditRecord
 from inventory.models import Package
 from inventory.selectors import ledger_mismatch_list
 from pos.models import DrawerSession, PickupOrder, Sale
-from tests.delivery.closing_fixtures import deliver_two_return_one, fresh, hand_over, road, send, writes  # noqa: F401
+from tests.delivery.closing_fixtures import (  # noqa: F401 - fixtures
+    deliver_two_return_one,
+    fresh,
+    hand_over,
+    road,
+    road_stock,
+    send,
+    writes,
+)
 from tests.delivery.order_fixtures import local, now, product, zone  # noqa: F401 - fixtures
 from tests.delivery.trip_fixtures import make_trip, organization, place_order, simulator, stocked, store  # noqa: F401
 
@@ -181,3 +189,35 @@ def test_bad_counted_cash_and_a_stale_version_change_nothing(store, manager, sim
     assert DrawerSession.objects.get().status == "open"
     assert not SyncRecord.objects.filter(kind="retailer_delivery.end").exists()
     assert not AuditRecord.objects.filter(action="trip.returned").exists()
+
+
+@pytest.mark.parametrize("road_stock", [4])
+def test_a_package_the_trip_emptied_is_finished_at_the_state_after_the_end(store, manager, simulator, road):
+    trip, package = road["trip"], road["package"]
+    for stop in road["stops"]:
+        hand_over(road["driver"], stop, stop.order.order.estimated_total)
+    assert not SyncRecord.objects.filter(kind="package.finish").exists()  # on the vehicle: not yet
+    trip_end(trip=trip, by=manager, counted_cash="0", version=fresh(trip).version)
+    end = SyncRecord.objects.get(kind="retailer_delivery.end")
+    finish = SyncRecord.objects.get(kind="package.finish")
+    assert end.status == "accepted" and end.payload[0]["Packages"][0]["EndQuantity"] == 0
+    assert finish.status == "accepted" and finish.id > end.id
+    assert finish.payload == [{"Label": package.tag, "ActualDate": "2026-03-10"}]
+    assert simulator.facilities[store.license_adult_use].packages[package.tag].quantity == D(0)
+    assert DrawerSession.objects.get().over_short < 0  # nothing counted: short by the cash sales
+
+
+@pytest.mark.parametrize("store", ["US-MI"], indirect=True)
+def test_a_lost_answer_on_a_completion_settles_without_a_second_one(store, manager, simulator, road):
+    alice = road["stops"][0]
+    simulator.set_faults(lose_after_every=1)
+    hand_over(road["driver"], alice, alice.order.order.estimated_total)
+    simulator.set_faults(lose_after_every=0)
+    record = SyncRecord.objects.get(kind="sales_delivery.complete")
+    assert record.status == "pending"
+    SyncRecord.objects.filter(pk=record.pk).update(next_attempt_at=None)
+    sync_send_store(store_id=store.pk)
+    record.refresh_from_db()
+    assert record.status == "accepted" and record.state_answer["found_by"] == "delivery_lookup"
+    assert len(writes(simulator, "PUT", "/sales/v2/deliveries/complete")) == 1
+    assert simulator.facilities[store.license_adult_use].deliveries[int(alice.state_reference)]["Completed"]

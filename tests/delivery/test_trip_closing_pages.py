@@ -11,7 +11,7 @@ from django.test import Client
 from delivery.models import Trip
 from delivery.services_closing import trip_balance
 from pos.models import DrawerSession
-from tests.delivery.closing_fixtures import deliver_two_return_one, fresh, hand_over, road  # noqa: F401
+from tests.delivery.closing_fixtures import deliver_two_return_one, fresh, hand_over, road, road_stock  # noqa: F401
 from tests.delivery.order_fixtures import now, product, zone  # noqa: F401 - fixtures
 from tests.delivery.trip_fixtures import organization, simulator, store  # noqa: F401
 from tests.factories import StoreFactory, UserFactory
