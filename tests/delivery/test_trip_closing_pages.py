@@ -82,3 +82,24 @@ def test_only_the_stores_managers_end_the_trip(store, organization, manager, sim
     assert f"${expected:.2f}" in text and "back in stock" in text
     drawer = DrawerSession.objects.get()
     assert (drawer.status, drawer.over_short, drawer.closed_by_id) == ("closed", D("-1.00"), manager.pk)
+
+
+def test_the_trip_return_reads_a_fixed_number_of_queries_however_many_stops_are_closed(
+    store, manager, simulator, road
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    trip = road["trip"]
+    alice, bob, cy = road["stops"]
+    hand_over(road["driver"], alice, alice.order.order.estimated_total)
+    loaded = Trip.objects.select_related("store").get(pk=trip.pk)
+    with CaptureQueriesContext(connection) as one_closed:
+        trip_balance(loaded)
+    hand_over(road["driver"], bob, bob.order.order.estimated_total)
+    hand_over(road["driver"], cy, cy.order.order.estimated_total)
+    loaded = Trip.objects.select_related("store").get(pk=trip.pk)
+    with CaptureQueriesContext(connection) as all_closed:
+        balance = trip_balance(loaded)
+    assert len(balance.delivered) == 3 and balance.problems == []
+    assert len(all_closed.captured_queries) == len(one_closed.captured_queries) == 9
