@@ -88,3 +88,19 @@ class RoutePlanned(Event):
     distance_m: int
     goods_value: str
     stops: list[dict] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TripReturned(Event):
+    """The car is back and the trip was reconciled (delivery.services_closing.trip_end): the state's records
+    are to be closed (California: the retailer delivery's end with what is left of each package; other Metrc
+    states: the sales deliveries of the stops not delivered completed with their goods returned). `returned`
+    lists the stops not delivered: {"stop_id", "order_id", "reason"} (our reason code)."""
+
+    name = "delivery.trip_returned"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    returned_at: str
+    returned: list[dict] = field(default_factory=list)
+    by_id: int | None = None

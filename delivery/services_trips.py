@@ -21,6 +21,8 @@ from pos.models import PickupOrder
 CREATE_KINDS = ("retailer_delivery.create", "sales_delivery.create")
 VOID_KINDS = ("retailer_delivery.void", "sales_delivery.void")
 DEPART_KIND = "retailer_delivery.depart"
+# The reports that close the trip's records when the car is back (delivery.services_closing.trip_end).
+END_KINDS = ("retailer_delivery.end", "sales_delivery.complete")
 
 
 class TripRefused(ApplicationError):
@@ -319,6 +321,8 @@ def trip_state_settle(*, trip_id: int, kind: str, accepted: bool, ids: list, mes
             locked.state_status = Trip.StateStatus.ACCEPTED
         elif kind in VOID_KINDS or kind == DEPART_KIND:
             locked.state_status = Trip.StateStatus.ACCEPTED
+        elif kind in END_KINDS and locked.status == Trip.Status.RETURNED:
+            locked.state_status = Trip.StateStatus.ACCEPTED
         locked.state_message = ""
         action = "trip.state_accepted"
     else:
@@ -326,6 +330,9 @@ def trip_state_settle(*, trip_id: int, kind: str, accepted: bool, ids: list, mes
             DEPART_KIND: "The state refused the departure: ",
             "retailer_delivery.void": "The state refused to void the trip's record: ",
             "sales_delivery.void": "The state refused to void the trip's records: ",
+            "retailer_delivery.sale": "The state refused a sale at a door: ",
+            "retailer_delivery.end": "The state refused the trip's end: ",
+            "sales_delivery.complete": "The state refused a delivery's completion: ",
         }.get(kind, "")
         locked.state_status = Trip.StateStatus.FAILED
         locked.state_message = (what + message)[:4000]

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from delivery.manifest import trip_manifest_pdf
 from delivery.selectors_trips import trip_access, trip_page_stops
+from delivery.services_closing import trip_balance
 from delivery.services_trips import (
     trip_cancel_sent,
     trip_depart,
@@ -40,6 +41,8 @@ def trip_detail(request, trip_id: int):
                 "carried": list(trip_carried(stops).items()),
                 "read_only": not may_manage,
                 "departure_refusal": trip_departure_refusal(trip) if trip.status == "sent" else None,
+                # The trip's return: what left, was sold and came back, and the cash (on the road and after).
+                "balance": trip_balance(trip) if trip.status in ("departed", "returned") else None,
             },
         )
 

@@ -22,6 +22,7 @@ from compliance.reporting.state_lists import (
     state_registration_location_id,
 )
 from compliance.reporting.sync import sync_record_create
+from compliance.reporting.trip_closing import delivery_sale_report
 from compliance.traceability.base import Operation
 from compliance.traceability.metrc import (
     adjustment_object,
@@ -211,12 +212,15 @@ def on_sale_completed_report_receipt(event: SaleCompleted) -> None:
     number = _receipt_number(store, event.sale_id)
     license_number = sale_license(store, event.customer_type)
     customer = _sale_customer(store, license_number, event)
+    transactions = _transactions(event.lines)
+    if delivery_sale_report(event, store, transactions=transactions, customer=customer):
+        return  # a delivered order: the state's delivery record of its stop, not a receipt too
     receipt = receipt_object(
         sold_at,
         store.tz,
         customer["customer_type"],
         customer.get("patient_license"),
-        transactions=_transactions(event.lines),
+        transactions=transactions,
         caregiver_license=customer.get("caregiver_license"),
         external_receipt_number=number,
         patient_registration_location_id=customer.get("patient_registration_location_id"),

@@ -1,0 +1,105 @@
+# ruff: noqa: F811 - the fixtures imported are parameters of the tests
+"""The trip return on the trip page: what is still pending shows and the trip cannot end; the store's managers
+end it with the cash counted (over/short shown and kept); budtenders, the driver and another store's managers
+get 403 and change nothing; a bad count changes nothing and says why."""
+
+from decimal import Decimal as D
+
+import pytest
+from django.test import Client
+
+from delivery.models import Trip
+from delivery.services_closing import trip_balance
+from pos.models import DrawerSession
+from tests.delivery.closing_fixtures import deliver_two_return_one, fresh, hand_over, road, road_stock  # noqa: F401
+from tests.delivery.order_fixtures import now, product, zone  # noqa: F401 - fixtures
+from tests.delivery.trip_fixtures import organization, simulator, store  # noqa: F401
+from tests.factories import StoreFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def url(trip, suffix=""):
+    return f"/delivery/trips/{trip.pk}/{suffix}"
+
+
+def test_a_pending_stop_shows_and_the_trip_cannot_end(store, manager, simulator, road):
+    trip = road["trip"]
+    alice, *_ = road["stops"]
+    hand_over(road["driver"], alice, alice.order.order.estimated_total)
+    text = signed_in(manager).get(url(trip)).content.decode()
+    assert "Trip return" in text and "The trip cannot end yet" in text
+    assert "Stop 2 (Bob) is still to deliver" in text and "Stop 3 (Cy) is still to deliver" in text
+    assert 'type="submit" disabled>End trip' in text
+    response = signed_in(manager).post(
+        url(trip, "end/"), {"counted_cash": "10", "version": fresh(trip).version}
+    )
+    assert response.status_code == 302
+    assert fresh(trip).status == "departed" and DrawerSession.objects.get().status == "open"
+
+
+def test_only_the_stores_managers_end_the_trip(store, organization, manager, simulator, road):
+    trip = road["trip"]
+    deliver_two_return_one(road)
+    other_store = StoreFactory(organization=organization)
+    others = [
+        UserFactory(organization=organization, roles=["budtender"], stores=[store]),
+        UserFactory(organization=organization, roles=["manager"], stores=[other_store]),
+        road["driver"],
+    ]
+    for user in others:
+        response = signed_in(user).post(
+            url(trip, "end/"), {"counted_cash": "0", "version": fresh(trip).version}
+        )
+        assert response.status_code == 403, user
+    # The driver reads the page without the form.
+    text = signed_in(road["driver"]).get(url(trip)).content.decode()
+    assert "Trip return" in text and "End trip" not in text
+    assert fresh(trip).status == "departed" and DrawerSession.objects.get().status == "open"
+
+    client = signed_in(manager)
+    bad = client.post(
+        url(trip, "end/"), {"counted_cash": "lots", "version": fresh(trip).version}, follow=True
+    )
+    assert "Give an amount such as 200 or 35.50" in bad.content.decode()
+    assert fresh(trip).status == "departed"
+
+    expected = trip_balance(fresh(trip)).expected_cash
+    response = client.post(
+        url(trip, "end/"),
+        {"counted_cash": str(expected - D("1")), "version": fresh(trip).version},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert fresh(trip).status == Trip.Status.RETURNED
+    assert f"Trip {trip.pk} ended" in text and "Short $1.00" in text
+    assert f"${expected:.2f}" in text and "back in stock" in text
+    drawer = DrawerSession.objects.get()
+    assert (drawer.status, drawer.over_short, drawer.closed_by_id) == ("closed", D("-1.00"), manager.pk)
+
+
+def test_the_trip_return_reads_a_fixed_number_of_queries_however_many_stops_are_closed(
+    store, manager, simulator, road
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    trip = road["trip"]
+    alice, bob, cy = road["stops"]
+    hand_over(road["driver"], alice, alice.order.order.estimated_total)
+    loaded = Trip.objects.select_related("store").get(pk=trip.pk)
+    with CaptureQueriesContext(connection) as one_closed:
+        trip_balance(loaded)
+    hand_over(road["driver"], bob, bob.order.order.estimated_total)
+    hand_over(road["driver"], cy, cy.order.order.estimated_total)
+    loaded = Trip.objects.select_related("store").get(pk=trip.pk)
+    with CaptureQueriesContext(connection) as all_closed:
+        balance = trip_balance(loaded)
+    assert len(balance.delivered) == 3 and balance.problems == []
+    assert len(all_closed.captured_queries) == len(one_closed.captured_queries) == 9
