@@ -1,6 +1,6 @@
 from django.urls import path
 
-from delivery import fleet_views, views, views_dispatch, views_driver, views_orders, views_trips
+from delivery import fleet_views, views, views_dispatch, views_driver, views_orders, views_proof, views_trips
 
 app_name = "delivery"
 
@@ -50,4 +50,5 @@ urlpatterns = [
         name="dispatch_trip",
     ),
     *views_driver.urlpatterns,
+    *views_proof.urlpatterns,
 ]
