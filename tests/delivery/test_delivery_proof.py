@@ -314,3 +314,15 @@ def test_the_audit_center_lists_the_proof_with_the_customer_and_the_day(delivere
     assert table.links == [image_url(delivered, "signature")]
     day = day_record(store=store, day=local(14, 14).date())
     assert [t.rows for t in day.tables if t.title == "Proof of delivery"] == [table.rows]
+
+
+def test_the_signature_pad_is_vendored_and_kept_for_offline_use(client, route):
+    from django.conf import settings
+
+    folder = Path(settings.BASE_DIR) / "static" / "vendor" / "signature_pad-5.1.4"
+    assert (folder / "LICENSE").read_text().startswith("MIT License")
+    assert (folder / "signature_pad.umd.min.js").read_text().startswith("/*!\n * Signature Pad v5.1.4")
+    client.force_login(route["dana"].user)
+    assert b"vendor/signature_pad-5.1.4/signature_pad.umd.min.js" in client.get("/delivery/driver/").content
+    worker = client.get("/delivery/driver/sw.js").content
+    assert b"vendor/signature_pad-5.1.4/signature_pad.umd.min.js" in worker
