@@ -26,7 +26,7 @@ from delivery.services_orders import delivery_order_complete
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError, Conflict, NotFound, ValidationFailed
-from dispensary.inputs import date_problem
+from dispensary.inputs import date_problem, text_problem
 from pos.models import PickupOrder, PickupOrderLine, Register
 from pos.selectors.carts import drawer_open_get
 from pos.selectors.checks import minimum_age_get
@@ -507,6 +507,11 @@ def driver_action_apply(*, user, action: ActionInput, now: dt.datetime | None = 
     if first is not None:
         return _check_same(first, action)
     payload = action.payload if isinstance(action.payload, dict) else {}
+    for name, value in payload.items():
+        # A NUL byte cannot be stored (PostgreSQL's JSON refuses it): refused before anything is written.
+        problem = text_problem(value, max_length=len(value)) if isinstance(value, str) else None
+        if problem:
+            raise ValidationFailed(problem, details={str(name)[:40]: [problem]})
     happened_at = _parse_instant(action.happened_at, now=now)
 
     if action.kind == DriverAction.Kind.POSITION:

@@ -21,6 +21,7 @@ from delivery.models import DeliveryProof, TripStop
 from delivery.selectors_trips import trip_may_manage
 from dispensary.audit import audit_record
 from dispensary.errors import NotFound, ValidationFailed
+from dispensary.inputs import text_problem
 from dispensary.selectors import customer_record_viewed
 
 SIGNATURE_MAX_BYTES = 200 * 1024
@@ -107,6 +108,10 @@ def proof_input_parse(payload: dict) -> ProofInput:
     photo = image_decode("photo", payload.get("photo"))
     signed_name = str(payload.get("signed_name") or "").strip()[:120]
     reason = str(payload.get("no_signature_reason") or "").strip()[:300]
+    for field, text in (("signed_name", signed_name), ("no_signature_reason", reason)):
+        problem = text_problem(text)
+        if problem:
+            raise _refuse(field, problem)
     if signature is None and not reason:
         raise _refuse(
             "signature",

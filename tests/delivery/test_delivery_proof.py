@@ -15,7 +15,7 @@ from PIL import Image
 
 from compliance.reporting.audit_center import day_record, patient_record
 from delivery.models import DeliveryProof, DriverAction
-from dispensary.errors import NotFound
+from dispensary.errors import NotFound, ValidationFailed
 from dispensary.models import AuditRecord
 from pos.models import Sale
 from tests.delivery.driver_fixtures import route  # noqa: F401 - fixture
@@ -192,6 +192,17 @@ def test_a_bad_image_is_refused_in_plain_words_and_nothing_is_written(clock, rou
     assert (answer["outcome"], answer["reason"], answer["message"]) == ("conflict", "invalid", message)
     assert (DeliveryProof.objects.count(), stored_files(media)) == (0, [])
     assert not AuditRecord.objects.filter(action="delivery_proof.recorded").exists()
+
+
+def test_a_nul_byte_in_the_proof_is_refused_before_anything_is_stored(clock, route, media):
+    dana = route["dana"].user
+    first, *_ = stops(route)
+    at_the_door(clock, dana, first)
+    with pytest.raises(ValidationFailed) as error:
+        send(dana, "proof", first, **{**GOOD_PROOF, "signed_name": "Ada\x00"})
+    assert error.value.message == "The text contains a NUL character, which is not allowed."
+    assert (DeliveryProof.objects.count(), DriverAction.objects.filter(kind="proof").count()) == (0, 0)
+    assert stored_files(media) == []
 
 
 def test_no_proof_before_the_id_check_nor_on_a_stop_not_delivered(clock, route, media):
