@@ -142,4 +142,17 @@ def test_the_customer_signs_the_driver_takes_a_photo_offline_and_the_store_gets_
         "() => [...document.querySelectorAll('[data-proof] img')].every((i) => i.complete && i.naturalWidth > 0)"
     )
     shot(page, tmp_path, "trip-proof")
+
+    # The order's receipt, printed: the delivery's line and the signature.
+    page.goto(f"{live_server.url}/pos/sales/{Sale.objects.get().pk}/receipt/")
+    page.emulate_media(media="print")
+    proof_line = page.locator(".receipt__proof")
+    assert (
+        " ".join(proof_line.inner_text().split())
+        == "Delivered Mar 10, 2026 11:00 AM PDT, signed by Ada Lovelace"
+    )
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.receipt__signature'); return i && i.complete && i.naturalWidth > 0; }"
+    )
+    shot(page, tmp_path, "receipt-proof")
     desk.close()
