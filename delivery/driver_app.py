@@ -12,12 +12,21 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from compliance.identity import id_verify
-from delivery.models import DeliveryOrder, DriverAction, DriverProfile, StopVisit, Trip, TripStop
+from delivery.models import (
+    DeliveryOrder,
+    DeliveryProof,
+    DriverAction,
+    DriverProfile,
+    StopVisit,
+    Trip,
+    TripStop,
+)
+from delivery.proofs import delivery_proof_record, proof_input_parse
 from delivery.services_orders import delivery_order_complete
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError, Conflict, NotFound, ValidationFailed
-from dispensary.inputs import date_problem
+from dispensary.inputs import date_problem, text_problem
 from pos.models import PickupOrder, PickupOrderLine, Register
 from pos.selectors.carts import drawer_open_get
 from pos.selectors.checks import minimum_age_get
@@ -437,7 +446,37 @@ def _returned(*, stop, visit, order, happened_at, payload, user, **_) -> str:
     }
 
 
+def _proof(*, stop, visit, order, happened_at, payload, user, **_) -> dict:
+    """The signature, photo, time and place of a hand-over: taken at the door just before Complete (or after it,
+    when the phone sends it later); one per stop. The images are checked before anything is written."""
+    if stop.status == TripStop.Status.RETURNED:
+        raise _conflict(
+            f"Stop {stop.sequence} was marked not delivered: a proof of delivery does not belong to it.",
+            "Nothing to do: go on to the next stop.",
+            reason="stop_closed",
+        )
+    if stop.status == TripStop.Status.PENDING:
+        _require_open(stop, order, kind=DriverAction.Kind.PROOF)
+        if visit.id_passed is not True:
+            raise _conflict(
+                f"Stop {stop.sequence}: the proof of delivery came before a passed ID check.",
+                "Check the ID, then take the signature.",
+                reason="out_of_order",
+            )
+    if DeliveryProof.objects.filter(stop=stop).exists():
+        raise _conflict(
+            f"Stop {stop.sequence} already has its proof of delivery.",
+            "Nothing to do: the first one is kept.",
+            reason="proof_exists",
+        )
+    proof = proof_input_parse(payload)
+    delivery_proof_record(stop=stop, driver=stop.trip.driver, proof=proof, captured_at=happened_at, user=user)
+    signed = f"signed by {proof.signed_name}" if proof.signature else "not signed"
+    return {"message": f"Stop {stop.sequence}: proof of delivery kept ({signed}).", "todo": ""}
+
+
 EFFECTS = {
+    DriverAction.Kind.PROOF: _proof,
     DriverAction.Kind.ARRIVED: _arrived,
     DriverAction.Kind.ID_CHECKED: _id_checked,
     DriverAction.Kind.DELIVERED: _delivered,
@@ -468,6 +507,11 @@ def driver_action_apply(*, user, action: ActionInput, now: dt.datetime | None = 
     if first is not None:
         return _check_same(first, action)
     payload = action.payload if isinstance(action.payload, dict) else {}
+    for name, value in payload.items():
+        # A NUL byte cannot be stored (PostgreSQL's JSON refuses it): refused before anything is written.
+        problem = text_problem(value, max_length=len(value)) if isinstance(value, str) else None
+        if problem:
+            raise ValidationFailed(problem, details={str(name)[:40]: [problem]})
     happened_at = _parse_instant(action.happened_at, now=now)
 
     if action.kind == DriverAction.Kind.POSITION:
@@ -530,9 +574,13 @@ def _check_same(first: DriverAction, action: ActionInput) -> dict:
 def _stored_payload(payload: dict) -> dict:
     # The barcode's text is personal data (name, address, ID number): the check's record keeps what the law
     # asks for; the action keeps only that a barcode was read.
-    kept = {key: value for key, value in payload.items() if key != "scan_text"}
+    kept = {key: value for key, value in payload.items() if key not in ("scan_text", "signature", "photo")}
     if payload.get("scan_text"):
         kept["scanned"] = True
+    # The proof's images are stored once, as files (delivery.proofs), not in the action's record.
+    for image in ("signature", "photo"):
+        if payload.get(image):
+            kept[f"{image}_sent"] = True
     return {key: str(value)[:200] for key, value in kept.items()}
 
 

@@ -493,6 +493,7 @@ class DriverAction(models.Model):
         DELIVERED = "delivered", "Handed over"
         RETURNED = "returned", "Not delivered"
         POSITION = "position", "Position"
+        PROOF = "proof", "Proof of delivery"
 
     class Outcome(models.TextChoices):
         APPLIED = "applied", "Applied"
@@ -518,3 +519,39 @@ class DriverAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+# --- Proof of delivery (issue 13, part 4) -----------------------------------------------------------------------
+
+
+class DeliveryProof(models.Model):
+    """The proof of one stop's hand-over as the driver's phone captured it: the customer's signature (PNG) and a
+    photo (JPEG), each in the default storage under a random, non-guessable name and read only through the
+    authenticated view (every read logged), the name the signer gave, when and where. One per stop. Without a
+    signature the driver gave the reason (kept in `no_signature_reason`)."""
+
+    stop = models.OneToOneField(TripStop, on_delete=models.PROTECT, related_name="proof")
+    order = models.ForeignKey(DeliveryOrder, on_delete=models.PROTECT, related_name="proofs")
+    driver = models.ForeignKey(DriverProfile, on_delete=models.PROTECT, related_name="proofs")
+    signature = models.FileField(upload_to="delivery-proofs/", blank=True, max_length=200)
+    photo = models.FileField(upload_to="delivery-proofs/", blank=True, max_length=200)
+    signed_name = models.CharField(max_length=120, blank=True)
+    no_signature_reason = models.CharField(max_length=300, blank=True)
+    captured_at = models.DateTimeField(help_text="When the phone captured it.")
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    accuracy_m = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The phone's estimate, in metres."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(signature="") | ~models.Q(no_signature_reason=""),
+                name="delivery_proof_signature_or_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Proof of stop {self.stop_id}"

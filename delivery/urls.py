@@ -7,6 +7,7 @@ from delivery import (
     views_dispatch,
     views_driver,
     views_orders,
+    views_proof,
     views_trips,
 )
 
@@ -59,4 +60,5 @@ urlpatterns = [
     ),
     *views_driver.urlpatterns,
     *views_closing.urlpatterns,
+    *views_proof.urlpatterns,
 ]

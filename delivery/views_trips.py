@@ -3,6 +3,7 @@ actions (send, retry the state's records, depart, cancel before departure) and t
 store's owners and managers act; the trip's own driver reads; anyone else gets 403."""
 
 from django.contrib import messages
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -30,6 +31,7 @@ from dispensary.views.access import staff_view
 def trip_detail(request, trip_id: int):
     trip, may_manage = trip_access(user=request.user, trip_id=trip_id)
     stops = trip_page_stops(trip)
+    prefetch_related_objects(stops, "proof")  # each delivered stop's proof of delivery: one query
     with timezone.override(trip.store.tz):
         return render(
             request,

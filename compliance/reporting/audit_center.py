@@ -24,6 +24,7 @@ from compliance.models import (
 )
 from compliance.reporting.reports.document import Document, Table
 from compliance.reporting.reports.sales import purchase_history_table
+from delivery.models import DeliveryProof
 from dispensary.clock import store_local_day_bounds
 from dispensary.errors import InvalidPhoneNumber
 from dispensary.inputs import date_problem
@@ -448,6 +449,44 @@ def _state_reports(store: Store, condition: Q, tags=()) -> Table:
     return table
 
 
+def _proof_table(proofs, store: Store | None) -> Table:
+    """Proofs of delivery (signature, photo, time and place at the door); each row opens the signature or the
+    photo through its own view, which logs the read."""
+    table = Table(
+        "Proof of delivery",
+        ["Delivered", "Order", "Customer", "Trip, stop", "Driver", "Signed by", "Photo", "Position"],
+    )
+    for proof in proofs:
+        customer = proof.order.order.customer
+        image = "signature" if proof.signature else "photo" if proof.photo else ""
+        table.add(
+            [
+                _when(proof.captured_at, proof.stop.trip.store),
+                proof.order.order_id,
+                f"{customer.first_name} {customer.last_name}",
+                f"Trip {proof.stop.trip_id}, stop {proof.stop.sequence}",
+                _person(proof.driver.user),
+                proof.signed_name if proof.signature else f"Not signed: {proof.no_signature_reason}",
+                "yes" if proof.photo else "no",
+                f"{proof.latitude}, {proof.longitude}"
+                + (f" (±{proof.accuracy_m} m)" if proof.accuracy_m is not None else "")
+                if proof.latitude is not None
+                else "",
+            ],
+            None if proof.signature else ["Not signed"],
+            link=reverse("delivery:proof_image", args=[proof.pk, image]) if image else "",
+        )
+    return table
+
+
+def _proofs(condition: Q):
+    return (
+        DeliveryProof.objects.filter(condition)
+        .select_related("stop__trip__store", "driver__user", "order__order__customer")
+        .order_by("captured_at", "id")
+    )
+
+
 def _audit_table(records, store: Store | None) -> Table:
     table = Table("Audit log", ["When", "Who", "Action", "Object", "Before", "After"])
     for record in records.order_by("created_at", "id"):
@@ -686,6 +725,7 @@ def patient_record(*, customer: Customer, actor, store: Store | None) -> Documen
             checks,
             alerts,
             sales,
+            _proof_table(_proofs(Q(order__order__customer=customer)), store),
             _audit_table(AuditRecord.objects.filter(organization=customer.organization).filter(audit), store),
         ],
     )
@@ -782,5 +822,8 @@ def day_record(*, store: Store, day: dt.date) -> Document:
             waste,
             _state_reports(store, Q(created_at__gte=start, created_at__lt=end)),
             checks,
+            _proof_table(
+                _proofs(Q(stop__trip__store=store, captured_at__gte=start, captured_at__lt=end)), store
+            ),
         ],
     )

@@ -29,10 +29,34 @@ pytestmark = [
 SHOTS = os.environ.get("DRIVER_APP_SCREENSHOTS", "")
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """The proofs of delivery's images go to a folder of the test's own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 def shot(page, tmp_path, name):
     folder = Path(SHOTS) if SHOTS else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"driver-{name}.png"), full_page=True)
+
+
+def sign(page, card):
+    """The customer's finger on the signature box: a few strokes of the mouse across the canvas."""
+    pad = card.locator("[data-signature-pad]")
+    pad.evaluate("el => el.scrollIntoView({block: 'center'})")  # clear of the status bar at the bottom
+    box = pad.bounding_box()
+    for row in (0.35, 0.65):
+        page.mouse.move(box["x"] + box["width"] * 0.15, box["y"] + box["height"] * row)
+        page.mouse.down()
+        for step in range(1, 9):
+            page.mouse.move(
+                box["x"] + box["width"] * (0.15 + 0.08 * step),
+                box["y"] + box["height"] * (row + (0.12 if step % 2 else -0.12)),
+                steps=3,
+            )
+        page.mouse.up()
 
 
 def hand_over(page, stop_id, tmp_path=None):
@@ -43,6 +67,7 @@ def hand_over(page, stop_id, tmp_path=None):
     card.locator('input[name="date_of_birth"]').fill("1990-05-17")
     card.locator('input[name="expires_on"]').fill("2030-01-01")
     card.locator('[data-action="id_checked"]').click()
+    sign(page, card)
     card.locator('[data-action="delivered"]').click()
     card.locator(".stop__done").wait_for(state="attached")
 
@@ -81,7 +106,7 @@ def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
     card.locator('[data-action="arrived"]').click()
     card.locator('[data-return="nobody_home"]').click()
     card.locator(".stop__done").wait_for(state="attached")
-    assert page.locator("[data-queue]").inner_text() == "8 actions waiting to be sent"
+    assert page.locator("[data-queue]").inner_text() == "10 actions waiting to be sent"
     shot(page, tmp_path, "offline")
     assert DriverAction.objects.count() == 0
 
@@ -94,9 +119,11 @@ def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
     assert actions == [
         (first.pk, "arrived", "applied"),
         (first.pk, "id_checked", "applied"),
+        (first.pk, "proof", "applied"),
         (first.pk, "delivered", "applied"),
         (second.pk, "arrived", "applied"),
         (second.pk, "id_checked", "applied"),
+        (second.pk, "proof", "applied"),
         (second.pk, "delivered", "applied"),
         (third.pk, "arrived", "applied"),
         (third.pk, "returned", "applied"),
@@ -113,7 +140,7 @@ def test_a_whole_route_offline_then_each_action_reaches_the_store_once(
     page.reload()
     page.wait_for_selector("body[data-ready]")
     assert page.locator("[data-queue]").inner_text() == "All actions sent"
-    assert DriverAction.objects.count() == 8
+    assert DriverAction.objects.count() == 10
     page.set_viewport_size({"width": 1280, "height": 800})
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     shot(page, tmp_path, "desktop")
@@ -159,7 +186,7 @@ def test_offline_an_under_age_id_blocks_the_hand_over_and_a_cancellation_comes_b
     # The store cancels the second order while the phone is offline; the driver hands it over anyway.
     delivery_order_cancel(delivery=second.order, actor=manager, reason="Customer called")
     hand_over(page, second.pk)
-    assert page.locator("[data-queue]").inner_text() == "6 actions waiting to be sent"
+    assert page.locator("[data-queue]").inner_text() == "7 actions waiting to be sent"
 
     context.set_offline(False)
     page.wait_for_selector('[data-queue][data-queue-count="0"]', timeout=20000)
@@ -185,5 +212,5 @@ def test_offline_an_under_age_id_blocks_the_hand_over_and_a_cancellation_comes_b
         second.visit.conflict
         == f"The store cancelled order {second.order.order_id} while you were on the road."
     )
-    assert DriverAction.objects.count() == 6
+    assert DriverAction.objects.count() == 7
     context.close()

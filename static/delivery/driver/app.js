@@ -116,16 +116,18 @@
   }
 
   // --- Actions: applied to the phone's copy at once, queued, then sent ------------------------------------------
-  async function act(kind, stop, trip, payload) {
+  async function act(kind, stop, trip, payload, more) {
     const item = { key: uuid(), kind, stop_id: stop ? stop.id : null, trip_id: trip.id, payload: payload || {}, happened_at: new Date().toISOString() };
     if (stop) {
       const v = stop.visit;
+      if (kind === "proof") v.proof_signed_name = payload.signature ? payload.signed_name : "";
       if (kind === "arrived") v.arrived_at = v.arrived_at || item.happened_at;
       if (kind === "id_checked") { v.id_passed = payload.local_passed; v.id_method = payload.scan_text ? "scan" : "typed"; }
       if (kind === "delivered") stop.status = "delivered";
       if (kind === "returned") { stop.status = "returned"; v.return_reason = payload.reason; }
     }
     await queueAdd(item);
+    if (more) return; // the next action of the same tap follows: save and send once, after it
     await metaSet("today", data);
     await refreshCount();
     render();
@@ -159,8 +161,12 @@
     syncing = true;
     try {
       for (;;) {
-        const items = (await queueAll()).slice(0, 20);
+        let items = (await queueAll()).slice(0, 20);
         if (!items.length) break;
+        // A proof carries its images (up to about 1.6 MB): it goes alone, so that no request grows too large.
+        const proofAt = items.findIndex((i) => i.kind === "proof");
+        if (proofAt === 0) items = items.slice(0, 1);
+        else if (proofAt > 0) items = items.slice(0, proofAt);
         const csrf = (await metaGet("csrf")) || body.dataset.csrf;
         let response;
         try {
@@ -252,7 +258,7 @@
     );
     card.append(facts);
     if (closed) {
-      facts.append(el("p", { class: "stop__done", text: stop.status === "delivered" ? "Handed over." : "Not delivered: " + (REASONS[v.return_reason] || v.return_reason) + ". The goods stay in the car." }));
+      facts.append(el("p", { class: "stop__done", text: stop.status === "delivered" ? "Handed over." + (v.proof_signed_name ? ` Signed by ${v.proof_signed_name}.` : "") : "Not delivered: " + (REASONS[v.return_reason] || v.return_reason) + ". The goods stay in the car." }));
       return card;
     }
     if (cancelled) facts.append(el("p", { class: "stop__conflict", text: "The store cancelled this order. Do not hand it over: mark it not delivered." }));
@@ -261,12 +267,125 @@
     if (v.arrived_at && v.id_passed === null && !cancelled) actions.append(idForm(trip, stop));
     if (v.id_passed === true && !cancelled) {
       actions.append(el("p", { class: "stop__ok", text: "ID checked: hand over and collect the cash." }));
-      actions.append(el("button", { type: "button", class: "driver-btn driver-btn--primary", "data-action": "delivered", text: `Complete: handed over, $${stop.collect} collected`, onclick: () => act("delivered", stop, trip, { collected: stop.goods }) }));
+      actions.append(proofForm(trip, stop));
     }
     if (v.id_passed === false) actions.append(el("p", { class: "stop__conflict", text: "ID refused: do not hand over. The goods go back to the store." }));
     actions.append(returnForm(trip, stop, v.id_passed === false ? ["under_age", "no_id"] : cancelled ? ["cancelled"] : ["refused", "no_id", "nobody_home", "under_age"]));
     facts.append(actions);
     return card;
+  }
+  // --- Proof of delivery at Complete: the customer's signature (signature_pad), a photo shrunk on the phone, the
+  // time and the position; queued as one "proof" action (its own key) just before the "delivered" one.
+  const PHOTO_MAX_SIDE = 1280;
+  const PHOTO_QUALITY = 0.7;
+  function readAsDataUrl(file) {
+    return new Promise((resolve, reject) => {
+      const reader = new FileReader();
+      reader.onload = () => resolve(reader.result);
+      reader.onerror = () => reject(reader.error);
+      reader.readAsDataURL(file);
+    });
+  }
+  async function shrinkPhoto(file) {
+    // A data: URL (the page's policy allows data: images, not blob:), drawn at most 1280 px a side, as JPEG 0.7.
+    const source = await readAsDataUrl(file);
+    const img = await new Promise((resolve, reject) => {
+      const image = new Image();
+      image.onload = () => resolve(image);
+      image.onerror = () => reject(new Error("not an image"));
+      image.src = source;
+    });
+    const scale = Math.min(1, PHOTO_MAX_SIDE / Math.max(img.naturalWidth, img.naturalHeight));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+    canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+    const ctx = canvas.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
+    return canvas.toDataURL("image/jpeg", PHOTO_QUALITY);
+  }
+  function precisePosition() {
+    return new Promise((resolve) => {
+      if (!navigator.geolocation) return resolve(null);
+      navigator.geolocation.getCurrentPosition(
+        (p) => resolve({ latitude: p.coords.latitude.toFixed(6), longitude: p.coords.longitude.toFixed(6), accuracy: Math.round(p.coords.accuracy) }),
+        () => resolve(null),
+        { timeout: 5000, maximumAge: 30000, enableHighAccuracy: true }
+      );
+    });
+  }
+  function proofForm(trip, stop) {
+    const form = el("form", { class: "stop__proof", "data-proof-form": stop.id, novalidate: true },
+      el("h3", { text: "Proof of delivery" }),
+      el("p", { class: "driver-muted", id: `sig-help-${stop.id}`, text: "Hand the phone to the customer to sign in the box." })
+    );
+    const canvas = el("canvas", { class: "stop__signature", "data-signature-pad": stop.id, "aria-label": "Signature box", "aria-describedby": `sig-help-${stop.id}` });
+    const clear = el("button", { type: "button", class: "driver-btn driver-btn--small", text: "Clear signature" });
+    const name = el("input", { type: "text", name: "signed_name", id: `signed-${stop.id}`, autocomplete: "off", maxlength: "120", value: stop.customer.replace(/ [A-Z]\.$/, "") });
+    const photo = el("input", { type: "file", name: "photo", id: `photo-${stop.id}`, accept: "image/*", capture: "environment", "data-photo": stop.id });
+    const preview = el("img", { class: "stop__photo", alt: "Photo at the door", hidden: true });
+    const reason = el("input", { type: "text", name: "no_signature_reason", id: `nosig-${stop.id}`, maxlength: "300", placeholder: "e.g. refused to sign" });
+    const error = el("p", { class: "stop__conflict", role: "alert", hidden: true });
+    const submit = el("button", { type: "submit", class: "driver-btn driver-btn--primary", "data-action": "delivered", text: `Complete: handed over, $${stop.collect} collected` });
+    form.append(
+      el("div", { class: "stop__signature-box" }, canvas), clear,
+      el("label", { for: name.id, text: "Name of the person signing" }), name,
+      el("label", { for: photo.id, text: "Photo at the door (optional)" }), photo, preview,
+      el("details", { class: "stop__nosig" }, el("summary", { text: "The customer cannot or will not sign?" }),
+        el("label", { for: reason.id, text: "Why there is no signature" }), reason),
+      error, submit
+    );
+    let pad = null;
+    let photoData = "";
+    // The pad is sized once the card is on the screen (its width is known then), at the screen's pixel density.
+    const setUp = () => {
+      if (pad || !canvas.isConnected || !canvas.offsetWidth) return;
+      if (typeof window.SignaturePad !== "function") { error.hidden = false; error.textContent = "The signature box did not load: reopen the app."; return; }
+      const ratio = Math.max(window.devicePixelRatio || 1, 1);
+      canvas.width = canvas.offsetWidth * ratio;
+      canvas.height = canvas.offsetHeight * ratio;
+      canvas.getContext("2d").scale(ratio, ratio);
+      pad = new window.SignaturePad(canvas, { backgroundColor: "rgb(255,255,255)", penColor: "#111" });
+      pad.addEventListener("endStroke", () => { error.hidden = true; });
+    };
+    requestAnimationFrame(setUp);
+    form.addEventListener("pointerdown", setUp, { capture: true });
+    clear.addEventListener("click", () => { setUp(); if (pad) pad.clear(); });
+    photo.addEventListener("change", async () => {
+      photoData = "";
+      preview.hidden = true;
+      if (!photo.files || !photo.files[0]) return;
+      try {
+        photoData = await shrinkPhoto(photo.files[0]);
+        preview.src = photoData;
+        preview.hidden = false;
+      } catch (err) {
+        error.hidden = false;
+        error.textContent = "That file is not a photo: take the photo again.";
+      }
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      setUp();
+      const signed = pad && !pad.isEmpty();
+      const why = reason.value.trim();
+      error.hidden = true;
+      if (!signed && !why) { error.hidden = false; error.textContent = "The customer signs in the box, or say why there is no signature."; return; }
+      if (signed && !name.value.trim()) { error.hidden = false; error.textContent = "Type the name of the person who signed."; name.focus(); return; }
+      submit.disabled = true;
+      const where = await precisePosition();
+      const payload = {
+        signature: signed ? pad.toDataURL("image/png") : "",
+        signed_name: signed ? name.value.trim() : "",
+        no_signature_reason: signed ? "" : why,
+        photo: photoData,
+        ...(where || {}),
+      };
+      await act("proof", stop, trip, payload, true);
+      act("delivered", stop, trip, { collected: stop.goods });
+    });
+    return form;
   }
   function idForm(trip, stop) {
     const form = el("form", { class: "stop__id", "data-id-form": stop.id },

@@ -5,9 +5,10 @@ importScripts(
   "{% static workbox|add:'/workbox-routing.prod.js' %}",
   "{% static workbox|add:'/workbox-strategies.prod.js' %}"
 );
-const SHELL = "driver-shell-v1";
+const SHELL = "driver-shell-v2";
 const PAGE = "{% url 'delivery:driver_app' %}";
 const ASSETS = [
+  "{% static 'vendor/signature_pad-5.1.4/signature_pad.umd.min.js' %}",
   "{% static 'delivery/driver/app.js' %}",
   "{% static 'delivery/driver/driver.css' %}",
   "{% static 'img/logo.svg' %}",

@@ -140,6 +140,7 @@ def test_a_day_record_holds_the_store_movements_waste_reports_and_id_checks(stor
         "Waste and destruction": 1,
         "Reports to the state": 1,
         "ID checks": 1,
+        "Proof of delivery": 0,
     }
     assert audit_center.day_record(store=store, day=dt.date(2026, 10, 15)).tables[0].rows == []
 
