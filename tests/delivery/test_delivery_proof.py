@@ -276,6 +276,7 @@ def test_only_the_store_managers_and_the_trip_driver_see_the_images_and_each_vie
     client.force_login(manager)
     assert client.get(reverse("delivery:proof_image", args=[proof.pk, "licence"])).status_code == 404
     assert client.get(reverse("delivery:proof_image", args=[proof.pk + 999, "signature"])).status_code == 404
+    assert client.get(f"/delivery/proofs/{2**64}/signature/").status_code == 404  # beyond 64 bits: no 500
     client.logout()
     assert client.get(image_url(proof, "signature")).status_code == 302
     assert len(viewed(proof)) == 3  # refusals read nothing and log nothing
