@@ -14,6 +14,7 @@ from django.urls import reverse
 from PIL import Image
 
 from compliance.reporting.audit_center import day_record, patient_record
+from delivery.driver_app import driver_trip_data, driver_trip_list
 from delivery.models import DeliveryProof, DriverAction
 from dispensary.errors import NotFound, ValidationFailed
 from dispensary.models import AuditRecord
@@ -338,3 +339,11 @@ def test_the_signature_pad_is_vendored_and_kept_for_offline_use(client, route):
     assert b"vendor/signature_pad-5.1.4/signature_pad.umd.min.js" in client.get("/delivery/driver/").content
     worker = client.get("/delivery/driver/sw.js").content
     assert b"vendor/signature_pad-5.1.4/signature_pad.umd.min.js" in worker
+
+
+def test_the_phone_downloads_who_signed_never_the_images(delivered, route, django_assert_max_num_queries):
+    trips = driver_trip_list(user=route["dana"].user)
+    with django_assert_max_num_queries(6):
+        data = driver_trip_data(trips)
+    proofs = [stop["proof"] for stop in data["trips"][0]["stops"]]
+    assert proofs == [{"signed_name": "Ada Lovelace", "captured_at": "2026-03-10T21:14:00+00:00"}, None, None]

@@ -129,6 +129,8 @@ def test_the_customer_signs_the_driver_takes_a_photo_offline_and_the_store_gets_
     page.reload()
     page.wait_for_selector("body[data-ready]")
     assert (DriverAction.objects.count(), DeliveryProof.objects.count()) == (4, 1)
+    page.wait_for_selector(f'[data-stop="{first.pk}"] .stop__done', state="attached")
+    assert card.locator(".stop__done").text_content() == "Handed over. Signed by Ada Lovelace."
 
     # The manager sees the thumbnails on the trip page (each image served by its logged view).
     context.close()
