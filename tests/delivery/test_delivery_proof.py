@@ -347,3 +347,40 @@ def test_the_phone_downloads_who_signed_never_the_images(delivered, route, djang
         data = driver_trip_data(trips)
     proofs = [stop["proof"] for stop in data["trips"][0]["stops"]]
     assert proofs == [{"signed_name": "Ada Lovelace", "captured_at": "2026-03-10T21:14:00+00:00"}, None, None]
+
+
+def test_a_phone_sized_photo_goes_through_the_sync_endpoint_and_an_oversized_body_is_refused(
+    client, clock, route, media
+):
+    import json
+    import random
+
+    dana = route["dana"].user
+    first, *_ = stops(route)
+    at_the_door(clock, dana, first)
+    # What the phone sends at worst: 1280 x 960 of noise (nothing compresses it) as JPEG 0.7.
+    noise = random.Random(13)
+    picture = Image.frombytes("RGB", (1280, 960), bytes(noise.getrandbits(8) for _ in range(1280 * 960 * 3)))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=70)
+    assert 500_000 < len(buffer.getvalue()) < 1024 * 1024
+    action = {
+        "key": str(uuid.uuid4()),
+        "kind": "proof",
+        "stop_id": first.pk,
+        "payload": {**GOOD_PROOF, "photo": data_url("jpeg", buffer.getvalue())},
+    }
+    client.force_login(dana)
+    answer = client.post("/delivery/driver/sync/", {"actions": [action]}, content_type="application/json")
+    assert (answer.status_code, answer.json()["results"][0]["outcome"]) == (200, "applied")
+    with DeliveryProof.objects.get().photo.open("rb") as handle:
+        assert handle.read() == buffer.getvalue()
+
+    too_big = {**action, "key": str(uuid.uuid4()), "payload": {"photo": "x" * (3 * 1024 * 1024)}}
+    refused = client.post(
+        "/delivery/driver/sync/", json.dumps({"actions": [too_big]}), content_type="application/json"
+    )
+    assert (
+        refused.status_code == 413
+    )  # too large for one request: the phone then sends the proof without its photo
+    assert (DeliveryProof.objects.count(), len(stored_files(media))) == (1, 2)
