@@ -113,6 +113,13 @@ def _visit_data(visit: StopVisit | None) -> dict:
     }
 
 
+def _proof_data(proof: DeliveryProof | None) -> dict | None:
+    """What the phone shows of a stop's proof already at the store (never the images)."""
+    if proof is None:
+        return None
+    return {"signed_name": proof.signed_name, "captured_at": proof.captured_at.isoformat()}
+
+
 def driver_trip_data(trips: list[Trip], *, now: dt.datetime | None = None) -> dict:
     """The trips as the phone keeps them: stops in planned order with what to hand over and collect, and the
     minimum age the phone applies when it checks an ID offline. Queries: one for the stops (with order,
@@ -121,7 +128,7 @@ def driver_trip_data(trips: list[Trip], *, now: dt.datetime | None = None) -> di
     now = now or timezone.now()
     stops = (
         TripStop.objects.filter(trip__in=[trip.pk for trip in trips])
-        .select_related("order__order__customer", "visit")
+        .select_related("order__order__customer", "visit", "proof")
         .prefetch_related(
             Prefetch(
                 "order__order__lines",
@@ -184,6 +191,7 @@ def driver_trip_data(trips: list[Trip], *, now: dt.datetime | None = None) -> di
                 "note": order.note,
                 "minimum_age": ages[age_key],
                 "visit": _visit_data(getattr(stop, "visit", None)),
+                "proof": _proof_data(getattr(stop, "proof", None)),
             }
         )
     return {

@@ -25,5 +25,5 @@ def delivery_proof_image(request, proof_id: int, image: str):
 
 
 urlpatterns = [
-    path("proofs/<int:proof_id>/<str:image>/", delivery_proof_image, name="proof_image"),
+    path("proofs/<id:proof_id>/<str:image>/", delivery_proof_image, name="proof_image"),
 ]

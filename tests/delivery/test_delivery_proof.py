@@ -14,6 +14,7 @@ from django.urls import reverse
 from PIL import Image
 
 from compliance.reporting.audit_center import day_record, patient_record
+from delivery.driver_app import driver_trip_data, driver_trip_list
 from delivery.models import DeliveryProof, DriverAction
 from dispensary.errors import NotFound, ValidationFailed
 from dispensary.models import AuditRecord
@@ -276,6 +277,7 @@ def test_only_the_store_managers_and_the_trip_driver_see_the_images_and_each_vie
     client.force_login(manager)
     assert client.get(reverse("delivery:proof_image", args=[proof.pk, "licence"])).status_code == 404
     assert client.get(reverse("delivery:proof_image", args=[proof.pk + 999, "signature"])).status_code == 404
+    assert client.get(f"/delivery/proofs/{2**64}/signature/").status_code == 404  # beyond 64 bits: no 500
     client.logout()
     assert client.get(image_url(proof, "signature")).status_code == 302
     assert len(viewed(proof)) == 3  # refusals read nothing and log nothing
@@ -337,3 +339,48 @@ def test_the_signature_pad_is_vendored_and_kept_for_offline_use(client, route):
     assert b"vendor/signature_pad-5.1.4/signature_pad.umd.min.js" in client.get("/delivery/driver/").content
     worker = client.get("/delivery/driver/sw.js").content
     assert b"vendor/signature_pad-5.1.4/signature_pad.umd.min.js" in worker
+
+
+def test_the_phone_downloads_who_signed_never_the_images(delivered, route, django_assert_max_num_queries):
+    trips = driver_trip_list(user=route["dana"].user)
+    with django_assert_max_num_queries(6):
+        data = driver_trip_data(trips)
+    proofs = [stop["proof"] for stop in data["trips"][0]["stops"]]
+    assert proofs == [{"signed_name": "Ada Lovelace", "captured_at": "2026-03-10T21:14:00+00:00"}, None, None]
+
+
+def test_a_phone_sized_photo_goes_through_the_sync_endpoint_and_an_oversized_body_is_refused(
+    client, clock, route, media
+):
+    import json
+    import random
+
+    dana = route["dana"].user
+    first, *_ = stops(route)
+    at_the_door(clock, dana, first)
+    # What the phone sends at worst: 1280 x 960 of noise (nothing compresses it) as JPEG 0.7.
+    noise = random.Random(13)
+    picture = Image.frombytes("RGB", (1280, 960), bytes(noise.getrandbits(8) for _ in range(1280 * 960 * 3)))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=70)
+    assert 500_000 < len(buffer.getvalue()) < 1024 * 1024
+    action = {
+        "key": str(uuid.uuid4()),
+        "kind": "proof",
+        "stop_id": first.pk,
+        "payload": {**GOOD_PROOF, "photo": data_url("jpeg", buffer.getvalue())},
+    }
+    client.force_login(dana)
+    answer = client.post("/delivery/driver/sync/", {"actions": [action]}, content_type="application/json")
+    assert (answer.status_code, answer.json()["results"][0]["outcome"]) == (200, "applied")
+    with DeliveryProof.objects.get().photo.open("rb") as handle:
+        assert handle.read() == buffer.getvalue()
+
+    too_big = {**action, "key": str(uuid.uuid4()), "payload": {"photo": "x" * (3 * 1024 * 1024)}}
+    refused = client.post(
+        "/delivery/driver/sync/", json.dumps({"actions": [too_big]}), content_type="application/json"
+    )
+    assert (
+        refused.status_code == 413
+    )  # too large for one request: the phone then sends the proof without its photo
+    assert (DeliveryProof.objects.count(), len(stored_files(media))) == (1, 2)

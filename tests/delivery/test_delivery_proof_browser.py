@@ -129,6 +129,8 @@ def test_the_customer_signs_the_driver_takes_a_photo_offline_and_the_store_gets_
     page.reload()
     page.wait_for_selector("body[data-ready]")
     assert (DriverAction.objects.count(), DeliveryProof.objects.count()) == (4, 1)
+    page.wait_for_selector(f'[data-stop="{first.pk}"] .stop__done', state="attached")
+    assert card.locator(".stop__done").text_content() == "Handed over. Signed by Ada Lovelace."
 
     # The manager sees the thumbnails on the trip page (each image served by its logged view).
     context.close()
@@ -156,3 +158,44 @@ def test_the_customer_signs_the_driver_takes_a_photo_offline_and_the_store_gets_
     )
     shot(page, tmp_path, "receipt-proof")
     desk.close()
+
+
+def test_a_proof_too_large_for_the_store_goes_without_its_photo_and_the_queue_moves_on(
+    clock, live_server, browser, route, settings, tmp_path
+):
+    import random
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 40_000  # a store that takes small requests only
+    noise = random.Random(7)
+    picture = Image.frombytes("RGB", (400, 300), bytes(noise.getrandbits(8) for _ in range(400 * 300 * 3)))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=90)
+    clock.move_to(NOW, tick=True)
+    first, *_ = route["trip"].stops.order_by("sequence")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.clock.set_fixed_time(NOW)
+    log_in(page, live_server.url, "dana")
+    page.goto(f"{live_server.url}/delivery/driver/")
+    page.wait_for_selector(f'[data-stop="{first.pk}"]')
+    context.set_offline(True)
+    card = page.locator(f'[data-stop="{first.pk}"]')
+    card.locator('[data-action="arrived"]').click()
+    card.locator('input[name="date_of_birth"]').fill("1990-05-17")
+    card.locator('input[name="expires_on"]').fill("2030-01-01")
+    card.locator('[data-action="id_checked"]').click()
+    sign(page, card)
+    card.locator('input[type="file"][data-photo]').set_input_files(
+        files=[{"name": "door.jpg", "mimeType": "image/jpeg", "buffer": buffer.getvalue()}]
+    )
+    card.locator(".stop__photo:not([hidden])").wait_for()
+    card.locator('[data-action="delivered"]').click()
+    card.locator(".stop__done").wait_for(state="attached")
+    context.set_offline(False)
+    page.wait_for_selector('[data-queue][data-queue-count="0"]', timeout=20000)
+    assert page.locator(".driver-notice__message").all_inner_texts() == [
+        "The photo at the door was too large to send: the proof went without it."
+    ]
+    proof = DeliveryProof.objects.get()
+    assert (bool(proof.signature), bool(proof.photo), Sale.objects.count()) == (True, False, 1)
+    context.close()

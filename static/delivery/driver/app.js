@@ -52,6 +52,7 @@
   const queueAll = () => tx("queue", "readonly", (s) => req(s.getAll()));
   const queueAdd = (item) => tx("queue", "readwrite", (s) => s.add(item));
   const queueDelete = (seq) => tx("queue", "readwrite", (s) => s.delete(seq));
+  const queuePut = (item) => tx("queue", "readwrite", (s) => s.put(item));
 
   // --- Helpers -------------------------------------------------------------------------------------------------
   function uuid() {
@@ -120,7 +121,7 @@
     const item = { key: uuid(), kind, stop_id: stop ? stop.id : null, trip_id: trip.id, payload: payload || {}, happened_at: new Date().toISOString() };
     if (stop) {
       const v = stop.visit;
-      if (kind === "proof") v.proof_signed_name = payload.signature ? payload.signed_name : "";
+      if (kind === "proof") { v.proof_queued = true; v.proof_signed_name = payload.signature ? payload.signed_name : ""; }
       if (kind === "arrived") v.arrived_at = v.arrived_at || item.happened_at;
       if (kind === "id_checked") { v.id_passed = payload.local_passed; v.id_method = payload.scan_text ? "scan" : "typed"; }
       if (kind === "delivered") stop.status = "delivered";
@@ -179,6 +180,13 @@
         } catch (err) {
           break; // no connection after all: the queue waits
         }
+        if (response.status === 413 && items.length === 1 && items[0].kind === "proof" && items[0].payload.photo) {
+          // Too large for the store to take in one request: the signature matters most, so it goes without the photo.
+          items[0].payload.photo = "";
+          await queuePut(items[0]);
+          await notice({ message: "The photo at the door was too large to send: the proof went without it.", todo: "", key: items[0].key });
+          continue;
+        }
         const type = response.headers.get("Content-Type") || "";
         if (!response.ok || !type.includes("json")) {
           renderNotices([{ message: "The store did not take your actions (signed out?).", todo: "Open the app's page again while online and sign in: nothing is lost." }], true);
@@ -234,6 +242,9 @@
       )
     );
   }
+  function signedBy(stop) {
+    return stop.visit.proof_signed_name || (stop.proof && stop.proof.signed_name) || "";
+  }
   function stopCard(trip, stop, isNext) {
     const v = stop.visit;
     const closed = stop.status !== "pending";
@@ -258,7 +269,7 @@
     );
     card.append(facts);
     if (closed) {
-      facts.append(el("p", { class: "stop__done", text: stop.status === "delivered" ? "Handed over." + (v.proof_signed_name ? ` Signed by ${v.proof_signed_name}.` : "") : "Not delivered: " + (REASONS[v.return_reason] || v.return_reason) + ". The goods stay in the car." }));
+      facts.append(el("p", { class: "stop__done", text: stop.status === "delivered" ? "Handed over." + (signedBy(stop) ? ` Signed by ${signedBy(stop)}.` : "") : "Not delivered: " + (REASONS[v.return_reason] || v.return_reason) + ". The goods stay in the car." }));
       return card;
     }
     if (cancelled) facts.append(el("p", { class: "stop__conflict", text: "The store cancelled this order. Do not hand it over: mark it not delivered." }));
@@ -267,7 +278,9 @@
     if (v.arrived_at && v.id_passed === null && !cancelled) actions.append(idForm(trip, stop));
     if (v.id_passed === true && !cancelled) {
       actions.append(el("p", { class: "stop__ok", text: "ID checked: hand over and collect the cash." }));
-      actions.append(proofForm(trip, stop));
+      // The proof goes with the first Complete; when it is already queued or at the store, Complete alone.
+      if (v.proof_queued || stop.proof) actions.append(el("button", { type: "button", class: "driver-btn driver-btn--primary", "data-action": "delivered", text: `Complete: handed over, $${stop.collect} collected`, onclick: () => act("delivered", stop, trip, { collected: stop.goods }) }));
+      else actions.append(proofForm(trip, stop));
     }
     if (v.id_passed === false) actions.append(el("p", { class: "stop__conflict", text: "ID refused: do not hand over. The goods go back to the store." }));
     actions.append(returnForm(trip, stop, v.id_passed === false ? ["under_age", "no_id"] : cancelled ? ["cancelled"] : ["refused", "no_id", "nobody_home", "under_age"]));
