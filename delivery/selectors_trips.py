@@ -48,11 +48,11 @@ def trip_access(*, user: User, trip_id: int, manage: bool = False) -> tuple[Trip
 
 
 def trip_page_stops(trip: Trip) -> list[TripStop]:
-    """The stops in order with their orders, customers, addresses, lines, packages and products: three
-    queries, however many stops and lines."""
+    """Every stop the trip carried in order (those brought back undelivered too) with their orders, customers,
+    addresses, lines, packages and products: three queries, however many stops and lines."""
     if trip.status == Trip.Status.CANCELLED:
         return []
-    return trip_stops(trip)
+    return trip_stops(trip, with_returned=True)
 
 
 def trips_state_failed(*, store: Store) -> list[Trip]:

@@ -46,11 +46,12 @@ class StateRecords:
     labels: list[str]
 
 
-def trip_stops(trip: Trip) -> list[TripStop]:
-    """The trip's live stops in order, with their orders, customers, addresses and allocated lines."""
+def trip_stops(trip: Trip, *, with_returned: bool = False) -> list[TripStop]:
+    """The trip's live stops in order, with their orders, customers, addresses and allocated lines;
+    `with_returned` adds the stops the driver brought back undelivered (what the trip carried)."""
+    stops = trip.stops.all() if with_returned else trip.stops.exclude(status=TripStop.Status.RETURNED)
     return list(
-        trip.stops.exclude(status=TripStop.Status.RETURNED)
-        .select_related("order__order__customer", "order__address")
+        stops.select_related("order__order__customer", "order__address")
         .prefetch_related(
             _lines_prefetch(),
         )
