@@ -82,7 +82,7 @@ def test_only_the_stores_managers_end_the_trip(store, organization, manager, sim
     assert f"${expected:.2f}" in text and "back in stock" in text
     # The stops and packages the trip carried include the stop brought back, marked as such.
     stops = fresh(trip).stops.count()
-    assert f">{stops} stops</h2>" in text and "badge--amber\">Not delivered</span></p>" in text
+    assert f">{stops} stops</h2>" in text and 'badge--amber">Not delivered</span></p>' in text
     drawer = DrawerSession.objects.get()
     assert (drawer.status, drawer.over_short, drawer.closed_by_id) == ("closed", D("-1.00"), manager.pk)
 
