@@ -3,6 +3,7 @@ each action the phone sends (arrived, ID checked, handed over, not delivered, po
 under the key the phone made for it, in order per stop, with a plain answer when it cannot be applied."""
 
 import datetime as dt
+import math
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -19,6 +20,7 @@ from delivery.models import (
     DriverProfile,
     StopVisit,
     Trip,
+    TripPosition,
     TripStop,
 )
 from delivery.proofs import delivery_proof_record, proof_input_parse
@@ -260,6 +262,20 @@ def _coordinate(payload: dict, name: str, limit: int) -> Decimal | None:
     except (InvalidOperation, ValueError):
         return None
     return value if value.is_finite() and abs(value) <= limit else None
+
+
+def _bounded_number(raw, low: float, high: float, *, whole: bool = False):
+    """An optional number the phone sent (accuracy, speed, heading): None when absent, not a number or out of
+    range; browsers send null for what they do not know."""
+    if raw in (None, "") or isinstance(raw, bool):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return None
+    if not (math.isfinite(value) and low <= value <= high):
+        return None
+    return int(value) if whole else value
 
 
 def _parse_date(raw, field: str) -> dt.date | None:
@@ -601,6 +617,18 @@ def _apply(record: DriverAction, *, user, payload: dict, now) -> dict:
                 "Give the position's latitude and longitude.",
                 details={"position": ["Missing or out of range."]},
             )
+        TripPosition.objects.create(
+            trip_id=record.trip_id,
+            driver_id=record.driver_id,
+            action=record,
+            recorded_at=record.happened_at,
+            received_at=now,
+            latitude=latitude,
+            longitude=longitude,
+            accuracy_m=_bounded_number(payload.get("accuracy"), 0, 1_000_000, whole=True),
+            speed_mps=_bounded_number(payload.get("speed"), 0, 200),
+            heading=_bounded_number(payload.get("heading"), 0, 360),
+        )
         return {**base, "outcome": "applied", "message": "Position recorded.", "todo": "", "stop": None}
     # The trip first, then the stop: the same order as every writer of a trip's stops.
     Trip.objects.select_for_update().filter(pk=record.trip_id).first()

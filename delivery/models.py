@@ -555,3 +555,33 @@ class DeliveryProof(models.Model):
 
     def __str__(self) -> str:
         return f"Proof of stop {self.stop_id}"
+
+
+# --- Live tracking (issue 13, part 5) ---------------------------------------------------------------------------
+
+
+class TripPosition(models.Model):
+    """Where the driver's phone was during a trip, as it reported it (every 15-30 s on the road, queued and
+    sent in order when the phone was offline). One row per position action the server applied (`action`, so a
+    replayed action stores nothing twice). `recorded_at` is the phone's time of the fix, `received_at` the
+    server's; the fleet map, the ETAs and the alerts read the latest by `recorded_at`."""
+
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="positions")
+    driver = models.ForeignKey(DriverProfile, on_delete=models.PROTECT, related_name="positions")
+    action = models.OneToOneField(
+        DriverAction, on_delete=models.CASCADE, null=True, blank=True, related_name="position"
+    )
+    recorded_at = models.DateTimeField(help_text="When the phone took the fix.")
+    received_at = models.DateTimeField()
+    latitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LATITUDE)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LONGITUDE)
+    accuracy_m = models.PositiveIntegerField(null=True, blank=True, help_text="The phone's estimate, metres.")
+    speed_mps = models.FloatField(null=True, blank=True, help_text="The phone's speed, metres per second.")
+    heading = models.FloatField(null=True, blank=True, help_text="Degrees clockwise from north.")
+
+    class Meta:
+        ordering = ["trip_id", "recorded_at", "pk"]
+        indexes = [models.Index(fields=["trip", "-recorded_at"], name="trip_position_latest")]
+
+    def __str__(self) -> str:
+        return f"Position of trip {self.trip_id} at {self.recorded_at.isoformat()}"

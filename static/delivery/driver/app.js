@@ -109,7 +109,13 @@
     return new Promise((resolve) => {
       if (!navigator.geolocation) return resolve(null);
       navigator.geolocation.getCurrentPosition(
-        (p) => resolve({ latitude: p.coords.latitude.toFixed(6), longitude: p.coords.longitude.toFixed(6) }),
+        (p) => resolve({
+          latitude: p.coords.latitude.toFixed(6),
+          longitude: p.coords.longitude.toFixed(6),
+          accuracy: p.coords.accuracy == null ? null : Math.round(p.coords.accuracy),
+          speed: p.coords.speed,
+          heading: p.coords.heading,
+        }),
         () => resolve(null),
         { timeout: 3000, maximumAge: 60000 }
       );
