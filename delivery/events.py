@@ -104,3 +104,76 @@ class TripReturned(Event):
     returned_at: str
     returned: list[dict] = field(default_factory=list)
     by_id: int | None = None
+
+
+# --- On the road and at the door (issue 13): what the customer is told, and what the manager is warned of ------
+
+
+@dataclass(frozen=True)
+class StopApproaching(Event):
+    """The car is close to a stop that is next on its trip (published once per stop by live tracking, when the
+    estimated arrival is a few minutes away): "your driver is nearby". `eta` is the estimated arrival (ISO
+    time with offset)."""
+
+    name = "delivery.stop_approaching"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    stop_id: int
+    order_id: int  # the order's number (pos.PickupOrder)
+    delivery_order_id: int
+    customer_id: int | None
+    eta: str
+
+
+@dataclass(frozen=True)
+class StopDelayed(Event):
+    """Live tracking expects the car at a stop after the end of the window promised to the customer (published
+    once per stop and trip, and again only if the new estimate is later by another 15 minutes or more).
+    `eta` is the new estimated arrival, `late_minutes` how far past the window's end."""
+
+    name = "delivery.stop_delayed"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    stop_id: int
+    order_id: int
+    delivery_order_id: int
+    customer_id: int | None
+    eta: str
+    window_end: str
+    late_minutes: int
+
+
+@dataclass(frozen=True)
+class OrderDelivered(Event):
+    """A delivery was handed over at the door and became a sale (`sale_id`)."""
+
+    name = "delivery.order_delivered"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    stop_id: int
+    order_id: int
+    delivery_order_id: int
+    customer_id: int | None
+    sale_id: int
+    delivered_at: str
+
+
+@dataclass(frozen=True)
+class OrderReturned(Event):
+    """A delivery was not handed over and its goods went back on the route (`reason`: our code, e.g. refused,
+    no_id, nobody_home, under_age, cancelled; `reason_text` in plain words)."""
+
+    name = "delivery.order_returned"
+    organization_id: int
+    store_id: int
+    trip_id: int
+    stop_id: int
+    order_id: int
+    delivery_order_id: int
+    customer_id: int | None
+    reason: str
+    reason_text: str
+    returned_at: str
