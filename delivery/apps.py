@@ -23,6 +23,7 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from delivery import events  # noqa: F401 - registers the event types
         from delivery.views import can_manage_zones
+        from delivery.views_analytics import can_see_delivery_analytics
         from delivery.views_dispatch import can_dispatch
         from dispensary.navigation import NavLink, nav_link_register
         from dispensary.views.access import can_see_driver_home
@@ -60,3 +61,4 @@ class DeliveryConfig(AppConfig):
                 owns=("/delivery/dispatch/",),
             )
         )
+        nav_link_register(NavLink("Delivery analytics", "delivery:analytics", 52, can_see_delivery_analytics))
