@@ -34,9 +34,10 @@ from delivery.models import (
 )
 from delivery.services_orders import delivery_order_create
 from pos.models import Sale
+from tests.clock import at as happening_at
 from tests.delivery.fleet import make_driver, make_vehicle
 from tests.delivery.helpers import square
-from tests.delivery.order_fixtures import LA, now, product, zone  # noqa: F401 - fixtures
+from tests.delivery.order_fixtures import LA, NOW, now, product, zone  # noqa: F401 - fixtures
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
 from tests.inventory.factories import receive
 from tests.pos.factories import register_with_drawer
@@ -61,7 +62,18 @@ class Builder:
 
     def order(self, window_day: int, window_hour: int, zone=None) -> DeliveryOrder:
         customer = CustomerFactory(organization=self.store.organization)
-        delivery = delivery_order_create(
+        with happening_at(NOW):  # booked in the morning of Mar 10, whatever the clock says now
+            delivery = self._book(customer)
+        DeliveryOrder.objects.filter(pk=delivery.pk).update(
+            window_start=at(window_day, window_hour),
+            window_end=at(window_day, window_hour + 1),
+            zone=zone or self.zone,
+        )
+        delivery.refresh_from_db()
+        return delivery
+
+    def _book(self, customer) -> DeliveryOrder:
+        return delivery_order_create(
             store=self.store,
             customer=customer,
             customer_type="adult_use",
@@ -78,13 +90,6 @@ class Builder:
                 "longitude": D("-122.450000"),
             },
         )
-        DeliveryOrder.objects.filter(pk=delivery.pk).update(
-            window_start=at(window_day, window_hour),
-            window_end=at(window_day, window_hour + 1),
-            zone=zone or self.zone,
-        )
-        delivery.refresh_from_db()
-        return delivery
 
     def route(self, driver, vehicle, day: int, *, status, distance_m, left=None, back=None):
         key = (driver.pk, day)
@@ -186,7 +191,9 @@ def deliveries(store, product, zone, hills, manager, sam, pat, now, clock):
     sam_car, pat_car = make_vehicle(store, plate="7SAM001"), make_vehicle(store, plate="7PAT002")
     returned, departed = Trip.Status.RETURNED, Trip.Status.DEPARTED
 
-    route_a = build.route(sam, sam_car, 10, status=returned, distance_m=12000, left=at(10, 13, 30), back=at(10, 16, 30))
+    route_a = build.route(
+        sam, sam_car, 10, status=returned, distance_m=12000, left=at(10, 13, 30), back=at(10, 16, 30)
+    )
     a1 = build.stop(
         route_a, build.order(10, 14), 1, status="delivered", arrived=at(10, 14, 10), done=at(10, 14, 18),
         sale=build.sale(at(10, 14, 18), "60.00"),
@@ -200,8 +207,12 @@ def deliveries(store, product, zone, hills, manager, sam, pat, now, clock):
         reason="nobody_home",
     )  # fmt: skip
 
-    route_b = build.route(pat, pat_car, 10, status=returned, distance_m=9000, left=at(10, 14), back=at(10, 15, 30))
-    build.positions(route_b, [("37.750000", "-122.450000"), ("37.760000", "-122.450000"), ("37.780000", "-122.450000")])
+    route_b = build.route(
+        pat, pat_car, 10, status=returned, distance_m=9000, left=at(10, 14), back=at(10, 15, 30)
+    )
+    build.positions(
+        route_b, [("37.750000", "-122.450000"), ("37.760000", "-122.450000"), ("37.780000", "-122.450000")]
+    )
     b1 = build.stop(
         route_b, build.order(10, 14), 1, status="delivered", done=at(10, 14, 40),
         sale=build.sale(at(10, 14, 40), "100.00"),
