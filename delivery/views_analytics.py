@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from delivery.forms_analytics import AnalyticsForm
 from delivery.models import DriverProfile
 from delivery.selectors_analytics import (
+    LATE,
     ORDER_COLUMNS,
     DeliveryAnalytics,
     delivery_analytics_get,
@@ -70,6 +71,7 @@ def _table(
             "unit": unit,
             "label": title,
             "horizontal": horizontal,
+            "whole": unit in ("routes", "orders"),
         },
     }
 
@@ -143,7 +145,7 @@ def analytics_tables(report: DeliveryAnalytics) -> list[dict]:
             "Orders handed over after their window, and orders brought back with the driver's reason.",
             ["Reason", "Orders"],
             [[label, count] for label, count in report.reasons],
-            [label for label, _ in report.reasons],
+            ["Late" if label == LATE else label for label, _ in report.reasons],  # short enough for a phone
             [count for _, count in report.reasons],
             "orders",
             horizontal=True,

@@ -23,6 +23,7 @@
       },
     };
     if (chart.unit === "%") valueAxis.max = 100;
+    if (chart.whole) valueAxis.ticks.precision = 0; // counts of routes and orders: no 0.5 of a route
     var scales = horizontal ? { x: valueAxis, y: { ticks: { autoSkip: false } } } : { y: valueAxis, x: {} };
     new Chart(canvas, {
       type: "bar",
