@@ -442,7 +442,7 @@ ORDER_COLUMNS = [
     "On time",
     "Minutes late",
     "Minutes at the stop",
-    "Minutes from",
+    "How the minutes were measured",
     "Reason not delivered",
     "Sale",
     "Refunded",

@@ -215,7 +215,7 @@ def test_the_orders_csv_has_one_row_per_stop(client, manager, store, deliveries)
         "Hills",
     )
     assert (a3["Outcome"], a3["Reason not delivered"], a3["On time"]) == ("Not delivered", "Nobody home", "")
-    assert (b1["Minutes at the stop"], b1["Minutes from"]) == ("5.0", "planned service time")
+    assert (b1["Minutes at the stop"], b1["How the minutes were measured"]) == ("5.0", "planned service time")
     assert b2["Reason not delivered"] == "Under age"
     assert (c1["Sale"], c1["Outcome"]) == ("", "Delivered")  # voided
     assert (c2["Outcome"], c2["Completed"], c2["Minutes at the stop"]) == ("To deliver", "", "")
