@@ -23,6 +23,7 @@ class DeliveryConfig(AppConfig):
     def ready(self) -> None:
         from delivery import events  # noqa: F401 - registers the event types
         from delivery.views import can_manage_zones
+        from delivery.views_analytics import can_see_delivery_analytics
         from delivery.views_dispatch import can_dispatch
         from dispensary.navigation import NavLink, nav_link_register
         from dispensary.views.access import can_see_driver_home
@@ -30,7 +31,10 @@ class DeliveryConfig(AppConfig):
 
         words_add(DISPATCH_WORDS)
 
-        nav_link_register(NavLink("Delivery", "delivery:driver_home", 50, can_see_driver_home))
+        # Many links (a manager's) put the driver view, dispatch and analytics in one Delivery menu.
+        nav_link_register(
+            NavLink("Delivery", "delivery:driver_home", 50, can_see_driver_home, group="delivery")
+        )
         nav_link_register(
             NavLink(
                 "Delivery zones",
@@ -57,6 +61,12 @@ class DeliveryConfig(AppConfig):
                 "delivery:dispatch_current",
                 51,
                 can_dispatch,
+                group="delivery",
                 owns=("/delivery/dispatch/",),
+            )
+        )
+        nav_link_register(
+            NavLink(
+                "Delivery analytics", "delivery:analytics", 52, can_see_delivery_analytics, group="delivery"
             )
         )

@@ -3,6 +3,7 @@ from django.urls import path
 from delivery import (
     fleet_views,
     views,
+    views_analytics,
     views_closing,
     views_dispatch,
     views_driver,
@@ -61,4 +62,5 @@ urlpatterns = [
     *views_driver.urlpatterns,
     *views_closing.urlpatterns,
     *views_proof.urlpatterns,
+    *views_analytics.urlpatterns,
 ]

@@ -23,6 +23,7 @@ from delivery.services_dispatch import (
     trip_unlock,
 )
 from delivery.views import LEAFLET_VERSION, ZONE_MANAGERS, _store_get
+from delivery.views_analytics import can_see_delivery_analytics
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError
 from dispensary.views.access import staff_view, user_roles
@@ -92,6 +93,7 @@ def dispatch_board(request, store_id: int):
         "past": day < today,
         "map_data": board.map_data(),
         "leaflet": f"vendor/leaflet-{LEAFLET_VERSION}",
+        "may_see_analytics": can_see_delivery_analytics(request.user),
     }
     return render(request, "delivery/dispatch/board.html", context)
 

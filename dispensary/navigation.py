@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 # Menus, in the order of the top bar. Links without a group stand on the bar themselves.
 GROUPS = {
     "counter": "Counter",
+    "delivery": "Delivery",
     "compliance": "Compliance",
     "settings": "Settings",
 }

@@ -29,6 +29,7 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Inventory",
         "Delivery",
         "Dispatch",
+        "Delivery analytics",
         "Reports",
         "Audit center",
         "State sync",
@@ -82,6 +83,7 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         ("/delivery/fleet/stores/1/shifts/", "Drivers and shifts"),
         ("/delivery/fleet/stores/1/drivers/3/", "Drivers and shifts"),
         ("/delivery/", "Delivery"),
+        ("/delivery/analytics/", "Delivery analytics"),
     ],
 )
 def test_the_link_owning_the_page_is_the_one_active(staff, path, expected):
@@ -101,7 +103,6 @@ def test_many_links_are_grouped_and_the_menu_of_the_page_is_active(staff):
         "Customers",
         "Inventory",
         "Delivery",
-        "Dispatch",
         "Compliance",
         "Settings",
     ]
