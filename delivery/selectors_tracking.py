@@ -57,34 +57,35 @@ def _first_name(trip: Trip) -> str:
 
 
 def _etas(trip: Trip, now: dt.datetime):
-    """This trip's remaining stops' arrivals and its latest position: kept a few seconds per trip and position,
-    so that every customer of the trip refreshing their page costs one estimate (and one call to a routing
-    server, when one is configured)."""
+    """This trip's remaining stops (in order), their estimated arrivals and its latest position. The estimate
+    is kept a few seconds per trip, position and remaining stops, so that every customer of the trip refreshing
+    their page costs one estimate (and one call to a routing server, when one is configured); the remaining
+    stops are read every time, so a stop just closed moves the next customer up at once."""
     position = latest_positions([trip.pk]).get(trip.pk)
-    key = f"delivery-tracking-eta:{trip.pk}:{trip.version}:{position.pk if position else 0}:{now:%Y%m%d%H%M}"
+    stops = list(
+        TripStop.objects.filter(trip=trip, status=TripStop.Status.PENDING)
+        .select_related("order")
+        .only(
+            "pk",
+            "trip_id",
+            "sequence",
+            "status",
+            "order__latitude",
+            "order__longitude",
+            "order__window_start",
+            "order__window_end",
+        )
+        .order_by("sequence")
+    )
+    remaining = [stop.pk for stop in stops]
+    key = f"delivery-tracking-eta:{trip.pk}:{position.pk if position else 0}:{now:%Y%m%d%H%M}:" + ",".join(
+        map(str, remaining)
+    )
     etas = cache.get(key)
     if etas is None:
-        stops = list(
-            TripStop.objects.filter(trip=trip, status=TripStop.Status.PENDING)
-            .select_related("order")
-            .only(
-                "pk",
-                "trip_id",
-                "sequence",
-                "status",
-                "order__latitude",
-                "order__longitude",
-                "order__window_start",
-                "order__window_end",
-            )
-            .order_by("sequence")
-        )
-        etas = {
-            "order": [stop.pk for stop in stops],
-            "etas": stop_etas(trip, stops, position=position, now=now),
-        }
+        etas = stop_etas(trip, stops, position=position, now=now)
         cache.set(key, etas, ETA_CACHE_SECONDS)
-    return position, etas
+    return position, {"order": remaining, "etas": etas}
 
 
 def tracking_get(*, token: str, now: dt.datetime) -> Tracking | None:
