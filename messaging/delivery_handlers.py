@@ -269,7 +269,7 @@ def on_stop_delayed(event: StopDelayed) -> None:
         return
     _one(
         event,
-        f"delayed-{event.eta}",
+        "delayed",
         stop.trip.store,
         texts.delayed,
         tracking_url=tracking_url(stop.order_id),
