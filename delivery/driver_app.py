@@ -13,6 +13,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from compliance.identity import id_verify
+from delivery.events import OrderDelivered, OrderReturned
 from delivery.models import (
     DeliveryOrder,
     DeliveryProof,
@@ -28,6 +29,7 @@ from delivery.services_orders import delivery_order_complete
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from dispensary.events import publish
 from dispensary.inputs import date_problem, text_problem
 from pos.models import PickupOrder, PickupOrderLine, Register
 from pos.selectors.carts import drawer_open_get
@@ -428,7 +430,28 @@ def _delivered(*, stop, visit, order, happened_at, payload, user, key, now, **_)
     stop.status = TripStop.Status.DELIVERED
     stop.completed_at = happened_at
     stop.save(update_fields=["status", "completed_at"])
+    # Once per stop: a stop leaves "pending" once, and a replayed action never runs its effect again.
+    publish(
+        OrderDelivered(
+            **_stop_facts(stop, order),
+            sale_id=sale.pk,
+            delivered_at=happened_at.isoformat(),
+        )
+    )
     return {"message": f"Stop {stop.sequence} handed over: receipt {sale.receipt_number}.", "todo": ""}
+
+
+def _stop_facts(stop: TripStop, order: PickupOrder) -> dict:
+    """The facts OrderDelivered and OrderReturned share (delivery.events)."""
+    return {
+        "organization_id": stop.trip.organization_id,
+        "store_id": stop.trip.store_id,
+        "trip_id": stop.trip_id,
+        "stop_id": stop.pk,
+        "order_id": order.pk,
+        "delivery_order_id": stop.order_id,
+        "customer_id": order.customer_id,
+    }
 
 
 def _returned(*, stop, visit, order, happened_at, payload, user, **_) -> str:
@@ -464,6 +487,14 @@ def _returned(*, stop, visit, order, happened_at, payload, user, **_) -> str:
         store=stop.trip.store,
     )
     label = StopVisit.ReturnReason(reason).label.lower()
+    publish(
+        OrderReturned(
+            **_stop_facts(stop, order),
+            reason=reason,
+            reason_text=StopVisit.ReturnReason(reason).label,
+            returned_at=happened_at.isoformat(),
+        )
+    )
     return {
         "message": f"Stop {stop.sequence} not delivered ({label}): the goods stay in the car.",
         "todo": "",

@@ -9,6 +9,7 @@ from delivery import (
     views_driver,
     views_orders,
     views_proof,
+    views_tracking,
     views_trips,
 )
 
@@ -63,4 +64,5 @@ urlpatterns = [
     *views_closing.urlpatterns,
     *views_proof.urlpatterns,
     *views_analytics.urlpatterns,
+    *views_tracking.urlpatterns,
 ]

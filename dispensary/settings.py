@@ -327,6 +327,13 @@ DELIVERY_GEOCODER = {
 # Empty (the default): the map draws zones, excluded places and the store on a plain background.
 DELIVERY_MAP_TILE_URL = os.environ.get("DELIVERY_MAP_TILE_URL", "")
 DELIVERY_MAP_TILE_ATTRIBUTION = os.environ.get("DELIVERY_MAP_TILE_ATTRIBUTION", "")
+# The customer's tracking page (delivery/views_tracking.py): requests per minute from one address.
+DELIVERY_TRACKING_RATE_PER_MINUTE = int(os.environ.get("DELIVERY_TRACKING_RATE_PER_MINUTE", "60"))
+# The address customers reach this site at, for the links in texts and emails (the tracking page). Unset in
+# production: https:// and the first of ALLOWED_HOSTS.
+PUBLIC_SITE_URL = os.environ.get("PUBLIC_SITE_URL", "").strip() or (
+    f"https://{ALLOWED_HOSTS[0].lstrip('.')}" if PRODUCTION else "http://127.0.0.1:8000"
+)
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

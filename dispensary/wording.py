@@ -125,6 +125,7 @@ WORDS: dict[str, str] = {
     "delivery.stop_delayed": "Delivery running late",
     "delivery.order_delivered": "Delivery handed over",
     "delivery.order_returned": "Delivery brought back",
+    "messaging.customer_message_requested": "Text or email to a customer",
     "inventory.package_adjusted": "Package adjusted",
     "inventory.package_moved": "Package moved",
     "inventory.package_received": "Package received",

@@ -9,4 +9,7 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from messaging import handlers  # noqa: F401 - registers the handlers of pos events (receipts)
+        from messaging import (
+            delivery_handlers,  # noqa: F401 - the customer's delivery messages
+            handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
+        )

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from dispensary.events import delivering_event_uuid, handles
 from messaging.models import OutboundMessage
-from messaging.providers import ProviderRejected, email_send, sms_backend
+from messaging.providers import ProviderAnswerLost, ProviderRejected, email_send, sms_backend
 from pos.events import ReceiptRequested
 from pos.receipts import receipt_get, receipt_text
 
@@ -18,7 +18,8 @@ logger = logging.getLogger(__name__)
 @handles(ReceiptRequested)
 def on_receipt_requested(event: ReceiptRequested) -> None:
     """Render the sale's receipt (the short text for SMS, the full one for email), send it and record it.
-    A refused message is recorded as failed; an unreachable provider raises, and the outbox retries."""
+    A refused message is recorded as failed, and so is one whose answer was lost (it may have been sent: it is
+    not sent twice); an unreachable provider raises, and the outbox retries."""
     source = delivering_event_uuid()
     receipt = receipt_get(sale_id=event.sale_id)
     if receipt is None or receipt.store_id != event.store_id:
@@ -49,7 +50,8 @@ def on_receipt_requested(event: ReceiptRequested) -> None:
             result = backend.send(to=message.to, body=message.body)
         else:
             result = email_send(to=message.to, subject=message.subject, body=message.body)
-    except ProviderRejected as error:
+    except (ProviderRejected, ProviderAnswerLost) as error:
+        # A lost answer may mean it was sent: recorded, never sent again (the customer asks again if need be).
         message.status = OutboundMessage.Status.FAILED
         message.error = str(error)[:2000]
         message.save(update_fields=["status", "error"])

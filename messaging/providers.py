@@ -35,6 +35,11 @@ class ProviderUnavailable(ProviderError):
     """The provider could not be reached or asked us to wait; a later attempt may succeed."""
 
 
+class ProviderAnswerLost(ProviderUnavailable):
+    """The request went out but its answer never came back (a read timeout, a dropped connection): the
+    provider may have sent the message. Sending it again may send it twice."""
+
+
 @dataclass(frozen=True)
 class SendResult:
     provider: str
@@ -111,9 +116,14 @@ class TwilioSmsBackend:
                     data={"To": to, "From": self.from_number, "Body": body},
                     auth=(self.account_sid, self.auth_token),
                 )
-        except httpx.HTTPError as error:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
+            # Nothing reached the provider: trying again cannot send twice.
             raise ProviderUnavailable(
                 f"SMS provider unreachable: {error.__class__.__name__}: {error}"
+            ) from error
+        except httpx.HTTPError as error:
+            raise ProviderAnswerLost(
+                f"SMS provider's answer lost: {error.__class__.__name__}: {error}"
             ) from error
         if response.status_code == 429 or response.status_code >= 500:
             raise ProviderUnavailable(f"SMS provider answered {response.status_code}: {response.text[:300]}")
@@ -146,10 +156,15 @@ def sms_send(*, to: str, body: str) -> SendResult:
     return sms_backend().send(to=to, body=body)
 
 
-def email_send(*, to: str, subject: str, body: str) -> SendResult:
-    """One plain-text email through Django's mail (EMAIL_BACKEND). The message id is the Message-ID header."""
-    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    message_id = make_msgid(domain=domain)
+def email_domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+
+
+def email_send(*, to: str, subject: str, body: str, message_id: str | None = None) -> SendResult:
+    """One plain-text email through Django's mail (EMAIL_BACKEND). The message id is the Message-ID header;
+    a caller that may send the same email again after a lost answer passes a fixed one, so that mailboxes
+    take the second copy for the same message."""
+    message_id = message_id or make_msgid(domain=email_domain())
     message = EmailMessage(
         subject=subject,
         body=body,

@@ -10,6 +10,7 @@ from django.core import mail
 from messaging.providers import (
     ConsoleSmsBackend,
     FileSmsBackend,
+    ProviderAnswerLost,
     ProviderRejected,
     ProviderUnavailable,
     TwilioSmsBackend,
@@ -102,6 +103,24 @@ def test_twilio_timeouts_are_retried_and_unconfigured_is_unavailable():
         twilio(handler).send(to="+14155550134", body="x")
     with pytest.raises(ProviderUnavailable, match="not configured"):
         twilio(lambda request: httpx.Response(201, json={"sid": "x"}), auth_token="").send(to="+1", body="x")
+
+
+@pytest.mark.parametrize(
+    ("error", "lost"),
+    [
+        (httpx.ConnectError, False),  # nothing reached the provider: safe to send again
+        (httpx.ConnectTimeout, False),
+        (httpx.ReadTimeout, True),  # the request went out, the answer did not come back
+        (httpx.RemoteProtocolError, True),
+    ],
+)
+def test_a_lost_answer_is_told_apart_from_an_unreachable_provider(error, lost):
+    def handler(request):
+        raise error("failed", request=request)
+
+    with pytest.raises(ProviderUnavailable) as raised:
+        twilio(handler).send(to="+14155550134", body="x")
+    assert isinstance(raised.value, ProviderAnswerLost) is lost
 
 
 def test_email_goes_through_django_mail(settings):

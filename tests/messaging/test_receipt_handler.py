@@ -155,3 +155,22 @@ def test_an_sms_outage_is_retried_and_then_sent_once(
     assert events.deliver(delivery.pk).status == "succeeded"
     message = OutboundMessage.objects.get()
     assert (message.status, message.provider_message_id) == ("sent", "SM42")
+
+
+def test_a_lost_answer_is_recorded_and_never_sent_again(
+    sale, budtender, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = []
+
+    def lost(request):
+        calls.append(request)
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    http_sms(monkeypatch, lost)
+    _, delivery = request_receipt(sale, budtender, "sms", "4155550199", django_capture_on_commit_callbacks)
+    assert delivery.status == EventDelivery.Status.SUCCEEDED
+    message = OutboundMessage.objects.get()
+    assert message.status == "failed" and "answer lost" in message.error
+    EventDelivery.objects.filter(pk=delivery.pk).update(status=EventDelivery.Status.PENDING)
+    events.deliver(delivery.pk)
+    assert len(calls) == 1 and OutboundMessage.objects.count() == 1
