@@ -30,6 +30,12 @@ class DeliveryConfig(AppConfig):
 
         words_add(DISPATCH_WORDS)
 
+        from delivery.state_records import delivered_sale_change_refusal
+        from pos.services.sales import sale_change_guard_register
+
+        # A sale reported to the state as part of a delivery record is not voided or refunded as a receipt.
+        sale_change_guard_register(delivered_sale_change_refusal)
+
         nav_link_register(NavLink("Delivery", "delivery:driver_home", 50, can_see_driver_home))
         nav_link_register(
             NavLink(
