@@ -126,7 +126,7 @@ def test_demo_orders_planned_sent_and_on_the_road_the_demo_driver_signs_in_to_dr
         "delivery orders": 18,
         "trips on the road": 3,  # two in San Francisco, one in Detroit
         "positions": 40,  # 20 for each driver on the road but the demo driver
-        "past trips": 3,
+        "past trips": 2,
     }
     assert set(delivery_demo.demo_load().values()) == {0}
     mission = Store.objects.get(code="sf-mission")
@@ -182,7 +182,6 @@ def other_drivers_are_on_the_road_with_positions_along_their_route():
         assert len(positions) == 20
         assert positions[0].recorded_at == now - dt.timedelta(minutes=9, seconds=30)
         assert positions[-1].recorded_at == now == latest[trip.pk].recorded_at
-        assert all(position.action_id for position in positions)  # sent as the phone sends them
         first = trip.stops.order_by("sequence").first().order
         store = trip.store
         to_stop = [
@@ -207,8 +206,7 @@ def test_trips_of_the_last_days_are_back_with_everything_accounted_for(loaded):
 
     past = Trip.objects.filter(day__lt=dt.date(2026, 3, 10)).order_by("store__code", "day")
     assert [(trip.store.code, trip.day.isoformat(), trip.driver.user.username) for trip in past] == [
-        ("detroit-riverside", "2026-03-09", "driver.mi"),
-        ("sf-mission", "2026-03-08", "driver.sf2"),
+        ("detroit-riverside", "2026-03-08", "driver.mi"),
         ("sf-mission", "2026-03-09", "driver"),
     ]
     outcomes = []
@@ -228,14 +226,12 @@ def test_trips_of_the_last_days_are_back_with_everything_accounted_for(loaded):
             else:
                 assert stop.order.order.status == "cancelled"
                 outcomes.append(("returned", visit.return_reason))
-    assert outcomes == [
-        ("delivered", "signed"),
-        ("returned", "refused"),
-        ("delivered", "signed"),
+    assert sorted(outcomes) == [
         ("delivered", "Hands full, asked me to sign for them."),
         ("delivered", "signed"),
         ("delivered", "signed"),
         ("returned", "nobody_home"),
+        ("returned", "refused"),
     ]
     for store in Store.objects.all():
         assert ledger_mismatch_list(store=store) == []
