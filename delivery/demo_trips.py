@@ -69,7 +69,11 @@ PAST_TRIPS = (
         (PastStop(0, 12, "signed"), PastStop(1, 12, "unsigned"), PastStop(2, 13, "nobody_home")),
     ),
     PastTrip(
-        "detroit-riverside", 2, "driver.mi", "DMO4501", (PastStop(0, 12, "signed"), PastStop(2, 13, "refused"))
+        "detroit-riverside",
+        2,
+        "driver.mi",
+        "DMO4501",
+        (PastStop(0, 12, "signed"), PastStop(2, 13, "refused")),
     ),
 )
 
@@ -270,13 +274,15 @@ def _past_trip_load(
         trip = Trip.objects.filter(shift=shift, status=Trip.Status.PLANNED, stops__isnull=False).first()
         if trip is None:
             return
-        trip = _send_and_depart(trip, by=manager, sent_at=at(10, 30), departed_at=at(11, 0))
+        # Sent at 10:30, leaving when the planner said (never before 10:45).
+        leaves = max(trip.planned_start, at(10, 45))
+        trip = _send_and_depart(trip, by=manager, sent_at=at(10, 30), departed_at=leaves)
         if trip is None:
             return
-        traveller.move_to(at(11, 0))
+        traveller.move_to(leaves)
         outcomes = {key: stop.outcome for key, stop in zip(keys, past.stops, strict=True)}
         user = profile.user
-        last = at(11, 0)
+        last = leaves
         for stop in trip.stops.select_related("order__order__customer").order_by("sequence"):
             order = stop.order.order
             moment = max(last, stop.order.window_start) + dt.timedelta(minutes=12)
