@@ -31,6 +31,12 @@ class DeliveryConfig(AppConfig):
 
         words_add(DISPATCH_WORDS)
 
+        from delivery.state_records import delivered_sale_change_refusal
+        from pos.services.sales import sale_change_guard_register
+
+        # A sale reported to the state as part of a delivery record is not voided or refunded as a receipt.
+        sale_change_guard_register(delivered_sale_change_refusal)
+
         # Many links (a manager's) put the driver view, dispatch and analytics in one Delivery menu.
         nav_link_register(
             NavLink("Delivery", "delivery:driver_home", 50, can_see_driver_home, group="delivery")

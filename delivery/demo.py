@@ -114,8 +114,23 @@ PLACES = {
 }
 
 
-@transaction.atomic
 def demo_load() -> dict[str, int]:
+    """The zones, fleet and today's orders in one transaction; then the trips (delivery.demo_trips), each step
+    in its own transaction as at the store, so the state's answers come between them."""
+    from delivery.demo_trips import trips_load
+
+    added = _base_load()
+    added.update({"trips on the road": 0, "positions": 0, "past trips": 0})
+    stores = Store.objects.filter(organization__slug=ORG_SLUG, code__in=list(ZONES)).select_related(
+        "organization"
+    )
+    if stores:
+        trips_load({store.code: store for store in stores}, added)
+    return added
+
+
+@transaction.atomic
+def _base_load() -> dict[str, int]:
     added = {"zones": 0, "excluded places": 0, "drivers": 0, "vehicles": 0, "shifts": 0, "delivery orders": 0}
     stores = Store.objects.filter(organization__slug=ORG_SLUG, code__in=list(ZONES)).select_related(
         "organization"
@@ -348,11 +363,23 @@ def _demo_products(store: Store) -> list:
     return sorted(chosen, key=lambda product: product.sku)
 
 
+def demo_customers(store: Store, day: dt.date) -> list:
+    """Customers past the first few (the counter's demo and its tests start with those), adults only."""
+    from dispensary.models import Customer
+
+    return [
+        customer
+        for customer in Customer.objects.filter(organization_id=store.organization_id, home_store=store)
+        .exclude(date_of_birth=None)
+        .order_by("pk")[10:60]
+        if age_on(customer.date_of_birth, day) >= 22 and customer.customer_type != Customer.Type.MEDICAL
+    ]
+
+
 def _orders_load(stores: dict[str, Store], added: dict[str, int]) -> None:
     from delivery.selectors import delivery_place_check
     from delivery.services_orders import delivery_order_create
     from dispensary.errors import ApplicationError
-    from dispensary.models import Customer
     from pos.models import PickupOrder
 
     now = timezone.now()
@@ -372,14 +399,7 @@ def _orders_load(stores: dict[str, Store], added: dict[str, int]) -> None:
         if not windows:
             continue
         products = _demo_products(store)
-        # Customers past the first few (the counter's demo and its tests start with those), adults only.
-        customers = [
-            customer
-            for customer in Customer.objects.filter(organization_id=store.organization_id, home_store=store)
-            .exclude(date_of_birth=None)
-            .order_by("pk")[10:60]
-            if age_on(customer.date_of_birth, day) >= 22 and customer.customer_type != Customer.Type.MEDICAL
-        ]
+        customers = demo_customers(store, day)
         if not products or not customers:
             continue
         city, region, postal_code = CITIES[code]

@@ -408,6 +408,14 @@ def _delivered(*, stop, visit, order, happened_at, payload, user, key, now, **_)
             "call the store: the manager has been told.",
             reason="id_refused",
         )
+    if not DeliveryProof.objects.filter(stop=stop).exists():
+        # 4 CCR 15420(a)(9): the customer's signature (or the written reason there is none) before the goods
+        # change hands; the phone sends its "proof" action just before "delivered".
+        raise _conflict(
+            f"Stop {stop.sequence}: the hand-over came before the proof of delivery, so it is not a sale yet.",
+            "Take the customer's signature (or write why there is none), then tap Complete again.",
+            reason="no_proof",
+        )
     collected = payload.get("collected")
     try:
         cash = Decimal(str(collected)) if collected not in (None, "") else order.estimated_total
@@ -502,8 +510,9 @@ def _returned(*, stop, visit, order, happened_at, payload, user, **_) -> str:
 
 
 def _proof(*, stop, visit, order, happened_at, payload, user, **_) -> dict:
-    """The signature, photo, time and place of a hand-over: taken at the door just before Complete (or after it,
-    when the phone sends it later); one per stop. The images are checked before anything is written."""
+    """The signature, photo, time and place of a hand-over: taken at the door just before Complete, which the
+    server refuses without it; one per stop (a delivered stop may still receive it, for hand-overs recorded
+    before the proof was required). The images are checked before anything is written."""
     if stop.status == TripStop.Status.RETURNED:
         raise _conflict(
             f"Stop {stop.sequence} was marked not delivered: a proof of delivery does not belong to it.",

@@ -5,6 +5,7 @@ cancelled with the reason, which releases their allocation in the ledger); the s
 commit (TripReturned). Refuses while anything is unaccounted for, and changes nothing then."""
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from delivery.services_orders import delivery_order_cancel
 from delivery.services_trips import TripRefused, _audit, _lock, _touch, _version
 from delivery.state_records import RETAILER, SALES, trip_state_mode
 from dispensary import events
+from dispensary.errors import Conflict
 from pos.models import DrawerMovement, DrawerSession, PickupOrder, PickupOrderLine, Register, SaleLine, Tender
 from pos.selectors.drawers import drawer_expected
 from pos.services.drawers import drawer_close, drawer_movement_add, drawer_open
@@ -60,6 +62,16 @@ class TripBalance:
     @property
     def balanced(self) -> bool:
         return not self.problems
+
+    @property
+    def fingerprint(self) -> str:
+        """What the manager's count depends on, as the trip page showed it: each stop's outcome, each package's
+        left / sold / back and the cash expected. The End trip form sends it back instead of the trip's version,
+        which also moves when the state answers about a door sale and changes nothing the manager counts."""
+        facts = [f"{stop.pk}:{stop.status}" for stop in self.stops]
+        facts += [f"{entry.package.pk}:{entry.left}:{entry.sold}:{entry.back}" for entry in self.packages]
+        facts.append(f"{self.expected_cash:.2f}")
+        return hashlib.sha256("|".join(facts).encode()).hexdigest()[:32]
 
 
 def trip_register(trip: Trip) -> Register | None:
@@ -173,15 +185,30 @@ def _return_reason_label(stop: TripStop) -> str:
     return StopVisit.ReturnReason(reason).label if reason else "Not delivered"
 
 
+class TripBalanceChanged(Conflict):
+    """The trip's stops, packages or expected cash changed since the manager opened the page."""
+
+    code = "trip_balance_changed"
+
+
 @transaction.atomic
 def trip_end(
-    *, trip: Trip, by, counted_cash, version=None, note: str = "", now: dt.datetime | None = None
+    *,
+    trip: Trip,
+    by,
+    counted_cash,
+    version=None,
+    balance_seen: str | None = None,
+    note: str = "",
+    now: dt.datetime | None = None,
 ) -> Trip:
     """Departed -> returned: every stop delivered or returned and every package's quantity accounted for (left
     = sold + back), else TripRefused and nothing changes. The goods of the stops not delivered go back to
     available stock (their orders cancelled with the driver's reason), the delivery fees collected are recorded
     in the trip's drawer, which is closed with the counted cash (over/short kept), and the state's records are
-    closed after commit (TripReturned)."""
+    closed after commit (TripReturned). `balance_seen` (the End trip form's `TripBalance.fingerprint`) stands
+    for the version: the end goes through when nothing the manager counted has changed, whatever else moved
+    the trip's version (the state's answers about its door sales)."""
     locked = _lock(trip, _version(version))
     if locked.status != Trip.Status.DEPARTED:
         raise TripRefused(
@@ -190,6 +217,12 @@ def trip_end(
         )
     now = now or timezone.now()
     balance = trip_balance(locked)
+    if balance_seen is not None and balance_seen != balance.fingerprint and not balance.problems:
+        raise TripBalanceChanged(
+            "The trip changed since you opened the page (a stop, a package or the cash expected): check the "
+            f"figures now shown and count again; the drawer should now hold ${balance.expected_cash:.2f}.",
+            details={"expected_cash": f"{balance.expected_cash:.2f}"},
+        )
     if balance.problems:
         raise TripRefused(
             "The trip cannot end while something is unaccounted for: " + " ".join(balance.problems),

@@ -201,3 +201,42 @@ def trip_void_records(
     if mode == SALES and ids:
         return StateRecords(Operation.SALES_DELIVERY_VOID.value, [{"Id": value} for value in ids], [])
     return None
+
+
+def delivered_sale_change_refusal(sale, change: str) -> str | None:
+    """Why a sale handed over at a door may not be voided or refunded (`change`): one reported to the state as
+    part of a delivery record, which Metrc's API v2 cannot take back (shared/reference/metrc/): a retailer
+    delivery is voided whole and only before it departs (DELETE /sales/v2/deliveries/retailer/{id}), with no call
+    to void or amend one of its sales; a sales delivery is voided only before it is completed
+    (DELETE /sales/v2/deliveries/{id}) and completed at the hand-over; neither is a receipt that
+    DELETE or PUT /sales/v2/receipts could change. None for a sale the state holds as a receipt (a counter
+    sale, or a delivered one in a state with no delivery records): those are voided and refunded as usual."""
+    if sale.pickup_order_id is None:
+        return None
+    stop = (
+        TripStop.objects.select_related("trip__store")
+        .filter(order__order_id=sale.pickup_order_id)
+        .exclude(status=TripStop.Status.RETURNED)
+        .first()
+    )
+    if stop is None:
+        return None
+    trip = stop.trip
+    mode = trip_state_mode(trip.store.jurisdiction)
+    done = "voided" if change == "void" else "refunded"
+    after = (
+        f"so this sale cannot be {done} here and nothing was changed. Ask the compliance officer to have the "
+        "state's record corrected in Metrc first."
+    )
+    if mode == RETAILER and trip.state_reference:
+        return (
+            f"This sale was handed over on delivery trip {trip.pk} and reported to the state as a sale from the "
+            "vehicle's delivery record. Metrc cannot void or change a sale made from a delivery vehicle, "
+            + after
+        )
+    if mode == SALES and stop.state_reference:
+        return (
+            f"This sale was handed over on delivery trip {trip.pk} and reported to the state as a completed "
+            "delivery. Metrc cannot void or change a delivery once it is completed, " + after
+        )
+    return None

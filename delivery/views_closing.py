@@ -21,7 +21,9 @@ def trip_end_view(request, trip_id: int):
             trip=trip,
             by=request.user,
             counted_cash=request.POST.get("counted_cash", "").strip(),
-            version=request.POST.get("version"),
+            # The form sends what the manager counted against; an older form sends the trip's version.
+            balance_seen=request.POST.get("balance") or None,
+            version=None if request.POST.get("balance") else request.POST.get("version"),
             note=request.POST.get("note", "")[:500],
         )
     except ApplicationError as error:

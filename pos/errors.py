@@ -26,6 +26,13 @@ class VoidNotAllowed(ApplicationError):
     status = 409
 
 
+class SaleChangeRefused(ApplicationError):
+    """A void or refund the state's records cannot take (a sale reported as part of a delivery record)."""
+
+    code = "sale_change_refused"
+    status = 409
+
+
 class RefundInvalid(ValidationFailed):
     code = "refund_invalid"
 

@@ -41,6 +41,7 @@ from pos.errors import (
     CouponInvalid,
     QuoteChanged,
     RefundInvalid,
+    SaleChangeRefused,
     SaleNotAllowed,
     TenderInvalid,
     VoidNotAllowed,
@@ -1050,6 +1051,32 @@ class _Prefetched(list):
 # --- Voids and refunds -----------------------------------------------------------------------------------------
 
 
+# A floor above may refuse a change of a sale that the state's records cannot take (delivery registers one for the
+# sales reported as part of a delivery record, which Metrc's API cannot void or amend). Each guard takes the sale
+# and "void" or "refund" and answers the refusal in plain words, or None.
+_SALE_CHANGE_GUARDS: list = []
+
+
+def sale_change_guard_register(guard) -> None:
+    if guard not in _SALE_CHANGE_GUARDS:
+        _SALE_CHANGE_GUARDS.append(guard)
+
+
+def sale_change_refusal(sale: Sale, change: str) -> str | None:
+    """Why the sale may not be voided or refunded (`change`), in plain words; None when it may."""
+    for guard in _SALE_CHANGE_GUARDS:
+        refusal = guard(sale, change)
+        if refusal:
+            return refusal
+    return None
+
+
+def _change_check(sale: Sale, change: str) -> None:
+    refusal = sale_change_refusal(sale, change)
+    if refusal:
+        raise SaleChangeRefused(refusal, details={"change": change})
+
+
 def _locked_sale(sale: Sale) -> Sale:
     return (
         Sale.objects.select_for_update(of=("self",))
@@ -1067,6 +1094,7 @@ def sale_void(*, sale: Sale, actor: User, approver: User, now: dt.datetime | Non
     approver_check(approver, store)
     if locked.status != Sale.Status.COMPLETED:
         raise VoidNotAllowed("This sale is already voided.", details={"status": locked.status})
+    _change_check(locked, "void")
     if store_local_date(store, at=now) != locked.local_date:
         raise VoidNotAllowed(
             f"Only sales of today can be voided; this one is from {locked.local_date:%Y-%m-%d}. Refund it instead.",
@@ -1123,6 +1151,7 @@ def sale_refund(
     `register` (the sale's own when not given), card refunds go back to the card."""
     now = now or timezone.now()
     locked = _locked_sale(sale)
+    _change_check(locked, "refund")
     drawer = _refund_drawer(locked, tender_kind, register)
     store = locked.store
     approver_check(approver, store)

@@ -16,6 +16,7 @@ from pos.forms import SaleFilterForm, SaleRefundForm, SaleVoidForm
 from pos.models import Sale, Tender
 from pos.selectors.returns import sale_detail_get, store_sale_list
 from pos.services import sale_refund, sale_void
+from pos.services.sales import sale_change_refusal
 
 VIEW = "pos.view_sale"
 SELL = "pos.add_sale"
@@ -61,14 +62,17 @@ def _detail_response(request, sale: Sale, *, void_form=None, refund_form=None):
     lines = list(sale.lines.all())
     completed = sale.status == Sale.Status.COMPLETED
     can_act = completed and request.user.has_perm(SELL)
-    voidable = completed and sale.local_date == store_local_date(request.store)
-    refundable = any(line.remaining_quantity > 0 for line in lines)
+    # A sale the state's records cannot take back (reported as part of a delivery) offers neither, and says why.
+    state_refusal = sale_change_refusal(sale, "void") if completed else None
+    voidable = completed and not state_refusal and sale.local_date == store_local_date(request.store)
+    refundable = not state_refusal and any(line.remaining_quantity > 0 for line in lines)
     context = {
         "sale": sale,
         "lines": lines,
         "tenders": list(sale.tenders.all()),
         "refunds": list(sale.refunds.all()),
         "voidable": voidable,
+        "state_refusal": state_refusal,
         "refundable": completed and refundable,
         "void_form": None,
         "refund_form": None,

@@ -42,6 +42,7 @@ def fresh(trip):
 def hand_over(driver, stop, collected):
     send(driver, "arrived", stop)
     send(driver, "id_checked", stop, **GOOD_ID)
+    assert send(driver, "proof", stop, no_signature_reason="Refused to sign")["outcome"] == "applied"
     answer = send(driver, "delivered", stop, collected=str(collected))
     assert answer["outcome"] == "applied", answer
 

@@ -136,7 +136,7 @@ def test_the_proof_is_stored_once_and_a_replayed_key_stores_nothing_twice(clock,
     )
     assert (DeliveryProof.objects.count(), len(stored_files(media))) == (1, 2)
 
-    # The hand-over after its proof; the proof can also come after it (sent later by the phone).
+    # The hand-over after its proof (the server refuses it without one).
     assert send(dana, "delivered", first, collected="55.01")["outcome"] == "applied"
     assert Sale.objects.count() == 1
 

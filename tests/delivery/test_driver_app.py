@@ -35,6 +35,8 @@ from tests.delivery.order_fixtures import (  # noqa: F401 - fixtures
 )
 
 GOOD_ID = {"date_of_birth": "1990-05-17", "expires_on": "2030-01-01", "local_passed": True}
+# The least proof of delivery the rules accept (4 CCR 15420(a)(9)): no signature, and the driver's reason why.
+PROOF = {"no_signature_reason": "Customer's hands full, refused to sign"}
 
 
 def send(user, kind, stop=None, key=None, trip=None, **payload):
@@ -62,6 +64,7 @@ def test_the_whole_door_once_each_and_a_replayed_key_has_one_effect(clock, route
     arrived = send(dana, "arrived", first, key="11111111-1111-4111-8111-111111111111")
     checked = send(dana, "id_checked", first, **GOOD_ID)
     clock.move_to(local(14, 15))
+    assert send(dana, "proof", first, **PROOF)["outcome"] == "applied"
     key = str(uuid.uuid4())
     delivered = send(dana, "delivered", first, key=key, collected="55.01")
 
@@ -91,7 +94,7 @@ def test_the_whole_door_once_each_and_a_replayed_key_has_one_effect(clock, route
     assert (again["replayed"], again["message"]) == (True, delivered["message"])
     assert arrived_again["replayed"] is True
     assert Sale.objects.count() == 1
-    assert DriverAction.objects.filter(stop=first).count() == 3
+    assert DriverAction.objects.filter(stop=first).count() == 4
     assert IdVerification.objects.count() == 1
     package.refresh_from_db()
     assert (package.quantity_on_hand, package.quantity_allocated) == (
@@ -99,6 +102,33 @@ def test_the_whole_door_once_each_and_a_replayed_key_has_one_effect(clock, route
         D("3"),
     )  # the three other orders still allocated
     assert ledger_mismatch_list(store=route["trip"].store) == []
+
+
+def test_no_hand_over_without_the_proof_of_delivery(clock, route, package):
+    """4 CCR 15420(a)(9): a hand-over without a signature or a written reason is refused and changes nothing;
+    with the proof sent, the same hand-over goes through."""
+    dana = route["dana"].user
+    first, *_ = stops(route)
+    send(dana, "arrived", first)
+    send(dana, "id_checked", first, **GOOD_ID)
+    refused = send(dana, "delivered", first, collected="55.01")
+    assert (refused["outcome"], refused["reason"], refused["message"], refused["todo"]) == (
+        "conflict",
+        "no_proof",
+        "Stop 1: the hand-over came before the proof of delivery, so it is not a sale yet.",
+        "Take the customer's signature (or write why there is none), then tap Complete again.",
+    )
+    first.refresh_from_db()
+    package.refresh_from_db()
+    assert (first.status, Sale.objects.count(), Register.objects.count()) == ("pending", 0, 0)
+    assert (package.quantity_on_hand, package.quantity_allocated) == (D("10"), D("4"))
+    assert StopVisit.objects.get(stop=first).conflict == ""
+    assert PickupOrder.objects.get(pk=first.order.order_id).status == "reserved"
+
+    assert send(dana, "proof", first, **PROOF)["outcome"] == "applied"
+    assert send(dana, "delivered", first, collected="55.01")["outcome"] == "applied"
+    first.refresh_from_db()
+    assert (first.status, Sale.objects.count()) == ("delivered", 1)
 
 
 def test_a_key_reused_for_another_action_is_refused(clock, route):

@@ -48,6 +48,7 @@ def ready(user, stop):
     for kind, payload in (
         ("arrived", {}),
         ("id_checked", {"date_of_birth": "1990-05-17", "expires_on": "2030-01-01"}),
+        ("proof", {"no_signature_reason": "Refused to sign"}),
     ):
         driver_action_apply(
             user=user, action=ActionInput(key=str(uuid.uuid4()), kind=kind, stop_id=stop.pk, payload=payload)

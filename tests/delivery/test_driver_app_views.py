@@ -100,6 +100,12 @@ def test_sync_answers_each_action_in_order(route):
         },
         {
             "key": str(uuid.uuid4()),
+            "kind": "proof",
+            "stop_id": first.pk,
+            "payload": {"no_signature_reason": "Refused to sign"},
+        },
+        {
+            "key": str(uuid.uuid4()),
             "kind": "delivered",
             "stop_id": first.pk,
             "payload": {"collected": "55.01"},
@@ -107,6 +113,7 @@ def test_sync_answers_each_action_in_order(route):
         {"key": "nope", "kind": "arrived", "stop_id": first.pk},
     ).json()["results"]
     assert [(r["status"], r["outcome"]) for r in results] == [
+        (200, "applied"),
         (200, "applied"),
         (200, "applied"),
         (200, "applied"),

@@ -6,6 +6,7 @@ get 403 and change nothing; a bad count changes nothing and says why."""
 from decimal import Decimal as D
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from delivery.models import Trip
@@ -106,3 +107,57 @@ def test_the_trip_return_reads_a_fixed_number_of_queries_however_many_stops_are_
         balance = trip_balance(loaded)
     assert len(balance.delivered) == 3 and balance.problems == []
     assert len(all_closed.captured_queries) == len(one_closed.captured_queries) == 9
+
+
+def end_form(text: str) -> dict:
+    """The End trip form's hidden fields as the page rendered them."""
+    import re
+
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', text))
+    return {name: value for name, value in fields.items() if name != "csrfmiddlewaretoken"}
+
+
+def test_the_end_goes_through_when_only_the_states_answers_moved_the_trip_on(store, manager, simulator, road):
+    """The state's answers about the door sales bump the trip's version after the manager opened the page: the
+    count still ends the trip, since nothing the manager counted changed."""
+    from delivery.services_trips import trip_state_settle
+
+    trip = road["trip"]
+    deliver_two_return_one(road)
+    client = signed_in(manager)
+    form = end_form(client.get(url(trip)).content.decode())
+    assert set(form) == {"balance"}
+    version = fresh(trip).version
+    with transaction.atomic():  # as the sync queue records the state's answer
+        trip_state_settle(trip_id=trip.pk, kind="retailer_delivery.sale", accepted=True, ids=[], message="")
+    assert fresh(trip).version == version + 1
+    expected = trip_balance(fresh(trip)).expected_cash
+    response = client.post(url(trip, "end/"), {**form, "counted_cash": str(expected)}, follow=True)
+    assert fresh(trip).status == Trip.Status.RETURNED
+    assert "ended: the cash is counted" in response.content.decode()
+    assert DrawerSession.objects.get().over_short == D("0")
+
+
+def test_a_count_made_on_figures_that_changed_is_refused_with_the_fresh_form(store, manager, simulator, road):
+    """The page was opened with a stop still to deliver; the stop closes before the count is sent: the figures
+    the manager saw are not the trip's any more, so nothing changes and the page says so, with the fresh form."""
+    trip = road["trip"]
+    alice, bob, cy = road["stops"]
+    hand_over(road["driver"], alice, alice.order.order.estimated_total + alice.order.fee)
+    hand_over(road["driver"], bob, bob.order.order.estimated_total)
+    client = signed_in(manager)
+    seen = end_form(client.get(url(trip)).content.decode())
+    hand_over(road["driver"], cy, cy.order.order.estimated_total)
+    expected = trip_balance(fresh(trip)).expected_cash
+    response = client.post(url(trip, "end/"), {**seen, "counted_cash": str(expected)}, follow=True)
+    text = response.content.decode()
+    assert fresh(trip).status == Trip.Status.DEPARTED
+    assert DrawerSession.objects.get().status == "open"
+    assert (
+        "The trip changed since you opened the page (a stop, a package or the cash expected): check the figures "
+        f"now shown and count again; the drawer should now hold ${expected:.2f}."
+    ) in text
+    fresh_form = end_form(text)
+    assert fresh_form["balance"] != seen["balance"]
+    client.post(url(trip, "end/"), {**fresh_form, "counted_cash": str(expected)})
+    assert fresh(trip).status == Trip.Status.RETURNED
