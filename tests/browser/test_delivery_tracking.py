@@ -14,7 +14,7 @@ from delivery.tracking_links import tracking_token
 from tests.browser.test_web_shell import CHROMIUM, browser  # noqa: F401 - the browser fixture
 from tests.delivery.driver_fixtures import route  # noqa: F401 - fixture
 from tests.delivery.order_fixtures import local, now, package, product, zone  # noqa: F401 - fixtures
-from tests.delivery.test_driver_app import GOOD_ID, send
+from tests.delivery.test_driver_app import GOOD_ID, PROOF, send
 from tests.messaging.delivery_helpers import green_leaf, outboxes, road  # noqa: F401 - fixtures
 
 pytestmark = [
@@ -60,6 +60,7 @@ def test_the_map_only_for_the_customer_the_driver_is_heading_to(
     dana = road["dana"].user
     send(dana, "arrived", first)
     send(dana, "id_checked", first, **GOOD_ID)
+    send(dana, "proof", first, **PROOF)
     send(dana, "delivered", first, collected="60.00")
     phone.locator(".trk__status--delivered").wait_for(timeout=15000)
     assert phone.locator("[data-headline]").inner_text() == "Delivered"

@@ -12,7 +12,7 @@ from delivery.models import TripStop
 from delivery.tracking_links import tracking_token, tracking_token_order_id
 from tests.delivery.driver_fixtures import route  # noqa: F401 - fixture
 from tests.delivery.order_fixtures import local, now, package, product, zone  # noqa: F401 - fixtures
-from tests.delivery.test_driver_app import GOOD_ID, send
+from tests.delivery.test_driver_app import GOOD_ID, PROOF, send
 from tests.messaging.delivery_helpers import green_leaf, outboxes, road  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +98,7 @@ def test_the_position_only_while_the_driver_is_on_the_way_to_this_customer(road,
     dana = road["dana"].user
     send(dana, "arrived", first)
     send(dana, "id_checked", first, **GOOD_ID)
+    send(dana, "proof", first, **PROOF)
     send(dana, "delivered", first, collected="60.00")
     ada = status(client, first.order_id).json()
     assert ada["status"] == "delivered" and ada["position"] is None and ada["driver_first_name"] == ""
@@ -128,6 +129,7 @@ def test_the_refresh_reads_a_bounded_number_of_rows(road, client, clock, django_
     dana = road["dana"].user
     send(dana, "arrived", first)
     send(dana, "id_checked", first, **GOOD_ID)
+    send(dana, "proof", first, **PROOF)
     send(dana, "delivered", first, collected="60.00")
     with django_assert_num_queries(8):  # the order, its stop, and the receipt's six
         assert page(client, first.order_id).status_code == 200

@@ -24,7 +24,7 @@ from messaging.sms import sms_segments, sms_units
 from pos.models import Sale
 from tests.delivery.driver_fixtures import route  # noqa: F401 - fixture
 from tests.delivery.order_fixtures import local, now, package, product, zone  # noqa: F401 - fixtures
-from tests.delivery.test_driver_app import GOOD_ID, send
+from tests.delivery.test_driver_app import GOOD_ID, PROOF, send
 from tests.messaging.delivery_helpers import (  # noqa: F401 - fixtures
     SITE,
     green_leaf,
@@ -213,6 +213,7 @@ def test_delivered_with_the_receipt_and_returned_with_the_reason(road, outboxes,
     clock.move_to(local(14, 10))
     send(dana, "arrived", first)
     send(dana, "id_checked", first, **GOOD_ID)
+    send(dana, "proof", first, **PROOF)
     key = str(uuid.uuid4())
     assert send(dana, "delivered", first, key=key, collected="60.00")["outcome"] == "applied"
     assert send(dana, "delivered", first, key=key, collected="60.00")["replayed"] is True
