@@ -8,6 +8,7 @@ from delivery import (
     views_driver,
     views_orders,
     views_proof,
+    views_tracking,
     views_trips,
 )
 
@@ -61,4 +62,5 @@ urlpatterns = [
     *views_driver.urlpatterns,
     *views_closing.urlpatterns,
     *views_proof.urlpatterns,
+    *views_tracking.urlpatterns,
 ]

@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from compliance.reporting.dashboard import compliance_summary_get
 from delivery.selectors_trips import TRIP_MANAGERS, trips_state_failed
+from delivery.tracking import tracking_alerts_unacknowledged
 from dispensary.models import AuditRecord, Customer, EventDelivery
 from dispensary.views.access import can_see_dashboard, no_access, staff_view, user_roles
 from dispensary.views.stores import store_today
@@ -46,4 +47,6 @@ def dashboard(request):
     if user.is_superuser or user_roles(user) & TRIP_MANAGERS:
         # Trips the state refused show at once: they cannot leave until someone fixes and retries them.
         context["failed_trips"] = trips_state_failed(store=store)
+        # Live tracking's alerts on the trips on the road, until a manager acknowledges them.
+        context["tracking_alerts"] = tracking_alerts_unacknowledged(store=store)
     return render(request, "dispensary/dashboard.html", context)
