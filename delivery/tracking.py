@@ -333,7 +333,13 @@ def fleet_get(
                 "window": f"{clock_words(stop.order.window_start, store)} – {clock_words(stop.order.window_end, store)}",
                 "eta": clock_words(eta.arrival, store) if eta else "",
                 "late_minutes": math.ceil(eta.late_by.total_seconds() / 60) if eta else 0,
-                "words": late_words(eta.late_by) if eta else stop.get_status_display(),
+                "words": (
+                    late_words(eta.late_by)
+                    if eta is None or eta.arrival >= eta.service_start
+                    else f"early, hands over from {clock_words(eta.service_start, store)}"
+                )
+                if eta
+                else stop.get_status_display(),
                 "next": False,
             }
             if eta and next_stop is None:

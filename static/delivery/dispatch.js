@@ -90,7 +90,7 @@
         var car = L.divIcon({
           className: "",
           html: '<span class="dsp-car' + (driver.position.fresh ? "" : " dsp-car--stale") + '" style="background:' + driver.colour +
-            '" data-car="' + driver.trip + '">🚗 ' + escapeHtml(driver.driver) + " <small>" + escapeHtml(driver.position.age) + "</small></span>",
+            '" data-car="' + driver.trip + '">' + escapeHtml(driver.driver) + " <small>" + escapeHtml(driver.position.age) + "</small></span>",
           iconSize: null,
           iconAnchor: [12, 12],
         });

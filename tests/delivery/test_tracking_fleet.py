@@ -99,6 +99,10 @@ def test_the_fleet_says_where_each_driver_is_and_what_comes_next(clock, road, st
     assert dana["next_stop"]["id"] == stops[0].pk and dana["next_stop"]["words"] == "on time"
     # The window opens at 2 PM: the first hand-over can start on arrival.
     assert dana["next_stop"]["eta"] == "2:07 PM"
+    # Before a window opens, the card says when the hand-over can start.
+    clock.move_to(local(13, 0))
+    early = signed_in(manager).get(fleet_url(store)).json()["drivers"][0]["next_stop"]
+    assert early["words"] == "early, hands over from 2:00 PM"
     assert dana["summary"] == "On time for every remaining window." and dana["alerts"] == []
 
 
