@@ -25,6 +25,7 @@ from delivery.tracking import (
     POSITION_FRESH_FOR,
     STILL_WITHIN_M,
     ZONE_MARGIN_M,
+    Thresholds,
     _first_name,
     _short_name,
     clock_words,
@@ -84,13 +85,13 @@ def _findings(
     stops: list[TripStop],
     latest: TripPosition | None,
     *,
+    limits: Thresholds,
     now: dt.datetime,
     provider: MatrixProvider | None,
 ) -> tuple[list[Finding], set[str], dict]:
     """What holds now (findings), which conditions are known to be clear, and the ETAs. A condition that cannot
     be judged (no fresh fix) is neither found nor clear: its open alert stays as it is."""
     store = trip.store
-    limits = tracking_settings_for(store)
     driver = _first_name(trip.driver)
     found: list[Finding] = []
     clear: set[str] = set()
@@ -123,7 +124,10 @@ def _findings(
         )
 
     # (e) the goods still in the car (every order not handed over yet) against the state's cap that day.
-    cap = value_cap_for(store, trip.day)
+    try:
+        cap = value_cap_for(store, trip.day)
+    except NotFound:  # no rules on file for that day: no cap to judge against
+        cap = None
     carried = sum(
         (stop.order.order.estimated_total for stop in stops if stop.status != TripStop.Status.DELIVERED),
         Decimal("0.00"),
@@ -199,13 +203,14 @@ def _findings(
     return found, clear, etas
 
 
-def _announce_approach(trip: Trip, pending: list[TripStop], latest, etas: dict, *, now: dt.datetime) -> None:
+def _announce_approach(
+    trip: Trip, pending: list[TripStop], latest, etas: dict, *, limits: Thresholds, now: dt.datetime
+) -> None:
     """StopApproaching once per stop: the next stop's arrival is a few minutes away, or the car is close."""
     if not pending or latest is None or now - latest.recorded_at > POSITION_FRESH_FOR:
         return
     stop = pending[0]
     eta = etas.get(stop.pk)
-    limits = tracking_settings_for(trip.store)
     close = (
         distance_m(
             float(latest.latitude),
@@ -278,7 +283,8 @@ def tracking_evaluate(
         stops = list(
             TripStop.objects.filter(trip=trip).select_related("order__order__customer").order_by("sequence")
         )
-        found, clear, etas = _findings(trip, stops, latest, now=now, provider=provider)
+        limits = tracking_settings_for(trip.store)
+        found, clear, etas = _findings(trip, stops, latest, limits=limits, now=now, provider=provider)
         open_alerts = {
             alert.condition: alert
             for alert in TrackingAlert.objects.filter(trip=trip, resolved_at__isnull=True)
@@ -323,7 +329,12 @@ def tracking_evaluate(
                 alert.resolved_at = now
                 alert.save(update_fields=["resolved_at"])
         _announce_approach(
-            trip, [stop for stop in stops if stop.status == TripStop.Status.PENDING], latest, etas, now=now
+            trip,
+            [stop for stop in stops if stop.status == TripStop.Status.PENDING],
+            latest,
+            etas,
+            limits=limits,
+            now=now,
         )
     return raised
 

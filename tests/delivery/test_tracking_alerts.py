@@ -8,6 +8,8 @@ import uuid
 from decimal import Decimal as D
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from delivery.driver_app import driver_actions_apply
 from delivery.models import TrackingAlert, TrackingSettings, Trip, TripPosition, TripStop
@@ -226,3 +228,23 @@ def test_a_trip_not_on_the_road_is_not_judged(clock, road):
     Trip.objects.filter(pk=road["trip"].pk).update(status=Trip.Status.RETURNED)
     at(clock, road, 14, 0, OUT_OF_ZONE)
     assert alerts() == [] and TripPosition.objects.count() == 1
+
+
+def test_judging_a_trip_reads_a_fixed_number_of_queries(clock, road, django_assert_max_num_queries):
+    at(clock, road, 14, 0, ON_THE_WAY)
+    with CaptureQueriesContext(connection) as few:
+        tracking_evaluate(trip_id=road["trip"].pk, now=local(14, 0) + dt.timedelta(seconds=20))
+    TripPosition.objects.bulk_create(
+        TripPosition(
+            trip=road["trip"],
+            driver=road["dana"],
+            recorded_at=local(13, 50) + dt.timedelta(seconds=5 * n),
+            received_at=local(14),
+            latitude=D(ON_THE_WAY[0]) - D("0.002"),  # driving up to where the car is now
+            longitude=D(ON_THE_WAY[1]),
+        )
+        for n in range(120)
+    )
+    with CaptureQueriesContext(connection) as many:
+        tracking_evaluate(trip_id=road["trip"].pk, now=local(14, 0) + dt.timedelta(seconds=40))
+    assert len(few) == len(many) <= 12
