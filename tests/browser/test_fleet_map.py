@@ -85,8 +85,9 @@ def test_the_fleet_map_draws_drivers_routes_and_next_stops_without_tiles_at_1280
     page.goto(f"{live_server.url}/delivery/stores/{store.pk}/dispatch/?day={DAY}")
     page.wait_for_selector("[data-car]")
     _check_the_map(page)
+    page.screenshot(path=str(SHOTS / "fleet-map-1280x800-top.png"))
     page.locator("#dispatch-map").scroll_into_view_if_needed()
-    page.screenshot(path=str(SHOTS / "fleet-map-1280x800.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / "fleet-map-1280x800.png"))
     assert all(url.startswith(live_server.url) for url in requests), "nothing loads from elsewhere"
 
     # Eli moves on: within one poll (15 s) the car follows, without reloading the page.
