@@ -100,29 +100,6 @@ def _findings(
         if stop.status != TripStop.Status.PENDING:
             clear.add(f"{Kind.LATE}:{stop.pk}")
 
-    # (b) a promised window the car would miss: the estimated arrival after the window's end.
-    etas = stop_etas(trip, stops, position=latest, now=now, provider=provider)
-    for stop in pending:
-        eta = etas.get(stop.pk)
-        condition = f"{Kind.LATE}:{stop.pk}"
-        if eta is None or eta.late_by <= dt.timedelta(0):
-            continue
-        minutes = math.ceil(eta.late_by.total_seconds() / 60)
-        window = (
-            f"{clock_words(stop.order.window_start, store)} – {clock_words(stop.order.window_end, store)}"
-        )
-        found.append(
-            Finding(
-                condition,
-                Kind.LATE,
-                f"{driver} is expected at stop {stop.sequence} ({_short_name(stop.order.order.customer)}, order "
-                f"{stop.order.order_id}) at {clock_words(eta.arrival, store)}, about {minutes} min after the "
-                f"window promised to the customer ({window}).",
-                stop=stop,
-                late_minutes=minutes,
-            )
-        )
-
     # (e) the goods still in the car (every order not handed over yet) against the state's cap that day.
     try:
         cap = value_cap_for(store, trip.day)
@@ -144,8 +121,33 @@ def _findings(
     else:
         clear.add(Kind.OVER_CAP)
 
+    # Where the car is, and so when it arrives, is known only from a fresh fix (a batch the phone kept offline
+    # may end minutes ago): without one, the position rules and the lateness are not judged this time.
     if latest is None or now - latest.recorded_at > POSITION_FRESH_FOR:
-        return found, clear, etas
+        return found, clear, {}
+    etas = stop_etas(trip, stops, position=latest, now=now, provider=provider)
+    # (b) a promised window the car would miss: the estimated arrival after the window's end.
+    for stop in pending:
+        eta = etas.get(stop.pk)
+        condition = f"{Kind.LATE}:{stop.pk}"
+        if eta is None or eta.late_by <= dt.timedelta(0):
+            continue
+        minutes = math.ceil(eta.late_by.total_seconds() / 60)
+        window = (
+            f"{clock_words(stop.order.window_start, store)} – {clock_words(stop.order.window_end, store)}"
+        )
+        found.append(
+            Finding(
+                condition,
+                Kind.LATE,
+                f"{driver} is expected at stop {stop.sequence} ({_short_name(stop.order.order.customer)}, order "
+                f"{stop.order.order_id}) at {clock_words(eta.arrival, store)}, about {minutes} min after the "
+                f"window promised to the customer ({window}).",
+                stop=stop,
+                late_minutes=minutes,
+            )
+        )
+
     here = (float(latest.latitude), float(latest.longitude))
     at = clock_words(latest.recorded_at, store)
     home = (float(store.latitude), float(store.longitude)) if store.latitude is not None else None

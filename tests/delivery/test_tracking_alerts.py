@@ -248,3 +248,19 @@ def test_judging_a_trip_reads_a_fixed_number_of_queries(clock, road, django_asse
     with CaptureQueriesContext(connection) as many:
         tracking_evaluate(trip_id=road["trip"].pk, now=local(14, 0) + dt.timedelta(seconds=40))
     assert len(few) == len(many) <= 12
+
+
+def test_a_batch_that_ends_minutes_ago_judges_no_position_and_no_lateness(clock, road):
+    # The phone kept its fixes offline: the newest is 10 minutes old when it arrives; the car may be anywhere now.
+    clock.move_to(local(16, 5))
+    batch = [
+        {
+            "key": str(uuid.uuid4()),
+            "kind": "position",
+            "trip_id": road["trip"].pk,
+            "payload": {"latitude": OUT_OF_ZONE[0], "longitude": OUT_OF_ZONE[1]},
+            "happened_at": local(15, 55).isoformat(),
+        }
+    ]
+    driver_actions_apply(user=road["user"], actions=batch)
+    assert alerts() == [] and events("delivery.stop_delayed") == []
