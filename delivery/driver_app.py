@@ -26,6 +26,7 @@ from delivery.models import (
 )
 from delivery.proofs import delivery_proof_record, proof_input_parse
 from delivery.services_orders import delivery_order_complete
+from delivery.services_tracking import tracking_evaluate
 from dispensary.audit import audit_record
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError, Conflict, NotFound, ValidationFailed
@@ -552,14 +553,17 @@ def _answer(action: DriverAction, *, replayed: bool) -> dict:
     return {**action.answer, "replayed": replayed}
 
 
-def driver_action_apply(*, user, action: ActionInput, now: dt.datetime | None = None) -> dict:
+def driver_action_apply(
+    *, user, action: ActionInput, now: dt.datetime | None = None, evaluate: bool = True
+) -> dict:
     """Apply one action from the driver's phone exactly once. The key is stored with the first answer in the
     same transaction as the effect: the same key again returns that answer with no second effect (also when
     two copies arrive at once: the key's unique constraint decides). An action on a stop that is not the
     driver's raises NotFound and is not stored; bad input raises ValidationFailed. An action the rules refuse
     (the order cancelled, the stop closed, a step missing, the ID refused) is stored with its refusal: the
     answer's `outcome` is "conflict" with the message and what to do. A hand-over the server refuses is told
-    to the managers (audit record and the visit's conflict)."""
+    to the managers (audit record and the visit's conflict). A new position then has live tracking judge the
+    trip (`evaluate`; a batch judges each trip once, after its last position)."""
     now = now or timezone.now()
     driver = driver_profile_for_user(user)
     if driver is None:
@@ -617,6 +621,8 @@ def driver_action_apply(*, user, action: ActionInput, now: dt.datetime | None = 
             record.save(update_fields=["answer", "outcome"])
     except _Replayed:
         return _check_same(DriverAction.objects.get(driver=driver, key=key), action)
+    if evaluate and record.kind == DriverAction.Kind.POSITION:
+        tracking_evaluate(trip_id=record.trip_id, now=now)
     return _answer(record, replayed=False)
 
 
@@ -763,6 +769,7 @@ def driver_actions_apply(*, user, actions: list, now: dt.datetime | None = None)
             f"Send a list of at most {MAX_BATCH} actions.", details={"actions": ["A list, at most 50."]}
         )
     results = []
+    moved: list[int] = []  # trips with a new position in this batch, judged once each at the end
     for raw in actions:
         if not isinstance(raw, dict):
             results.append({"status": 400, "outcome": "invalid", "message": "An action is an object."})
@@ -776,7 +783,7 @@ def driver_actions_apply(*, user, actions: list, now: dt.datetime | None = None)
             happened_at=raw.get("happened_at"),
         )
         try:
-            answer = driver_action_apply(user=user, action=item, now=now)
+            answer = driver_action_apply(user=user, action=item, now=now, evaluate=False)
         except ApplicationError as error:
             results.append(
                 {
@@ -790,6 +797,14 @@ def driver_actions_apply(*, user, actions: list, now: dt.datetime | None = None)
             )
             continue
         results.append({"status": 200 if answer["outcome"] == "applied" else 409, **answer})
+        if (
+            answer["kind"] == DriverAction.Kind.POSITION
+            and not answer["replayed"]
+            and answer["trip_id"] not in moved
+        ):
+            moved.append(answer["trip_id"])
+    for trip_id in moved:
+        tracking_evaluate(trip_id=trip_id, now=now)
     return results
 
 

@@ -427,6 +427,8 @@ class TripStop(models.Model):
         max_length=64, blank=True, help_text="The state's id of this stop's record (a Metrc sales delivery)."
     )
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Live tracking told the customer the car is nearly there (StopApproaching), once per stop.
+    approach_announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["trip_id", "sequence"]
@@ -585,3 +587,89 @@ class TripPosition(models.Model):
 
     def __str__(self) -> str:
         return f"Position of trip {self.trip_id} at {self.recorded_at.isoformat()}"
+
+
+class TrackingSettings(models.Model):
+    """A store's thresholds for live tracking's alerts (without a row, the defaults apply: see
+    delivery.tracking.tracking_settings_for). Edited in the Django admin by the store's managers."""
+
+    store = models.OneToOneField(
+        "dispensary.Store", on_delete=models.CASCADE, related_name="tracking_settings"
+    )
+    off_route_m = models.PositiveIntegerField(
+        default=1000,
+        validators=[MinValueValidator(100), MaxValueValidator(50_000)],
+        help_text="Alert when the car is farther than this (metres) from the planned route's remaining legs.",
+    )
+    stopped_minutes = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(2), MaxValueValidator(240)],
+        help_text="Alert when the car has not moved (50 m) for this long away from every stop and the store.",
+    )
+    approaching_minutes = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+        help_text="Tell the customer the driver is nearly there when the arrival is this close (minutes)...",
+    )
+    approaching_m = models.PositiveIntegerField(
+        default=500,
+        validators=[MinValueValidator(50), MaxValueValidator(10_000)],
+        help_text="... or when the car is within this distance of the stop (metres).",
+    )
+
+    class Meta:
+        verbose_name_plural = "tracking settings"
+
+    def __str__(self) -> str:
+        return f"Tracking settings of {self.store}"
+
+
+class TrackingAlert(models.Model):
+    """Something a manager should know about a trip on the road, raised by live tracking once per condition:
+    `condition` names it (the kind, and the stop for a late stop), and at most one alert per trip and condition
+    is open (`resolved_at` empty) at a time, so a position that finds the same condition raises nothing new.
+    An alert is resolved when its condition clears (back on the route, moving again, back in a zone; a late
+    stop once it is closed) and acknowledged by a manager, who then saw it."""
+
+    class Kind(models.TextChoices):
+        OFF_ROUTE = "off_route", "Left the planned route"
+        LATE = "late", "Running late for a window"
+        STOPPED = "stopped", "Stopped too long"
+        OUT_OF_ZONE = "out_of_zone", "Outside the delivery zones"
+        OVER_CAP = "over_cap", "Over the vehicle value cap"
+
+    organization = models.ForeignKey("dispensary.Organization", on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey("dispensary.Store", on_delete=models.PROTECT, related_name="tracking_alerts")
+    trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="tracking_alerts")
+    stop = models.ForeignKey(
+        TripStop, on_delete=models.CASCADE, null=True, blank=True, related_name="tracking_alerts"
+    )
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    condition = models.CharField(max_length=40, help_text="The kind, with the stop for a late stop.")
+    message = models.TextField()
+    raised_at = models.DateTimeField()
+    position = models.ForeignKey(
+        TripPosition, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    late_minutes = models.PositiveIntegerField(null=True, blank=True, help_text="Late stops: minutes late.")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trip", "condition"],
+                condition=models.Q(resolved_at__isnull=True),
+                name="tracking_alert_one_open_per_condition",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["store", "acknowledged_at", "raised_at"], name="tracking_alert_store_open"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on trip {self.trip_id}"

@@ -41,6 +41,7 @@ class RouteCard:
     number: int
     stops: list[TripStop]
     value_cap: Decimal | None
+    live: dict | None = None  # live tracking's view of a trip on the road (delivery.tracking.fleet_get)
 
     @property
     def over_cap(self) -> bool:

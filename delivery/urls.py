@@ -7,6 +7,7 @@ from delivery import (
     views_closing,
     views_dispatch,
     views_driver,
+    views_fleet_map,
     views_orders,
     views_proof,
     views_tracking,
@@ -64,5 +65,6 @@ urlpatterns = [
     *views_closing.urlpatterns,
     *views_proof.urlpatterns,
     *views_analytics.urlpatterns,
+    *views_fleet_map.urlpatterns,
     *views_tracking.urlpatterns,
 ]

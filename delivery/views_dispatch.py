@@ -5,6 +5,7 @@ route's version as the board showed it: a stale one changes nothing and says so.
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,6 +23,7 @@ from delivery.services_dispatch import (
     trip_lock,
     trip_unlock,
 )
+from delivery.tracking import fleet_for_day
 from delivery.views import LEAFLET_VERSION, ZONE_MANAGERS, _store_get
 from delivery.views_analytics import can_see_delivery_analytics
 from dispensary.clock import store_local_date
@@ -83,6 +85,28 @@ def dispatch_board(request, store_id: int):
     day = _day(request, store)
     board = dispatch_board_get(store=store, day=day)
     today = store_local_date(store)
+    # Live tracking: the trips on the road with their positions, arrivals and alerts (no query without one).
+    on_road = any(card.trip.status == Trip.Status.DEPARTED for card in board.cards)
+    fleet = (
+        fleet_for_day(store, day, colours={card.trip.pk: (card.colour, card.number) for card in board.cards})
+        if on_road
+        else {"drivers": []}
+    )
+    live = {row["trip"]: row for row in fleet["drivers"]}
+    for card in board.cards:
+        card.live = live.get(card.trip.pk)
+        rows = {row["id"]: row for row in card.live["stops"]} if card.live else {}
+        for stop in card.stops:
+            stop.live = rows.get(stop.pk)
+    map_data = board.map_data()
+    map_data["fleet"] = fleet
+    map_data["fleet_url"] = (
+        reverse("delivery:fleet_json", kwargs={"store_id": store.pk}) + f"?day={day.isoformat()}"
+    )
+    map_data["tiles"] = {
+        "url": settings.DELIVERY_MAP_TILE_URL,
+        "attribution": settings.DELIVERY_MAP_TILE_ATTRIBUTION,
+    }
     context = {
         "store": store,
         "board": board,
@@ -91,7 +115,9 @@ def dispatch_board(request, store_id: int):
         "previous_day": day - dt.timedelta(days=1),
         "next_day": day + dt.timedelta(days=1),
         "past": day < today,
-        "map_data": board.map_data(),
+        "map_data": map_data,
+        "alerts": [alert for row in fleet["drivers"] for alert in row["alerts"]],
+        "alert_drivers": {row["trip"]: row["driver"] for row in fleet["drivers"]},
         "leaflet": f"vendor/leaflet-{LEAFLET_VERSION}",
         "may_see_analytics": can_see_delivery_analytics(request.user),
     }

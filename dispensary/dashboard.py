@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from compliance.reporting.dashboard import compliance_summary_get
 from delivery.selectors_trips import TRIP_MANAGERS, trips_state_failed
+from delivery.tracking import tracking_alerts_unacknowledged
 from delivery.views_analytics import can_see_delivery_analytics
 from delivery.views_dispatch import can_dispatch
 from dispensary.models import AuditRecord, Customer, EventDelivery
@@ -48,6 +49,8 @@ def dashboard(request):
     if user.is_superuser or user_roles(user) & TRIP_MANAGERS:
         # Trips the state refused show at once: they cannot leave until someone fixes and retries them.
         context["failed_trips"] = trips_state_failed(store=store)
+        # Live tracking's alerts on the trips on the road, until a manager acknowledges them.
+        context["tracking_alerts"] = tracking_alerts_unacknowledged(store=store)
     context["delivery_links"] = {
         "dispatch": can_dispatch(user),
         "analytics": can_see_delivery_analytics(user),

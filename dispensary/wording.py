@@ -91,6 +91,7 @@ WORDS: dict[str, str] = {
     "vehicle.created": "Delivery vehicle added",
     "vehicle.updated": "Delivery vehicle changed",
     "transfer.checked_against_state": "Manifest checked against the state's transfer",
+    "tracking_alert.acknowledged": "Live tracking alert acknowledged by a manager",
     "trip.sent": "Delivery trip sent to the driver",
     "trip.state_refiled": "Delivery trip's state records filed again",
     "trip.state_accepted": "State accepted a delivery trip's records",

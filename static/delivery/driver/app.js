@@ -140,6 +140,13 @@
     render();
     sync();
   }
+  // A position is queued without redrawing the screen (the driver may be typing at the door) and sent with
+  // the other waiting actions.
+  async function track(trip, where) {
+    await queueAdd({ key: uuid(), kind: "position", stop_id: null, trip_id: trip.id, payload: where, happened_at: new Date().toISOString() });
+    await refreshCount();
+    sync();
+  }
   async function refreshCount() {
     queueCount = (await queueAll()).length;
     showStatus();
@@ -168,7 +175,8 @@
     syncing = true;
     try {
       for (;;) {
-        let items = (await queueAll()).slice(0, 20);
+        // Up to 50 a request (the server's batch): an hour offline (180 positions) goes in 4 requests.
+        let items = (await queueAll()).slice(0, 50);
         if (!items.length) break;
         // A proof carries its images (up to about 1.6 MB): it goes alone, so that no request grows too large.
         const proofAt = items.findIndex((i) => i.kind === "proof");
@@ -199,9 +207,11 @@
           break;
         }
         const answer = await response.json();
+        let changed = false; // a batch of positions alone leaves the screen as it is
         for (let i = 0; i < items.length; i++) {
           const result = answer.results[i];
           if (!result) continue;
+          if (items[i].kind !== "position") changed = true;
           if (result.stop) {
             const [, stop] = findStop(result.stop.id);
             if (stop) { stop.status = result.stop.status; Object.assign(stop.visit, result.stop); delete stop.visit.id; delete stop.visit.status; }
@@ -209,9 +219,11 @@
           if (result.outcome !== "applied" || result.todo) await notice(result);
           await queueDelete(items[i].seq);
         }
-        await metaSet("today", data);
         await refreshCount();
-        render();
+        if (changed) {
+          await metaSet("today", data);
+          render();
+        }
       }
     } finally {
       syncing = false;
@@ -518,15 +530,19 @@
   window.addEventListener("online", () => { showStatus(); sync(); });
   window.addEventListener("offline", showStatus);
   setInterval(() => { showStatus(); sync(); }, 15000);
-  // The position while a trip is on the road, every 30 s, queued like every action (sent when online).
+  // The position while a trip is on the road, every 20 s, queued like every action (sent when online, in
+  // batches). Where the browser has no Permissions API (older Safari), the phone simply asks for the position;
+  // only a refusal the phone already knows of stops it.
   setInterval(async () => {
     const trip = data.trips.find((t) => t.status === "departed");
-    if (!trip || !navigator.geolocation || !navigator.permissions) return;
-    const state = await navigator.permissions.query({ name: "geolocation" }).catch(() => null);
-    if (!state || state.state !== "granted") return;
+    if (!trip || !navigator.geolocation) return;
+    if (navigator.permissions && navigator.permissions.query) {
+      const state = await navigator.permissions.query({ name: "geolocation" }).catch(() => null);
+      if (state && state.state === "denied") return;
+    }
     const where = await position();
-    if (where) act("position", null, trip, where);
-  }, 30000);
+    if (where) track(trip, where);
+  }, 20000);
   if ("serviceWorker" in navigator) navigator.serviceWorker.register(URLS.sw, { scope: URLS.sw.replace(/sw\.js$/, "") }).catch(() => {});
   start();
 })();
