@@ -29,7 +29,7 @@ from delivery.fleet import ShiftOverlap, driver_shift_clock_in, driver_shift_cre
 from delivery.geometry import distance_m
 from delivery.models import DriverProfile, Trip, TripPosition, TripStop, Vehicle
 from delivery.services_closing import trip_balance, trip_end
-from delivery.services_dispatch import dispatch_plan
+from delivery.services_dispatch import dispatch_plan, waiting_orders
 from delivery.services_trips import trip_depart, trip_send
 from dispensary.clock import store_local_date
 from dispensary.errors import ApplicationError
@@ -173,6 +173,8 @@ def today_load(store: Store, manager: User, added: dict[str, int]) -> None:
         .exists()
     ):
         return  # loaded before today: the trips go on as they are
+    if not waiting_orders(store, day).exists():
+        return  # nothing to plan (late at night, or loaded again): no plan, and no audit record of one
     try:
         dispatch_plan(store=store, day=day, by=manager, seconds=PLAN_SECONDS)
     except ApplicationError:
