@@ -178,19 +178,43 @@ class Customer(models.Model):
 
 
 class MarketingConsent(models.Model):
-    """The consent ledger: each grant or withdrawal of marketing consent per channel, with the disclosure text
-    the customer was shown and its version. The latest row per channel is the customer's current choice."""
+    """The consent ledger, append-only: each grant, revocation or confirmation per customer, channel and purpose,
+    with the disclosure text the customer was shown and its version, where it came from (the counter with the
+    staff member and register, a web form with its address and browser, a keyword reply, an import with its file
+    and row), the 21+ affirmation California requires before marketing, and for SMS marketing the confirmation
+    by reply (double opt-in: a counter grant waits, `awaiting_confirmation`, until the customer replies YES).
+    The current state is derived from the latest rows (messaging.consent), never edited."""
 
     class Channel(models.TextChoices):
         SMS = "sms", "Text messages"
         EMAIL = "email", "Email"
 
+    class Purpose(models.TextChoices):
+        MARKETING = "marketing", "Marketing"
+        TRANSACTIONAL = "transactional", "Transactional"
+
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="marketing_consents")
     channel = models.CharField(max_length=5, choices=Channel.choices)
+    purpose = models.CharField(max_length=13, choices=Purpose.choices, default=Purpose.MARKETING)
     granted = models.BooleanField()
+    awaiting_confirmation = models.BooleanField(
+        default=False, help_text="An SMS marketing grant not yet confirmed by the customer's reply."
+    )
+    age_affirmed = models.BooleanField(default=False, help_text="The customer affirmed being 21 or older.")
     disclosure_version = models.CharField(max_length=40)
     disclosure_text = models.TextField()
-    source = models.CharField(max_length=20, help_text="counter, api, keyword (STOP), web.")
+    source = models.CharField(
+        max_length=20,
+        help_text="counter, api, web, keyword (a reply), import, unsubscribe (a link), carrier, staff.",
+    )
+    register_label = models.CharField(max_length=100, blank=True, help_text="The register, at the counter.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True, help_text="A web form's address.")
+    user_agent = models.CharField(max_length=400, blank=True, help_text="A web form's browser.")
+    import_file = models.CharField(max_length=255, blank=True)
+    import_row = models.PositiveIntegerField(null=True, blank=True)
+    evidence = models.CharField(
+        max_length=500, blank=True, help_text="The reply's words and message id, or what else proves it."
+    )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -201,6 +225,12 @@ class MarketingConsent(models.Model):
         ordering = ["customer_id", "channel", "-recorded_at", "-id"]
         indexes = [
             models.Index(fields=["customer", "channel", "recorded_at"], name="consent_customer_channel")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(awaiting_confirmation=False) | models.Q(granted=True),
+                name="consent_only_grants_await_confirmation",
+            )
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("delivery/", include("delivery.urls")),
     path("inventory/", include("inventory.urls")),
     path("compliance/", include("compliance.urls")),
+    path("messaging/", include("messaging.urls")),
     path("dashboard/", dashboard, name="dashboard"),
     path("", include("dispensary.views.urls")),
 ]

@@ -1,20 +1,106 @@
-"""Messages sent to customers: one row per text or email, with what the provider answered. A message caused
-by an event is keyed by that event and its channel, so a redelivered event never sends twice."""
+"""Messages to customers and what the road they travel needs (issue 14): the senders registered with the
+carriers, the queue of outbound messages with their status timeline, suppressions, replies, the dated tables of
+quiet hours and frequency caps that counsel edits, templates, tracked short links and deliverability alerts.
 
+Consent itself lives in the append-only ledger `dispensary.MarketingConsent` (one row per grant, revocation or
+confirmation, per customer, channel and purpose); the current state is derived from it, never stored."""
+
+import uuid
+
+from django.conf import settings
 from django.db import models
 
 from dispensary.models import Customer, Organization, Store
 
 
+class Channel(models.TextChoices):
+    SMS = "sms", "Text message"
+    EMAIL = "email", "Email"
+
+
+class Category(models.TextChoices):
+    """What the law and the carriers care about: a transactional message (a receipt, an order or delivery
+    update, a reply) or a marketing one (offers, campaigns, flows)."""
+
+    TRANSACTIONAL = "transactional", "Transactional"
+    MARKETING = "marketing", "Marketing"
+
+
+class Sender(models.Model):
+    """A number or address messages go out from, with what it is registered for with the carriers. The queue
+    never sends marketing through a sender registered only for notifications: carriers block such traffic."""
+
+    class Registration(models.TextChoices):
+        TEN_DLC = "10dlc", "10DLC (brand and campaign)"
+        TOLL_FREE = "toll_free", "Toll-free (verified)"
+        SHORT_CODE = "short_code", "Short code"
+        EMAIL = "email", "Email sending domain"
+
+    class UseCase(models.TextChoices):
+        MARKETING = "marketing", "Marketing and notifications"
+        NOTIFICATIONS = "notifications", "Account and delivery notifications only"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty: every store of the organization.",
+    )
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    address = models.CharField(max_length=254, help_text="E.164 number, short code, or From email address.")
+    display_name = models.CharField(max_length=100, blank=True)
+    registration = models.CharField(max_length=10, choices=Registration.choices)
+    use_case = models.CharField(max_length=13, choices=UseCase.choices)
+    brand_id = models.CharField("10DLC brand id", max_length=60, blank=True)
+    campaign_id = models.CharField("10DLC campaign id / verification id", max_length=60, blank=True)
+    rate_per_second = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        default=1,
+        help_text="Messages per second the registration allows (10DLC: by brand score; toll-free: 3; short code: 100).",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization_id", "channel", "address"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "channel", "address"], name="messaging_sender_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(rate_per_second__gt=0), name="messaging_sender_rate_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.get_use_case_display()})"
+
+    @property
+    def may_send_marketing(self) -> bool:
+        return self.use_case == self.UseCase.MARKETING
+
+
 class OutboundMessage(models.Model):
-    class Channel(models.TextChoices):
-        SMS = "sms", "Text message"
-        EMAIL = "email", "Email"
+    """One text or email to one recipient. Queued by an event, judged by the gate when it is sent (not when it
+    is queued), sent once (`key` is its idempotency key at the provider), then moved forward by the provider's
+    status callbacks. A message caused by an event is keyed by that event and its channel."""
+
+    Channel = Channel
+    Category = Category
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
+        QUEUED = "queued", "Waiting to be sent"
+        SENDING = "sending", "Being sent"
         SENT = "sent", "Sent"
+        DELIVERED = "delivered", "Delivered"
+        UNDELIVERED = "undelivered", "Not delivered"
         FAILED = "failed", "Failed"
+        REFUSED = "refused", "Not sent (refused by the rules)"
+        EXPIRED = "expired", "Not sent (too late to be useful)"
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -22,14 +108,36 @@ class OutboundMessage(models.Model):
         Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="outbound_messages"
     )
     channel = models.CharField(max_length=5, choices=Channel.choices)
-    purpose = models.CharField(max_length=40, help_text="receipt, campaign, flow, ...")
+    category = models.CharField(max_length=13, choices=Category.choices, default=Category.TRANSACTIONAL)
+    purpose = models.CharField(
+        max_length=40, help_text="receipt, delivery, pickup, loyalty, reply, campaign, flow, ..."
+    )
+    topic = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="The subject of a marketing message, for the states' same-subject caps.",
+    )
     reference = models.CharField(max_length=80, blank=True, help_text='What it is about, e.g. "sale:42".')
+    key = models.UUIDField(
+        default=uuid.uuid4, unique=True, help_text="Idempotency key: one message, sent once."
+    )
+    sender = models.ForeignKey(Sender, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     to = models.CharField(max_length=254, help_text="E.164 phone number or email address.")
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
-    status = models.CharField(max_length=6, choices=Status.choices, default=Status.QUEUED)
+    html_body = models.TextField(blank=True)
+    template_key = models.CharField(max_length=60, blank=True)
+    language = models.CharField(max_length=8, default="en")
+    segments = models.PositiveSmallIntegerField(default=0, help_text="SMS parts billed (GSM-7 or UCS-2).")
+    status = models.CharField(max_length=11, choices=Status.choices, default=Status.QUEUED)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    send_after = models.DateTimeField(null=True, blank=True, help_text="Not before (quiet hours, backoff).")
+    send_before = models.DateTimeField(null=True, blank=True, help_text="Not worth sending after this.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    gate_reasons = models.JSONField(default=list, blank=True, help_text="Why the gate held or refused it.")
     provider = models.CharField(max_length=40, blank=True)
     provider_message_id = models.CharField(max_length=120, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
     error = models.TextField(blank=True)
     source_event = models.UUIDField(null=True, blank=True, help_text="The outbox event that caused it.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -47,7 +155,257 @@ class OutboundMessage(models.Model):
         indexes = [
             models.Index(fields=["organization", "created_at"], name="messaging_out_org_time"),
             models.Index(fields=["customer", "created_at"], name="messaging_out_customer_time"),
+            models.Index(fields=["status", "send_after"], name="messaging_out_due"),
+            models.Index(fields=["provider_message_id"], name="messaging_out_provider_id"),
         ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to} ({self.status})"
+
+
+class MessageStatusEvent(models.Model):
+    """The message's timeline: every status it passed through, from the queue, the gate, the provider's answer
+    or its callbacks (kept even when a late callback does not move the status back)."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="status_events")
+    status = models.CharField(max_length=11, choices=OutboundMessage.Status.choices)
+    error_code = models.CharField(max_length=20, blank=True)
+    detail = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=20, help_text="queue, gate, provider, callback, webhook.")
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message_id", "occurred_at", "id"]
+        indexes = [models.Index(fields=["message", "occurred_at"], name="messaging_status_msg_time")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id} {self.status} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Suppression(models.Model):
+    """An address no message may go to, whatever the consent says: the carrier's 21610 (the number replied
+    STOP), an invalid or landline number, a bounced or complaining email, a one-click unsubscribe. Lifted (never
+    deleted) when the customer opts back in or staff correct it."""
+
+    class Reason(models.TextChoices):
+        STOPPED = "stopped", "Replied STOP"
+        INVALID = "invalid", "Not a valid phone number"
+        NOT_MOBILE = "not_mobile", "Not a mobile number"
+        BOUNCED = "bounced", "Email bounced"
+        COMPLAINED = "complained", "Marked as spam"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    address = models.CharField(max_length=254, help_text="E.164 number or lower-cased email address.")
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    category = models.CharField(
+        max_length=13,
+        choices=Category.choices,
+        blank=True,
+        help_text="Empty: every message; marketing: marketing only (an unsubscribe).",
+    )
+    detail = models.CharField(max_length=500, blank=True)
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["organization", "channel", "address"], name="messaging_suppr_address")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.get_reason_display()}"
+
+
+class InboundMessage(models.Model):
+    """A text a customer sent us. Keywords (STOP, START, HELP) are handled at once; anything else waits in the
+    store's inbox for staff to answer."""
+
+    class Kind(models.TextChoices):
+        STOP = "stop", "Stop request"
+        START = "start", "Opt back in"
+        HELP = "help", "Help request"
+        CONFIRM = "confirm", "Confirmation (double opt-in)"
+        OTHER = "other", "Message for the store"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20)
+    body = models.TextField(blank=True)
+    provider_message_id = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=7, choices=Kind.choices)
+    received_at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reply = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["organization", "kind", "handled_at"], name="messaging_inbox")]
+
+    def __str__(self) -> str:
+        return f"{self.from_number}: {self.body[:40]}"
+
+
+class RuleScope(models.TextChoices):
+    MARKETING = "marketing", "Marketing messages"
+    ALL = "all", "Every message"
+
+
+class QuietHoursRule(models.Model):
+    """When messages may reach a recipient, in the recipient's local time, as counsel reads the law: one row per
+    jurisdiction ("US" for the federal rule, "US-FL" for Florida), dated, optionally per weekday. The gate takes
+    the strictest window of every jurisdiction that applies (the number's area code, the address, the store)."""
+
+    jurisdiction = models.CharField(max_length=6, help_text='"US" (federal) or a state such as "US-FL".')
+    weekday = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="0 Monday ... 6 Sunday; empty: every day."
+    )
+    start = models.TimeField(help_text="Earliest local time a message may arrive.")
+    end = models.TimeField(help_text="Local time from which no message may arrive.")
+    applies_to = models.CharField(max_length=9, choices=RuleScope.choices, default=RuleScope.MARKETING)
+    effective_from = models.DateField()
+    effective_to = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=300, help_text="The statute or rule, for the record.")
+
+    class Meta:
+        ordering = ["jurisdiction", "weekday", "effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class FrequencyCapRule(models.Model):
+    """How many messages a state allows to one person in a period (Florida, Oklahoma: 3 marketing messages on
+    the same subject in 24 hours)."""
+
+    jurisdiction = models.CharField(max_length=6)
+    max_messages = models.PositiveSmallIntegerField()
+    period_hours = models.PositiveSmallIntegerField(default=24)
+    same_subject = models.BooleanField(default=True)
+    applies_to = models.CharField(max_length=9, choices=RuleScope.choices, default=RuleScope.MARKETING)
+    effective_from = models.DateField()
+    effective_to = models.DateField(null=True, blank=True)
+    source = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["jurisdiction", "effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.jurisdiction}: {self.max_messages} per {self.period_hours} h"
+
+
+class MessageTemplate(models.Model):
+    """The words of one kind of message, per store (or the organization's default), channel and language,
+    with {variables} from the customer, the order and the store."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    key = models.SlugField(max_length=60, help_text="pickup_ready, delivery_on_the_way, points_earned, ...")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    language = models.CharField(max_length=8, default="en")
+    category = models.CharField(max_length=13, choices=Category.choices, default=Category.TRANSACTIONAL)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["key", "channel", "language"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "store", "key", "channel", "language"],
+                condition=models.Q(store__isnull=False),
+                name="messaging_template_unique_store",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "key", "channel", "language"],
+                condition=models.Q(store__isnull=True),
+                name="messaging_template_unique_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.channel}, {self.language})"
+
+
+class ShortLink(models.Model):
+    """A link in a message, shortened to the platform's own domain: counts its clicks and lands on the age gate
+    before any product content."""
+
+    code = models.CharField(max_length=12, unique=True)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="links"
+    )
+    target_url = models.URLField(max_length=1000)
+    age_gate = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.code} -> {self.target_url}"
+
+
+class LinkClick(models.Model):
+    link = models.ForeignKey(ShortLink, on_delete=models.CASCADE, related_name="clicks")
+    clicked_at = models.DateTimeField()
+    passed_age_gate = models.BooleanField(default=False)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-clicked_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} at {self.clicked_at:%Y-%m-%d %H:%M}"
+
+
+class MessagingAlert(models.Model):
+    """Raised once per kind, store and day when deliverability turns bad: carrier filtering (30007) or bounces
+    above the threshold. Managers acknowledge it."""
+
+    class Kind(models.TextChoices):
+        FILTERING = "filtering", "Carriers are filtering texts"
+        BOUNCES = "bounces", "Emails are bouncing"
+        COMPLAINTS = "complaints", "Emails marked as spam"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    scope = models.CharField(
+        max_length=40, default="", blank=True, help_text='The store\'s code, or "" for all.'
+    )
+    day = models.DateField()
+    message = models.CharField(max_length=500)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "scope", "kind", "day"], name="messaging_alert_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.day}"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -51,7 +51,7 @@ class ConsoleSmsBackend:
 
     name = "console"
 
-    def send(self, *, to: str, body: str) -> SendResult:
+    def send(self, *, to: str, body: str, **options) -> SendResult:
         message_id = f"console-{uuid.uuid4().hex[:16]}"
         logger.info("SMS %s to %s:\n%s", message_id, to, body)
         return SendResult(self.name, message_id)
@@ -66,7 +66,7 @@ class FileSmsBackend:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path or settings.SMS_OUTBOX_FILE)
 
-    def send(self, *, to: str, body: str) -> SendResult:
+    def send(self, *, to: str, body: str, **options) -> SendResult:
         message_id = f"file-{uuid.uuid4().hex[:16]}"
         entry = f"--- {message_id} {timezone.now().isoformat()} to {to} ({len(body)} characters)\n{body.rstrip()}\n"
         try:
@@ -103,7 +103,15 @@ class TwilioSmsBackend:
         self.timeout = timeout if timeout is not None else settings.SMS_TIMEOUT_SECONDS
         self.transport = transport
 
-    def send(self, *, to: str, body: str) -> SendResult:
+    def send(
+        self,
+        *,
+        to: str,
+        body: str,
+        from_number: str | None = None,
+        idempotency_key: str | None = None,
+        status_callback: str | None = None,
+    ) -> SendResult:
         if not (self.account_sid and self.auth_token and self.from_number):
             raise ProviderUnavailable(
                 "SMS is not configured: set SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, SMS_FROM_NUMBER."
@@ -111,9 +119,13 @@ class TwilioSmsBackend:
         url = f"{self.api_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         try:
             with httpx.Client(timeout=self.timeout, transport=self.transport) as client:
+                data = {"To": to, "From": from_number or self.from_number, "Body": body}
+                if status_callback:
+                    data["StatusCallback"] = status_callback
                 response = client.post(
                     url,
-                    data={"To": to, "From": self.from_number, "Body": body},
+                    data=data,
+                    headers={"I-Twilio-Idempotency-Token": idempotency_key} if idempotency_key else None,
                     auth=(self.account_sid, self.auth_token),
                 )
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
@@ -152,26 +164,38 @@ def sms_backend():
     return backend()
 
 
-def sms_send(*, to: str, body: str) -> SendResult:
-    return sms_backend().send(to=to, body=body)
+def sms_send(*, to: str, body: str, **options) -> SendResult:
+    """Options: from_number, idempotency_key (the message's key), status_callback (the URL for its statuses)."""
+    return sms_backend().send(to=to, body=body, **options)
 
 
 def email_domain() -> str:
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
 
 
-def email_send(*, to: str, subject: str, body: str, message_id: str | None = None) -> SendResult:
+def email_send(
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    message_id: str | None = None,
+    html_body: str = "",
+    headers: dict[str, str] | None = None,
+    from_email: str | None = None,
+) -> SendResult:
     """One plain-text email through Django's mail (EMAIL_BACKEND). The message id is the Message-ID header;
     a caller that may send the same email again after a lost answer passes a fixed one, so that mailboxes
     take the second copy for the same message."""
     message_id = message_id or make_msgid(domain=email_domain())
-    message = EmailMessage(
+    message = EmailMultiAlternatives(
         subject=subject,
         body=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=from_email or settings.DEFAULT_FROM_EMAIL,
         to=[to],
-        headers={"Message-ID": message_id},
+        headers={**(headers or {}), "Message-ID": message_id},
     )
+    if html_body:
+        message.attach_alternative(html_body, "text/html")
     try:
         sent = message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:

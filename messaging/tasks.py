@@ -1,0 +1,10 @@
+"""Thin Celery entry points of messaging: load by id, call the service."""
+
+from celery import shared_task
+
+from messaging.queue import queue_drain
+
+
+@shared_task(name="messaging.tasks.queue_drain_task", ignore_result=True)
+def queue_drain_task() -> int:
+    return queue_drain()
