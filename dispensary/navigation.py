@@ -12,6 +12,7 @@ GROUPS = {
     "counter": "Counter",
     "delivery": "Delivery",
     "compliance": "Compliance",
+    "messaging": "Messaging",
     "settings": "Settings",
 }
 # With more links than this, grouped links go into their menu (a budtender's few links stay on the bar).

@@ -146,3 +146,20 @@ for _role in (Role.OWNER, Role.MANAGER):
     for _model in ("promotion", "coupon", "loyaltyprogram", "loyaltytier", "pointsmultiplier", "reward"):
         ROLE_PERMISSIONS[_role] += [f"pos.view_{_model}", f"pos.add_{_model}", f"pos.change_{_model}"]
     ROLE_PERMISSIONS[_role].append("pos.view_couponredemption")
+# Messaging (issue 14): owners and managers run it (the queue, senders, templates, deliverability, alerts);
+# budtenders read and answer the store's inbox of customers' replies.
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += [
+        "messaging.view_outboundmessage",
+        "messaging.view_suppression",
+        "messaging.view_sender",
+        "messaging.add_sender",
+        "messaging.change_sender",
+        "messaging.view_messagetemplate",
+        "messaging.add_messagetemplate",
+        "messaging.change_messagetemplate",
+        "messaging.view_messagingalert",
+        "messaging.change_messagingalert",
+    ]
+for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
+    ROLE_PERMISSIONS[_role] += ["messaging.view_inboundmessage", "messaging.change_inboundmessage"]
