@@ -9,7 +9,7 @@ PORT ?= 8000
 # The address to open: a server listening on every interface (0.0.0.0) is opened on this machine's own.
 OPEN_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 
-.PHONY: run test setup migrate demo worker beat bench lint clean
+.PHONY: run test setup migrate demo worker beat bench lint clean sms-fake
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ worker: $(STAMP)
 
 beat: $(STAMP)
 	$(VENV)/bin/celery -A dispensary beat --loglevel=INFO
+
+# The local fake of a Twilio-compatible SMS provider; run the platform with SMS_BACKEND=twilio beside it.
+SMS_FAKE_PORT ?= 8025
+sms-fake: $(STAMP)
+	$(PY) manage.py sms_fake_provider --port $(SMS_FAKE_PORT)
 
 bench: $(STAMP)
 	$(PY) -m tests.bench.run

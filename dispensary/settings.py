@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "anymail",
 ]
 
 MIDDLEWARE = [
@@ -349,14 +350,37 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "console")
 SMS_OUTBOX_FILE = Path(os.environ.get("SMS_OUTBOX_FILE", BASE_DIR / "var" / "sms" / "outbox.log"))
 SMS_API_URL = os.environ.get("SMS_API_URL", "")
-SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID", "")
-SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "")
-SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "")
+# Outside production, SMS_BACKEND=twilio without an account talks to the local fake provider
+# (`manage.py sms_fake_provider`, messaging/fake_sms.py) with its development account, token and number.
+_SMS_DEV = not PRODUCTION and SMS_BACKEND == "twilio"
+SMS_ACCOUNT_SID = os.environ.get("SMS_ACCOUNT_SID", "AC00000000000000000000000000000000" if _SMS_DEV else "")
+SMS_AUTH_TOKEN = os.environ.get("SMS_AUTH_TOKEN", "development-only-sms-token" if _SMS_DEV else "")
+SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "+15005550006" if _SMS_DEV else "")
+if _SMS_DEV and not SMS_API_URL:
+    SMS_API_URL = "http://127.0.0.1:8025"
 SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
 if PRODUCTION and SMS_BACKEND == "twilio" and not (SMS_ACCOUNT_SID and SMS_AUTH_TOKEN and SMS_FROM_NUMBER):
     raise ImproperlyConfigured(
         "SMS_BACKEND=twilio needs SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM_NUMBER."
     )
+# A text the carrier could not reach the phone with (30003) is tried again this many times, this much later.
+MESSAGING_SMS_UNREACHABLE_RETRIES = int(os.environ.get("MESSAGING_SMS_UNREACHABLE_RETRIES", "1"))
+MESSAGING_SMS_UNREACHABLE_RETRY_MINUTES = int(os.environ.get("MESSAGING_SMS_UNREACHABLE_RETRY_MINUTES", "60"))
+# Email through any django-anymail backend (EMAIL_BACKEND=anymail.backends.postmark.EmailBackend, ...): its
+# settings as JSON in ANYMAIL_JSON ({"POSTMARK_SERVER_TOKEN": "..."}), and the HTTP Basic "user:password" its
+# tracking webhooks must carry in ANYMAIL_WEBHOOK_SECRET (required in production with an anymail backend).
+ANYMAIL = json.loads(os.environ.get("ANYMAIL_JSON", "") or "{}")
+if not isinstance(ANYMAIL, dict):
+    raise ImproperlyConfigured("ANYMAIL_JSON must be a JSON object.")
+if os.environ.get("ANYMAIL_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = os.environ["ANYMAIL_WEBHOOK_SECRET"]
+if PRODUCTION and EMAIL_BACKEND.startswith("anymail.") and not ANYMAIL.get("WEBHOOK_SECRET"):
+    raise ImproperlyConfigured(
+        "An anymail EMAIL_BACKEND needs ANYMAIL_WEBHOOK_SECRET (user:password) for its tracking webhooks."
+    )
+# Marketing email's List-Unsubscribe also names this mailbox (mailto:) when set: requests sent there must be
+# honoured within 10 business days (CAN-SPAM). Empty: the one-click link only (RFC 8058 needs only the link).
+MESSAGING_UNSUBSCRIBE_EMAIL = os.environ.get("MESSAGING_UNSUBSCRIBE_EMAIL", "")
 
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

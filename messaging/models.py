@@ -140,6 +140,14 @@ class OutboundMessage(models.Model):
     error_code = models.CharField(max_length=20, blank=True)
     error = models.TextField(blank=True)
     source_event = models.UUIDField(null=True, blank=True, help_text="The outbox event that caused it.")
+    retry_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        help_text="The first message this one tries again (a text the carrier could not reach the phone with).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -165,10 +173,15 @@ class OutboundMessage(models.Model):
 
 class MessageStatusEvent(models.Model):
     """The message's timeline: every status it passed through, from the queue, the gate, the provider's answer
-    or its callbacks (kept even when a late callback does not move the status back)."""
+    or its callbacks (kept even when a late callback does not move the status back), and the email provider's
+    opens and clicks, which are events of the timeline but never the message's status."""
+
+    class Engagement(models.TextChoices):
+        OPENED = "opened", "Opened"
+        CLICKED = "clicked", "Clicked a link"
 
     message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="status_events")
-    status = models.CharField(max_length=11, choices=OutboundMessage.Status.choices)
+    status = models.CharField(max_length=11, choices=[*OutboundMessage.Status.choices, *Engagement.choices])
     error_code = models.CharField(max_length=20, blank=True)
     detail = models.CharField(max_length=500, blank=True)
     source = models.CharField(max_length=20, help_text="queue, gate, provider, callback, webhook.")

@@ -37,7 +37,12 @@ class ProviderUnavailable(ProviderError):
 
 class ProviderAnswerLost(ProviderUnavailable):
     """The request went out but its answer never came back (a read timeout, a dropped connection): the
-    provider may have sent the message. Sending it again may send it twice."""
+    provider may have sent the message. Sending it again may send it twice, unless the provider honours the
+    idempotency key (messaging.sms_status.sms_send_recover asks it again with the same key)."""
+
+
+# How a lost answer starts in the message's error, so that it can be told from a refusal later.
+ANSWER_LOST = "SMS provider's answer lost: the text may have been sent"
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,7 @@ class TwilioSmsBackend:
                 f"SMS provider unreachable: {error.__class__.__name__}: {error}"
             ) from error
         except httpx.HTTPError as error:
-            raise ProviderAnswerLost(
-                f"SMS provider's answer lost: {error.__class__.__name__}: {error}"
-            ) from error
+            raise ProviderAnswerLost(f"{ANSWER_LOST}: {error.__class__.__name__}: {error}") from error
         if response.status_code == 429 or response.status_code >= 500:
             raise ProviderUnavailable(f"SMS provider answered {response.status_code}: {response.text[:300]}")
         try:
@@ -182,10 +185,13 @@ def email_send(
     html_body: str = "",
     headers: dict[str, str] | None = None,
     from_email: str | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> SendResult:
     """One plain-text email through Django's mail (EMAIL_BACKEND). The message id is the Message-ID header;
     a caller that may send the same email again after a lost answer passes a fixed one, so that mailboxes
-    take the second copy for the same message."""
+    take the second copy for the same message. With a django-anymail backend, `metadata` travels with the
+    email to the provider and comes back in its tracking events, and the provider's own message id (the one
+    its events carry) is returned instead of the Message-ID."""
     message_id = message_id or make_msgid(domain=email_domain())
     message = EmailMultiAlternatives(
         subject=subject,
@@ -196,6 +202,8 @@ def email_send(
     )
     if html_body:
         message.attach_alternative(html_body, "text/html")
+    if metadata:
+        message.metadata = metadata  # read by anymail's backends only
     try:
         sent = message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:
@@ -206,4 +214,8 @@ def email_send(
         raise ProviderUnavailable("The mail backend sent nothing.")
     parts = settings.EMAIL_BACKEND.split(".")
     backend = parts[-2] if len(parts) > 1 else parts[0]
+    anymail_status = getattr(message, "anymail_status", None)
+    provider_id = getattr(anymail_status, "message_id", None)
+    if isinstance(provider_id, str) and provider_id:
+        return SendResult(f"email:{backend}", provider_id)
     return SendResult(f"email:{backend}", message_id)

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from messaging.email_compose import email_headers_and_footer
 from messaging.gate import message_verdict
 from messaging.models import Category, Channel, MessageStatusEvent, OutboundMessage
 from messaging.providers import (
@@ -167,11 +168,14 @@ def message_send(message_id: int, *, now: dt.datetime | None = None) -> str:
                 status_callback=status_callback_url() or None,
             )
         else:
+            composed = email_headers_and_footer(message)
             result = email_send(
                 to=message.to,
                 subject=message.subject,
-                body=message.body,
-                html_body=message.html_body,
+                body=composed.body,
+                html_body=composed.html_body,
+                headers=composed.headers,
+                metadata={"message_key": str(message.key)},
                 message_id=f"<{message.key}@{email_domain()}>",
                 from_email=message.sender.address if message.sender else None,
             )
