@@ -357,6 +357,14 @@ if PRODUCTION and SMS_BACKEND == "twilio" and not (SMS_ACCOUNT_SID and SMS_AUTH_
     raise ImproperlyConfigured(
         "SMS_BACKEND=twilio needs SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM_NUMBER."
     )
+# The gate (messaging/gate.py): no second marketing message to a customer within these hours of the last one on
+# the same channel ("smart sending"); the quiet hours and state caps apply to these channels (the laws seeded are
+# about telephone solicitation: calls and texts).
+SMART_SENDING_SMS_HOURS = float(os.environ.get("SMART_SENDING_SMS_HOURS", "24"))
+SMART_SENDING_EMAIL_HOURS = float(os.environ.get("SMART_SENDING_EMAIL_HOURS", "16"))
+GATE_RULE_CHANNELS = tuple(
+    channel.strip() for channel in os.environ.get("GATE_RULE_CHANNELS", "sms").split(",") if channel.strip()
+)
 
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
