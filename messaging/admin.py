@@ -32,7 +32,16 @@ def jurisdiction_clean(value: str) -> str:
 class QuietHoursRuleForm(forms.ModelForm):
     class Meta:
         model = QuietHoursRule
-        fields = "__all__"
+        fields = [
+            "jurisdiction",
+            "weekday",
+            "start",
+            "end",
+            "applies_to",
+            "effective_from",
+            "effective_to",
+            "source",
+        ]
 
     def clean_jurisdiction(self):
         return jurisdiction_clean(self.cleaned_data["jurisdiction"])
@@ -51,7 +60,16 @@ class QuietHoursRuleForm(forms.ModelForm):
 class FrequencyCapRuleForm(forms.ModelForm):
     class Meta:
         model = FrequencyCapRule
-        fields = "__all__"
+        fields = [
+            "jurisdiction",
+            "max_messages",
+            "period_hours",
+            "same_subject",
+            "applies_to",
+            "effective_from",
+            "effective_to",
+            "source",
+        ]
 
     def clean_jurisdiction(self):
         return jurisdiction_clean(self.cleaned_data["jurisdiction"])
