@@ -26,6 +26,7 @@ suppression. Quiet hours and caps apply to the channels of GATE_RULE_CHANNELS (t
 telephone solicitation)."""
 
 import datetime as dt
+import functools
 import zoneinfo
 from dataclasses import dataclass, field
 
@@ -164,9 +165,21 @@ class GateRules:
     quiet_hours: tuple[QuietWindow, ...] = ()
     caps: tuple[FrequencyCap, ...] = ()
 
+    @functools.cached_property
+    def _windows(self) -> dict:
+        return {}  # (jurisdiction, day, marketing): window, filled as the verdicts ask
+
     def window(self, jurisdiction: str, day: dt.date, *, marketing: bool) -> tuple[dt.time, dt.time] | None:
         """The allowed window of `jurisdiction` on local `day`, or None when it has none. Rows of each scope
         (marketing, all): a row for the weekday replaces the every-day rows; several rows intersect."""
+        key = (jurisdiction, day, marketing)
+        if key not in self._windows:
+            self._windows[key] = self._window_find(jurisdiction, day, marketing=marketing)
+        return self._windows[key]
+
+    def _window_find(
+        self, jurisdiction: str, day: dt.date, *, marketing: bool
+    ) -> tuple[dt.time, dt.time] | None:
         chosen: list[QuietWindow] = []
         for scope in (RuleScope.MARKETING, RuleScope.ALL):
             if scope == RuleScope.MARKETING and not marketing:
@@ -235,16 +248,21 @@ class Place:
 
 
 def recipient_place(facts: SendFacts) -> Place:
-    phone_state, phone_zones = phone_place(facts.phone) if facts.phone else ("", ())
-    address_state = state_normalise(facts.address_state) or ""
-    store_state = state_normalise(facts.store_jurisdiction) or ""
+    return _place(facts.phone, facts.address_state, facts.store_jurisdiction, facts.store_time_zone)
+
+
+@functools.lru_cache(maxsize=16384)
+def _place(phone: str, address: str, store_jurisdiction: str, store_time_zone: str) -> Place:
+    phone_state, phone_zones = phone_place(phone) if phone else ("", ())
+    address_state = state_normalise(address) or ""
+    store_state = state_normalise(store_jurisdiction) or ""
     jurisdictions = [FEDERAL]
     for state in (phone_state, address_state, store_state):
         if state and f"US-{state}" not in jurisdictions:
             jurisdictions.append(f"US-{state}")
     zones = list(dict.fromkeys((*phone_zones, *state_zones(address_state))))
     if not zones:
-        zones = [facts.store_time_zone] if facts.store_time_zone else list(state_zones(store_state))
+        zones = [store_time_zone] if store_time_zone else list(state_zones(store_state))
     return Place(tuple(jurisdictions), tuple(zones or ANYWHERE_IN_THE_US))
 
 
@@ -261,26 +279,39 @@ def _closed_at(
     return None
 
 
+@functools.lru_cache(maxsize=8192)
+def _local_instants(zone: str, day: dt.date, time: dt.time) -> tuple[dt.datetime, ...]:
+    """The UTC instants of local `time` on `day` in `zone`: one, or both readings of a time the clocks skip or
+    repeat that night."""
+    tz = zoneinfo.ZoneInfo(zone)
+    first = dt.datetime.combine(day, time, tzinfo=tz)
+    second = first.replace(fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return (first.astimezone(UTC),)
+    return tuple(sorted({first.astimezone(UTC), second.astimezone(UTC)}))
+
+
 def _next_open(moment: dt.datetime, place: Place, rules: GateRules, *, marketing: bool) -> dt.datetime | None:
     """The earliest instant from `moment` when every window is open. Windows open at their starts, so it is
-    one of the local starts (each converted with its own day's offset, across daylight-saving changes)."""
-    candidates = set()
-    for zone in place.zones:
-        tz = zoneinfo.ZoneInfo(zone)
-        first_day = moment.astimezone(tz).date()
-        for offset in range(HORIZON_DAYS + 1):
+    one of the local starts (each converted with its own day's offset, across daylight-saving changes). Days
+    are taken one at a time; a start is tried once no later day of any zone can hold an earlier one."""
+    first_days = {zone: moment.astimezone(zoneinfo.ZoneInfo(zone)).date() for zone in place.zones}
+    waiting: set[dt.datetime] = set()
+    for offset in range(HORIZON_DAYS + 1):
+        for zone, first_day in first_days.items():
             day = first_day + dt.timedelta(days=offset)
             for jurisdiction in place.jurisdictions:
                 window = rules.window(jurisdiction, day, marketing=marketing)
-                if window is None:
-                    continue
-                for fold in (0, 1):  # a start in a skipped or repeated hour: both readings
-                    start = dt.datetime.combine(day, window[0], tzinfo=tz).replace(fold=fold).astimezone(UTC)
-                    if start > moment:
-                        candidates.add(start)
-    for candidate in sorted(candidates):
-        if _closed_at(candidate, place, rules, marketing=marketing) is None:
-            return candidate
+                if window is not None:
+                    waiting.update(start for start in _local_instants(zone, day, window[0]) if start > moment)
+        frontier = min(
+            _local_instants(zone, first_day + dt.timedelta(days=offset + 1), dt.time(0))[0]
+            for zone, first_day in first_days.items()
+        )
+        for candidate in sorted(start for start in waiting if start < frontier or offset == HORIZON_DAYS):
+            waiting.discard(candidate)
+            if _closed_at(candidate, place, rules, marketing=marketing) is None:
+                return candidate
     return None
 
 
