@@ -15,6 +15,7 @@ from messaging.gate import (
     GateRules,
     QuietWindow,
     SendFacts,
+    _closed_at,
     gate_rules,
     judge,
     message_facts,
@@ -643,3 +644,25 @@ def test_the_admin_lists_and_edits_the_rule_tables(client, django_user_model):
     )
     assert not cap.is_valid()
     assert set(cap.errors) == {"jurisdiction", "period_hours"}
+
+
+@pytest.mark.parametrize(
+    ("phone", "address_state", "at"),
+    [
+        (PANHANDLE, "TX", "2026-03-08T01:30:00Z"),
+        (DALLAS, "CT", "2026-11-01T03:10:00Z"),
+        ("+18085550123", "GU", "2026-03-09T12:00:00Z"),  # Honolulu number, address in Guam: 20 hours apart
+        ("+19075550123", "FL", "2026-11-01T09:00:00Z"),  # Alaska (two zones) and Florida (two zones)
+        (HARTFORD, "AZ", "2026-03-08T12:45:00Z"),
+    ],
+)
+def test_send_after_is_the_first_open_minute(phone, address_state, at):
+    """The found instant against a minute-by-minute walk (the windows start on whole minutes)."""
+    found = verdict(phone=phone, address_state=address_state, at=utc(at))
+    place = recipient_place(facts(phone=phone, address_state=address_state))
+
+    assert found.held is True
+    moment = utc(at)
+    while _closed_at(moment, place, SEED, marketing=True) is not None:
+        moment += dt.timedelta(minutes=1)
+    assert found.send_after == moment
