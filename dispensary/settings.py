@@ -381,6 +381,14 @@ if PRODUCTION and EMAIL_BACKEND.startswith("anymail.") and not ANYMAIL.get("WEBH
 # Marketing email's List-Unsubscribe also names this mailbox (mailto:) when set: requests sent there must be
 # honoured within 10 business days (CAN-SPAM). Empty: the one-click link only (RFC 8058 needs only the link).
 MESSAGING_UNSUBSCRIBE_EMAIL = os.environ.get("MESSAGING_UNSUBSCRIBE_EMAIL", "")
+# The gate (messaging/gate.py): no second marketing message to a customer within these hours of the last one on
+# the same channel ("smart sending"); the quiet hours and state caps apply to these channels (the laws seeded are
+# about telephone solicitation: calls and texts).
+SMART_SENDING_SMS_HOURS = float(os.environ.get("SMART_SENDING_SMS_HOURS", "24"))
+SMART_SENDING_EMAIL_HOURS = float(os.environ.get("SMART_SENDING_EMAIL_HOURS", "16"))
+GATE_RULE_CHANNELS = tuple(
+    channel.strip() for channel in os.environ.get("GATE_RULE_CHANNELS", "sms").split(",") if channel.strip()
+)
 
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
