@@ -9,7 +9,21 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from dispensary.navigation import NavLink, nav_link_register
         from messaging import (
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
+            transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
+        )
+        from messaging.views_templates import can_edit_templates
+
+        nav_link_register(
+            NavLink(
+                "Templates",
+                "messaging:template_index",
+                81,
+                can_edit_templates,
+                group="messaging",
+                owns=("/messaging/templates/",),
+            )
         )
