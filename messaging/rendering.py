@@ -241,6 +241,12 @@ def opt_out_line_add(body: str) -> str:
     return f"{body} {OPT_OUT_LINE}" if body else OPT_OUT_LINE
 
 
+def sms_tidy(body: str) -> str:
+    """A text without the double spaces an empty variable leaves (its line breaks kept)."""
+    lines = (" ".join(line.split()) for line in (body or "").splitlines())
+    return "\n".join(line for line in lines if line).strip()
+
+
 # --- What a text costs ------------------------------------------------------------------------------------
 
 
@@ -360,7 +366,7 @@ def message_render(
     subject = " ".join(render_text(wording.subject, variables).split())
     body = render_text(wording.body, variables).strip()
     if channel == Channel.SMS:
-        body = " ".join(body.split())  # an empty variable leaves no double space in a text
+        body = sms_tidy(body)
         if category == Category.MARKETING or opt_out:
             body = opt_out_line_add(body)
     return Rendered(subject, body, wording.language, wording.source, key)

@@ -19,6 +19,7 @@ from messaging.rendering import (
     render_text,
     sample_variables,
     sms_count,
+    sms_tidy,
     unknown_variables,
 )
 from messaging.services_templates import message_template_save
@@ -79,7 +80,7 @@ def preview_of(*, key: str, channel: str, category: str, subject: str, body: str
     values = sample_variables(store)
     rendered_body = render_text(body, values).strip()
     if channel == Channel.SMS:
-        rendered_body = " ".join(rendered_body.split())
+        rendered_body = sms_tidy(rendered_body)
         if category == Category.MARKETING:
             rendered_body = opt_out_line_add(rendered_body)
     unknown = sorted(set(unknown_variables(body, key)) | set(unknown_variables(subject, key)))

@@ -402,3 +402,17 @@ def test_nav_link_for_managers_only(client, manager, budtender):
     assert "Templates" not in [link["label"] for link in nav_links_for(budtender, "/")]
     other = UserFactory(organization=manager.organization, roles=["owner"], stores=[])
     assert "Templates" in [link["label"] for link in nav_links_for(other, "/")]
+
+
+def test_a_text_keeps_its_line_breaks_but_not_the_gaps_of_empty_variables(organization, store):
+    template(
+        organization, key="tier_reached", body="Hi {first_name} {store_phone}\n\n  You reached {tier}!  "
+    )
+    rendered = message_render(
+        organization_id=organization.pk,
+        store_id=store.pk,
+        key="tier_reached",
+        channel="sms",
+        variables={"first_name": "Ada", "store_phone": "", "tier": "Gold"},
+    )
+    assert rendered.body == "Hi Ada\nYou reached Gold!"
