@@ -32,4 +32,10 @@ BEAT_SCHEDULE = {
         "task": "pos.tasks.pickup_orders_expire_task",
         "schedule": 300,
     },
+    # Patients whose medical card expires in 30 days: hourly, so each store's local morning is caught; each
+    # registration is told once (messaging.transactional_handlers.medical_card_notices_queue).
+    "messaging-medical-card-notices": {
+        "task": "messaging.tasks.medical_card_notices_task",
+        "schedule": 3600,
+    },
 }

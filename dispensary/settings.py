@@ -335,6 +335,11 @@ DELIVERY_TRACKING_RATE_PER_MINUTE = int(os.environ.get("DELIVERY_TRACKING_RATE_P
 PUBLIC_SITE_URL = os.environ.get("PUBLIC_SITE_URL", "").strip() or (
     f"https://{ALLOWED_HOSTS[0].lstrip('.')}" if PRODUCTION else "http://127.0.0.1:8000"
 )
+# Short links in messages (messaging/links.py): the shop's site ({shop_link} in templates) and other hosts a
+# message's links may lead to (comma-separated); links there become PUBLIC_SITE_URL/l/<code> behind the age gate.
+MESSAGING_SHOP_URL = os.environ.get("MESSAGING_SHOP_URL", "").strip()
+MESSAGING_LINK_HOSTS = env_list("MESSAGING_LINK_HOSTS", "")
+MESSAGING_LINK_RATE_PER_MINUTE = int(os.environ.get("MESSAGING_LINK_RATE_PER_MINUTE", "60"))
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

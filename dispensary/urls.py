@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from dispensary.dashboard import dashboard
+from messaging.views_links import link_open
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("compliance/", include("compliance.urls")),
     path("messaging/", include("messaging.urls")),
     path("dashboard/", dashboard, name="dashboard"),
+    # Short links in texts and emails: as short as they can be, at the root.
+    path("l/<str:code>", link_open, name="link_open"),
     path("", include("dispensary.views.urls")),
 ]
 

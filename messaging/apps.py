@@ -11,9 +11,30 @@ class MessagingConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from dispensary.navigation import NavLink, nav_link_register
+        from dispensary.wording import words_add
         from messaging import (
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
+            transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
+        )
+        from messaging.views_templates import can_edit_templates
+
+        words_add(
+            {
+                "message_template.created": "Message template written",
+                "message_template.changed": "Message template changed",
+            }
+        )
+        nav_link_register(
+            NavLink(
+                "Templates",
+                "messaging:template_index",
+                65,
+                can_edit_templates,
+                group="messaging",
+                owns=("/messaging/templates/",),
+            )
         )
         from messaging.email_tracking import on_tracking
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from messaging.email_compose import email_headers_and_footer
 from messaging.gate import message_verdict
+from messaging.links import links_shorten
 from messaging.models import Category, Channel, MessageStatusEvent, OutboundMessage
 from messaging.providers import (
     ProviderAnswerLost,
@@ -98,6 +99,7 @@ def message_enqueue(
     try:
         with transaction.atomic():
             message.save()
+            links_shorten(message)
             MessageStatusEvent.objects.create(
                 message=message, status=Status.QUEUED, source="queue", occurred_at=message.status_changed_at
             )

@@ -3,8 +3,14 @@
 from celery import shared_task
 
 from messaging.queue import queue_drain
+from messaging.transactional_handlers import medical_card_notices_queue
 
 
 @shared_task(name="messaging.tasks.queue_drain_task", ignore_result=True)
 def queue_drain_task() -> int:
     return queue_drain()
+
+
+@shared_task(name="messaging.tasks.medical_card_notices_task", ignore_result=True)
+def medical_card_notices_task() -> int:
+    return medical_card_notices_queue()

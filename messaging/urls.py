@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from messaging import views_providers
+from messaging import views_providers, views_templates
 
 app_name = "messaging"
 
@@ -10,4 +10,8 @@ urlpatterns: list = [
     *views_providers.urlpatterns,
     # The email providers' tracking webhooks: /messaging/anymail/<esp>/tracking/ (django-anymail).
     path("anymail/", include("anymail.urls")),
+    path("templates/", views_templates.template_index, name="template_index"),
+    path("templates/new/", views_templates.template_create, name="template_create"),
+    path("templates/<id:pk>/", views_templates.template_edit, name="template_edit"),
+    path("templates/preview/", views_templates.template_preview, name="template_preview"),
 ]

@@ -217,6 +217,16 @@ class OrderConfirmed(OrderFacts):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OrderReady(OrderFacts):
+    """Staff prepared a pickup order and it waits at the counter: messaging texts the customer "your order is
+    ready". Staff may say so more than once (a second click); consumers act once per order."""
+
+    name = "pos.order_ready"
+    version = 1
+    ready_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderCancelled(OrderFacts):
     """An open order was cancelled and its allocated packages released in the same transaction. `reason` says
     who or what cancelled it: "customer" (through the ordering channel's API, on the customer's behalf),

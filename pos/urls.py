@@ -50,6 +50,7 @@ urlpatterns += [
     path("sales/<id:pk>/refund/", sales.sale_refund_view, name="sale_refund"),
     path("pickups/", pickup_views.pickup_orders, name="pickup_orders"),
     path("pickups/<id:order_id>/cancel/", pickup_views.pickup_order_cancel_view, name="pickup_order_cancel"),
+    path("pickups/<id:order_id>/ready/", pickup_views.pickup_order_ready_view, name="pickup_order_ready"),
 ]
 
 # The budtender's register (checkout screen).

@@ -1,4 +1,4 @@
-"""The order events (pos.events.OrderPlaced, OrderConfirmed, OrderCancelled) built from an order as it stands,
+"""The order events (pos.events.OrderPlaced, OrderConfirmed, OrderReady, OrderCancelled) built from an order as it stands,
 published through the outbox in the caller's transaction. A delivery order's facts are read through the order's
 `delivery` row (delivery.DeliveryOrder, one to one) when it has one."""
 
@@ -10,7 +10,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from dispensary.events import publish
 from dispensary.models import ApiClient
 from inventory.models import quantity_text
-from pos.events import OrderCancelled, OrderConfirmed, OrderPlaced
+from pos.events import OrderCancelled, OrderConfirmed, OrderPlaced, OrderReady
 from pos.models import PickupOrder
 
 CANCELLED_BY_CUSTOMER, CANCELLED_BY_STAFF, CANCELLED_EXPIRED = "customer", "staff", "expired"
@@ -91,3 +91,8 @@ def order_cancelled_publish(order: PickupOrder, *, reason: str, reason_text: str
         OrderCancelled(**facts, cancelled_at=_utc(at), reason=reason, reason_text=reason_text[:500]),
         organization_id=facts["organization_id"],
     )
+
+
+def order_ready_publish(order: PickupOrder, *, at: dt.datetime) -> None:
+    facts = order_facts(order)
+    publish(OrderReady(**facts, ready_at=_utc(at)), organization_id=facts["organization_id"])

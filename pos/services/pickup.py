@@ -47,6 +47,7 @@ from pos.services.order_events import (
     cancelled_by,
     order_cancelled_publish,
     order_placed_publish,
+    order_ready_publish,
 )
 
 DEFAULT_HOLD_HOURS = 24
@@ -474,6 +475,33 @@ def pickup_order_cancel(
         now=now or timezone.now(),
         cancelled_by_whom=by or cancelled_by(actor),
     )
+
+
+class PickupOrderNotForPickup(Conflict):
+    code = "not_a_pickup_order"
+
+
+@transaction.atomic
+def pickup_order_ready(*, order: PickupOrder, actor, now: dt.datetime | None = None) -> PickupOrder:
+    """Staff say an open pickup order is prepared and waits at the counter: audited, and OrderReady tells the
+    customer (messaging texts them once per order, however often staff say so)."""
+    locked = locked_open_order(order)
+    if locked.fulfilment != Fulfilment.PICKUP:
+        raise PickupOrderNotForPickup(
+            "This order is delivered: the driver's trip tells the customer.",
+            details={"fulfilment": locked.fulfilment},
+        )
+    now = now or timezone.now()
+    audit_record(
+        actor=actor,
+        action="pickup_order.ready",
+        instance=locked,
+        after={"ready_at": now.astimezone(dt.UTC).isoformat()},
+        organization=locked.store.organization,
+        store=locked.store,
+    )
+    order_ready_publish(locked, at=now)
+    return locked
 
 
 def pickup_orders_expire(*, now: dt.datetime | None = None) -> int:

@@ -12,7 +12,7 @@ from dispensary.errors import ApplicationError
 from dispensary.forms import ApplicationErrorForm
 from dispensary.views.access import staff_view
 from pos.selectors.pickup import OPEN_STATUSES, pickup_order_get, pickup_orders_for_day
-from pos.services.pickup import pickup_order_cancel
+from pos.services.pickup import pickup_order_cancel, pickup_order_ready
 
 
 class PickupCancelForm(ApplicationErrorForm):
@@ -58,3 +58,19 @@ def pickup_order_cancel_view(request, order_id: int):
             )
             return redirect("pos:pickup_orders")
     return _page(request, form=form, form_order_id=order.pk, status=400)
+
+
+@require_POST
+@staff_view("pos.change_pickuporder")
+def pickup_order_ready_view(request, order_id: int):
+    """The order is prepared: the customer is told it waits at the counter."""
+    order = pickup_order_get(stores=[request.store], order_id=order_id)
+    if order is None:
+        raise Http404
+    try:
+        pickup_order_ready(order=order, actor=request.user)
+    except ApplicationError as error:
+        messages.error(request, f"Order #{order.pk}: {error.message}")
+    else:
+        messages.success(request, f"Pickup order {order.pk} is ready; the customer is told.")
+    return redirect("pos:pickup_orders")
