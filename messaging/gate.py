@@ -18,6 +18,49 @@ from django.utils import timezone
 from messaging.consent import consent_state
 from messaging.models import Category, OutboundMessage, Suppression
 
+# The one text a number gets after it texted STOP, confirming it (CTIA, carriers): it passes the revoked consent
+# and the STOP suppression once per suppression, never a second time.
+STOP_CONFIRMATION = "stop_confirmation"
+_SETTLED = (
+    OutboundMessage.Status.SENDING,
+    OutboundMessage.Status.SENT,
+    OutboundMessage.Status.DELIVERED,
+    OutboundMessage.Status.UNDELIVERED,
+    OutboundMessage.Status.FAILED,
+)
+
+
+def _stop_confirmation_allowed(message: OutboundMessage) -> bool:
+    """A STOP confirmation to a number whose STOP suppression is in force, none confirmed since it began."""
+    if message.purpose != STOP_CONFIRMATION or message.channel != "sms":
+        return False
+    stopped = (
+        Suppression.objects.filter(
+            organization_id=message.organization_id,
+            channel="sms",
+            address=message.to,
+            reason=Suppression.Reason.STOPPED,
+            lifted_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if stopped is None:
+        return False
+    return not (
+        OutboundMessage.objects.filter(
+            organization_id=message.organization_id,
+            channel="sms",
+            to=message.to,
+            purpose=STOP_CONFIRMATION,
+            status__in=_SETTLED,
+            created_at__gte=stopped,
+        )
+        .exclude(pk=message.pk)
+        .exists()
+    )
+
 
 @dataclass(frozen=True)
 class SendFacts:
@@ -81,6 +124,9 @@ def message_facts(message: OutboundMessage, *, at: dt.datetime | None = None) ->
         .exclude(category=Category.MARKETING if message.category == Category.TRANSACTIONAL else "-")
         .values_list("reason", flat=True)
     )
+    if _stop_confirmation_allowed(message):
+        consent = True
+        suppressed = tuple(reason for reason in suppressed if reason != Suppression.Reason.STOPPED)
     return SendFacts(
         channel=message.channel,
         purpose=message.category,
