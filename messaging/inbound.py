@@ -48,7 +48,9 @@ def stop_confirmation_text(store_name: str) -> str:
 
 
 def start_text(store_name: str) -> str:
-    return f"{store_name}: you're resubscribed to texts about your orders. Reply HELP for help, STOP to cancel."
+    return (
+        f"{store_name}: you're resubscribed to texts about your orders. Reply HELP for help, STOP to cancel."
+    )
 
 
 def confirmed_text(store_name: str) -> str:
@@ -66,7 +68,9 @@ def help_text(store: Store | None, organization: Organization) -> str:
     if store is not None and store.address_line1:
         contact.append(f"visit {store.address_line1}, {store.city}, {store.region} {store.postal_code}")
     reach = f" For help {' or '.join(contact)}." if contact else ""
-    return f"{name}: texts about your orders and offers.{reach} Msg&data rates may apply. Reply STOP to cancel."
+    return (
+        f"{name}: texts about your orders and offers.{reach} Msg&data rates may apply. Reply STOP to cancel."
+    )
 
 
 @dataclass(frozen=True)
@@ -150,13 +154,15 @@ def _reply(
     )
 
 
-def _stop(
-    recipients: Recipients, inbound: InboundMessage, evidence: str, now
-) -> OutboundMessage | None:
+def _stop(recipients: Recipients, inbound: InboundMessage, evidence: str, now) -> OutboundMessage | None:
     """Revoke marketing and transactional texts for every customer with the number, suppress the number, and
     confirm once: a number already stopped gets no second confirmation."""
     for customer in recipients.customers:
-        store = recipients.store if recipients.store and customer.organization_id == recipients.store.organization_id else None
+        store = (
+            recipients.store
+            if recipients.store and customer.organization_id == recipients.store.organization_id
+            else None
+        )
         for purpose in (MARKETING, TRANSACTIONAL):
             latest = _latest(customer, purpose)
             if latest is not None and not latest.granted and latest.source == "keyword":
@@ -297,7 +303,9 @@ def inbound_sms_receive(
         to_number=our_number[:20],
         body=body,
         provider_message_id=provider_message_id,
-        kind={keywords.STOP: Kind.STOP, keywords.START: Kind.START, keywords.HELP: Kind.HELP}.get(kind, Kind.OTHER),
+        kind={keywords.STOP: Kind.STOP, keywords.START: Kind.START, keywords.HELP: Kind.HELP}.get(
+            kind, Kind.OTHER
+        ),
         received_at=now,
         handled_at=None if kind == keywords.OTHER else now,
     )
@@ -378,7 +386,8 @@ def inbound_reply(*, inbound: InboundMessage, actor: User, body: str) -> Outboun
         raise ValidationFailed("Write an answer first.", details={"body": ["Required."]})
     if len(text) > REPLY_MAX_LENGTH:
         raise ValidationFailed(
-            f"The answer is too long (at most {REPLY_MAX_LENGTH} characters).", details={"body": ["Too long."]}
+            f"The answer is too long (at most {REPLY_MAX_LENGTH} characters).",
+            details={"body": ["Too long."]},
         )
     locked = _inbox_message_lock(inbound)
     if locked.handled_at is not None:

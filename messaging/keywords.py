@@ -20,7 +20,9 @@ HELP_KEYWORDS = frozenset({"help", "info"})
 YES = "yes"
 
 # Words that do not change what a short message asks ("STOP please", "ok stop it", "Stop!! thanks").
-_FILLER = frozenset({"please", "pls", "plz", "now", "it", "ok", "okay", "thanks", "thank", "you", "thx", "just"})
+_FILLER = frozenset(
+    {"please", "pls", "plz", "now", "it", "ok", "okay", "thanks", "thank", "you", "thx", "just"}
+)
 
 # A plain-language request to stop. Each pattern is matched on the normalised words (lower case, no
 # punctuation, "don't" written "dont").

@@ -46,14 +46,18 @@ def shop(store, sms_settings):
 
 @pytest.fixture
 def ada(shop):
-    return CustomerFactory(organization=shop.organization, first_name="Ada", last_name="Lovelace", phone="+14155550134")
+    return CustomerFactory(
+        organization=shop.organization, first_name="Ada", last_name="Lovelace", phone="+14155550134"
+    )
 
 
 def sid() -> str:
     return f"SM{next(_SIDS):032d}"
 
 
-def inbound_post(client, body: str, *, from_number="+14155550134", to=STORE_NUMBER, message_sid=None, signature=None):
+def inbound_post(
+    client, body: str, *, from_number="+14155550134", to=STORE_NUMBER, message_sid=None, signature=None
+):
     """Post a text as the provider does, signed with the account's token (or with `signature`)."""
     params = {
         "From": from_number,

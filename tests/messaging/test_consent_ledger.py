@@ -14,13 +14,7 @@ from dispensary.services import marketing_consent_record
 from messaging.consent import consent_state
 from messaging.models import InboundMessage, OutboundMessage
 from messaging.queue import queue_drain
-from tests.messaging.inbound_helpers import (  # noqa: F401 - fixtures
-    ada,
-    inbound_post,
-    shop,
-    sms_settings,
-    texts_to,
-)
+from tests.messaging.inbound_helpers import inbound_post, texts_to
 
 pytestmark = pytest.mark.django_db
 ADA = "+14155550134"
@@ -83,9 +77,17 @@ def test_a_marketing_grant_without_the_21_plus_affirmation_is_refused(ada, shop,
     assert list(error.value.details) == ["purpose"]
 
 
-def test_double_opt_in_one_request_then_yes_confirms(client, ada, shop, budtender, django_capture_on_commit_callbacks):
+def test_double_opt_in_one_request_then_yes_confirms(
+    client, ada, shop, budtender, django_capture_on_commit_callbacks
+):
     grant = counter_grant(ada, shop, budtender)
-    assert (grant.granted, grant.awaiting_confirmation, grant.age_affirmed, grant.register_label, grant.staff) == (
+    assert (
+        grant.granted,
+        grant.awaiting_confirmation,
+        grant.age_affirmed,
+        grant.register_label,
+        grant.staff,
+    ) == (
         True,
         True,
         True,
@@ -99,7 +101,11 @@ def test_double_opt_in_one_request_then_yes_confirms(client, ada, shop, budtende
     queue_drain()
     assert texts_to(ADA) == [("consent", "sent", REQUEST)]
     request = OutboundMessage.objects.get()
-    assert (request.category, request.reference, request.store) == ("transactional", f"consent:{grant.pk}", shop)
+    assert (request.category, request.reference, request.store) == (
+        "transactional",
+        f"consent:{grant.pk}",
+        shop,
+    )
 
     inbound_post(client, "Yes!")
     queue_drain()
@@ -139,7 +145,12 @@ def test_a_yes_without_a_pending_grant_grants_no_marketing(client, ada, shop):
 def test_a_grant_withdrawn_before_the_request_is_sent_asks_nothing(ada, shop, budtender):
     counter_grant(ada, shop, budtender)
     marketing_consent_record(
-        customer=ada, channel="sms", granted=False, disclosure_version="sms-2025-01", staff=budtender, store=shop
+        customer=ada,
+        channel="sms",
+        granted=False,
+        disclosure_version="sms-2025-01",
+        staff=budtender,
+        store=shop,
     )
     deliver_requests()
     assert OutboundMessage.objects.count() == 0
@@ -172,7 +183,11 @@ def test_sources_keep_their_details_and_only_sms_marketing_waits(ada, shop):
         import_file="klaviyo-2026-03.csv",
         import_row=42,
     )
-    assert (web.awaiting_confirmation, web.ip_address, web.user_agent) == (True, "203.0.113.7", "Mozilla/5.0 (iPhone)")
+    assert (web.awaiting_confirmation, web.ip_address, web.user_agent) == (
+        True,
+        "203.0.113.7",
+        "Mozilla/5.0 (iPhone)",
+    )
     assert (imported.awaiting_confirmation, imported.import_file, imported.import_row) == (
         False,
         "klaviyo-2026-03.csv",

@@ -11,15 +11,7 @@ from messaging.delivery_handlers import _sms_stopped
 from messaging.models import Category, InboundMessage, OutboundMessage, Suppression
 from messaging.queue import message_enqueue, queue_drain
 from tests.factories import CustomerFactory, OrganizationFactory
-from tests.messaging.inbound_helpers import (  # noqa: F401 - fixtures
-    STORE_NUMBER,
-    ada,
-    inbound_post,
-    shop,
-    sid,
-    sms_settings,
-    texts_to,
-)
+from tests.messaging.inbound_helpers import STORE_NUMBER, inbound_post, sid, texts_to
 
 pytestmark = pytest.mark.django_db
 ADA = "+14155550134"
@@ -139,9 +131,7 @@ def test_a_replayed_message_sid_does_nothing_twice(client, ada, shop):
     assert texts_to(ADA) == [("stop_confirmation", "sent", STOP_CONFIRMATION)]
 
 
-@pytest.mark.parametrize(
-    "signature", ["", "not-the-signature", "forged"], ids=["missing", "wrong", "forged"]
-)
+@pytest.mark.parametrize("signature", ["", "not-the-signature", "forged"], ids=["missing", "wrong", "forged"])
 def test_a_wrong_signature_is_refused_and_writes_nothing(client, ada, shop, signature):
     if signature == "forged":
         from messaging.webhooks import sms_signature

@@ -10,14 +10,7 @@ from dispensary.navigation import nav_links_for
 from messaging.models import InboundMessage, OutboundMessage
 from messaging.queue import queue_drain
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
-from tests.messaging.inbound_helpers import (  # noqa: F401 - fixtures
-    ada,
-    inbound_post,
-    shop,
-    sid,
-    sms_settings,
-    texts_to,
-)
+from tests.messaging.inbound_helpers import inbound_post, sid
 
 pytestmark = pytest.mark.django_db
 ADA = "+14155550134"
