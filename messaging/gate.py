@@ -21,6 +21,9 @@ from messaging.models import Category, OutboundMessage, Suppression
 # The one text a number gets after it texted STOP, confirming it (CTIA, carriers): it passes the revoked consent
 # and the STOP suppression once per suppression, never a second time.
 STOP_CONFIRMATION = "stop_confirmation"
+# The answer to a HELP text: carriers require it whatever the number's opt-in state; it is only ever queued in
+# answer to the customer's own HELP.
+HELP_ANSWER = "help"
 _SETTLED = (
     OutboundMessage.Status.SENDING,
     OutboundMessage.Status.SENT,
@@ -124,7 +127,7 @@ def message_facts(message: OutboundMessage, *, at: dt.datetime | None = None) ->
         .exclude(category=Category.MARKETING if message.category == Category.TRANSACTIONAL else "-")
         .values_list("reason", flat=True)
     )
-    if _stop_confirmation_allowed(message):
+    if _stop_confirmation_allowed(message) or (message.purpose == HELP_ANSWER and message.channel == "sms"):
         consent = True
         suppressed = tuple(reason for reason in suppressed if reason != Suppression.Reason.STOPPED)
     return SendFacts(

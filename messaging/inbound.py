@@ -23,7 +23,7 @@ from dispensary.models import Customer, MarketingConsent, Organization, Store, U
 from dispensary.phones import phone_display, phone_normalize
 from dispensary.services import marketing_consent_record
 from messaging import keywords
-from messaging.gate import STOP_CONFIRMATION
+from messaging.gate import HELP_ANSWER, STOP_CONFIRMATION
 from messaging.models import Category, Channel, InboundMessage, OutboundMessage, Sender, Suppression
 from messaging.queue import message_enqueue
 
@@ -325,7 +325,7 @@ def inbound_sms_receive(
             recipients=recipients,
             to=inbound.from_number,
             body=help_text(recipients.store, recipients.organization),
-            purpose="help",
+            purpose=HELP_ANSWER,
             key=f"inbound:{provider_message_id}:help",
             customer=inbound.customer,
         )

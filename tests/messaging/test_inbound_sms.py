@@ -189,6 +189,20 @@ def test_help_is_answered_with_the_store_name_and_contact(client, ada, shop):
     assert MarketingConsent.objects.count() == 0
 
 
+def test_help_is_answered_even_after_stop_but_nothing_else_is(client, ada, shop):
+    inbound_post(client, "STOP")
+    inbound_post(client, "HELP")
+    queue_drain()
+    offer(ada, shop)
+    queue_drain()
+    assert [(purpose, status) for purpose, status, _ in texts_to(ADA)] == [
+        ("stop_confirmation", "sent"),
+        ("help", "sent"),
+        ("campaign", "refused"),
+    ]
+    assert Suppression.objects.get().lifted_at is None
+
+
 def test_start_opts_back_in_to_transactional_texts_only(client, ada, shop):
     grant_marketing(ada, shop)
     inbound_post(client, "STOP")
