@@ -93,7 +93,19 @@ def test_a_stop_revokes_marketing_before_the_next_queued_offer_is_sent(client, a
     assert (suppression.address, suppression.reason, suppression.lifted_at) == (ADA, "stopped", None)
     assert consent_state(ada.pk, channel="sms", purpose="marketing").allowed is False
     assert consent_state(ada.pk, channel="sms", purpose="transactional").allowed is False
-    # The delivery messages read the ledger too: no text about the road either.
+    # The delivery messages read the ledger too: no text about the road either, even after a new grant of
+    # marketing texts at the counter (it waits for a YES; only START or YES opens texts again).
+    assert _sms_stopped([ada.pk]) == {ada.pk}
+    marketing_consent_record(
+        customer=ada,
+        channel="sms",
+        granted=True,
+        age_affirmed=True,
+        disclosure_version="sms-2025-01",
+        staff=None,
+        store=shop,
+        source="counter",
+    )
     assert _sms_stopped([ada.pk]) == {ada.pk}
 
 
