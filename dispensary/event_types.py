@@ -22,3 +22,16 @@ class CustomerUpdated(Event):
     customer_id: int
     organization_id: int
     changed_fields: list[str]
+
+
+@dataclass(frozen=True)
+class SmsConsentConfirmationRequested(Event):
+    """A grant of marketing texts waits for the customer's YES (double opt-in): messaging asks for it, once per
+    grant."""
+
+    name = "customer.sms_consent_confirmation_requested"
+    version = 1
+    customer_id: int
+    organization_id: int
+    consent_id: int
+    store_id: int | None = None

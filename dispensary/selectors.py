@@ -142,9 +142,13 @@ def customer_records_listed(
 
 
 def marketing_consent_current(customer: Customer) -> dict[str, MarketingConsent | None]:
-    """The customer's current marketing choice per channel: the latest ledger row, or None where they were
-    never asked. One query, however long the ledger."""
-    ledger = MarketingConsent.objects.filter(customer=customer).order_by("-recorded_at", "-id").values("pk")
+    """The customer's current marketing choice per channel: the latest marketing row of the ledger (a grant may
+    still await the customer's YES), or None where they were never asked. One query, however long the ledger."""
+    ledger = (
+        MarketingConsent.objects.filter(customer=customer, purpose=MarketingConsent.Purpose.MARKETING)
+        .order_by("-recorded_at", "-id")
+        .values("pk")
+    )
     latest = Q()
     for channel in CHANNELS:
         latest |= Q(pk=Subquery(ledger.filter(channel=channel)[:1]))

@@ -17,7 +17,7 @@ from dispensary import events
 from dispensary.audit import audit_record, snapshot
 from dispensary.consent import CHANNELS, EMAIL, disclosure_get, disclosure_text
 from dispensary.errors import DuplicateCustomer, ValidationFailed
-from dispensary.event_types import CustomerCreated, CustomerUpdated
+from dispensary.event_types import CustomerCreated, CustomerUpdated, SmsConsentConfirmationRequested
 from dispensary.models import (
     ApiClient,
     Customer,
@@ -192,7 +192,11 @@ def customer_update(*, customer: Customer, actor, store: Store | None = None, **
 
 # --- Marketing consent ---------------------------------------------------------------------------------
 
-CONSENT_SOURCES = ("counter", "api", "keyword", "web")
+CONSENT_SOURCES = ("counter", "api", "keyword", "web", "import", "unsubscribe", "carrier", "staff")
+# Where a grant of marketing texts waits for the customer's YES before any offer is sent (double opt-in): the
+# number was typed by someone, not texted by its owner.
+DOUBLE_OPT_IN_SOURCES = ("counter", "api", "web", "import")
+PURPOSES = tuple(MarketingConsent.Purpose.values)
 
 
 @transaction.atomic
@@ -205,10 +209,25 @@ def marketing_consent_record(
     staff: User | None,
     store: Store | None,
     source: str = "counter",
+    purpose: str = MarketingConsent.Purpose.MARKETING,
+    age_affirmed: bool = False,
+    awaiting_confirmation: bool | None = None,
+    register_label: str = "",
+    ip_address: str | None = None,
+    user_agent: str = "",
+    import_file: str = "",
+    import_row: int | None = None,
+    evidence: str = "",
     now: dt.datetime | None = None,
 ) -> MarketingConsent:
-    """Add a grant or withdrawal of marketing consent to the customer's ledger, with the exact disclosure text
-    of the version they were shown, who recorded it and where. Never part of a sale."""
+    """Add a grant or revocation to the customer's consent ledger (append-only), per channel and purpose, with
+    the exact disclosure text of the version they were shown, who recorded it, where and how (the counter's
+    register, a web form's address and browser, a reply's words and message id, an import's file and row).
+
+    A marketing grant needs the customer's 21+ affirmation. A grant of marketing texts typed in by someone else
+    (counter, API, web form, import) waits for the customer's YES (`awaiting_confirmation`) and asks for it
+    with one text (messaging reacts to SmsConsentConfirmationRequested); `awaiting_confirmation=False` records a
+    confirmed grant (the YES itself). Never part of a sale."""
     problems = {}
     if channel not in CHANNELS:
         problems["channel"] = [f"Unknown channel {channel!r}: use {' or '.join(CHANNELS)}."]
@@ -217,11 +236,27 @@ def marketing_consent_record(
         problems["disclosure_version"] = [f"Unknown disclosure version {disclosure_version!r} for {channel}."]
     if source not in CONSENT_SOURCES:
         problems["source"] = [f"Unknown source {source!r}."]
+    if purpose not in PURPOSES:
+        problems["purpose"] = [f"Unknown purpose {purpose!r}: use {' or '.join(PURPOSES)}."]
     if store is not None and store.organization_id != customer.organization_id:
         problems["store"] = ["The store belongs to another organization."]
+    if granted and purpose == MarketingConsent.Purpose.MARKETING and not age_affirmed:
+        problems["age_affirmed"] = [
+            "The customer must confirm they are 21 or older before agreeing to marketing messages."
+        ]
+    if import_row is not None and import_row < 0:
+        problems["import_row"] = ["The import row is a positive number."]
     if problems:
         first = next(iter(problems.values()))[0]
         raise ValidationFailed(f"The consent cannot be recorded: {first}", details=problems)
+    if awaiting_confirmation is None:
+        awaiting_confirmation = (
+            bool(granted)
+            and channel == MarketingConsent.Channel.SMS
+            and purpose == MarketingConsent.Purpose.MARKETING
+            and source in DOUBLE_OPT_IN_SOURCES
+        )
+    awaiting_confirmation = bool(awaiting_confirmation) and bool(granted)
     locked = (
         Customer.objects.select_for_update(of=("self",)).select_related("organization").get(pk=customer.pk)
     )
@@ -230,15 +265,29 @@ def marketing_consent_record(
             "Add the customer's email address before recording email consent.",
             details={"email": ["No email address on file."]},
         )
-    ledger = MarketingConsent.objects.filter(customer=locked, channel=channel)
+    if granted and channel == MarketingConsent.Channel.SMS and not locked.phone:
+        raise ValidationFailed(
+            "Add the customer's mobile number before recording consent to texts.",
+            details={"phone": ["No mobile number on file."]},
+        )
+    ledger = MarketingConsent.objects.filter(customer=locked, channel=channel, purpose=purpose)
     previous = ledger.order_by("-recorded_at", "-id").first()
     consent = MarketingConsent.objects.create(
         customer=locked,
         channel=channel,
+        purpose=purpose,
         granted=bool(granted),
+        awaiting_confirmation=awaiting_confirmation,
+        age_affirmed=bool(age_affirmed),
         disclosure_version=disclosure.version,
         disclosure_text=disclosure_text(disclosure, business=locked.organization.name),
         source=source,
+        register_label=(register_label or "")[:100],
+        ip_address=ip_address or None,
+        user_agent=(user_agent or "")[:400],
+        import_file=(import_file or "")[:255],
+        import_row=import_row,
+        evidence=(evidence or "")[:500],
         staff=staff if isinstance(staff, User) else None,
         store=store,
         recorded_at=now or timezone.now(),
@@ -250,7 +299,9 @@ def marketing_consent_record(
         before=(
             {
                 "channel": channel,
+                "purpose": purpose,
                 "granted": previous.granted,
+                "awaiting_confirmation": previous.awaiting_confirmation,
                 "disclosure_version": previous.disclosure_version,
             }
             if previous
@@ -258,7 +309,9 @@ def marketing_consent_record(
         ),
         after={
             "channel": channel,
+            "purpose": purpose,
             "granted": consent.granted,
+            "awaiting_confirmation": consent.awaiting_confirmation,
             "disclosure_version": consent.disclosure_version,
             "source": source,
             "consent_id": consent.pk,
@@ -266,6 +319,16 @@ def marketing_consent_record(
         organization=locked.organization,
         store=store,
     )
+    if awaiting_confirmation:
+        events.publish(
+            SmsConsentConfirmationRequested(
+                customer_id=locked.pk,
+                organization_id=locked.organization_id,
+                consent_id=consent.pk,
+                store_id=store.pk if store else None,
+            ),
+            organization_id=locked.organization_id,
+        )
     return consent
 
 

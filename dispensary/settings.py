@@ -435,6 +435,8 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["dispensary.api.routing.expand_by_method"],
     # `<id:...>` in the URLs (dispensary.inputs.IdConverter): a row id within 64 bits.
     "PATH_CONVERTER_OVERRIDE": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
+    # The consent ledger's channels, named apart from the other "channel" fields (receipts, messages).
+    "ENUM_NAME_OVERRIDES": {"ConsentChannelEnum": "dispensary.models.MarketingConsent.Channel"},
 }
 
 # --- Cache ----------------------------------------------------------------------------------------------

@@ -39,3 +39,7 @@ class MessagingConfig(AppConfig):
         from messaging.email_tracking import on_tracking
 
         tracking.connect(on_tracking, dispatch_uid="messaging.email_tracking")
+        from messaging import inbound  # noqa: F401 - the double opt-in's request for a YES
+        from messaging.views_inbox import can_see_inbox
+
+        nav_link_register(NavLink("Inbox", "messaging:inbox", 80, can_see_inbox, group="messaging"))

@@ -40,15 +40,16 @@ ROAD_NEWS_LIFETIME = dt.timedelta(minutes=45)
 
 def _sms_stopped(customer_ids: list[int]) -> set[int]:
     """Customers whose latest word on texts is STOP (a withdrawal by keyword): carriers stop every text to
-    them, transactional ones too. One query."""
+    them, transactional ones too. A later grant of marketing texts (waiting for the YES) does not undo it; a
+    START (a transactional grant) does. One query."""
     stopped, seen = set(), set()
     rows = (
         MarketingConsent.objects.filter(customer_id__in=customer_ids, channel=MarketingConsent.Channel.SMS)
         .order_by("customer_id", "-recorded_at", "-id")
-        .values_list("customer_id", "granted", "source")
+        .values_list("customer_id", "granted", "source", "purpose")
     )
-    for customer_id, granted, source in rows:
-        if customer_id in seen:
+    for customer_id, granted, source, purpose in rows:
+        if customer_id in seen or (granted and purpose == MarketingConsent.Purpose.MARKETING):
             continue
         seen.add(customer_id)
         if not granted and source == "keyword":

@@ -74,6 +74,51 @@ SUPPRESSION_WORDS = {
 }
 CHANNEL_WORDS = {"sms": "text", "email": "email"}
 
+# The one text a number gets after it texted STOP, confirming it (CTIA, carriers): it passes the revoked consent
+# and the STOP suppression once per suppression, never a second time (STOP_CONFIRMATION above).
+# The answer to a HELP text: carriers require it whatever the number's opt-in state; it is only ever queued in
+# answer to the customer's own HELP.
+HELP_ANSWER = "help"
+_SETTLED = (
+    OutboundMessage.Status.SENDING,
+    OutboundMessage.Status.SENT,
+    OutboundMessage.Status.DELIVERED,
+    OutboundMessage.Status.UNDELIVERED,
+    OutboundMessage.Status.FAILED,
+)
+
+
+def _stop_confirmation_allowed(message: OutboundMessage) -> bool:
+    """A STOP confirmation to a number whose STOP suppression is in force, none confirmed since it began."""
+    if message.purpose != STOP_CONFIRMATION or message.channel != "sms":
+        return False
+    stopped = (
+        Suppression.objects.filter(
+            organization_id=message.organization_id,
+            channel="sms",
+            address=message.to,
+            reason=Suppression.Reason.STOPPED,
+            lifted_at__isnull=True,
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    if stopped is None:
+        return False
+    return not (
+        OutboundMessage.objects.filter(
+            organization_id=message.organization_id,
+            channel="sms",
+            to=message.to,
+            purpose=STOP_CONFIRMATION,
+            status__in=_SETTLED,
+            created_at__gte=stopped,
+        )
+        .exclude(pk=message.pk)
+        .exists()
+    )
+
 
 @dataclass(frozen=True)
 class SendFacts:
@@ -488,6 +533,13 @@ def message_facts(message: OutboundMessage, *, at: dt.datetime | None = None) ->
             if sent_at > day_ago:
                 every_subject += 1
                 same_subject += topic == message.topic
+    message_purpose = message.purpose
+    if _stop_confirmation_allowed(message) or (message.purpose == HELP_ANSWER and message.channel == "sms"):
+        consent = True
+        suppressed = tuple(reason for reason in suppressed if reason != Suppression.Reason.STOPPED)
+    elif message.purpose == STOP_CONFIRMATION:
+        # A second confirmation of the same STOP: judged like any other text to a stopped number (refused).
+        message_purpose = f"{STOP_CONFIRMATION} (already sent)"
     return SendFacts(
         channel=message.channel,
         purpose=message.category,
@@ -500,7 +552,7 @@ def message_facts(message: OutboundMessage, *, at: dt.datetime | None = None) ->
         suppressed=suppressed,
         marketing_sent_last_24h_same_subject=same_subject,
         last_marketing_at=last_marketing_at,
-        message_purpose=message.purpose,
+        message_purpose=message_purpose,
         marketing_sent_last_24h=every_subject,
         store_time_zone=store_time_zone or "",
         send_before=message.send_before,

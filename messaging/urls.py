@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from messaging import views_providers, views_templates
+from messaging import views_inbox, views_providers, views_templates
 
 app_name = "messaging"
 
@@ -14,4 +14,8 @@ urlpatterns: list = [
     path("templates/new/", views_templates.template_create, name="template_create"),
     path("templates/<id:pk>/", views_templates.template_edit, name="template_edit"),
     path("templates/preview/", views_templates.template_preview, name="template_preview"),
+    path("sms/inbound/", views_inbox.sms_inbound, name="sms-inbound"),
+    path("inbox/", views_inbox.inbox, name="inbox"),
+    path("inbox/<int:pk>/reply/", views_inbox.inbox_reply, name="inbox_reply"),
+    path("inbox/<int:pk>/handled/", views_inbox.inbox_handled, name="inbox_handled"),
 ]

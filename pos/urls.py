@@ -17,6 +17,11 @@ urlpatterns = [
     path("sales/<id:pk>/receipt/send/", receipts.receipt_send, name="receipt_send"),
     path("customers/<id:pk>/profile/", profiles.customer_profile, name="customer_profile"),
     path("customers/<id:pk>/consent/", profiles.consent, name="consent"),
+    path(
+        "customers/<id:pk>/consent/history.<str:export>",
+        profiles.consent_history,
+        name="consent_history",
+    ),
 ]
 
 # The check-in queue: the door page, the budtenders' buttons and the lobby display.

@@ -1,4 +1,5 @@
-"""Customers of the caller's organization: list and search, detail, lookup by phone, create and change.
+"""Customers of the caller's organization: list and search, detail, lookup by phone, create and change, and
+their consent to messages (a grant or revocation for the ledger).
 
 Customers may be medical patients, so every read of one record is audit-logged, and a customer of another
 organization is not found (404), never forbidden (403), which would tell that it exists."""
@@ -18,14 +19,14 @@ from dispensary.api.idempotency import idempotent
 from dispensary.api.principals import principal_actor, principal_customer_stores, principal_organization
 from dispensary.api.schema import IDEMPOTENCY_KEY, error_responses
 from dispensary.errors import NotFound, ValidationFailed
-from dispensary.models import Customer, Store
+from dispensary.models import Customer, MarketingConsent, Store
 from dispensary.selectors import (
     customer_get_by_phone,
     customer_list,
     customer_record_viewed,
     customer_records_listed,
 )
-from dispensary.services import customer_create, customer_update
+from dispensary.services import customer_create, customer_update, marketing_consent_record
 
 READ_SCOPE, WRITE_SCOPE = "customers:read", "customers:write"
 VIA = "api"
@@ -283,3 +284,85 @@ class CustomerUpdateApi(APIView):
             # record, and that read is logged like any other.
             customer_record_viewed(customer=updated, actor=actor, via=VIA)
         return Response(self.OutputSerializer(updated).data)
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MarketingConsent
+        ref_name = "CustomerConsent"
+        fields = [
+            "id",
+            "channel",
+            "purpose",
+            "granted",
+            "awaiting_confirmation",
+            "age_affirmed",
+            "disclosure_version",
+            "disclosure_text",
+            "source",
+            "ip_address",
+            "user_agent",
+            "import_file",
+            "import_row",
+            "recorded_at",
+        ]
+
+
+class CustomerConsentCreateApi(APIView):
+    """Record a customer's grant or revocation from a web form, an e-commerce site or an import. A marketing
+    grant needs `age_affirmed` (the customer confirmed being 21 or older); a grant of marketing texts waits for
+    the customer's YES to the text they are sent (`awaiting_confirmation`)."""
+
+    scopes = {"write": WRITE_SCOPE}
+    perms = {"write": "dispensary.change_customer"}
+    OutputSerializer = ConsentSerializer
+
+    class InputSerializer(serializers.Serializer):
+        channel = serializers.ChoiceField(choices=MarketingConsent.Channel.choices)
+        purpose = serializers.ChoiceField(
+            choices=MarketingConsent.Purpose.choices, default=MarketingConsent.Purpose.MARKETING
+        )
+        granted = serializers.BooleanField()
+        age_affirmed = serializers.BooleanField(
+            help_text="The customer confirmed being 21 or older; required to grant marketing."
+        )
+        disclosure_version = serializers.CharField(max_length=40)
+        source = serializers.ChoiceField(choices=["api", "web", "import"], default="api")
+        ip_address = serializers.IPAddressField(required=False, allow_null=True, default=None)
+        user_agent = serializers.CharField(max_length=400, required=False, allow_blank=True, default="")
+        import_file = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+        import_row = serializers.IntegerField(
+            min_value=0, max_value=2**31 - 1, required=False, allow_null=True
+        )
+
+        class Meta:
+            ref_name = "CustomerConsentInput"
+
+    @extend_schema(
+        operation_id="customers_consent_create",
+        parameters=[IDEMPOTENCY_KEY],
+        request=InputSerializer,
+        responses={201: OutputSerializer, **error_responses(400, 404, 409, 422)},
+    )
+    @idempotent
+    def post(self, request, customer_id: int):
+        customer = _customer_get(request, customer_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        consent = marketing_consent_record(
+            customer=customer,
+            channel=values["channel"],
+            purpose=values["purpose"],
+            granted=values["granted"],
+            age_affirmed=values["age_affirmed"],
+            disclosure_version=values["disclosure_version"],
+            staff=principal_actor(request),
+            store=None,
+            source=values["source"],
+            ip_address=values.get("ip_address"),
+            user_agent=values.get("user_agent", ""),
+            import_file=values.get("import_file", ""),
+            import_row=values.get("import_row"),
+        )
+        return Response(self.OutputSerializer(consent).data, status=status.HTTP_201_CREATED)

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from dispensary.api import schema  # noqa: F401 - registers the bearer-key scheme with drf-spectacular
 from dispensary.api.customers import (
+    CustomerConsentCreateApi,
     CustomerCreateApi,
     CustomerDetailApi,
     CustomerListApi,
@@ -40,6 +41,7 @@ v1 = [
         by_method(get=CustomerDetailApi, patch=CustomerUpdateApi),
         name="customer-detail",
     ),
+    path("customers/<id:customer_id>/consent", CustomerConsentCreateApi.as_view(), name="customer-consent"),
 ]
 
 urlpatterns = [

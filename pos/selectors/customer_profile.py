@@ -46,6 +46,7 @@ class ConsentChoice:
     channel: str
     label: str
     granted: bool | None  # None: never asked
+    awaiting_confirmation: bool  # granted, waiting for the customer's YES by text
     disclosure_version: str
     recorded_at: dt.datetime | None
     recorded_by: str
@@ -122,6 +123,7 @@ def consent_choices(current: dict[str, MarketingConsent | None]) -> tuple[Consen
                 channel=channel,
                 label=CONSENT_LABELS.get(channel, channel),
                 granted=row.granted if row else None,
+                awaiting_confirmation=bool(row and row.awaiting_confirmation),
                 disclosure_version=row.disclosure_version if row else "",
                 recorded_at=row.recorded_at if row else None,
                 recorded_by=(row.staff.get_username() if row and row.staff else ""),
@@ -129,6 +131,107 @@ def consent_choices(current: dict[str, MarketingConsent | None]) -> tuple[Consen
             )
         )
     return tuple(choices)
+
+
+CONSENT_HISTORY_COLUMNS = (
+    "recorded_at",
+    "channel",
+    "purpose",
+    "state",
+    "source",
+    "details",
+    "age_affirmed",
+    "staff",
+    "store",
+    "register_label",
+    "ip_address",
+    "user_agent",
+    "import_file",
+    "import_row",
+    "evidence",
+    "disclosure_version",
+    "disclosure_text",
+)
+
+
+@dataclass(frozen=True)
+class ConsentHistoryRow:
+    """One row of the consent ledger, as people read it and as it is exported."""
+
+    recorded_at: dt.datetime
+    channel: str
+    channel_label: str
+    purpose: str
+    state: str  # granted, revoked, awaiting
+    source: str
+    details: str  # the source's details in words
+    age_affirmed: bool
+    staff: str
+    store: str
+    register_label: str
+    ip_address: str
+    user_agent: str
+    import_file: str
+    import_row: int | None
+    evidence: str
+    disclosure_version: str
+    disclosure_text: str
+
+    def as_record(self) -> dict:
+        record = {column: getattr(self, column) for column in CONSENT_HISTORY_COLUMNS}
+        record["recorded_at"] = self.recorded_at.isoformat()
+        return record
+
+
+def _consent_details(row: MarketingConsent, staff: str, store: str) -> str:
+    parts = []
+    if row.source == "counter":
+        parts += [f"by {staff}" if staff else "", f"at {store}" if store else "", row.register_label]
+    elif row.source == "web":
+        parts += [f"from {row.ip_address}" if row.ip_address else "", row.user_agent]
+    elif row.source == "import":
+        parts += [row.import_file, f"row {row.import_row}" if row.import_row is not None else ""]
+    elif staff:
+        parts.append(f"by {staff}")
+    parts.append(row.evidence)
+    return " · ".join(part for part in parts if part)
+
+
+def consent_history_get(customer: Customer) -> tuple[ConsentHistoryRow, ...]:
+    """Every row of the customer's consent ledger, newest first. One query."""
+    rows = (
+        MarketingConsent.objects.filter(customer=customer)
+        .select_related("staff", "store")
+        .order_by("-recorded_at", "-id")
+    )
+    history = []
+    for row in rows:
+        staff = row.staff.get_username() if row.staff else ""
+        store = row.store.name if row.store else ""
+        state = "awaiting" if row.awaiting_confirmation else ("granted" if row.granted else "revoked")
+        history.append(
+            ConsentHistoryRow(
+                recorded_at=row.recorded_at,
+                channel=row.channel,
+                channel_label=CONSENT_LABELS.get(row.channel, row.channel),
+                purpose=row.purpose,
+                state=state,
+                source=row.source,
+                details=_consent_details(row, staff, store),
+                age_affirmed=row.age_affirmed,
+                staff=staff,
+                store=store,
+                register_label=row.register_label,
+                ip_address=row.ip_address or "",
+                user_agent=row.user_agent,
+                import_file=row.import_file,
+                import_row=row.import_row,
+                evidence=row.evidence,
+                disclosure_version=row.disclosure_version,
+                disclosure_text=row.disclosure_text,
+            )
+        )
+    return tuple(history)
 
 
 def customer_profile_get(

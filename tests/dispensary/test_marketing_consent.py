@@ -47,6 +47,7 @@ def test_recording_a_grant_keeps_text_version_staff_store_and_time(customer, bud
         customer=customer,
         channel="sms",
         granted=True,
+        age_affirmed=True,
         disclosure_version="sms-2025-01",
         staff=budtender,
         store=store,
@@ -71,7 +72,9 @@ def test_recording_a_grant_keeps_text_version_staff_store_and_time(customer, bud
     )
     assert record.after == {
         "channel": "sms",
+        "purpose": "marketing",
         "granted": True,
+        "awaiting_confirmation": True,
         "disclosure_version": "sms-2025-01",
         "source": "counter",
         "consent_id": consent.pk,
@@ -86,7 +89,9 @@ def test_recording_a_grant_keeps_text_version_staff_store_and_time(customer, bud
     )
     assert AuditRecord.objects.filter(action="customer.marketing_consent_recorded").first().before == {
         "channel": "sms",
+        "purpose": "marketing",
         "granted": True,
+        "awaiting_confirmation": True,
         "disclosure_version": "sms-2025-01",
     }
     assert marketing_consent_current(customer) == {"sms": withdrawn, "email": None}
@@ -125,6 +130,7 @@ def test_another_organizations_store_and_a_missing_email_are_refused(organizatio
             customer=customer,
             channel="sms",
             granted=True,
+            age_affirmed=True,
             disclosure_version="sms-2025-01",
             staff=budtender,
             store=StoreFactory(),
@@ -134,6 +140,7 @@ def test_another_organizations_store_and_a_missing_email_are_refused(organizatio
             customer=customer,
             channel="email",
             granted=True,
+            age_affirmed=True,
             disclosure_version="email-2025-01",
             staff=budtender,
             store=store,
@@ -159,6 +166,7 @@ def test_current_choice_is_the_latest_row_per_channel_in_one_query(customer, bud
             customer=customer,
             channel=channel,
             granted=granted,
+            age_affirmed=True,
             disclosure_version=CURRENT_VERSIONS[channel],
             staff=budtender,
             store=store,

@@ -12,7 +12,7 @@ from tests.factories import CustomerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
-VERSIONS = {"sms_version": "sms-2025-01", "email_version": "email-2025-01"}
+VERSIONS = {"sms_version": "sms-2025-01", "email_version": "email-2025-01", "age_affirmed": "on"}
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_ticking_one_box_records_that_channel_only(client, budtender, customer, 
     response = client.post(url(customer), {"sms": "on", **VERSIONS}, **HTMX)
     content = response.content.decode()
     assert response.status_code == 200
-    assert "Recorded: opted in to text messages." in content
+    assert "Recorded: opted in to text messages (waiting for the customer&#x27;s YES by text)." in content
     consent = MarketingConsent.objects.get()
     assert (
         consent.channel,
@@ -65,7 +65,8 @@ def test_ticking_one_box_records_that_channel_only(client, budtender, customer, 
         "counter",
     )
     assert consent.recorded_at is not None
-    assert "Opted in" in content
+    assert (consent.awaiting_confirmation, consent.age_affirmed, consent.purpose) == (True, True, "marketing")
+    assert "Waiting for the customer's YES" in content
     assert 'name="sms" value="on" checked' in content
     assert re.search(r'name="email" value="on"\s+aria-describedby', content)
 
@@ -75,6 +76,7 @@ def test_saving_without_changes_records_nothing_and_unticking_withdraws(client, 
         customer=customer,
         channel="sms",
         granted=True,
+        age_affirmed=True,
         disclosure_version="sms-2025-01",
         staff=budtender,
         store=store,
@@ -129,3 +131,24 @@ def test_permissions(client, organization, store, customer):
     client.force_login(budtender)
     assert client.post(url(CustomerFactory()), {"sms": "on", **VERSIONS}).status_code == 404
     assert MarketingConsent.objects.count() == 0
+
+
+def test_an_opt_in_without_the_21_plus_affirmation_is_refused_and_the_register_is_kept(
+    client, budtender, customer
+):
+    client.force_login(budtender)
+    versions = {"sms_version": "sms-2025-01", "email_version": "email-2025-01"}
+    response = client.post(url(customer), {"email": "on", **versions}, **HTMX)
+    assert response.status_code == 200
+    assert "must confirm they are 21 or older" in response.content.decode()
+    assert MarketingConsent.objects.count() == 0
+    form = client.get(url(customer) + "?register=Register%202", **HTMX).content.decode()
+    assert 'name="age_affirmed" value="on"' in form and 'name="register_label" value="Register 2"' in form
+    client.post(url(customer), {"email": "on", "register_label": "Register 2", **VERSIONS}, **HTMX)
+    consent = MarketingConsent.objects.get()
+    assert (consent.channel, consent.granted, consent.awaiting_confirmation, consent.register_label) == (
+        "email",
+        True,
+        False,
+        "Register 2",
+    )

@@ -96,6 +96,7 @@ def test_profile_values(store, sell, customer, product, package, edible, budtend
         customer=customer,
         channel="sms",
         granted=True,
+        age_affirmed=True,
         disclosure_version="sms-2025-01",
         staff=budtender,
         store=store,

@@ -36,6 +36,7 @@ OPERATIONS = {
     ("GET", "/api/v1/customers/lookup"),
     ("GET", "/api/v1/customers/{customer_id}"),
     ("PATCH", "/api/v1/customers/{customer_id}"),
+    ("POST", "/api/v1/customers/{customer_id}/consent"),
     ("GET", "/api/v1/customers/{customer_id}/purchases"),
     ("GET", "/api/v1/customers/{customer_id}/loyalty"),
     ("GET", "/api/v1/sales"),
