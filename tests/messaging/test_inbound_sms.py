@@ -68,7 +68,7 @@ def test_a_stop_revokes_marketing_before_the_next_queued_offer_is_sent(client, a
     assert queue_drain() == 2
     queued.refresh_from_db()
     assert queued.status == OutboundMessage.Status.REFUSED
-    assert queued.gate_reasons[0] == "suppressed: stopped"
+    assert queued.gate_reasons[0] == "suppressed: the address is suppressed (the number replied STOP)."
     assert texts_to(ADA) == [
         ("campaign", "refused", "Green Leaf: 20% off edibles today. Reply STOP to cancel."),
         ("stop_confirmation", "sent", STOP_CONFIRMATION),
