@@ -32,4 +32,8 @@ BEAT_SCHEDULE = {
         "task": "pos.tasks.pickup_orders_expire_task",
         "schedule": 300,
     },
+    "messaging-deliverability-alerts": {
+        "task": "messaging.tasks.deliverability_alerts_raise_task",
+        "schedule": 600,
+    },
 }

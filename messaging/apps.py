@@ -13,3 +13,21 @@ class MessagingConfig(AppConfig):
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
         )
+        from dispensary.navigation import NavLink, nav_link_register
+        from messaging.views_deliverability import can_see_deliverability
+
+        nav_link_register(
+            NavLink(
+                "Deliverability", "messaging:deliverability", 61, can_see_deliverability, group="messaging"
+            )
+        )
+        nav_link_register(
+            NavLink(
+                "Messages",
+                "messaging:messages",
+                62,
+                can_see_deliverability,
+                group="messaging",
+                owns=("/messaging/messages/",),
+            )
+        )

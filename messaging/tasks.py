@@ -2,9 +2,15 @@
 
 from celery import shared_task
 
+from messaging.alerts import deliverability_alerts_raise
 from messaging.queue import queue_drain
 
 
 @shared_task(name="messaging.tasks.queue_drain_task", ignore_result=True)
 def queue_drain_task() -> int:
     return queue_drain()
+
+
+@shared_task(name="messaging.tasks.deliverability_alerts_raise_task", ignore_result=True)
+def deliverability_alerts_raise_task() -> int:
+    return deliverability_alerts_raise()
