@@ -39,20 +39,21 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%".replace(".0%", "%") if value >= 0.01 else f"{100 * value:.2f}%"
 
 
-def _words(kind: str, part: int, whole: int, rate: float, store: Store) -> str:
+def _words(kind: str, part: int, whole: int, rate: float, store: Store, day: dt.date) -> str:
+    when = f"on {day:%b} {day.day}"
     share = f"{_percent(part / whole)}, above {_percent(rate)}"
     if kind == Kind.FILTERING:
         return (
-            f"Carriers filtered {part} of {whole} texts sent today by {store.name} as spam (30007; {share}). "
+            f"Carriers filtered {part} of {whole} texts {store.name} sent {when} as spam (30007; {share}). "
             "Check the wording and links of recent texts and the sender's registration."
         )
     if kind == Kind.BOUNCES:
         return (
-            f"{part} of {whole} emails sent today by {store.name} bounced ({share}). "
+            f"{part} of {whole} emails {store.name} sent {when} bounced ({share}). "
             "Check where the addresses came from; bounced addresses are no longer mailed."
         )
     return (
-        f"{part} of {whole} emails sent today by {store.name} were marked as spam ({share}). "
+        f"{part} of {whole} emails {store.name} sent {when} were marked as spam ({share}). "
         "Check that every recipient asked for these emails."
     )
 
@@ -107,7 +108,7 @@ def deliverability_alerts_raise(*, now: dt.datetime | None = None, stores: Seque
                         day=days[store.pk],
                         defaults={
                             "store": store,
-                            "message": _words(kind, part, whole, rate, store)[:500],
+                            "message": _words(kind, part, whole, rate, store, days[store.pk])[:500],
                             "details": {"count": part, "messages": whole, "rate": round(part / whole, 4)},
                         },
                     )
