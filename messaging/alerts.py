@@ -58,7 +58,9 @@ def _words(kind: str, part: int, whole: int, rate: float, store: Store, day: dt.
     )
 
 
-def deliverability_alerts_raise(*, now: dt.datetime | None = None, stores: Sequence[Store] | None = None) -> int:
+def deliverability_alerts_raise(
+    *, now: dt.datetime | None = None, stores: Sequence[Store] | None = None
+) -> int:
     """Check each active store's local day so far; raise the alerts it deserves and has not had today.
     Returns how many were raised. Three queries and one per alert raised."""
     now = now or timezone.now()

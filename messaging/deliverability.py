@@ -134,7 +134,12 @@ class Deliverability:
     def empty(self) -> bool:
         total = self.total
         return not (
-            total.sent or total.refused or total.opt_outs or total.bounces or total.complaints or self.error_codes
+            total.sent
+            or total.refused
+            or total.opt_outs
+            or total.bounces
+            or total.complaints
+            or self.error_codes
         )
 
 
@@ -148,7 +153,8 @@ class _Periods:
         self.stores = {store.pk: store for store in stores}
         self.start, self.end = start, end
         bounds = [
-            (store_local_day_bounds(store, start)[0], store_local_day_bounds(store, end)[1]) for store in stores
+            (store_local_day_bounds(store, start)[0], store_local_day_bounds(store, end)[1])
+            for store in stores
         ]
         self.low = min(low for low, _ in bounds)
         self.high = max(high for _, high in bounds)
@@ -267,9 +273,7 @@ def deliverability_get(filters: DeliverabilityFilters) -> Deliverability:
         refused = refused.filter(channel=channel)
     reasons: dict[str, int] = defaultdict(int)
     examples: dict[str, str] = {}
-    for row in (
-        refused.values("store_key", "hour", "gate_reasons").annotate(messages=Count("id")).order_by()
-    ):
+    for row in refused.values("store_key", "hour", "gate_reasons").annotate(messages=Count("id")).order_by():
         if periods.day(row["store_key"], row["hour"]) is None:
             continue
         for reason in row["gate_reasons"] or ["unknown: No reason recorded"]:
@@ -381,4 +385,3 @@ def message_get(*, stores: Sequence[Store], message_id: int) -> OutboundMessage 
         .filter(pk=message_id)
         .first()
     )
-

@@ -131,7 +131,8 @@ def _people(organization, stores):
     people = {}
     for code, store in stores.items():
         customers = list(
-            Customer.objects.filter(organization=organization, home_store=store).select_related("organization")
+            Customer.objects.filter(organization=organization, home_store=store)
+            .select_related("organization")
             .order_by("pk")[:80]
         )
         with_email = [customer for customer in customers if customer.email]
@@ -237,7 +238,13 @@ def _inbox(organization, stores, people, staff, now, senders) -> int:
     asked = now - dt.timedelta(hours=5)
     specs = (
         ("SMdemoinbox1", customers[0], "Do you still have the Blue Dream pre-rolls?", asked, True),
-        ("SMdemoinbox2", customers[1], "What time do you close on Sunday?", now - dt.timedelta(minutes=40), False),
+        (
+            "SMdemoinbox2",
+            customers[1],
+            "What time do you close on Sunday?",
+            now - dt.timedelta(minutes=40),
+            False,
+        ),
     )
     for message_id, customer, body, at, answered in specs:
         if InboundMessage.objects.filter(provider_message_id=message_id).exists():
@@ -303,7 +310,9 @@ def _history(organization, stores, people, senders, now) -> tuple[int, list]:
 
     def add(store, customer, channel, purpose, at, status, *, error_code="", reasons=()):
         marketing = purpose == "campaign"
-        values = dict(store=store.name, number=f"R-{rng.randint(1000, 9999)}", total=f"{rng.randint(18, 140)}.00")
+        values = dict(
+            store=store.name, number=f"R-{rng.randint(1000, 9999)}", total=f"{rng.randint(18, 140)}.00"
+        )
         hour = (at.astimezone(store.tz) + dt.timedelta(hours=1)).strftime("%-I:%M %p")
         values["window"] = f"about {hour}"
         if channel == "sms":
@@ -373,7 +382,15 @@ def _history(organization, stores, people, senders, now) -> tuple[int, list]:
                 if at >= now - dt.timedelta(minutes=5):
                     continue
                 roll = rng.random()
-                purpose = "receipt" if roll < 0.45 else "pickup" if roll < 0.65 else "delivery" if roll < 0.85 else "campaign"
+                purpose = (
+                    "receipt"
+                    if roll < 0.45
+                    else "pickup"
+                    if roll < 0.65
+                    else "delivery"
+                    if roll < 0.85
+                    else "campaign"
+                )
                 bad_day = (code, days_ago) == BAD_DAY and index < FILTERED_ON_BAD_DAY
                 if bad_day:
                     purpose = "campaign"
@@ -396,7 +413,9 @@ def _history(organization, stores, people, senders, now) -> tuple[int, list]:
                 if at >= now - dt.timedelta(minutes=5) or not emailable:
                     continue
                 purpose = "campaign" if index == 0 else "receipt"
-                pool = [c for c in consented_by_store[code] if c.email] if purpose == "campaign" else emailable
+                pool = (
+                    [c for c in consented_by_store[code] if c.email] if purpose == "campaign" else emailable
+                )
                 customer = rng.choice(pool or emailable)
                 status, error = "delivered", ""
                 if (code, days_ago) in BOUNCES and index == 1:
@@ -442,7 +461,14 @@ def _history(organization, stores, people, senders, now) -> tuple[int, list]:
 
 @transaction.atomic
 def demo_load() -> dict[str, int]:
-    added = {"senders": 0, "consent rows": 0, "STOP replies": 0, "inbox replies": 0, "messages": 0, "alerts": 0}
+    added = {
+        "senders": 0,
+        "consent rows": 0,
+        "STOP replies": 0,
+        "inbox replies": 0,
+        "messages": 0,
+        "alerts": 0,
+    }
     organization = Organization.objects.filter(slug=ORG_SLUG).first()
     if organization is None:
         return added
@@ -457,7 +483,9 @@ def demo_load() -> dict[str, int]:
     people = _people(organization, stores)
     added["consent rows"], added["STOP replies"] = _consents(people, stores, staff, now, senders)
     added["inbox replies"] = _inbox(organization, stores, people, staff, now, senders)
-    if not OutboundMessage.objects.filter(organization=organization, reference__startswith=f"{MARK}receipt").exists():
+    if not OutboundMessage.objects.filter(
+        organization=organization, reference__startswith=f"{MARK}receipt"
+    ).exists():
         added["messages"], checks = _history(organization, stores, people, senders, now)
         before = MessagingAlert.objects.filter(organization=organization).count()
         for store, end_of_day in checks:

@@ -155,12 +155,20 @@ def deliverability_tables(report: Deliverability) -> list[dict]:
             "lead": "Why messages failed or were not delivered, as the provider and the carriers said.",
             "columns": ["Code", "What it means", "Channel", "Messages", "Share of sent"],
             "rows": [
-                [row.code, row.words, CHANNEL_LABELS.get(row.channel, row.channel), row.messages, _percent(row.share)]
+                [
+                    row.code,
+                    row.words,
+                    CHANNEL_LABELS.get(row.channel, row.channel),
+                    row.messages,
+                    _percent(row.share),
+                ]
                 for row in report.error_codes
             ],
             "numeric": (3, 4),
             "chart": _count_chart(
-                [row.code for row in report.error_codes], [row.messages for row in report.error_codes], "Messages"
+                [row.code for row in report.error_codes],
+                [row.messages for row in report.error_codes],
+                "Messages",
             ),
         },
         {
@@ -263,7 +271,9 @@ def deliverability(request):
 @require_POST
 def alert_acknowledge(request, alert_id: int):
     alert = (
-        MessagingAlert.objects.filter(pk=alert_id, store__in=[store.pk for store in request.accessible_stores])
+        MessagingAlert.objects.filter(
+            pk=alert_id, store__in=[store.pk for store in request.accessible_stores]
+        )
         .select_related("organization", "store")
         .first()
     )
@@ -310,7 +320,9 @@ def _reasons(message) -> list[dict]:
     shown = []
     for reason in message.gate_reasons or []:
         code, _, words = str(reason).partition(":")
-        shown.append({"code": code.strip(), "title": REFUSAL_WORDS.get(code.strip(), ""), "words": words.strip()})
+        shown.append(
+            {"code": code.strip(), "title": REFUSAL_WORDS.get(code.strip(), ""), "words": words.strip()}
+        )
     return shown
 
 
@@ -322,7 +334,10 @@ def message_detail(request, message_id: int):
         raise Http404("No such message at your stores.")
     if message.customer_id:
         customer_record_viewed(
-            customer=message.customer, actor=request.user, store=request.store or None, via="messaging:message"
+            customer=message.customer,
+            actor=request.user,
+            store=request.store or None,
+            via="messaging:message",
         )
     else:
         audit_record(

@@ -51,7 +51,9 @@ def history(db, clock):
     noon_a = dt.datetime(2026, 3, 10, 20, 0, tzinfo=UTC)  # 1 PM on 3/10 in San Francisco (PDT)
     for _ in range(3):
         message(store_a, "sms", "delivered", noon_a, customer=customer)
-    message(store_a, "sms", "delivered", dt.datetime(2026, 3, 11, 6, 30, tzinfo=UTC))  # 11:30 PM on 3/10 (PDT)
+    message(
+        store_a, "sms", "delivered", dt.datetime(2026, 3, 11, 6, 30, tzinfo=UTC)
+    )  # 11:30 PM on 3/10 (PDT)
     message(store_a, "sms", "undelivered", noon_a, error_code="30007")
     message(store_a, "sms", "failed", noon_a, error_code="30003")
     message(
@@ -59,7 +61,10 @@ def history(db, clock):
         "sms",
         "refused",
         noon_a,
-        reasons=["no_consent: the customer has not agreed to marketing messages by sms.", "suppressed: stopped"],
+        reasons=[
+            "no_consent: the customer has not agreed to marketing messages by sms.",
+            "suppressed: stopped",
+        ],
         customer=customer,
     )
     message(store_a, "sms", "queued", noon_a)  # not sent yet: not counted
@@ -67,26 +72,54 @@ def history(db, clock):
     complained = message(store_a, "email", "delivered", noon_a)
     bounced = message(store_a, "email", "undelivered", noon_a, error_code="bounce")
     Suppression.objects.create(
-        organization=organization, channel="email", address="pat@example.com", reason="bounced",
-        message=bounced, created_at=noon_a,
+        organization=organization,
+        channel="email",
+        address="pat@example.com",
+        reason="bounced",
+        message=bounced,
+        created_at=noon_a,
     )
     Suppression.objects.create(
-        organization=organization, channel="email", address="pat@example.com", reason="complained",
-        message=complained, created_at=noon_a,
+        organization=organization,
+        channel="email",
+        address="pat@example.com",
+        reason="complained",
+        message=complained,
+        created_at=noon_a,
     )
     message(store_a, "sms", "delivered", dt.datetime(2026, 3, 11, 7, 30, tzinfo=UTC))  # 12:30 AM on 3/11
     InboundMessage.objects.create(
-        organization=organization, store=store_a, customer=customer, from_number=customer.phone,
-        to_number="+14155550100", body="STOP", provider_message_id="SM-stop", kind="stop", received_at=noon_a,
+        organization=organization,
+        store=store_a,
+        customer=customer,
+        from_number=customer.phone,
+        to_number="+14155550100",
+        body="STOP",
+        provider_message_id="SM-stop",
+        kind="stop",
+        received_at=noon_a,
     )
     for purpose in ("marketing", "transactional"):  # the STOP's own withdrawals: not counted twice
         MarketingConsent.objects.create(
-            customer=customer, channel="sms", purpose=purpose, granted=False, disclosure_version="sms-v1",
-            disclosure_text="-", source="keyword", store=store_a, recorded_at=noon_a,
+            customer=customer,
+            channel="sms",
+            purpose=purpose,
+            granted=False,
+            disclosure_version="sms-v1",
+            disclosure_text="-",
+            source="keyword",
+            store=store_a,
+            recorded_at=noon_a,
         )
     MarketingConsent.objects.create(  # withdrawn at the counter on 3/11: an email opt-out
-        customer=customer, channel="email", purpose="marketing", granted=False, disclosure_version="email-v1",
-        disclosure_text="-", source="counter", store=store_a,
+        customer=customer,
+        channel="email",
+        purpose="marketing",
+        granted=False,
+        disclosure_version="email-v1",
+        disclosure_text="-",
+        source="counter",
+        store=store_a,
         recorded_at=dt.datetime(2026, 3, 11, 17, 0, tzinfo=UTC),
     )
     for _ in range(2):

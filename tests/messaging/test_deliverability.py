@@ -16,8 +16,18 @@ from tests.messaging.deliverability_fixtures import history, message  # noqa: F4
 pytestmark = pytest.mark.django_db
 URL = "/messaging/deliverability/"
 HEADER = [
-    "Sent", "Delivered", "Failed or not delivered", "Refused by the rules", "Opt-outs", "Bounces", "Complaints",
-    "Delivery rate", "Failure rate", "Opt-out rate", "Bounce rate", "Complaint rate",
+    "Sent",
+    "Delivered",
+    "Failed or not delivered",
+    "Refused by the rules",
+    "Opt-outs",
+    "Bounces",
+    "Complaints",
+    "Delivery rate",
+    "Failure rate",
+    "Opt-out rate",
+    "Bounce rate",
+    "Complaint rate",
 ]
 
 
@@ -57,8 +67,20 @@ def test_a_manager_sees_exact_figures_by_day_store_channel_and_code(client, hist
         ["Email", 3, 2, 1, 0, 1, 1, 1, "66.67%", "33.33%", "33.33%", "33.33%", "33.33%"],
     ]
     assert tables["errors"]["rows"] == [
-        ["30003", "The phone is switched off or out of reach (unreachable handset).", "Text message", 1, "11.11%"],
-        ["30007", "The carrier filtered the message as spam (carrier violation).", "Text message", 1, "11.11%"],
+        [
+            "30003",
+            "The phone is switched off or out of reach (unreachable handset).",
+            "Text message",
+            1,
+            "11.11%",
+        ],
+        [
+            "30007",
+            "The carrier filtered the message as spam (carrier violation).",
+            "Text message",
+            1,
+            "11.11%",
+        ],
         [
             "bounce",
             "The email bounced: the address does not exist or the mailbox refused it.",
@@ -110,7 +132,21 @@ def test_the_figures_download_as_csv(client, history):
     assert ["Sent", "12"] in rows and ["Complaint rate", "33.33%"] in rows
     start = rows.index(["By store"])
     assert rows[start + 1] == ["Store", *HEADER]
-    assert rows[start + 2] == ["Mission", "10", "7", "3", "1", "2", "1", "1", "70.00%", "30.00%", "20.00%", "33.33%", "33.33%"]
+    assert rows[start + 2] == [
+        "Mission",
+        "10",
+        "7",
+        "3",
+        "1",
+        "2",
+        "1",
+        "1",
+        "70.00%",
+        "30.00%",
+        "20.00%",
+        "33.33%",
+        "33.33%",
+    ]
     page = client.get(URL, {"start": "2026-03-10", "end": "2026-03-11"}).content.decode()
     assert "format=csv" in page
 
