@@ -9,11 +9,11 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from dispensary.navigation import NavLink, nav_link_register
         from messaging import (
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
         )
-        from dispensary.navigation import NavLink, nav_link_register
         from messaging.views_deliverability import can_see_deliverability
 
         nav_link_register(

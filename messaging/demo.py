@@ -373,7 +373,7 @@ def _history(organization, stores, people, senders, now) -> tuple[int, list]:
             start, _ = store_local_day_bounds(store, day)
             opening = start + dt.timedelta(hours=9)
 
-            def moment():
+            def moment(opening=opening):
                 return opening + dt.timedelta(seconds=rng.randint(0, 12 * 3600))
 
             texts = TEXTS_PER_DAY + (10 if (code, days_ago) == (BAD_DAY[0], BAD_DAY[1]) else 0)

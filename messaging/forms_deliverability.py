@@ -106,8 +106,10 @@ class MessageFilterForm(_StoreChoice):
             return value.lower()
         try:
             return phone_normalize(value)
-        except InvalidPhoneNumber:
-            raise forms.ValidationError("Type a phone number such as (415) 555-0134, or an email address.")
+        except InvalidPhoneNumber as error:
+            raise forms.ValidationError(
+                "Type a phone number such as (415) 555-0134, or an email address."
+            ) from error
 
     def clean(self):
         data = super().clean()
