@@ -6,7 +6,8 @@ The rules, in plain words (the page says the same):
   the customer's home store; one with neither counts nowhere;
 - sent: handed to the provider (it then delivered, did not, or failed); refused: the gate said no; messages still
   waiting or being sent, and those too late to be useful, are not sent;
-- delivery rate and failure rate (failed and not delivered) are over the messages sent;
+- delivery rate and failure rate (failed and not delivered) are over the messages sent whose outcome was
+  reported; those the carrier has not reported on yet are counted apart ("awaiting a report");
 - opt-outs are STOP replies plus marketing consent withdrawn otherwise (the counter, a link, staff): a STOP also
   writes its withdrawals to the ledger (source "keyword"), which are not counted twice; the rate is over sent;
 - bounces and complaints are the suppressions they caused, counted by the message that caused them; their rates
@@ -67,6 +68,7 @@ class Counts:
     sent: int = 0
     delivered: int = 0
     failed: int = 0  # failed or not delivered
+    awaiting: int = 0  # sent, no outcome reported yet
     refused: int = 0
     opt_outs: int = 0
     bounces: int = 0
@@ -81,11 +83,11 @@ class Counts:
 
     @property
     def delivery_rate(self) -> float | None:
-        return _rate(self.delivered, self.sent)
+        return _rate(self.delivered, self.delivered + self.failed)
 
     @property
     def failure_rate(self) -> float | None:
-        return _rate(self.failed, self.sent)
+        return _rate(self.failed, self.delivered + self.failed)
 
     @property
     def opt_out_rate(self) -> float | None:
@@ -248,6 +250,8 @@ def deliverability_get(filters: DeliverabilityFilters) -> Deliverability:
                 counts.texts_sent = number
         if status == Status.DELIVERED:
             counts.delivered = number
+        if status == Status.SENT:
+            counts.awaiting = number
         if status in FAILED_STATUSES:
             counts.failed = number
             if row["channel"] == Channel.SMS and row["error_code"] == FILTERED:

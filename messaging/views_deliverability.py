@@ -50,6 +50,7 @@ COUNT_COLUMNS = [
     "Sent",
     "Delivered",
     "Failed or not delivered",
+    "Awaiting a report",
     "Refused by the rules",
     "Opt-outs",
     "Bounces",
@@ -79,6 +80,7 @@ def _count_cells(counts: Counts) -> list:
         counts.sent,
         counts.delivered,
         counts.failed,
+        counts.awaiting,
         counts.refused,
         counts.opt_outs,
         counts.bounces,
@@ -115,7 +117,7 @@ def _count_chart(labels, values, label, *, horizontal=True) -> dict:
 
 def deliverability_tables(report: Deliverability) -> list[dict]:
     """Each chart of the page with the table of its numbers (the CSV lists the same tables)."""
-    numeric = tuple(range(1, 13))
+    numeric = tuple(range(1, 14))
     days = [counts for _, counts in report.days]
     stores = [counts for _, counts in report.stores]
     channels = [counts for _, counts in report.channels]
@@ -165,6 +167,7 @@ def deliverability_tables(report: Deliverability) -> list[dict]:
                 for row in report.error_codes
             ],
             "numeric": (3, 4),
+            "stacked": True,
             "chart": _count_chart(
                 [row.code for row in report.error_codes],
                 [row.messages for row in report.error_codes],
