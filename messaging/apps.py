@@ -18,14 +18,14 @@ class MessagingConfig(AppConfig):
 
         nav_link_register(
             NavLink(
-                "Deliverability", "messaging:deliverability", 61, can_see_deliverability, group="messaging"
+                "Deliverability", "messaging:deliverability", 65, can_see_deliverability, group="messaging"
             )
         )
         nav_link_register(
             NavLink(
                 "Messages",
                 "messaging:messages",
-                62,
+                66,
                 can_see_deliverability,
                 group="messaging",
                 owns=("/messaging/messages/",),
