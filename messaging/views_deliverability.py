@@ -8,8 +8,8 @@ import csv
 
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import slugify
@@ -284,10 +284,15 @@ def alert_acknowledge(request, alert_id: int):
         raise Http404("No such alert at your stores.")
     if messaging_alert_acknowledge(alert=alert, actor=request.user):
         flash.success(request, f"Alert acknowledged: {alert.get_kind_display()} on {alert.day:%b %-d}.")
+    # Back to the page it was acknowledged on: a path of this site only, anything else goes to the page.
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False):
+    if not (
+        target.startswith("/")
+        and "\x00" not in target
+        and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
+    ):
         target = reverse("messaging:deliverability")
-    return redirect(target)
+    return HttpResponseRedirect(target)
 
 
 @staff_view(VIEW_MESSAGES)

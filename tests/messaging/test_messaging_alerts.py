@@ -164,3 +164,16 @@ def test_only_managers_of_the_store_acknowledge(client, store):
     assert client.post("/messaging/alerts/99999999999999999999999/acknowledge/").status_code == 404
     alert.refresh_from_db()
     assert alert.acknowledged_at is None
+
+
+@pytest.mark.parametrize("target", ["1e11", "9999-12-31", "//evil.example/", "https://evil.example/x", ""])
+def test_a_strange_return_address_goes_to_the_page(client, store, target):
+    manager = UserFactory(organization=store.organization, roles=["manager"], stores=[store])
+    texts(store, 20, filtered=1)
+    deliverability_alerts_raise(now=NOW)
+    alert = MessagingAlert.objects.get()
+    client.force_login(manager)
+    response = client.post(f"/messaging/alerts/{alert.pk}/acknowledge/", {"next": target})
+    assert (response.status_code, response["Location"]) == (302, "/messaging/deliverability/")
+    response = client.post(f"/messaging/alerts/{alert.pk}/acknowledge/", {"next": "/dashboard/"})
+    assert response["Location"] == "/dashboard/"
