@@ -2,8 +2,10 @@
 Francisco and Detroit), a store of another organization, messages on both sides of a local midnight."""
 
 import datetime as dt
+from contextlib import contextmanager
 
 import pytest
+from django.db import connection
 
 from dispensary.models import MarketingConsent
 from messaging.models import InboundMessage, MessageStatusEvent, OutboundMessage, Suppression
@@ -138,3 +140,16 @@ def history(db, clock):
         "manager_a": manager_a,
         "budtender": budtender,
     }
+
+
+@contextmanager
+def queries_counted():
+    """Every query run inside, whatever DEBUG and the request signals do to Django's query log."""
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield seen

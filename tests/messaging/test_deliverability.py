@@ -8,10 +8,12 @@ import datetime as dt
 import io
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
-from tests.messaging.deliverability_fixtures import history, message  # noqa: F401 - fixtures
+from tests.messaging.deliverability_fixtures import (  # noqa: F401 - fixtures
+    history,
+    message,
+    queries_counted,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/messaging/deliverability/"
@@ -204,13 +206,13 @@ def test_nothing_in_the_period_says_so(client, history):
 def test_the_number_of_queries_does_not_grow_with_the_messages(client, history):
     client.force_login(history["manager"])
     client.get(URL)  # the session and the member's stores are read once the same way each time
-    with CaptureQueriesContext(connection) as few:
+    with queries_counted() as few:
         client.get(URL)
     for day in range(1, 9):
         at = dt.datetime(2026, 3, day, 18, 0, tzinfo=dt.UTC)
         message(history["store_a"], "sms", "failed", at, error_code=f"3000{day}")
         message(history["store_b"], "email", "refused", at, reasons=[f"rule_{day}: words"])
-    with CaptureQueriesContext(connection) as many:
+    with queries_counted() as many:
         response = client.get(URL)
     assert dict(response.context["summary"])["Sent"] == "20"
     assert len(many) == len(few) == 12  # session, member, stores, permissions; five figures; alerts
