@@ -13,6 +13,8 @@ from delivery.views_dispatch import can_dispatch
 from dispensary.models import AuditRecord, Customer, EventDelivery
 from dispensary.views.access import can_see_dashboard, no_access, staff_view, user_roles
 from dispensary.views.stores import store_today
+from messaging.alerts import messaging_alerts_open
+from messaging.views_deliverability import can_see_deliverability
 
 RECENT_AUDIT = 10
 
@@ -51,6 +53,10 @@ def dashboard(request):
         context["failed_trips"] = trips_state_failed(store=store)
         # Live tracking's alerts on the trips on the road, until a manager acknowledges them.
         context["tracking_alerts"] = tracking_alerts_unacknowledged(store=store)
+    if user.has_perm("messaging.view_messagingalert"):
+        # Deliverability alerts (carrier filtering, bounces, complaints) of the member's stores, until acknowledged.
+        context["messaging_alerts"] = messaging_alerts_open(stores=list(request.accessible_stores), limit=5)
+    context["messaging_link"] = can_see_deliverability(user)
     context["delivery_links"] = {
         "dispatch": can_dispatch(user),
         "analytics": can_see_delivery_analytics(user),

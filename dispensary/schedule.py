@@ -38,4 +38,8 @@ BEAT_SCHEDULE = {
         "task": "messaging.tasks.medical_card_notices_task",
         "schedule": 3600,
     },
+    "messaging-deliverability-alerts": {
+        "task": "messaging.tasks.deliverability_alerts_raise_task",
+        "schedule": 600,
+    },
 }

@@ -30,7 +30,7 @@ class MessagingConfig(AppConfig):
             NavLink(
                 "Templates",
                 "messaging:template_index",
-                65,
+                68,
                 can_edit_templates,
                 group="messaging",
                 owns=("/messaging/templates/",),
@@ -42,4 +42,21 @@ class MessagingConfig(AppConfig):
         from messaging import inbound  # noqa: F401 - the double opt-in's request for a YES
         from messaging.views_inbox import can_see_inbox
 
-        nav_link_register(NavLink("Inbox", "messaging:inbox", 80, can_see_inbox, group="messaging"))
+        nav_link_register(NavLink("Inbox", "messaging:inbox", 65, can_see_inbox, group="messaging"))
+        from messaging.views_deliverability import can_see_deliverability
+
+        nav_link_register(
+            NavLink(
+                "Deliverability", "messaging:deliverability", 67, can_see_deliverability, group="messaging"
+            )
+        )
+        nav_link_register(
+            NavLink(
+                "Messages",
+                "messaging:messages",
+                66,
+                can_see_deliverability,
+                group="messaging",
+                owns=("/messaging/messages/",),
+            )
+        )

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from messaging.alerts import deliverability_alerts_raise
 from messaging.queue import queue_drain
 from messaging.transactional_handlers import medical_card_notices_queue
 
@@ -14,3 +15,8 @@ def queue_drain_task() -> int:
 @shared_task(name="messaging.tasks.medical_card_notices_task", ignore_result=True)
 def medical_card_notices_task() -> int:
     return medical_card_notices_queue()
+
+
+@shared_task(name="messaging.tasks.deliverability_alerts_raise_task", ignore_result=True)
+def deliverability_alerts_raise_task() -> int:
+    return deliverability_alerts_raise()

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from messaging import views_inbox, views_providers, views_templates
+from messaging import views_deliverability, views_inbox, views_providers, views_templates
 
 app_name = "messaging"
 
@@ -18,4 +18,5 @@ urlpatterns: list = [
     path("inbox/", views_inbox.inbox, name="inbox"),
     path("inbox/<int:pk>/reply/", views_inbox.inbox_reply, name="inbox_reply"),
     path("inbox/<int:pk>/handled/", views_inbox.inbox_handled, name="inbox_handled"),
+    *views_deliverability.urlpatterns,
 ]

@@ -34,6 +34,9 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Audit center",
         "State sync",
         "Looping alerts",
+        "Inbox",
+        "Messages",
+        "Deliverability",
         "Templates",
         "Promotions",
         "Event outbox",
@@ -53,6 +56,7 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         "Drawers",
         "Customers",
         "Inventory",
+        "Inbox",
     ]
     assert len(links) <= FLAT_LIMIT
     assert all(entry["links"] is None for entry in nav_menu(links))
@@ -86,6 +90,9 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         ("/delivery/", "Delivery"),
         ("/delivery/analytics/", "Delivery analytics"),
         ("/messaging/templates/3/", "Templates"),
+        ("/messaging/deliverability/", "Deliverability"),
+        ("/messaging/messages/", "Messages"),
+        ("/messaging/messages/12/", "Messages"),
     ],
 )
 def test_the_link_owning_the_page_is_the_one_active(staff, path, expected):
@@ -106,7 +113,7 @@ def test_many_links_are_grouped_and_the_menu_of_the_page_is_active(staff):
         "Inventory",
         "Delivery",
         "Compliance",
-        "Templates",
+        "Messaging",
         "Settings",
     ]
     compliance = next(entry for entry in entries if entry["label"] == "Compliance")
