@@ -235,4 +235,6 @@ def test_a_stop_reply_through_the_fake_stops_the_next_text(
     assert answer == 200
     following = queue_text(store, customer, django_capture_on_commit_callbacks, body="Your order is here.")
     assert following.status == "refused"
-    assert len(fake.messages) == 1
+    # The fake carried the first text and the one confirmation of the STOP, nothing after.
+    assert len(fake.messages) == 2
+    assert fake.messages[1].body.startswith("You're unsubscribed from")

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from dispensary.models import MarketingConsent
-from messaging.gate import message_verdict
+from messaging.gate import SUPPRESSION_WORDS, message_verdict
 from messaging.models import MessageStatusEvent, MessagingAlert, OutboundMessage, Suppression
 from messaging.providers import ANSWER_LOST
 from messaging.webhooks import sms_signature
@@ -173,7 +173,9 @@ def test_an_unknown_number_or_a_landline_is_suppressed_once(store, customer, cod
     assert timeline(second) == [("undelivered", code, "callback")]
     later = sent_text(store, customer, sid="", status="queued")
     verdict = message_verdict(later)
-    assert not verdict.allowed and verdict.reasons[0] == f"suppressed: {reason}"
+    assert not verdict.allowed and verdict.reasons[0] == (
+        f"suppressed: the address is suppressed ({SUPPRESSION_WORDS[reason]})."
+    )
 
 
 def test_a_stop_kept_by_the_carrier_suppresses_the_number_and_revokes_consent(store, customer):
