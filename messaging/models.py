@@ -409,3 +409,16 @@ class MessagingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.day}"
+
+
+class SenderPace(models.Model):
+    """The pacing state of one sender (a token bucket kept as its next free sending slot), shared by every
+    worker: a worker reserves its slots by moving `next_slot_at` forward under a row lock, so several workers
+    together never send faster than the sender's rate. Key: "sender:<id>", or "default:<channel>" for the
+    number or address from the settings."""
+
+    key = models.CharField(max_length=40, unique=True)
+    next_slot_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: next slot {self.next_slot_at:%H:%M:%S.%f}"
