@@ -328,7 +328,9 @@ def _due(now: dt.datetime):
 
 
 def _claim(message_id: int, *, now: dt.datetime, sender_id: int | None) -> bool:
-    """Take the message for this worker; False when another took it first (or it is not due any more)."""
+    """Take the message for this worker; False when another took it first (or it is not due any more). One
+    conditional UPDATE, atomic on every database (on PostgreSQL a select_for_update(skip_locked=True) would do
+    as well; this needs no transaction of its own)."""
     return bool(
         _due(now)
         .filter(pk=message_id)
@@ -339,6 +341,16 @@ def _claim(message_id: int, *, now: dt.datetime, sender_id: int | None) -> bool:
             sender_id=sender_id,
         )
     )
+
+
+def _claimed(message: OutboundMessage, *, now: dt.datetime, sender_id: int | None) -> bool:
+    """`_claim` for a message already read: its fields follow the row."""
+    if not _claim(message.pk, now=now, sender_id=sender_id):
+        return False
+    message.status, message.status_changed_at = Status.SENDING, now
+    message.attempts += 1
+    message.sender_id = sender_id
+    return True
 
 
 def _backoff_seconds(attempts: int) -> float:
@@ -550,17 +562,17 @@ def queue_drain(*, now: dt.datetime | None = None, limit: int | None = None) -> 
         where = Q()
         for one in wheres:
             where |= one
-        candidates = list(
-            due.filter(where).order_by("created_at", "id").values_list("pk", flat=True)[: limit - settled]
-        )
-        reservation = pace_reserve(route=route, wanted=len(candidates), now=now)
+        wanted = due.filter(where).order_by("created_at", "id")[: limit - settled].count()
+        reservation = pace_reserve(route=route, wanted=wanted, now=now)
+        # The slots first, then the messages (a few more than the slots: another worker may take some).
+        candidates = list(due.filter(where).order_by("created_at", "id")[: reservation.count * 2 + 10])
         used = 0
-        for message_id in candidates:
+        for message in candidates:
             if used >= reservation.count:
                 break
-            if not _claim(message_id, now=now, sender_id=route.sender_id):
+            if not _claimed(message, now=now, sender_id=route.sender_id):
                 continue  # another worker has it
-            outcome = _deliver(OutboundMessage.objects.get(pk=message_id), route, now=now)
+            outcome = _deliver(message, route, now=now)
             settled += 1
             used += outcome.provider_called
             if outcome.provider_unavailable:
