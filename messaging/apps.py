@@ -9,7 +9,12 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from dispensary.navigation import NavLink, nav_link_register
         from messaging import (
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
         )
+        from messaging.views_queue import can_see_queue, can_see_senders
+
+        nav_link_register(NavLink("Send queue", "messaging:queue", 80, can_see_queue, group="messaging"))
+        nav_link_register(NavLink("Senders", "messaging:senders", 81, can_see_senders, group="messaging"))
