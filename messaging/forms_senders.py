@@ -42,7 +42,6 @@ class SenderForm(forms.ModelForm):
             organization=organization, pk__in=[store.pk for store in stores]
         ).order_by("name")
         self.fields["store"].empty_label = "Every store"
-        self.fields["rate_per_second"].min_value = Decimal("0.01")
 
     def clean_rate_per_second(self):
         rate = self.cleaned_data["rate_per_second"]
