@@ -134,6 +134,9 @@ class OutboundMessage(models.Model):
     send_after = models.DateTimeField(null=True, blank=True, help_text="Not before (quiet hours, backoff).")
     send_before = models.DateTimeField(null=True, blank=True, help_text="Not worth sending after this.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    claim = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="The batch of the worker that is sending it."
+    )
     gate_reasons = models.JSONField(default=list, blank=True, help_text="Why the gate held or refused it.")
     provider = models.CharField(max_length=40, blank=True)
     provider_message_id = models.CharField(max_length=120, blank=True)

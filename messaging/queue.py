@@ -343,14 +343,32 @@ def _claim(message_id: int, *, now: dt.datetime, sender_id: int | None) -> bool:
     )
 
 
-def _claimed(message: OutboundMessage, *, now: dt.datetime, sender_id: int | None) -> bool:
-    """`_claim` for a message already read: its fields follow the row."""
-    if not _claim(message.pk, now=now, sender_id=sender_id):
-        return False
-    message.status, message.status_changed_at = Status.SENDING, now
-    message.attempts += 1
-    message.sender_id = sender_id
-    return True
+def _claim_batch(message_ids: list[int], *, now: dt.datetime, sender_id: int | None) -> list[OutboundMessage]:
+    """Take these messages for this worker in one UPDATE, marked with a token of this batch, and read back
+    those the worker got (another worker may have taken some first): two queries for a whole batch."""
+    if not message_ids:
+        return []
+    token = uuid.uuid4()
+    _due(now).filter(pk__in=message_ids).update(
+        status=Status.SENDING,
+        status_changed_at=now,
+        attempts=F("attempts") + 1,
+        sender_id=sender_id,
+        claim=token,
+    )
+    return list(
+        OutboundMessage.objects.filter(pk__in=message_ids, claim=token, status=Status.SENDING).order_by(
+            "created_at", "id"
+        )
+    )
+
+
+def _unclaim(messages: list[OutboundMessage]) -> None:
+    """Put back claimed messages this worker will not send now (the provider asked it to wait)."""
+    if messages:
+        OutboundMessage.objects.filter(
+            pk__in=[message.pk for message in messages], claim=messages[0].claim, status=Status.SENDING
+        ).update(status=Status.QUEUED, attempts=F("attempts") - 1, claim=None)
 
 
 def _backoff_seconds(attempts: int) -> float:
@@ -374,8 +392,16 @@ class Outcome:
     provider_unavailable: bool = False
 
 
-def _deliver(message: OutboundMessage, route: Route, *, now: dt.datetime) -> Outcome:
-    """Judge and send one claimed message, and record what came of it."""
+def _deliver(
+    message: OutboundMessage,
+    route: Route,
+    *,
+    now: dt.datetime,
+    callback: str | None = None,
+    timeline: list[MessageStatusEvent] | None = None,
+) -> Outcome:
+    """Judge and send one claimed message, and record what came of it. A drain passes the status callback's
+    address once for all and collects the "sent" steps of the timeline in `timeline`, to write them at once."""
     if message.send_before and message.send_before < now:
         message.error = "Not sent: its news was out of date by the time it could be sent."
         status_record(message, Status.EXPIRED, source="queue", at=now, detail="Too late to be useful.")
@@ -399,7 +425,7 @@ def _deliver(message: OutboundMessage, route: Route, *, now: dt.datetime) -> Out
                 body=message.body,
                 from_number=route.address,
                 idempotency_key=str(message.key),
-                status_callback=status_callback_url() or None,
+                status_callback=(callback if callback is not None else status_callback_url()) or None,
             )
         else:
             result = email_send(
@@ -437,7 +463,15 @@ def _deliver(message: OutboundMessage, route: Route, *, now: dt.datetime) -> Out
     message.provider = result.provider
     message.provider_message_id = result.message_id
     message.sent_at = timezone.now()
-    status_record(message, Status.SENT, source="provider", at=message.sent_at)
+    if timeline is None:
+        status_record(message, Status.SENT, source="provider", at=message.sent_at)
+    else:
+        message.status, message.status_changed_at = Status.SENT, message.sent_at
+        timeline.append(
+            MessageStatusEvent(
+                message=message, status=Status.SENT, source="provider", occurred_at=message.sent_at
+            )
+        )
     message.save(update_fields=["status", "status_changed_at", "provider", "provider_message_id", "sent_at"])
     return Outcome(message.status, provider_called=True)
 
@@ -549,6 +583,7 @@ def queue_drain(*, now: dt.datetime | None = None, limit: int | None = None) -> 
         else:
             routes.setdefault(route.pace_key, (route, []))[1].append(where)
     settled = 0
+    callback = status_callback_url()
     for where, reason in refusals:
         for message_id in (
             due.filter(where)
@@ -564,19 +599,28 @@ def queue_drain(*, now: dt.datetime | None = None, limit: int | None = None) -> 
             where |= one
         wanted = due.filter(where).order_by("created_at", "id")[: limit - settled].count()
         reservation = pace_reserve(route=route, wanted=wanted, now=now)
-        # The slots first, then the messages (a few more than the slots: another worker may take some).
-        candidates = list(due.filter(where).order_by("created_at", "id")[: reservation.count * 2 + 10])
+        # The slots first, then the messages: as many as the slots (another worker may take some first).
+        claimed = _claim_batch(
+            list(
+                due.filter(where)
+                .order_by("created_at", "id")
+                .values_list("pk", flat=True)[: reservation.count]
+            ),
+            now=now,
+            sender_id=route.sender_id,
+        )
         used = 0
-        for message in candidates:
-            if used >= reservation.count:
-                break
-            if not _claimed(message, now=now, sender_id=route.sender_id):
-                continue  # another worker has it
-            outcome = _deliver(message, route, now=now)
-            settled += 1
-            used += outcome.provider_called
-            if outcome.provider_unavailable:
-                used = reservation.count  # the provider asks us to wait: this second's slots stay spent
-                break
+        timeline: list[MessageStatusEvent] = []
+        try:
+            for index, message in enumerate(claimed):
+                outcome = _deliver(message, route, now=now, callback=callback, timeline=timeline)
+                settled += 1
+                used += outcome.provider_called
+                if outcome.provider_unavailable:
+                    used = reservation.count  # the provider asks us to wait: this second's slots stay spent
+                    _unclaim(claimed[index + 1 :])
+                    break
+        finally:
+            MessageStatusEvent.objects.bulk_create(timeline)
         pace_release(route=route, reservation=reservation, used=used)
     return settled

@@ -3,6 +3,7 @@ the message, at the sender's rate whatever the number of workers, retried on out
 and never sent twice, not even when a worker dies after claiming a message."""
 
 import datetime as dt
+import os
 import random
 import uuid
 from collections import Counter
@@ -384,11 +385,13 @@ def test_two_workers_never_send_the_same_message(store, backend, frozen):
 # --- 50,000 messages ----------------------------------------------------------------------------------------
 
 
-def test_fifty_thousand_messages_at_the_rate_once_each_through_worker_restarts(store, backend, settings):
+def test_fifty_thousand_messages_at_the_rate_once_each_through_worker_restarts(
+    store, backend, settings, monkeypatch
+):
     """50,000 messages, a sender allowed 100 per second, three workers draining every (fake) second, one of
     them now and then killed after claiming a message; a fourth worker runs in the middle of another's batch.
     Every message is sent exactly once, and never more than 100 in one second."""
-    total, rate = 50_000, 100
+    total, rate = int(os.environ.get("QUEUE_TEST_TOTAL", "50000")), 100
     settings.MESSAGING_QUEUE = {**settings.MESSAGING_QUEUE, "LEASE_SECONDS": 30}
     paced = sender(store, rate=rate)
     now = timezone.now()
@@ -422,6 +425,8 @@ def test_fifty_thousand_messages_at_the_rate_once_each_through_worker_restarts(s
                 nested["running"] = False
 
     backend.before_send = faults
+    # The gate's own cost is the bench's business (tests/bench/messaging.py): here every message may go.
+    monkeypatch.setattr(queue, "message_verdict", lambda message, at: Verdict(True))
     with time_machine.travel(START, tick=False) as clock:
         for _second in range(total // rate + 200):
             for limit in (40, 35, 500):
@@ -434,7 +439,7 @@ def test_fifty_thousand_messages_at_the_rate_once_each_through_worker_restarts(s
             clock.shift(1)
     assert len(backend.sent) == total and set(backend.sent.values()) == {1}
     assert max(backend.per_second.values()) == rate
-    assert len(killed) >= 40
+    assert len(killed) >= total // 1250
     assert OutboundMessage.objects.filter(status="sent", sender=paced).count() == total
     # The killed workers' messages went with their own key once the lease was over.
     resent = OutboundMessage.objects.filter(key__in=killed)
