@@ -16,5 +16,5 @@ class MessagingConfig(AppConfig):
         )
         from messaging.views_queue import can_see_queue, can_see_senders
 
-        nav_link_register(NavLink("Send queue", "messaging:queue", 80, can_see_queue, group="messaging"))
-        nav_link_register(NavLink("Senders", "messaging:senders", 81, can_see_senders, group="messaging"))
+        nav_link_register(NavLink("Send queue", "messaging:queue", 65, can_see_queue, group="messaging"))
+        nav_link_register(NavLink("Senders", "messaging:senders", 66, can_see_senders, group="messaging"))

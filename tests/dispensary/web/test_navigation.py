@@ -34,6 +34,8 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Audit center",
         "State sync",
         "Looping alerts",
+        "Send queue",
+        "Senders",
         "Promotions",
         "Event outbox",
         "Delivery zones",
@@ -84,6 +86,8 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         ("/delivery/fleet/stores/1/drivers/3/", "Drivers and shifts"),
         ("/delivery/", "Delivery"),
         ("/delivery/analytics/", "Delivery analytics"),
+        ("/messaging/queue/", "Send queue"),
+        ("/messaging/senders/4/", "Senders"),
     ],
 )
 def test_the_link_owning_the_page_is_the_one_active(staff, path, expected):
@@ -104,6 +108,7 @@ def test_many_links_are_grouped_and_the_menu_of_the_page_is_active(staff):
         "Inventory",
         "Delivery",
         "Compliance",
+        "Messaging",
         "Settings",
     ]
     compliance = next(entry for entry in entries if entry["label"] == "Compliance")
