@@ -12,6 +12,7 @@ from dispensary.views.access import staff_view
 from messaging.forms_senders import SenderForm
 from messaging.models import Sender
 from messaging.selectors_queue import queue_overview
+from messaging.services_senders import sender_save
 
 QUEUE_PERMISSION = "messaging.view_outboundmessage"
 REFRESH_SECONDS = 5
@@ -81,7 +82,7 @@ def sender_list(request):
     elif request.method == "POST":
         raise PermissionDenied
     if request.method == "POST" and form.is_valid():
-        sender = form.save()
+        sender = sender_save(sender=form.save(commit=False), actor=request.user)
         flash.success(request, f"Sender {sender.address} added.")
         return redirect("messaging:senders")
     return _senders_render(request, form=form, editing=None, status=400 if request.method == "POST" else 200)
@@ -100,7 +101,7 @@ def sender_edit(request, sender_id: int):
         instance=sender,
     )
     if request.method == "POST" and form.is_valid():
-        form.save()
+        sender_save(sender=form.save(commit=False), actor=request.user)
         flash.success(request, f"Sender {sender.address} saved.")
         return redirect("messaging:senders")
     return _senders_render(

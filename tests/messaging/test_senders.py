@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from dispensary.models import AuditRecord
 from messaging.models import Sender
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
 
@@ -56,6 +57,13 @@ def test_a_manager_adds_a_sender_for_every_store(client, manager, store):
     ) == (store.organization_id, None, "+14155550101", "10dlc", "marketing", "BXXXX1", "CXXXX1", "4.50", True)
     page = client.get(URL).content.decode()
     assert "+14155550101" in page and "Marketing and notifications" in page
+    record = AuditRecord.objects.get(action="sender.added")
+    assert (record.actor_id, record.object_id, record.before, record.after["use_case"]) == (
+        manager.pk,
+        str(added.pk),
+        None,
+        "marketing",
+    )
 
 
 def test_a_store_sender_and_an_email_sender(client, manager, store):
@@ -130,6 +138,12 @@ def test_a_manager_edits_a_sender_to_notifications_only(client, manager, store):
         url, {**GOOD, "store": store.pk, "use_case": "notifications", "rate_per_second": "1", "active": ""}
     )
     assert response.status_code == 302
+    record = AuditRecord.objects.get(action="sender.changed")
+    assert (record.before["use_case"], record.after["use_case"], record.after["rate_per_second"]) == (
+        "marketing",
+        "notifications",
+        "1.00",
+    )
     mine.refresh_from_db()
     assert (mine.use_case, str(mine.rate_per_second), mine.active, mine.store_id) == (
         "notifications",
