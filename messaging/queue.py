@@ -30,6 +30,7 @@ DEFAULT_FROM_EMAIL) at SMS_DEFAULT_RATE_PER_SECOND / EMAIL_DEFAULT_RATE_PER_SECO
 that may carry the message refuses it ("sender_use_case: ...")."""
 
 import datetime as dt
+import functools
 import logging
 import random
 import threading
@@ -182,7 +183,11 @@ def queue_kick() -> None:
 
 
 def status_callback_url() -> str:
-    base = settings.PUBLIC_SITE_URL.rstrip("/")
+    return _status_callback_url(settings.PUBLIC_SITE_URL.rstrip("/"))
+
+
+@functools.lru_cache(maxsize=8)
+def _status_callback_url(base: str) -> str:
     try:
         return f"{base}{reverse('messaging:sms-status')}" if base else ""
     except NoReverseMatch:  # the callback endpoint is not mounted
@@ -472,7 +477,13 @@ def _deliver(
                 message=message, status=Status.SENT, source="provider", occurred_at=message.sent_at
             )
         )
-    message.save(update_fields=["status", "status_changed_at", "provider", "provider_message_id", "sent_at"])
+    OutboundMessage.objects.filter(pk=message.pk).update(
+        status=message.status,
+        status_changed_at=message.status_changed_at,
+        provider=message.provider,
+        provider_message_id=message.provider_message_id,
+        sent_at=message.sent_at,
+    )
     return Outcome(message.status, provider_called=True)
 
 
@@ -597,8 +608,7 @@ def queue_drain(*, now: dt.datetime | None = None, limit: int | None = None) -> 
         where = Q()
         for one in wheres:
             where |= one
-        wanted = due.filter(where).order_by("created_at", "id")[: limit - settled].count()
-        reservation = pace_reserve(route=route, wanted=wanted, now=now)
+        reservation = pace_reserve(route=route, wanted=limit - settled, now=now)  # unused slots go back
         # The slots first, then the messages: as many as the slots (another worker may take some first).
         claimed = _claim_batch(
             list(
