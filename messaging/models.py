@@ -159,6 +159,8 @@ class OutboundMessage(models.Model):
             models.Index(fields=["organization", "created_at"], name="messaging_out_org_time"),
             models.Index(fields=["customer", "created_at"], name="messaging_out_customer_time"),
             models.Index(fields=["status", "send_after"], name="messaging_out_due"),
+            # The queue's order: the oldest queued first, read without sorting the whole backlog.
+            models.Index(fields=["status", "created_at", "id"], name="messaging_out_queue_order"),
             models.Index(fields=["provider_message_id"], name="messaging_out_provider_id"),
         ]
 
