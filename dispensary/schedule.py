@@ -28,6 +28,13 @@ BEAT_SCHEDULE = {
         "task": "pos.tasks.loyalty_points_expire_task",
         "schedule": 3600,
     },
+    # The send queue, paced per sender (messaging/queue.py): a drain each interval sends up to each sender's
+    # rate x interval; a drain not started within a few seconds is dropped (the next one does its work).
+    "messaging-queue-drain": {
+        "task": "messaging.tasks.queue_drain_task",
+        "schedule": settings.MESSAGING_QUEUE["DRAIN_INTERVAL_SECONDS"],
+        "options": {"expires": 5},
+    },
     "pickup-orders-expire": {
         "task": "pos.tasks.pickup_orders_expire_task",
         "schedule": 300,

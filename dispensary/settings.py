@@ -394,6 +394,24 @@ SMART_SENDING_EMAIL_HOURS = float(os.environ.get("SMART_SENDING_EMAIL_HOURS", "1
 GATE_RULE_CHANNELS = tuple(
     channel.strip() for channel in os.environ.get("GATE_RULE_CHANNELS", "sms").split(",") if channel.strip()
 )
+# The send queue (messaging/queue.py). A sender's rate is its Sender.rate_per_second; an organization without a
+# sender of a channel sends from SMS_FROM_NUMBER / DEFAULT_FROM_EMAIL at these rates (messages per second; 0: no
+# limit, the default of the console and file backends, where nothing reaches a carrier).
+SMS_DEFAULT_RATE_PER_SECOND = float(
+    os.environ.get("SMS_DEFAULT_RATE_PER_SECOND", "1" if SMS_BACKEND == "twilio" else "0")
+)
+EMAIL_DEFAULT_RATE_PER_SECOND = float(os.environ.get("EMAIL_DEFAULT_RATE_PER_SECOND", "0"))
+MESSAGING_QUEUE = {
+    # A message claimed ("sending") for longer than this by a worker that died is sent again, with the same
+    # idempotency key (the provider drops the copy). Longer than any send can take (SMS_TIMEOUT_SECONDS).
+    "LEASE_SECONDS": int(os.environ.get("MESSAGING_LEASE_SECONDS", "300")),
+    "MAX_ATTEMPTS": int(os.environ.get("MESSAGING_MAX_ATTEMPTS", "8")),
+    # The periodic drain's interval (Celery beat, or runserver's thread) and the most one drain sends.
+    "DRAIN_INTERVAL_SECONDS": float(os.environ.get("MESSAGING_DRAIN_INTERVAL_SECONDS", "1")),
+    "BATCH": int(os.environ.get("MESSAGING_BATCH", "500")),
+    # Without a broker a commit drains right away in its own process (a web request): at most this many.
+    "IN_PROCESS_LIMIT": int(os.environ.get("MESSAGING_IN_PROCESS_LIMIT", "50")),
+}
 
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

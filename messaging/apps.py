@@ -60,3 +60,10 @@ class MessagingConfig(AppConfig):
                 owns=("/messaging/messages/",),
             )
         )
+        from messaging.services_senders import SENDER_WORDS
+        from messaging.views_queue import can_see_queue, can_see_senders
+
+        words_add(SENDER_WORDS)
+
+        nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
+        nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))

@@ -1,30 +1,29 @@
 """The customer's delivery messages (issue 13, part 7): confirmed, on the way, nearby, delayed, delivered and
-not delivered, each by text and by email as far as the customer gave us a phone and an email, sent as
-transactional messages through the outbox.
+not delivered, each by text and by email as far as the customer gave us a phone and an email, queued as
+transactional messages (messaging/queue.py) and sent after the commit through the gate.
 
-Each event's handler gathers the facts, words the messages and publishes one CustomerMessageRequested per
-customer and channel, keyed by a UUID derived from the causing event: one message is one outbox delivery
-(a failing email never resends the text beside it), and a redelivered event makes the same keys again, which
-send nothing (OutboundMessage is unique per key and channel). on_customer_message_requested sends it."""
+Each event's handler gathers the facts, words the messages and queues one message per customer and channel,
+keyed by a UUID derived from the causing event: a redelivered event makes the same keys again, which queue
+nothing (OutboundMessage is unique per key). News of the road carries `send_before`: the queue does not send
+it once it is out of date."""
 
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from delivery.events import OrderDelivered, OrderReturned, StopApproaching, StopDelayed, TripDeparted
 from delivery.models import DeliveryOrder, Trip, TripStop
 from delivery.tracking import latest_positions, stop_etas
 from delivery.tracking_links import tracking_url
-from dispensary.events import delivering_event_uuid, handles, publish
+from dispensary.events import delivering_event_uuid, handles
 from dispensary.models import Customer, MarketingConsent, Store
 from messaging import delivery_texts as texts
 from messaging.events import CustomerMessageRequested
-from messaging.models import OutboundMessage
-from messaging.providers import ProviderAnswerLost, ProviderRejected, email_domain, email_send, sms_backend
+from messaging.models import Category, OutboundMessage
+from messaging.queue import message_enqueue
 from pos.events import OrderConfirmed
 from pos.models import Sale
 from pos.receipts import money_text
@@ -95,25 +94,24 @@ def _request(
     reference: str,
     send_before: dt.datetime | None = None,
 ) -> int:
-    """Publish one message per channel the customer can be reached on; returns how many."""
+    """Queue one message per channel the customer can be reached on; returns how many."""
     source = delivering_event_uuid()
     count = 0
     for channel, to in _destinations(customer, stopped):
         is_sms = channel == OutboundMessage.Channel.SMS
-        publish(
-            CustomerMessageRequested(
-                key=_message_key(source, kind, customer.pk, reference, channel),
-                organization_id=store.organization_id,
-                store_id=store.pk,
-                customer_id=customer.pk,
-                channel=channel,
-                to=to,
-                subject="" if is_sms else wording.subject,
-                body=wording.sms if is_sms else wording.email,
-                purpose=PURPOSE,
-                reference=reference,
-                send_before=send_before.isoformat() if send_before else "",
-            )
+        message_enqueue(
+            key=_message_key(source, kind, customer.pk, reference, channel),
+            organization_id=store.organization_id,
+            store_id=store.pk,
+            customer_id=customer.pk,
+            channel=channel,
+            category=Category.TRANSACTIONAL,
+            to=to,
+            subject="" if is_sms else wording.subject[:200],
+            body=wording.sms if is_sms else wording.email,
+            purpose=PURPOSE,
+            reference=reference[:80],
+            send_before=send_before,
         )
         count += 1
     return count
@@ -318,67 +316,24 @@ def on_order_returned(event: OrderReturned) -> None:
     )
 
 
-# --- Sending one message ------------------------------------------------------------------------------------
+# --- Messages requested before the queue ----------------------------------------------------------------
 
 
 @handles(CustomerMessageRequested)
 def on_customer_message_requested(event: CustomerMessageRequested) -> None:
-    """Record the message under its key, then send it. The key's unique row makes a second delivery of the same
-    message a no-op. A refusal is recorded as failed. An unreachable provider (nothing went out) raises: the
-    row rolls back and the outbox tries again later. A lost answer (the request went out, the answer did not
-    come back) is recorded as failed and not tried again, since the provider may have sent it: a customer
-    never gets the same text twice. An email sent again keeps its Message-ID, so mailboxes keep one copy."""
-    is_sms = event.channel == OutboundMessage.Channel.SMS
-    backend = sms_backend() if is_sms else None
-    message = OutboundMessage(
+    """A message requested through the outbox (before the queue existed, or still waiting in an outbox):
+    queued under its key, so that a second delivery queues nothing."""
+    message_enqueue(
+        key=event.key,
         organization_id=event.organization_id,
         store_id=event.store_id,
         customer_id=event.customer_id,
         channel=event.channel,
-        purpose=event.purpose,
-        reference=event.reference[:80],
+        category=Category.TRANSACTIONAL,
         to=event.to,
         subject=event.subject[:200],
         body=event.body,
-        provider=backend.name if backend else "",
-        source_event=uuid.UUID(event.key),
+        purpose=event.purpose,
+        reference=event.reference[:80],
+        send_before=_parse(event.send_before),
     )
-    send_before = _parse(event.send_before)
-    late = send_before is not None and timezone.now() > send_before
-    if late:
-        message.status = OutboundMessage.Status.FAILED
-        message.error = "Not sent: its news was out of date by the time it could be sent."
-    try:
-        with transaction.atomic():
-            message.save()
-    except IntegrityError:
-        logger.info("Message %s by %s was already sent", event.key, event.channel)
-        return
-    if late:
-        return
-    try:
-        if backend is not None:
-            result = backend.send(to=message.to, body=message.body)
-        else:
-            result = email_send(
-                to=message.to,
-                subject=message.subject,
-                body=message.body,
-                message_id=f"<{event.key}@{email_domain()}>",
-            )
-    except (ProviderRejected, ProviderAnswerLost) as error:
-        message.status = OutboundMessage.Status.FAILED
-        lost = isinstance(error, ProviderAnswerLost)
-        message.error = (
-            f"The provider's answer was lost; it may have been sent, so it is not sent again. {error}"
-            if lost
-            else str(error)
-        )[:2000]
-        message.save(update_fields=["status", "error"])
-        logger.warning("Message %s to %s not sent: %s", event.key, event.channel, error)
-        return
-    message.status = OutboundMessage.Status.SENT
-    message.provider = result.provider
-    message.provider_message_id = result.message_id
-    message.sent_at = timezone.now()
-    message.save(update_fields=["status", "provider", "provider_message_id", "sent_at"])

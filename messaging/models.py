@@ -134,6 +134,9 @@ class OutboundMessage(models.Model):
     send_after = models.DateTimeField(null=True, blank=True, help_text="Not before (quiet hours, backoff).")
     send_before = models.DateTimeField(null=True, blank=True, help_text="Not worth sending after this.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    claim = models.UUIDField(
+        null=True, blank=True, editable=False, help_text="The batch of the worker that is sending it."
+    )
     gate_reasons = models.JSONField(default=list, blank=True, help_text="Why the gate held or refused it.")
     provider = models.CharField(max_length=40, blank=True)
     provider_message_id = models.CharField(max_length=120, blank=True)
@@ -164,6 +167,8 @@ class OutboundMessage(models.Model):
             models.Index(fields=["organization", "created_at"], name="messaging_out_org_time"),
             models.Index(fields=["customer", "created_at"], name="messaging_out_customer_time"),
             models.Index(fields=["status", "send_after"], name="messaging_out_due"),
+            # The queue's order: the oldest queued first, read without sorting the whole backlog.
+            models.Index(fields=["status", "created_at", "id"], name="messaging_out_queue_order"),
             models.Index(fields=["provider_message_id"], name="messaging_out_provider_id"),
         ]
 
@@ -422,3 +427,16 @@ class MessagingAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.day}"
+
+
+class SenderPace(models.Model):
+    """The pacing state of one sender (a token bucket kept as its next free sending slot), shared by every
+    worker: a worker reserves its slots by moving `next_slot_at` forward under a row lock, so several workers
+    together never send faster than the sender's rate. Key: "sender:<id>", or "default:<channel>" for the
+    number or address from the settings."""
+
+    key = models.CharField(max_length=40, unique=True)
+    next_slot_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: next slot {self.next_slot_at:%H:%M:%S.%f}"

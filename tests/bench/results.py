@@ -5,6 +5,7 @@ printed. Every bench module records what it prints here under the issue's keys:
     http_request_ms_p50, http_request_ms_p95                by registers
     queries_per_sale, queries_per_scan, limit_check_ms_median
     report_ms                                                by report
+    messaging          messages_enqueued_per_s, messages_gated_sent_per_s
     machine                                                  cores, memory, database version
 
 Nothing here is asserted on time: the file is for people comparing runs and machines."""

@@ -197,6 +197,9 @@ def main(only: list[Callable[[str], None]] | None = None) -> int:
         from tests.bench.routing import bench_routing
 
         bench_routing(database_label())
+        from tests.bench.messaging import bench_messaging
+
+        bench_messaging(database_label())
         from tests.bench import results
 
         results.write(database_label())
@@ -217,6 +220,10 @@ if __name__ == "__main__":
         from tests.bench.routing import bench_routing
 
         sys.exit(main(only=[bench_routing]))
+    if sys.argv[1:] == ["messaging"]:
+        from tests.bench.messaging import bench_messaging
+
+        sys.exit(main(only=[bench_messaging]))
     if sys.argv[1:] == ["checkout"]:  # BENCH_CHECKOUT_HTTP=0: the service layer alone
         from tests.bench.checkout import bench_checkout
 

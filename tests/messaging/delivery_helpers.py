@@ -1,5 +1,6 @@
 """Helpers of the customer's delivery message tests: a route of three stops (Ada, Bob, Cy; Zoe on another
-driver's trip) at a store named Green Leaf, the trip put on the road, and the outbox run by hand."""
+driver's trip) at a store named Green Leaf, the trip put on the road, and the outbox and the send queue run by
+hand."""
 
 from decimal import Decimal as D
 
@@ -10,10 +11,11 @@ from delivery.models import Trip
 from delivery.services_trips import trip_depart
 from dispensary import events
 from dispensary.models import EventDelivery, OutboxEvent
+from messaging.models import OutboundMessage
+from messaging.queue import queue_drain
 from tests.delivery.order_fixtures import local
 
 SITE = "https://shop.example"
-MESSAGE_EVENT = "messaging.customer_message_requested"
 
 
 @pytest.fixture
@@ -50,8 +52,8 @@ def road(route, green_leaf, manager):
 
 
 def run_handlers(*event_names: str) -> list[str]:
-    """Deliver the pending messaging deliveries of these events, then the messages they asked for; returns the
-    outcomes of the message deliveries."""
+    """Deliver the pending messaging deliveries of these events, then drain the send queue (as the commit's
+    kick or the periodic drain would); returns the statuses of the messages the drain took, in order."""
     for delivery in EventDelivery.objects.filter(
         event__name__in=event_names, handler__startswith="messaging.", status=EventDelivery.Status.PENDING
     ).order_by("pk"):
@@ -60,23 +62,24 @@ def run_handlers(*event_names: str) -> list[str]:
 
 
 def run_messages() -> list[str]:
-    return [
-        events.deliver(delivery.pk).status
-        for delivery in EventDelivery.objects.filter(
-            event__name=MESSAGE_EVENT, status=EventDelivery.Status.PENDING
-        ).order_by("pk")
-    ]
+    """Drain the send queue: the statuses of the messages that were waiting, in order."""
+    waiting = list(
+        OutboundMessage.objects.filter(status=OutboundMessage.Status.QUEUED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    queue_drain()
+    statuses = dict(OutboundMessage.objects.filter(pk__in=waiting).values_list("pk", "status"))
+    return [statuses[pk] for pk in waiting]
 
 
 def redeliver(*event_names: str) -> None:
-    """Every delivery of these events (and of the messages) delivered a second time, as a lost acknowledgement
-    or the sweeper would: set back to pending and run again."""
+    """Every delivery of these events delivered a second time, as a lost acknowledgement or the sweeper would:
+    set back to pending and run again, then the queue drained again."""
     EventDelivery.objects.filter(event__name__in=event_names, handler__startswith="messaging.").update(
         status=EventDelivery.Status.PENDING
     )
     run_handlers(*event_names)
-    EventDelivery.objects.filter(event__name=MESSAGE_EVENT).update(status=EventDelivery.Status.PENDING)
-    run_messages()
 
 
 def publish(event) -> OutboxEvent:

@@ -17,7 +17,7 @@ from delivery.tracking import latest_positions, stop_etas
 from delivery.tracking_links import tracking_token
 from dispensary import events
 from dispensary.models import EventDelivery, MarketingConsent, OutboxEvent
-from messaging import delivery_handlers
+from messaging import queue
 from messaging.models import OutboundMessage
 from messaging.providers import TwilioSmsBackend
 from messaging.sms import sms_segments, sms_units
@@ -66,7 +66,7 @@ def test_confirmed_once_each_in_the_store_time_with_the_tracking_link(road, outb
     ada, _ = road["people"][0]
     order = road["orders"][0]
     outcomes = run_handlers(CONFIRMED)
-    assert outcomes == ["succeeded"] * 4  # Ada, Bob, Cy, Zoe: a text each (no email on file)
+    assert outcomes == ["sent"] * 4  # Ada, Bob, Cy, Zoe: a text each (no email on file)
     [body] = texts_to(ada.phone)
     assert body == (
         f"Green Leaf: your delivery order #{order.order_id} is confirmed for today between 2:00 PM and 4:00 PM. "
@@ -301,7 +301,7 @@ def http_sms(monkeypatch, handler):
         timeout=1,
         transport=httpx.MockTransport(answer),
     )
-    monkeypatch.setattr(delivery_handlers, "sms_backend", lambda: backend)
+    monkeypatch.setattr(queue, "sms_backend", lambda: backend)
     return calls
 
 
@@ -314,7 +314,7 @@ def test_a_lost_answer_is_never_sent_twice(road, outboxes, monkeypatch):
 
     calls = http_sms(monkeypatch, lost)
     ada, _ = road["people"][0]
-    assert run_handlers(CONFIRMED) == ["succeeded"] * 4
+    assert run_handlers(CONFIRMED) == ["failed"] * 4
     assert len(calls) == 4
     message = OutboundMessage.objects.get(to=ada.phone)
     assert message.status == "failed" and "may have been sent" in message.error
@@ -323,8 +323,9 @@ def test_a_lost_answer_is_never_sent_twice(road, outboxes, monkeypatch):
 
 
 def test_an_outage_is_retried_and_sends_once_and_a_failing_email_never_resends_the_text(
-    road, outboxes, monkeypatch
+    road, outboxes, monkeypatch, clock
 ):
+    clock.move_to(local(10))
     ada, _ = road["people"][0]
     ada.email = "ada@example.com"
     ada.save(update_fields=["email"])
@@ -338,7 +339,7 @@ def test_an_outage_is_retried_and_sends_once_and_a_failing_email_never_resends_t
 
     calls = http_sms(monkeypatch, flaky)
     broken = {"on": True}
-    real_send = delivery_handlers.email_send
+    real_send = queue.email_send
 
     def email_send(**kwargs):
         if broken["on"]:
@@ -347,27 +348,23 @@ def test_an_outage_is_retried_and_sends_once_and_a_failing_email_never_resends_t
             raise ProviderUnavailable("Mail server error: timeout")
         return real_send(**kwargs)
 
-    monkeypatch.setattr(delivery_handlers, "email_send", email_send)
+    monkeypatch.setattr(queue, "email_send", email_send)
     run_handlers(CONFIRMED)
-    ada_deliveries = [
-        delivery
-        for delivery in EventDelivery.objects.filter(event__name="messaging.customer_message_requested")
-        if delivery.event.payload["customer_id"] == ada.pk
-    ]
-    by_channel = {delivery.event.payload["channel"]: delivery for delivery in ada_deliveries}
-    assert by_channel["email"].status == EventDelivery.Status.PENDING  # to retry
-    assert OutboundMessage.objects.filter(customer=ada, channel="email").count() == 0
+    ada_text = OutboundMessage.objects.get(customer=ada, channel="sms")
+    ada_email = OutboundMessage.objects.get(customer=ada, channel="email")
+    # The refused connection: Ada's text waits its backoff (the other texts after it wait this second out).
+    assert (ada_text.status, ada_text.attempts, ada_text.send_after > local(10)) == ("queued", 1, True)
+    assert ada_email.status == "queued" and "timeout" in ada_email.error
     broken["on"] = False
-    # The retries: every pending message delivered again (Ada's text that could not connect, her email).
+    # The retries, once their backoff is over: every waiting message sent once.
+    clock.move_to(local(11))
     run_messages()
     redeliver(CONFIRMED)
     assert len(mail.outbox) == 1
-    assert (
-        mail.outbox[0].extra_headers["Message-ID"]
-        == f"<{by_channel['email'].event.payload['key']}@localhost>"
-    )
+    assert mail.outbox[0].extra_headers["Message-ID"] == f"<{ada_email.key}@localhost>"
     to_ada = [request for request in calls if ada.phone in request.content.decode().replace("%2B", "+")]
     assert len(to_ada) == 2  # the refused connection, then the one text that went out
+    assert {request.headers["I-Twilio-Idempotency-Token"] for request in to_ada} == {str(ada_text.key)}
     assert OutboundMessage.objects.filter(customer=ada, channel="sms", status="sent").count() == 1
     assert OutboundMessage.objects.filter(status="sent").count() == 5  # four texts, one email
     assert len(calls) == 5
@@ -392,10 +389,10 @@ def test_news_of_the_road_too_late_to_matter_is_not_sent(road, outboxes, clock):
     )
     for delivery in EventDelivery.objects.filter(event__name="delivery.stop_approaching"):
         events.deliver(delivery.pk)
-    clock.move_to(local(15, 30))  # the message waited in the outbox (an outage) for over an hour
+    clock.move_to(local(15, 30))  # the message waited in the queue (an outage) for over an hour
     run_messages()
     message = OutboundMessage.objects.get()
-    assert message.status == "failed" and "out of date" in message.error
+    assert message.status == "expired" and "out of date" in message.error
     assert not outboxes.exists()
 
 

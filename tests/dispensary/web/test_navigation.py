@@ -38,6 +38,8 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Messages",
         "Deliverability",
         "Templates",
+        "Send queue",
+        "Senders",
         "Promotions",
         "Event outbox",
         "Delivery zones",
@@ -93,6 +95,8 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         ("/messaging/deliverability/", "Deliverability"),
         ("/messaging/messages/", "Messages"),
         ("/messaging/messages/12/", "Messages"),
+        ("/messaging/queue/", "Send queue"),
+        ("/messaging/senders/4/", "Senders"),
     ],
 )
 def test_the_link_owning_the_page_is_the_one_active(staff, path, expected):
