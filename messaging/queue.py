@@ -448,9 +448,9 @@ def _deliver(
                 from_email=route.address,
             )
     except ProviderAnswerLost as error:
-        message.error = (
-            f"The provider's answer was lost; it may have been sent, so it is not sent again. {error}"
-        )[:2000]
+        # The provider's own words first (sms_status recognises a lost answer by them); never sent again here:
+        # the status callback, or asking the provider again with the same key, settles it.
+        message.error = f"{error} (it may have been sent, so it is not sent again)"[:2000]
         status_record(message, Status.FAILED, source="provider", detail=str(error))
         message.save(update_fields=["status", "status_changed_at", "error", "provider"])
         return Outcome(message.status, provider_called=True)
