@@ -11,7 +11,6 @@ demo is loaded. Idempotent: a customer with a ledger already is left alone, repl
 their keys, and the history is written once (its messages are marked `demo:` in their reference)."""
 
 import datetime as dt
-import inspect
 import random
 import uuid
 
@@ -24,6 +23,7 @@ from dispensary.demo import ORG_SLUG
 from dispensary.models import Customer, MarketingConsent, Organization, Store, User
 from dispensary.services import marketing_consent_record
 from messaging.alerts import deliverability_alerts_raise
+from messaging.gate import SUPPRESSION_WORDS
 from messaging.models import (
     InboundMessage,
     MessageStatusEvent,
@@ -77,21 +77,15 @@ EMAILS = {
     "receipt": ("Your receipt from {store}", "Thanks for your visit. Receipt {number}, total ${total}."),
     "campaign": ("This weekend at {store}", "20% off edibles this weekend for loyalty members. 21+ only."),
 }
-NO_CONSENT = "no_consent: the customer has not agreed to marketing messages by {channel}."
-SUPPRESSED = "suppressed: stopped"
+# The gate's own words (messaging/gate.py), as a real refusal records them.
+NO_CONSENT = "no_consent: the customer has not agreed to marketing {channel}s, or has withdrawn."
+SUPPRESSED = f"suppressed: the address is suppressed ({SUPPRESSION_WORDS[Suppression.Reason.STOPPED]})."
 UNDELIVERED = ("30003", "30005", "30006")
 
 
 def _consent_record(**fields) -> MarketingConsent:
-    """A ledger row through the consent service, with every detail it accepts; the demo fills in the details an
-    older service does not take yet (purpose, 21+, register, evidence), in the same transaction."""
-    accepted = inspect.signature(marketing_consent_record).parameters
-    given = {name: value for name, value in fields.items() if name in accepted}
-    rest = {name: value for name, value in fields.items() if name not in accepted}
-    row = marketing_consent_record(**given)
-    if rest:
-        MarketingConsent.objects.filter(pk=row.pk).update(**rest)
-    return row
+    """A ledger row through the consent service, with every detail (purpose, 21+, register, evidence)."""
+    return marketing_consent_record(**fields)
 
 
 def _ledger_row(customer, *, channel, purpose, granted, at, store, evidence) -> MarketingConsent:
@@ -400,7 +394,7 @@ def _history(organization, stores, people, senders, now) -> tuple[int, list]:
                     status, reasons = "refused", (SUPPRESSED,)
                 elif purpose == "campaign" and rng.random() < 0.1:
                     customer = rng.choice(people[code]["others"] or everyone)
-                    status, reasons = "refused", (NO_CONSENT.format(channel="sms"),)
+                    status, reasons = "refused", (NO_CONSENT.format(channel="text"),)
                 elif bad_day:
                     status, error = "undelivered", "30007"
                 elif rng.random() < 0.04:
