@@ -428,12 +428,15 @@ def _deliver(
         if message.channel == Channel.SMS:
             backend = sms_backend()
             message.provider = backend.name
+            callback = callback if callback is not None else status_callback_url()
             result = backend.send(
                 to=message.to,
                 body=message.body,
                 from_number=route.address,
                 idempotency_key=str(message.key),
-                status_callback=(callback if callback is not None else status_callback_url()) or None,
+                # The message's key rides on its callback address: if the send's answer is lost, the provider's
+                # first callback still finds the message (sms_status adopts it) and settles it.
+                status_callback=f"{callback}?key={message.key}" if callback else None,
             )
         else:
             composed = email_headers_and_footer(message)

@@ -100,7 +100,7 @@ def test_send_then_signed_callbacks_move_the_message_to_delivered(
     assert sent.sid.startswith("SM") and len(sent.sid) == 34
     assert (sent.to, sent.from_number, sent.body) == (customer.phone, FROM, "Your order is on its way.")
     assert sent.idempotency_token == str(message.key)
-    assert sent.status_callback == f"{SITE}/messaging/sms/status/"
+    assert sent.status_callback == f"{SITE}/messaging/sms/status/?key={message.key}"
     answers = fake.callbacks_send(transport=django_transport())
     assert answers == [(sent.sid, "queued", 200), (sent.sid, "sent", 200), (sent.sid, "delivered", 200)]
     message.refresh_from_db()
@@ -200,6 +200,22 @@ def test_a_lost_answer_is_failed_may_have_been_sent_and_asking_again_sends_nothi
     assert message.status == "delivered"
     assert sms_send_recover(message_id=message.pk) == "delivered"  # nothing to recover any more
     assert fake.requests == 2
+
+
+def test_a_lost_answer_is_settled_by_the_providers_first_callback(
+    store, customer, fake, django_capture_on_commit_callbacks
+):
+    """The callback address carries the message's key: the provider's callbacks find the message whose send
+    answer was lost, give it the provider's id and move it on; nothing is sent again."""
+    fake.faults = ["lose"]
+    message = queue_text(store, customer, django_capture_on_commit_callbacks)
+    assert (message.status, message.provider_message_id) == ("failed", "")
+    [sent] = fake.messages
+    answers = fake.callbacks_send(transport=django_transport())
+    assert [status for _, status, _ in answers] == ["queued", "sent", "delivered"]
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("delivered", sent.sid)
+    assert queue_drain() == 0 and len(fake.messages) == 1 and fake.requests == 1
 
 
 def test_a_lost_answer_the_provider_never_had_is_sent_on_recovery(
