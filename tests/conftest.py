@@ -34,6 +34,16 @@ def moved_clock():
         yield moment
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Passwords are hashed with MD5 in tests: the platform's Argon2 takes about 0.2 s per hash on purpose, and
+    the suite creates thousands of users. Nothing here tests the hasher's strength (settings.py chooses it)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture
 def clock():
     """Sets "now" for this test: clock.move_to(aware datetime), clock.advance(timedelta)."""
