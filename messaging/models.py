@@ -440,3 +440,337 @@ class SenderPace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: next slot {self.next_slot_at:%H:%M:%S.%f}"
+
+
+# --- The retention engine (issue 15): segments, flows, campaigns, attribution ---------------------------------
+# Flows and campaigns decide what to send to whom; every message they make goes through
+# `messaging.retention.retention_message_enqueue` (category marketing, with a topic), so the consent ledger,
+# the gate and the queue judge it like any other.
+
+
+class Segment(models.Model):
+    """Customers matching a list of conditions over what the platform knows (`messaging.segments` reads the
+    rules; its docstring is the rule format). Members are kept current as events arrive (SegmentMember)."""
+
+    class Match(models.TextChoices):
+        ALL = "all", "All of the conditions"
+        ANY = "any", "Any of the conditions"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=300, blank=True)
+    match = models.CharField(max_length=3, choices=Match.choices, default=Match.ALL)
+    rules = models.JSONField(default=list, blank=True, help_text="Conditions: see messaging.segments.")
+    member_count = models.PositiveIntegerField(default=0)
+    counted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="messaging_segment_name_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMember(models.Model):
+    """A customer in a saved segment now; the row goes when they leave (entering is an event flows react to)."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "customer"], name="messaging_segment_member_once")
+        ]
+        indexes = [models.Index(fields=["customer"], name="messaging_segmember_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.segment_id}"
+
+
+class Flow(models.Model):
+    """An automated series, modelled on Klaviyo's flow definition: a trigger, filters re-checked before every
+    step, steps (FlowStep, a tree of delays, splits and actions), a goal that ends it, and a re-entry rule.
+    `trigger` is {"type": "event", "event": "pos.sale_completed", ...} | {"type": "segment", "segment": id} |
+    {"type": "date", "field": "birthday", ...} | {"type": "inactivity", "days": 30}; `filters` is a list of
+    conditions in the segment rule format."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        LIVE = "live", "Live"
+        PAUSED = "paused", "Paused"
+
+    class Goal(models.TextChoices):
+        NONE = "", "None"
+        PURCHASE = "purchase", "A purchase"
+
+    class Reentry(models.TextChoices):
+        NEVER = "never", "Never: once per customer"
+        AFTER_DAYS = "after_days", "Again after some days"
+        ALWAYS = "always", "Every time the trigger happens"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    template = models.CharField(
+        max_length=40, blank=True, help_text="The ready-made flow it started from (welcome, winback, ...)."
+    )
+    description = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.DRAFT)
+    trigger = models.JSONField(default=dict)
+    filters = models.JSONField(default=list, blank=True)
+    filter_match = models.CharField(max_length=3, choices=Segment.Match.choices, default=Segment.Match.ALL)
+    goal = models.CharField(max_length=10, choices=Goal.choices, default=Goal.PURCHASE, blank=True)
+    reentry = models.CharField(max_length=10, choices=Reentry.choices, default=Reentry.NEVER)
+    reentry_days = models.PositiveIntegerField(null=True, blank=True)
+    stores = models.ManyToManyField(Store, blank=True, related_name="+", help_text="Empty: every store.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    went_live_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class FlowStep(models.Model):
+    """One step of a flow. Steps form a tree: a step's children (by `parent` and `branch`) run after it, in
+    `position` order; a split's children carry the branch they are on ("yes"/"no", or "a"/"b" for an A/B split).
+    `config` by kind:
+    - delay: {"days": 3} | {"hours": 2} | {"next_day_at": "10:00"} (store-local);
+    - condition (a conditional split): {"test": "opened"|"clicked"|"purchased"} since entering the flow, or
+      {"test": "property", "condition": <a segment condition>};
+    - ab_split: {"share_a": 50, "winner": {"metric": "clicked"|"purchased"|"opened", "after_days": 3}};
+    - send_sms / send_email: {"body": ..., "subject": ..., "template_key": ...};
+    - coupon: {"promotion": id, "valid_days": 14, "min_spend": "40.00"};
+    - points: {"points": 50, "note": ...}; profile: {"field": ..., "value": ...};
+    - webhook: {"url": ...}; alert_staff: {"message": ...};
+    - exit: {"suppress_marketing": false}."""
+
+    class Kind(models.TextChoices):
+        DELAY = "delay", "Wait"
+        CONDITION = "condition", "Conditional split"
+        AB_SPLIT = "ab_split", "A/B split"
+        SEND_SMS = "send_sms", "Send a text"
+        SEND_EMAIL = "send_email", "Send an email"
+        COUPON = "coupon", "Issue a coupon"
+        POINTS = "points", "Add points"
+        PROFILE = "profile", "Update the profile"
+        WEBHOOK = "webhook", "Call a webhook"
+        ALERT_STAFF = "alert_staff", "Alert staff"
+        EXIT = "exit", "End the flow"
+
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="steps")
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="children"
+    )
+    branch = models.CharField(max_length=3, blank=True, help_text='Under a split: "yes", "no", "a" or "b".')
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=11, choices=Kind.choices)
+    name = models.CharField(max_length=120, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["flow_id", "parent_id", "branch", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name or self.get_kind_display()
+
+
+class FlowEnrollment(models.Model):
+    """A customer going through a flow once: where they are, when the next step is due, and how it ended.
+    `trigger_key` makes one trigger enrol once (the event's id, the segment entry, the date's year)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In the flow"
+        COMPLETED = "completed", "Finished every step"
+        CONVERTED = "converted", "Left on reaching the goal"
+        FILTERED = "filtered", "Left: no longer fits the filters"
+        STOPPED = "stopped", "Left: no longer reachable (STOP, unsubscribed)"
+        CANCELLED = "cancelled", "Cancelled by staff or the flow was turned off"
+
+    flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="enrollments")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    trigger_key = models.CharField(max_length=80)
+    context = models.JSONField(default=dict, blank=True, help_text="Facts of the trigger (sale id, cart id).")
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.ACTIVE)
+    next_step = models.ForeignKey(
+        FlowStep, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    claim = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    entered_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "customer", "trigger_key"], name="messaging_flow_enrol_once_per_trigger"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_run_at"], name="messaging_enrol_due"),
+            models.Index(fields=["customer", "status"], name="messaging_enrol_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in flow {self.flow_id} ({self.status})"
+
+
+class FlowStepRun(models.Model):
+    """A step done for one enrollment: unique, so no step runs twice for a customer, whatever the retries."""
+
+    enrollment = models.ForeignKey(FlowEnrollment, on_delete=models.CASCADE, related_name="step_runs")
+    step = models.ForeignKey(FlowStep, on_delete=models.PROTECT, related_name="runs")
+    ran_at = models.DateTimeField()
+    outcome = models.CharField(
+        max_length=40, blank=True, help_text='"sent", "yes", "no", "a", "b", "skipped"...'
+    )
+    detail = models.CharField(max_length=300, blank=True)
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["enrollment_id", "ran_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["enrollment", "step"], name="messaging_flow_step_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"step {self.step_id} for {self.enrollment_id}: {self.outcome}"
+
+
+class Campaign(models.Model):
+    """A one-off message to a segment, sent at a store-local time, optionally A/B tested on a share first."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        TESTING = "testing", "Testing on a share"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        CANCELLED = "cancelled", "Cancelled"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    topic = models.CharField(max_length=80, help_text="What it is about, for the same-subject caps.")
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    html_body = models.TextField(blank=True)
+    variant_b_subject = models.CharField(max_length=200, blank=True)
+    variant_b_body = models.TextField(blank=True, help_text="Empty: no A/B test.")
+    test_share = models.PositiveSmallIntegerField(default=0, help_text="Percent of the segment tested first.")
+    winner_metric = models.CharField(max_length=10, blank=True, help_text="clicked, purchased or opened.")
+    winner_after_hours = models.PositiveIntegerField(default=4)
+    winner = models.CharField(max_length=1, blank=True)
+    coupon_promotion = models.ForeignKey(
+        "pos.Promotion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    coupon_valid_days = models.PositiveIntegerField(default=14)
+    send_on = models.DateField(null=True, blank=True, help_text="Each store's local day.")
+    send_at = models.TimeField(null=True, blank=True, help_text="Each store's local time.")
+    status = models.CharField(max_length=9, choices=Status.choices, default=Status.DRAFT)
+    recipients_total = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignRecipient(models.Model):
+    """One customer of a campaign: unique, so a campaign reaches each customer once whatever the retries."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    variant = models.CharField(
+        max_length=1, blank=True, help_text='"a", "b", or empty (the rest, the winner).'
+    )
+    due_at = models.DateTimeField(help_text="The campaign's local time at this customer's store.")
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "customer"], name="messaging_campaign_recipient_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} of campaign {self.campaign_id}"
+
+
+class MessageOrigin(models.Model):
+    """Which flow step or campaign (and variant) a marketing message came from: what results are counted by."""
+
+    message = models.OneToOneField(OutboundMessage, on_delete=models.CASCADE, related_name="origin")
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    flow_step = models.ForeignKey(FlowStep, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    variant = models.CharField(max_length=1, blank=True)
+    coupon = models.ForeignKey(
+        "pos.Coupon", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["flow_step"], name="messaging_origin_step"),
+            models.Index(fields=["campaign", "variant"], name="messaging_origin_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"origin of message {self.message_id}"
+
+
+class MessageConversion(models.Model):
+    """A sale credited to a message: by the coupon code it carried, or by a purchase within the attribution
+    window after a click. One sale is credited to one message at most."""
+
+    class Kind(models.TextChoices):
+        CODE = "code", "Redeemed the message's coupon"
+        CLICK = "click", "Bought within the window after a click"
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="conversions")
+    sale = models.OneToOneField("pos.Sale", on_delete=models.CASCADE, related_name="message_conversion")
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    revenue = models.DecimalField(max_digits=12, decimal_places=2)
+    occurred_at = models.DateTimeField()
+    reversed_at = models.DateTimeField(null=True, blank=True, help_text="The sale was voided.")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["message"], name="messaging_conversion_message")]
+
+    def __str__(self) -> str:
+        return f"sale {self.sale_id} by message {self.message_id} ({self.kind})"

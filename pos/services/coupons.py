@@ -46,3 +46,43 @@ def coupon_codes_generate(
             organization=promotion.organization,
         )
     return created
+
+
+def coupon_issue_personal(
+    *,
+    promotion: Promotion,
+    customer_id: int,
+    message_key: str,
+    valid_until=None,
+    min_spend=None,
+    prefix: str = "",
+    length: int = 8,
+) -> Coupon:
+    """One single-use code of `promotion` for one customer, carried by one message (`message_key`, the message's
+    idempotency key): asked again for the same message, it returns the same code, so a retried flow step or
+    campaign never issues two. Only that customer may redeem it; its redemption is attributed to the message."""
+    message_key = str(message_key)
+    existing = Coupon.objects.filter(
+        organization_id=promotion.organization_id, message_id=message_key, customer_id=customer_id
+    ).first()
+    if existing is not None:
+        return existing
+    prefix = (prefix or "").strip().upper()
+    for _ in range(10):
+        code = prefix + "".join(secrets.choice(ALPHABET) for _ in range(length))
+        try:
+            with transaction.atomic():
+                return Coupon.objects.create(
+                    organization_id=promotion.organization_id,
+                    code=code,
+                    promotion=promotion,
+                    customer_id=customer_id,
+                    max_uses=1,
+                    max_uses_per_customer=1,
+                    min_spend=min_spend,
+                    valid_until=valid_until,
+                    message_id=message_key,
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("Could not draw an unused coupon code.")
