@@ -25,3 +25,30 @@ class CustomerMessageRequested(Event):
     purpose: str
     reference: str
     send_before: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerEnteredSegment(Event):
+    """A customer now matches a saved segment they did not match before (flows triggered by a segment enrol
+    them). Published once per entry: leaving and entering again is a new entry with a new `entered_at`."""
+
+    name = "messaging.customer_entered_segment"
+    version = 1
+    segment_id: int
+    customer_id: int
+    organization_id: int
+    entered_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class MessageEngaged(Event):
+    """A marketing message was opened (email) or its link clicked: flows' conditional splits and the
+    engagement conditions of segments read the timeline, this tells them to look again."""
+
+    name = "messaging.message_engaged"
+    version = 1
+    message_id: int
+    customer_id: int | None
+    organization_id: int
+    engagement: str  # "opened" or "clicked"
+    occurred_at: str  # ISO 8601, UTC
