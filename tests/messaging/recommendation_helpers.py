@@ -38,6 +38,8 @@ def sell(register, staff, products, *, customer=None, days_ago: int = 1, amount:
         completed_at=at,
         receipt_number=f"R-{number}",
         idempotency_key=f"sale-{number}",
+        subtotal=Decimal(amount) * len(products),
+        total=Decimal(amount) * len(products),
     )
     for product in products:
         SaleLine.objects.create(
