@@ -5,7 +5,8 @@ the link and the customer). Every view of the page is logged as the customer's o
 
 Limits: LOYALTY_PAGE_REQUESTS_PER_HOUR link requests per address and per number (then 429, or for a number, the
 same answer and no text), LOYALTY_PAGE_RATE_PER_MINUTE page requests per address. Never cached, never indexed,
-no Referer leaves it.
+no Referer leaves the site (same-origin: "no-referrer" would make browsers send "Origin: null", which the CSRF
+check refuses).
 
 Staff send the link from the register's customer panel: POST /messaging/loyalty/customers/<id>/link/."""
 
@@ -60,7 +61,7 @@ def _setting(name: str, default: int) -> int:
 
 def _private(response: HttpResponse) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"  # no Referer leaves the site; POSTs keep their Origin (CSRF)
     return response
 
 
