@@ -17,6 +17,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -292,8 +293,6 @@ def choices_save(request, token: str):
     if any(granted for _, granted in changes) and not form.cleaned_data["age_affirmed"]:
         return _show(request, link, token, message="Tick the box to confirm you are 21 or older.", status=400)
     try:
-        from django.db import transaction
-
         with transaction.atomic():
             for channel, granted in changes:
                 marketing_consent_record(
