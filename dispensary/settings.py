@@ -340,6 +340,11 @@ PUBLIC_SITE_URL = os.environ.get("PUBLIC_SITE_URL", "").strip() or (
 MESSAGING_SHOP_URL = os.environ.get("MESSAGING_SHOP_URL", "").strip()
 MESSAGING_LINK_HOSTS = env_list("MESSAGING_LINK_HOSTS", "")
 MESSAGING_LINK_RATE_PER_MINUTE = int(os.environ.get("MESSAGING_LINK_RATE_PER_MINUTE", "60"))
+# The customer's loyalty page (/my/, messaging/views_loyalty_page.py): link requests per hour per address and per
+# number, page requests per minute per address, and how long a page stays open after the texted code.
+LOYALTY_PAGE_REQUESTS_PER_HOUR = int(os.environ.get("LOYALTY_PAGE_REQUESTS_PER_HOUR", "10"))
+LOYALTY_PAGE_RATE_PER_MINUTE = int(os.environ.get("LOYALTY_PAGE_RATE_PER_MINUTE", "30"))
+LOYALTY_PAGE_SESSION_MINUTES = int(os.environ.get("LOYALTY_PAGE_SESSION_MINUTES", "30"))
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from dispensary.dashboard import dashboard
 from messaging.views_links import link_open
+from messaging.views_loyalty_page import public_urlpatterns as loyalty_page_urls
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,6 +18,8 @@ urlpatterns = [
     path("dashboard/", dashboard, name="dashboard"),
     # Short links in texts and emails: as short as they can be, at the root.
     path("l/<str:code>", link_open, name="link_open"),
+    # The customer's loyalty page: by a texted link and a PIN, no staff login.
+    path("my/", include(loyalty_page_urls)),
     path("", include("dispensary.views.urls")),
 ]
 

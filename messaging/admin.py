@@ -6,7 +6,13 @@ from django.contrib import admin
 
 from dispensary.admin import ReadOnlyAdmin
 from messaging.gate_places import state_normalise
-from messaging.models import FrequencyCapRule, OutboundMessage, QuietHoursRule
+from messaging.models import (
+    FrequencyCapRule,
+    LoyaltyPageLink,
+    OutboundMessage,
+    PromotionRule,
+    QuietHoursRule,
+)
 
 
 @admin.register(OutboundMessage)
@@ -115,3 +121,54 @@ class FrequencyCapRuleAdmin(admin.ModelAdmin):
     ]
     list_filter = ["jurisdiction", "applies_to", "same_subject", "effective_to"]
     search_fields = ["jurisdiction", "source"]
+
+
+class PromotionRuleForm(forms.ModelForm):
+    class Meta:
+        model = PromotionRule
+        fields = [
+            "jurisdiction",
+            "category",
+            "allowed",
+            "effective_from",
+            "effective_to",
+            "source",
+            "confirmed",
+        ]
+
+    def clean_jurisdiction(self) -> str:
+        return jurisdiction_clean(self.cleaned_data["jurisdiction"])
+
+    def clean(self):
+        cleaned = super().clean()
+        first, last = cleaned.get("effective_from"), cleaned.get("effective_to")
+        if first and last and last < first:
+            raise forms.ValidationError("The rule cannot end before it starts.")
+        return cleaned
+
+
+@admin.register(PromotionRule)
+class PromotionRuleAdmin(admin.ModelAdmin):
+    """Counsel's table of where messages may name products (messaging.recommendations reads it)."""
+
+    form = PromotionRuleForm
+    list_display = ["jurisdiction", "category", "allowed", "effective_from", "effective_to", "confirmed"]
+    list_filter = ["jurisdiction", "allowed", "confirmed"]
+    search_fields = ["jurisdiction", "source"]
+
+
+@admin.action(description="Revoke: the link opens no more")
+def loyalty_links_revoke(modeladmin, request, queryset):
+    from messaging.loyalty_page import loyalty_link_revoke
+
+    for link in queryset:
+        loyalty_link_revoke(link=link, reason=f"revoked by {request.user.get_username()}")
+
+
+@admin.register(LoyaltyPageLink)
+class LoyaltyPageLinkAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "customer", "via", "expires_at", "revoked_at", "organization"]
+    list_filter = ["via", "organization"]
+    raw_id_fields = ["customer"]
+    exclude = ["nonce"]
+    actions = [loyalty_links_revoke]

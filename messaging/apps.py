@@ -24,6 +24,7 @@ class MessagingConfig(AppConfig):
             {
                 "message_template.created": "Message template written",
                 "message_template.changed": "Message template changed",
+                "customer.loyalty_link_sent": "Loyalty page link texted",
             }
         )
         nav_link_register(

@@ -774,3 +774,76 @@ class MessageConversion(models.Model):
 
     def __str__(self) -> str:
         return f"sale {self.sale_id} by message {self.message_id} ({self.kind})"
+
+
+# --- The customer's loyalty page and what messages may promote ----------------------------------------------
+
+
+class LoyaltyPageLink(models.Model):
+    """A link to a customer's own loyalty page, texted to them: /my/<signed customer id and nonce>/. It opens
+    nothing by itself: the page asks for a one-time PIN texted at that moment. Valid until `expires_at`,
+    unless revoked (by staff, or locked after too many wrong PINs)."""
+
+    class Via(models.TextChoices):
+        CUSTOMER = "customer", "Asked for by the customer"
+        STAFF = "staff", "Sent by staff"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey(Store, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    nonce = models.CharField(max_length=32, unique=True)
+    via = models.CharField(max_length=8, choices=Via.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "created_at"], name="messaging_loyaltylink_customer")]
+
+    def __str__(self) -> str:
+        return f"loyalty page link {self.pk} of customer {self.customer_id}"
+
+
+class LoyaltyPagePin(models.Model):
+    """A 6-digit one-time PIN for one link, stored hashed, valid for minutes and for a few tries."""
+
+    link = models.ForeignKey(LoyaltyPageLink, on_delete=models.CASCADE, related_name="pins")
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"PIN {self.pk} of link {self.link_id}"
+
+
+class PromotionRule(models.Model):
+    """Whether messages may promote specific products of a category in a jurisdiction, as counsel reads the
+    law: dated rows, a change of the law is a new row. Empty category: every category. A category's own row
+    wins over the every-category row; no row at all: allowed."""
+
+    jurisdiction = models.CharField(max_length=6, help_text='A state such as "US-MS".')
+    category = models.CharField(max_length=20, blank=True, help_text="A product category; empty: every one.")
+    allowed = models.BooleanField()
+    effective_from = models.DateField()
+    effective_to = models.DateField(
+        null=True, blank=True, help_text="Last day in force; empty while in force."
+    )
+    source = models.CharField(max_length=300, help_text="The statute or rule, for the record.")
+    confirmed = models.BooleanField(default=False, help_text="Counsel confirmed this row against the source.")
+
+    class Meta:
+        ordering = ["jurisdiction", "category", "effective_from"]
+
+    def __str__(self) -> str:
+        what = self.category or "every category"
+        return f"{self.jurisdiction} {what}: {'allowed' if self.allowed else 'not promoted'}"
