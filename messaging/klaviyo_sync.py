@@ -352,12 +352,12 @@ def profile_send(
     return True
 
 
-def _consent_profile(customer: Customer, channel: str) -> dict:
-    return (
-        {"email": customer.email}
-        if channel == MarketingConsent.Channel.EMAIL
-        else {"phone_number": customer.phone}
-    )
+def _consent_profile(customer: Customer) -> dict:
+    """Both of the customer's identifiers, so that the job finds the profile the other channel made."""
+    identity = {"phone_number": customer.phone}
+    if customer.email:
+        identity["email"] = customer.email
+    return identity
 
 
 def consent_send(
@@ -376,7 +376,8 @@ def consent_send(
     state = consent_state(customer.pk, channel=channel, purpose=MARKETING)
     list_id = account.email_list_id if channel == MarketingConsent.Channel.EMAIL else account.sms_list_id
     reference = f"customer:{customer.pk}"
-    identity = _consent_profile(customer, channel)
+    identity = _consent_profile(customer)
+    needed = "email" if channel == MarketingConsent.Channel.EMAIL else "phone_number"
     common = {
         "account": account,
         "unique_id": unique_id,
@@ -385,7 +386,7 @@ def consent_send(
         "attempts": history.attempts,
         "last_error": history.last_error,
     }
-    if not next(iter(identity.values())):
+    if not identity.get(needed):
         record_write(kind=Kind.SUBSCRIBE, status=Status.SKIPPED, detail=f"No {channel} on file.", **common)
         return Status.SKIPPED
     if state.allowed:
