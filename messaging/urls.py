@@ -2,7 +2,14 @@
 
 from django.urls import include, path
 
-from messaging import urls_klaviyo, views_deliverability, views_inbox, views_providers, views_queue, views_templates
+from messaging import (
+    urls_klaviyo,
+    views_deliverability,
+    views_inbox,
+    views_providers,
+    views_queue,
+    views_templates,
+)
 
 app_name = "messaging"
 

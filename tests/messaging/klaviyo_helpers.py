@@ -13,7 +13,7 @@ KEY = "pk_test_0123456789abcdef"  # noqa: S105 - the fake's key in tests
 
 
 @pytest.fixture
-def fake(settings):
+def klaviyo_fake(settings):
     server = FakeKlaviyo(api_keys=(KEY,), retry_after=30).start()
     settings.KLAVIYO = {
         **settings.KLAVIYO,
@@ -26,7 +26,7 @@ def fake(settings):
 
 
 @pytest.fixture
-def klaviyo(fake, organization, manager):
+def klaviyo(klaviyo_fake, organization, manager):
     return klaviyo_account_save(
         organization=organization,
         actor=manager,

@@ -16,11 +16,15 @@ from messaging.models import KlaviyoBackfill, KlaviyoSyncRecord
 from pos.selectors.quote import QuoteLineInput
 from pos.services import TenderInput
 from tests.factories import CustomerFactory
-from tests.messaging.klaviyo_helpers import fake, klaviyo  # noqa: F401
 from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 NOON = dt.datetime(2026, 3, 10, 20, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def fake(klaviyo_fake):
+    return klaviyo_fake
 
 
 @pytest.fixture

@@ -9,10 +9,15 @@ from dispensary.models import AuditRecord
 from messaging.integration_keys import key_decrypt
 from messaging.models import KlaviyoAccount, KlaviyoBackfill
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
-from tests.messaging.klaviyo_helpers import KEY, fake, klaviyo  # noqa: F401
+from tests.messaging.klaviyo_helpers import KEY
 
 pytestmark = pytest.mark.django_db
 URL = "/messaging/integrations/klaviyo/"
+
+
+@pytest.fixture
+def fake(klaviyo_fake):
+    return klaviyo_fake
 
 
 def test_the_address_and_who_may_see_it(client, budtender, manager, organization):

@@ -21,11 +21,16 @@ from pos.selectors.quote import QuoteLineInput
 from pos.services import TenderInput, sale_refund
 from tests.factories import CustomerFactory
 from tests.inventory.factories import ProductFactory, receive
-from tests.messaging.klaviyo_helpers import KEY, deliver_klaviyo, fake, klaviyo, klaviyo_deliveries  # noqa: F401
+from tests.messaging.klaviyo_helpers import KEY, deliver_klaviyo, klaviyo_deliveries
 from tests.pos.sale_helpers import checkout
 
 pytestmark = pytest.mark.django_db
 NOON = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def fake(klaviyo_fake):
+    return klaviyo_fake
 
 
 @pytest.fixture
@@ -215,7 +220,7 @@ def two_line_sale(store, register, budtender, product, package, adult_id, custom
         register=register,
         staff=budtender,
         customer=customer,
-        customer_type="medical",
+        customer_type="adult_use",
         lines=[
             QuoteLineInput(product.pk, D("2"), package_id=package.pk),
             QuoteLineInput(gummies.pk, D("1"), package_id=gummies_package.pk),
