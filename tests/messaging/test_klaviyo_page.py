@@ -123,8 +123,49 @@ def test_the_backfill_button_runs_it_and_shows_the_progress(
     assert response.status_code == 400 and KlaviyoBackfill.objects.count() == 1
 
 
-def test_the_page_reads_a_fixed_number_of_queries(client, manager, klaviyo, django_assert_max_num_queries):
+def _failed_delivery(organization, n):
+    from django.utils import timezone
+
+    from dispensary.models import EventDelivery, OutboxEvent
+
+    event = OutboxEvent.objects.create(name="pos.points_earned", organization_id=organization.pk, payload={})
+    return EventDelivery.objects.create(
+        event=event,
+        handler="messaging.klaviyo_sync.on_points_earned",
+        attempts=n,
+        last_attempt_at=timezone.now(),
+        next_attempt_at=timezone.now(),
+        last_error="Traceback...\nKlaviyoUnavailable: Klaviyo did not answer as expected (503)",
+        status="dead" if n >= 2 else "pending",
+    )
+
+
+def test_the_page_reads_a_fixed_number_of_queries(
+    client, manager, klaviyo, organization, django_assert_num_queries
+):
+    from messaging.klaviyo_sync import record_write
+
     client.force_login(manager)
+
+    def add(n):
+        for i in range(n):
+            record_write(
+                account=klaviyo,
+                kind="event",
+                metric="Placed Order",
+                unique_id=f"sale-{n}-{i}",
+                reference=f"sale:{i}",
+                status="rejected" if i % 2 else "sent",
+                detail="Invalid",
+            )
+            _failed_delivery(organization, i + 1)
+        KlaviyoBackfill.objects.create(account=klaviyo, created_at=klaviyo.updated_at)
+
+    add(2)
     client.get(URL)
-    with django_assert_max_num_queries(14):
+    with django_assert_num_queries(11):
+        page = client.get(URL).content.decode()
+    assert "Klaviyo did not answer as expected (503)" in page and "Gave up" in page
+    add(6)
+    with django_assert_num_queries(11):
         assert client.get(URL).status_code == 200
