@@ -27,7 +27,7 @@ from messaging.consent import MARKETING, consent_state
 from messaging.integration_keys import key_decrypt
 from messaging.klaviyo_client import KlaviyoClient, KlaviyoRateLimited, KlaviyoRejected
 from messaging.models import KlaviyoAccount, KlaviyoSyncRecord
-from pos.events import CartAbandoned, PointsEarned, SaleCompleted, SaleRefunded
+from pos.events import CartAbandoned, PointsEarned, SaleCompleted, SaleRefunded, TierChanged
 from pos.models import LoyaltyAccount, Refund, Sale, SaleLine
 
 Kind = KlaviyoSyncRecord.Kind
@@ -425,8 +425,9 @@ def consent_send(
 # --- Handlers ----------------------------------------------------------------------------------------------
 
 
-@handles(CustomerCreated, CustomerUpdated)
-def on_customer_changed(event: CustomerCreated | CustomerUpdated) -> None:
+@handles(CustomerCreated, CustomerUpdated, TierChanged)
+def on_customer_changed(event: CustomerCreated | CustomerUpdated | TierChanged) -> None:
+    """The profile upserted again: the customer's details, or their loyalty tier, changed."""
     connection = klaviyo_connection(organization_id=event.organization_id)
     if connection is None:
         return

@@ -15,7 +15,7 @@ from dispensary.models import EventDelivery, MarketingConsent
 from dispensary.services import marketing_consent_record
 from messaging.klaviyo_client import REVISION
 from messaging.models import KlaviyoSyncRecord
-from pos.events import CartAbandoned, PointsEarned
+from pos.events import CartAbandoned, PointsEarned, TierChanged
 from pos.models import LoyaltyAccount, LoyaltyTier
 from pos.selectors.quote import QuoteLineInput
 from pos.services import TenderInput, sale_refund
@@ -88,7 +88,18 @@ def test_customer_created_and_updated_upsert_one_profile_keyed_by_our_id(klaviyo
             "Loyalty points": 120,
         },
     }
-    assert fake.requests == [("/api/profile-import", "201"), ("/api/profile-import", "200")]
+    silver = LoyaltyTier.objects.create(organization=store.organization, name="Silver", min_spend=D("100"))
+    LoyaltyAccount.objects.filter(customer=customer).update(tier=silver)
+    publish(
+        TierChanged(
+            organization_id=store.organization_id, customer_id=customer.pk, from_tier="Gold", to_tier="Silver"
+        )
+    )
+    assert deliver_klaviyo("pos.tier_changed") == ["succeeded"]
+    assert profile["attributes"]["properties"]["Loyalty tier"] == "Silver"
+    assert fake.requests == [("/api/profile-import", "201"), ("/api/profile-import", "200")] + [
+        ("/api/profile-import", "200")
+    ]
     assert records() == [("profile", "", f"customer-{customer.pk}", "sent", 1)]
 
 
