@@ -35,3 +35,19 @@ class SmsConsentConfirmationRequested(Event):
     organization_id: int
     consent_id: int
     store_id: int | None = None
+
+
+@dataclass(frozen=True)
+class MarketingConsentRecorded(Event):
+    """A row was added to the consent ledger (a grant, a revocation or a confirmation by reply). Consumers read
+    the current state from the ledger (messaging.consent): deliveries may arrive late or out of order."""
+
+    name = "customer.marketing_consent_recorded"
+    version = 1
+    customer_id: int
+    organization_id: int
+    consent_id: int
+    channel: str  # "sms" or "email"
+    purpose: str  # "marketing" or "transactional"
+    granted: bool
+    awaiting_confirmation: bool

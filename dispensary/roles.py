@@ -163,3 +163,6 @@ for _role in (Role.OWNER, Role.MANAGER):
     ]
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_inboundmessage", "messaging.change_inboundmessage"]
+# Integrations (issue 15): owners and managers connect their organization's Klaviyo account.
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += ["messaging.view_klaviyoaccount", "messaging.change_klaviyoaccount"]

@@ -17,7 +17,12 @@ from dispensary import events
 from dispensary.audit import audit_record, snapshot
 from dispensary.consent import CHANNELS, EMAIL, disclosure_get, disclosure_text
 from dispensary.errors import DuplicateCustomer, ValidationFailed
-from dispensary.event_types import CustomerCreated, CustomerUpdated, SmsConsentConfirmationRequested
+from dispensary.event_types import (
+    CustomerCreated,
+    CustomerUpdated,
+    MarketingConsentRecorded,
+    SmsConsentConfirmationRequested,
+)
 from dispensary.models import (
     ApiClient,
     Customer,
@@ -319,6 +324,7 @@ def marketing_consent_record(
         organization=locked.organization,
         store=store,
     )
+    events.publish(marketing_consent_recorded_event(consent), organization_id=locked.organization_id)
     if awaiting_confirmation:
         events.publish(
             SmsConsentConfirmationRequested(
@@ -330,6 +336,19 @@ def marketing_consent_record(
             organization_id=locked.organization_id,
         )
     return consent
+
+
+def marketing_consent_recorded_event(consent: MarketingConsent) -> MarketingConsentRecorded:
+    """The event every writer of the consent ledger publishes with each row it adds."""
+    return MarketingConsentRecorded(
+        customer_id=consent.customer_id,
+        organization_id=consent.customer.organization_id,
+        consent_id=consent.pk,
+        channel=consent.channel,
+        purpose=consent.purpose,
+        granted=consent.granted,
+        awaiting_confirmation=consent.awaiting_confirmation,
+    )
 
 
 # --- Staff and stores ---------------------------------------------------------------------------------

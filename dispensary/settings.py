@@ -418,6 +418,20 @@ MESSAGING_QUEUE = {
     "IN_PROCESS_LIMIT": int(os.environ.get("MESSAGING_IN_PROCESS_LIMIT", "50")),
 }
 
+# Klaviyo (messaging/klaviyo_*.py), per organization at /messaging/integrations/klaviyo/. KLAVIYO_API_URL empty:
+# Klaviyo's own API; the local fake: http://127.0.0.1:8026 (`manage.py klaviyo_fake`). The API keys are kept
+# encrypted with INTEGRATION_KEYS_SECRET (without it, a key derived from SECRET_KEY: set it in production so that
+# rotating SECRET_KEY does not lose the keys).
+KLAVIYO = {
+    "API_URL": os.environ.get("KLAVIYO_API_URL", ""),
+    "TIMEOUT_SECONDS": float(os.environ.get("KLAVIYO_TIMEOUT_SECONDS", "10")),
+    "BACKFILL_BATCH": int(os.environ.get("KLAVIYO_BACKFILL_BATCH", "100")),
+    # The backfill started from the page: a Celery task with a broker; otherwise a thread of this process
+    # ("background"), or at once in the request ("inline", the tests).
+    "IN_PROCESS": os.environ.get("KLAVIYO_IN_PROCESS", "background"),
+}
+INTEGRATION_KEYS_SECRET = os.environ.get("INTEGRATION_KEYS_SECRET", "")
+
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

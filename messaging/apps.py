@@ -68,3 +68,18 @@ class MessagingConfig(AppConfig):
 
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
         nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))
+        from messaging import klaviyo_sync  # noqa: F401 - Klaviyo kept in step: profiles, consent, events
+        from messaging.klaviyo_services import WORDS as KLAVIYO_WORDS
+        from messaging.views_klaviyo import can_manage_klaviyo
+
+        words_add(KLAVIYO_WORDS)
+        nav_link_register(
+            NavLink(
+                "Klaviyo",
+                "messaging:klaviyo",
+                74,
+                can_manage_klaviyo,
+                group="messaging",
+                owns=("/messaging/integrations/klaviyo/",),
+            )
+        )

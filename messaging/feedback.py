@@ -6,9 +6,11 @@ import datetime as dt
 
 from django.utils import timezone
 
+from dispensary import events
 from dispensary.audit import audit_record
 from dispensary.consent import disclosure_get, disclosure_text
 from dispensary.models import Customer, MarketingConsent
+from dispensary.services import marketing_consent_recorded_event
 from messaging.models import Channel, MessageStatusEvent, OutboundMessage, Suppression
 
 Status = OutboundMessage.Status
@@ -157,6 +159,7 @@ def consent_revoke(
             )
         )
     for row in rows:
+        events.publish(marketing_consent_recorded_event(row), organization_id=customer.organization_id)
         audit_record(
             actor=None,
             action="customer.marketing_consent_recorded",

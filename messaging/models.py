@@ -818,6 +818,111 @@ class LoyaltyPagePin(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+# --- Integrations: Klaviyo (issue 15) ------------------------------------------------------------------------------
+
+
+class KlaviyoAccount(models.Model):
+    """An organization's connection to its Klaviyo account: the private API key (kept encrypted, shown back
+    only as its last characters), the lists that email and SMS subscriptions join, and whether sync is on."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="klaviyo_account"
+    )
+    enabled = models.BooleanField(default=False)
+    api_key_encrypted = models.TextField(blank=True)
+    api_key_hint = models.CharField(max_length=12, blank=True, help_text="The key's last characters.")
+    email_list_id = models.CharField(max_length=40, blank=True)
+    sms_list_id = models.CharField(max_length=40, blank=True)
+    last_test_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True, blank=True)
+    last_test_message = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Klaviyo of {self.organization_id}"
+
+
+class KlaviyoSyncRecord(models.Model):
+    """The outcome of one write to Klaviyo, one row per (account, kind, unique id): a profile (one row per
+    customer, updated by each upsert), a subscription change (per consent row and channel), an event (its
+    Klaviyo unique_id). Retries in flight are the outbox deliveries' (attempts, last error, next retry); the
+    row keeps how many attempts it took and the error before the last one."""
+
+    class Kind(models.TextChoices):
+        PROFILE = "profile", "Profile"
+        SUBSCRIBE = "subscribe", "Subscription"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscription"
+        EVENT = "event", "Event"
+        TEST = "test", "Test"
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not sent"
+        REJECTED = "rejected", "Refused by Klaviyo"
+
+    account = models.ForeignKey(KlaviyoAccount, on_delete=models.CASCADE, related_name="sync_records")
+    kind = models.CharField(max_length=11, choices=Kind.choices)
+    metric = models.CharField(max_length=60, blank=True, help_text="The event's metric name.")
+    reference = models.CharField(max_length=60, help_text="What was sent: customer:12, sale:5, refund:3.")
+    unique_id = models.CharField(max_length=120)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    last_error = models.TextField(blank=True)
+    source = models.CharField(max_length=8, default="live", help_text="live (the outbox), backfill or test.")
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "unique_id"], name="messaging_klaviyo_record_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "updated_at"], name="messaging_klaviyo_record_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.unique_id}: {self.status}"
+
+
+class KlaviyoBackfill(models.Model):
+    """Sending the history once: the customers' profiles (with their confirmed consent), then the sales as
+    Placed Order and Ordered Product events, in batches. The cursors say where it stopped, so a run resumes
+    there; the events' unique ids keep a batch sent twice from counting twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Running"
+        STOPPED = "stopped", "Stopped"
+        DONE = "done", "Done"
+
+    class Phase(models.TextChoices):
+        PROFILES = "profiles", "Profiles"
+        ORDERS = "orders", "Orders"
+        DONE = "done", "Done"
+
+    account = models.ForeignKey(KlaviyoAccount, on_delete=models.CASCADE, related_name="backfills")
+    since = models.DateField(null=True, blank=True, help_text="Sales from this day on; empty: all.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    phase = models.CharField(max_length=8, choices=Phase.choices, default=Phase.PROFILES)
+    customer_cursor = models.BigIntegerField(default=0, help_text="The last customer id sent.")
+    sale_cursor = models.BigIntegerField(default=0, help_text="The last sale id sent.")
+    customers_total = models.PositiveIntegerField(default=0)
+    customers_done = models.PositiveIntegerField(default=0)
+    sales_total = models.PositiveIntegerField(default=0)
+    sales_done = models.PositiveIntegerField(default=0)
+    events_sent = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="The last batch a run finished.")
+    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -847,3 +952,11 @@ class PromotionRule(models.Model):
     def __str__(self) -> str:
         what = self.category or "every category"
         return f"{self.jurisdiction} {what}: {'allowed' if self.allowed else 'not promoted'}"
+        return f"Klaviyo backfill {self.pk} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        total = self.customers_total + self.sales_total
+        if not total:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, int((self.customers_done + self.sales_done) * 100 / total))

@@ -20,3 +20,13 @@ def medical_card_notices_task() -> int:
 @shared_task(name="messaging.tasks.deliverability_alerts_raise_task", ignore_result=True)
 def deliverability_alerts_raise_task() -> int:
     return deliverability_alerts_raise()
+
+
+@shared_task(name="messaging.tasks.klaviyo_backfill_task", ignore_result=True)
+def klaviyo_backfill_task(backfill_id: int) -> None:
+    from messaging.klaviyo_backfill import BackfillStopped, klaviyo_backfill_run
+
+    try:
+        klaviyo_backfill_run(backfill_id=backfill_id)
+    except BackfillStopped:
+        pass  # the reason is on the backfill row, shown on the settings page

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from messaging import (
     urls_loyalty,
+    urls_klaviyo,
     views_deliverability,
     views_inbox,
     views_providers,
@@ -30,4 +31,5 @@ urlpatterns: list = [
     path("senders/", views_queue.sender_list, name="senders"),
     path("senders/<id:sender_id>/", views_queue.sender_edit, name="sender_edit"),
     *urls_loyalty.urlpatterns,
+    *urls_klaviyo.urlpatterns,
 ]
