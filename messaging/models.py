@@ -818,6 +818,37 @@ class LoyaltyPagePin(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"PIN {self.pk} of link {self.link_id}"
+
+
+class PromotionRule(models.Model):
+    """Whether messages may promote specific products of a category in a jurisdiction, as counsel reads the
+    law: dated rows, a change of the law is a new row. Empty category: every category. A category's own row
+    wins over the every-category row; no row at all: allowed."""
+
+    jurisdiction = models.CharField(max_length=6, help_text='A state such as "US-MS".')
+    category = models.CharField(max_length=20, blank=True, help_text="A product category; empty: every one.")
+    allowed = models.BooleanField()
+    effective_from = models.DateField()
+    effective_to = models.DateField(
+        null=True, blank=True, help_text="Last day in force; empty while in force."
+    )
+    source = models.CharField(max_length=300, help_text="The statute or rule, for the record.")
+    confirmed = models.BooleanField(default=False, help_text="Counsel confirmed this row against the source.")
+
+    class Meta:
+        ordering = ["jurisdiction", "category", "effective_from"]
+
+    def __str__(self) -> str:
+        what = self.category or "every category"
+        return f"{self.jurisdiction} {what}: {'allowed' if self.allowed else 'not promoted'}"
+
+
 # --- Integrations: Klaviyo (issue 15) ------------------------------------------------------------------------------
 
 
@@ -928,30 +959,6 @@ class KlaviyoBackfill(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"PIN {self.pk} of link {self.link_id}"
-
-
-class PromotionRule(models.Model):
-    """Whether messages may promote specific products of a category in a jurisdiction, as counsel reads the
-    law: dated rows, a change of the law is a new row. Empty category: every category. A category's own row
-    wins over the every-category row; no row at all: allowed."""
-
-    jurisdiction = models.CharField(max_length=6, help_text='A state such as "US-MS".')
-    category = models.CharField(max_length=20, blank=True, help_text="A product category; empty: every one.")
-    allowed = models.BooleanField()
-    effective_from = models.DateField()
-    effective_to = models.DateField(
-        null=True, blank=True, help_text="Last day in force; empty while in force."
-    )
-    source = models.CharField(max_length=300, help_text="The statute or rule, for the record.")
-    confirmed = models.BooleanField(default=False, help_text="Counsel confirmed this row against the source.")
-
-    class Meta:
-        ordering = ["jurisdiction", "category", "effective_from"]
-
-    def __str__(self) -> str:
-        what = self.category or "every category"
-        return f"{self.jurisdiction} {what}: {'allowed' if self.allowed else 'not promoted'}"
         return f"Klaviyo backfill {self.pk} ({self.status})"
 
     @property

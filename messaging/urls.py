@@ -3,8 +3,8 @@
 from django.urls import include, path
 
 from messaging import (
-    urls_loyalty,
     urls_klaviyo,
+    urls_loyalty,
     views_deliverability,
     views_inbox,
     views_providers,
