@@ -20,3 +20,17 @@ def medical_card_notices_task() -> int:
 @shared_task(name="messaging.tasks.deliverability_alerts_raise_task", ignore_result=True)
 def deliverability_alerts_raise_task() -> int:
     return deliverability_alerts_raise()
+
+
+@shared_task(name="messaging.tasks.flows_run_due_task", ignore_result=True)
+def flows_run_due_task() -> int:
+    from messaging.flows import flows_run_due
+
+    return flows_run_due()
+
+
+@shared_task(name="messaging.tasks.flows_dates_enrol_task", ignore_result=True)
+def flows_dates_enrol_task() -> int:
+    from messaging.flows import flows_dates_enrol
+
+    return flows_dates_enrol()

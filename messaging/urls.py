@@ -2,7 +2,14 @@
 
 from django.urls import include, path
 
-from messaging import views_deliverability, views_inbox, views_providers, views_queue, views_templates
+from messaging import (
+    urls_flows,
+    views_deliverability,
+    views_inbox,
+    views_providers,
+    views_queue,
+    views_templates,
+)
 
 app_name = "messaging"
 
@@ -19,6 +26,7 @@ urlpatterns: list = [
     path("inbox/<int:pk>/reply/", views_inbox.inbox_reply, name="inbox_reply"),
     path("inbox/<int:pk>/handled/", views_inbox.inbox_handled, name="inbox_handled"),
     *views_deliverability.urlpatterns,
+    *urls_flows.urlpatterns,
     path("queue/", views_queue.queue_page, name="queue"),
     path("senders/", views_queue.sender_list, name="senders"),
     path("senders/<id:sender_id>/", views_queue.sender_edit, name="sender_edit"),
