@@ -33,14 +33,17 @@ def reachable(organization, store, *, at, channels=("sms", "email"), **fields):
         email=fields.pop("email", f"customer{number}@example.com"),
         **fields,
     )
+    from dispensary.consent import disclosure_get
+
     for channel in channels:
+        disclosure = disclosure_get(channel)
         MarketingConsent.objects.create(
             customer=customer,
             channel=channel,
             purpose=MarketingConsent.Purpose.MARKETING,
             granted=True,
             age_affirmed=True,
-            disclosure_version="test-1",
+            disclosure_version=disclosure.version if disclosure else "test-1",
             disclosure_text="I agree to receive offers.",
             source="counter",
             store=store,
