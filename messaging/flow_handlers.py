@@ -2,13 +2,13 @@
 makes, its webhook. Each handler is idempotent: enrolment is unique per flow, customer and trigger key (derived
 from the event's facts), so a redelivered event enrols nobody twice; the webhook carries its idempotency key."""
 
-import datetime as dt
 import json
 import logging
 
 import httpx
 from django.conf import settings
 from django.db.models import Q
+from django.utils import timezone
 
 from delivery.events import OrderDelivered
 from dispensary.event_types import CustomerCreated
@@ -229,7 +229,7 @@ def on_flow_webhook_requested(event: FlowWebhookRequested) -> None:
         "X-Signature": f"sha256={webhook_signature(body)}",
         "User-Agent": "dispensary-flows/1",
     }
-    timeout = float(getattr(settings, "MESSAGING_FLOW_WEBHOOK_TIMEOUT_SECONDS", 10))
+    timeout = settings.MESSAGING_FLOW_WEBHOOK_TIMEOUT_SECONDS
     try:
         response = httpx.post(event.url, content=body, headers=headers, timeout=timeout)
     except httpx.HTTPError as error:
@@ -238,5 +238,5 @@ def on_flow_webhook_requested(event: FlowWebhookRequested) -> None:
         raise WebhookFailed(f"The webhook at {event.url} answered {response.status_code}.")
     if run is not None:
         run.outcome = "posted"
-        run.detail = f"Posted: {response.status_code} at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        run.detail = f"Posted: {response.status_code} at {timezone.now():%Y-%m-%d %H:%M} UTC"
         run.save(update_fields=["outcome", "detail"])
