@@ -38,6 +38,7 @@ Delays (`FlowStep.config` of a delay): {"days": 3} (calendar days in the store's
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import statistics
 import uuid
@@ -79,6 +80,7 @@ from messaging.segments import SegmentRuleError, condition_q, customer_matches
 
 Kind = FlowStep.Kind
 Status = FlowEnrollment.Status
+logger = logging.getLogger(__name__)
 
 # A claimed enrollment is its worker's for this long; a worker that dies leaves it to the next run after that.
 CLAIM_LEASE = dt.timedelta(minutes=5)
@@ -566,7 +568,7 @@ class Tree:
                 return None
             step = self.steps[step.parent_id]
 
-    def variant(self, step: FlowStep, runs: dict[int, str]) -> str:
+    def variant(self, step: FlowStep) -> str:
         """The A/B branch a step is on ("" when under no A/B split)."""
         while step.parent_id is not None:
             parent = self.steps[step.parent_id]
@@ -807,7 +809,7 @@ def _send(enrollment: FlowEnrollment, step: FlowStep, tree: Tree, now: dt.dateti
         purpose="flow",
         variables=_variables(enrollment, store, " ".join((body, subject, html))),
         flow_step=step,
-        variant=tree.variant(step, {}),
+        variant=tree.variant(step),
         coupon=_coupon_of(enrollment),
     )
     if message is None:
@@ -1086,11 +1088,18 @@ def flows_run_due(now: dt.datetime | None = None, *, limit: int = 500) -> int:
     for enrollment_id in (
         FlowEnrollment.objects.filter(claim=claim).order_by("next_run_at", "pk").values_list("pk", flat=True)
     ):
-        for _ in range(STEPS_PER_RUN):
-            due_again = _step_once(enrollment_id, claim, now, trees)
-            steps += 1
-            if not due_again:
-                break
+        try:
+            for _ in range(STEPS_PER_RUN):
+                due_again = _step_once(enrollment_id, claim, now, trees)
+                steps += 1
+                if not due_again:
+                    break
+        except Exception:  # noqa: BLE001 - one broken enrollment must not stall the others of the batch
+            # Its step rolled back; it keeps the claim, so it is tried again when the lease ends (a backoff).
+            logger.exception(
+                "Flow enrollment %s failed at its next step; retried after the lease", enrollment_id
+            )
+            continue
         FlowEnrollment.objects.filter(pk=enrollment_id, claim=claim).update(claim=None, claimed_until=None)
     return steps
 
