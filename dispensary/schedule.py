@@ -49,4 +49,16 @@ BEAT_SCHEDULE = {
         "task": "messaging.tasks.deliverability_alerts_raise_task",
         "schedule": 600,
     },
+    # Flows (messaging.flows): the runner walks the due enrollments each minute (claimed with a lease, so two
+    # workers never run the same one); the date triggers (birthdays, medical cards, inactivity, reorders) are
+    # looked at hourly, each store from its local morning, each enrolling once.
+    "messaging-flows-run-due": {
+        "task": "messaging.tasks.flows_run_due_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
+    "messaging-flows-dates": {
+        "task": "messaging.tasks.flows_dates_enrol_task",
+        "schedule": 3600,
+    },
 }

@@ -369,6 +369,10 @@ SMS_FROM_NUMBER = os.environ.get("SMS_FROM_NUMBER", "+15005550006" if _SMS_DEV e
 if _SMS_DEV and not SMS_API_URL:
     SMS_API_URL = "http://127.0.0.1:8025"
 SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "10"))
+# Flows' webhook steps (messaging.flow_handlers): the key that signs each post (X-Signature: sha256=HMAC of the
+# body; empty: derived from SECRET_KEY) and the time a receiver has to answer.
+MESSAGING_FLOW_WEBHOOK_SECRET = os.environ.get("MESSAGING_FLOW_WEBHOOK_SECRET", "")
+MESSAGING_FLOW_WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("MESSAGING_FLOW_WEBHOOK_TIMEOUT_SECONDS", "10"))
 if PRODUCTION and SMS_BACKEND == "twilio" and not (SMS_ACCOUNT_SID and SMS_AUTH_TOKEN and SMS_FROM_NUMBER):
     raise ImproperlyConfigured(
         "SMS_BACKEND=twilio needs SMS_ACCOUNT_SID, SMS_AUTH_TOKEN and SMS_FROM_NUMBER."

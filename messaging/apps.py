@@ -15,6 +15,7 @@ class MessagingConfig(AppConfig):
         from dispensary.wording import words_add
         from messaging import (
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
+            flow_handlers,  # noqa: F401 - the flows' triggers, goal and webhooks
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
         )
@@ -25,6 +26,9 @@ class MessagingConfig(AppConfig):
                 "message_template.created": "Message template written",
                 "message_template.changed": "Message template changed",
                 "customer.loyalty_link_sent": "Loyalty page link texted",
+                "flow.status_changed": "Flow switched on or off",
+                "flow_enrollment.cancelled": "Customer taken out of a flow",
+                "customer.updated_by_flow": "Customer profile updated by a flow",
             }
         )
         nav_link_register(

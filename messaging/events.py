@@ -52,3 +52,20 @@ class MessageEngaged(Event):
     organization_id: int
     engagement: str  # "opened" or "clicked"
     occurred_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class FlowWebhookRequested(Event):
+    """A flow's webhook step ran for one customer: post it once. `key` (derived from the enrollment and the step)
+    is sent as the Idempotency-Key header, so a post retried after a lost answer is recognised by the receiver."""
+
+    name = "messaging.flow_webhook_requested"
+    version = 1
+    key: str
+    organization_id: int
+    flow_id: int
+    step_id: int
+    enrollment_id: int
+    customer_id: int
+    url: str
+    occurred_at: str  # ISO 8601, UTC

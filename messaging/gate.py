@@ -71,6 +71,7 @@ SUPPRESSION_WORDS = {
     Suppression.Reason.BOUNCED: "emails to this address bounced",
     Suppression.Reason.COMPLAINED: "the recipient marked an email as spam",
     Suppression.Reason.UNSUBSCRIBED: "the recipient unsubscribed",
+    Suppression.Reason.SUNSET: "the customer stopped engaging (left a win-back flow)",
 }
 CHANNEL_WORDS = {"sms": "text", "email": "email"}
 

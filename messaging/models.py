@@ -213,6 +213,7 @@ class Suppression(models.Model):
         BOUNCED = "bounced", "Email bounced"
         COMPLAINED = "complained", "Marked as spam"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        SUNSET = "sunset", "Stopped engaging (left a win-back flow without buying)"
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     channel = models.CharField(max_length=5, choices=Channel.choices)
@@ -401,6 +402,7 @@ class MessagingAlert(models.Model):
         FILTERING = "filtering", "Carriers are filtering texts"
         BOUNCES = "bounces", "Emails are bouncing"
         COMPLAINTS = "complaints", "Emails marked as spam"
+        FLOW = "flow", "A flow asks staff to act"
 
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
     store = models.ForeignKey(Store, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -582,6 +584,12 @@ class FlowStep(models.Model):
     kind = models.CharField(max_length=11, choices=Kind.choices)
     name = models.CharField(max_length=120, blank=True)
     config = models.JSONField(default=dict, blank=True)
+    winner = models.CharField(
+        max_length=1,
+        blank=True,
+        help_text='An A/B split\'s chosen variant ("a" or "b") once its rule decided.',
+    )
+    winner_decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["flow_id", "parent_id", "branch", "position", "id"]

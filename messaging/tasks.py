@@ -30,3 +30,17 @@ def klaviyo_backfill_task(backfill_id: int) -> None:
         klaviyo_backfill_run(backfill_id=backfill_id)
     except BackfillStopped:
         pass  # the reason is on the backfill row, shown on the settings page
+
+
+@shared_task(name="messaging.tasks.flows_run_due_task", ignore_result=True)
+def flows_run_due_task() -> int:
+    from messaging.flows import flows_run_due
+
+    return flows_run_due()
+
+
+@shared_task(name="messaging.tasks.flows_dates_enrol_task", ignore_result=True)
+def flows_dates_enrol_task() -> int:
+    from messaging.flows import flows_dates_enrol
+
+    return flows_dates_enrol()

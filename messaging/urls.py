@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from messaging import (
+    urls_flows,
     urls_klaviyo,
     urls_loyalty,
     views_deliverability,
@@ -27,6 +28,7 @@ urlpatterns: list = [
     path("inbox/<int:pk>/reply/", views_inbox.inbox_reply, name="inbox_reply"),
     path("inbox/<int:pk>/handled/", views_inbox.inbox_handled, name="inbox_handled"),
     *views_deliverability.urlpatterns,
+    *urls_flows.urlpatterns,
     path("queue/", views_queue.queue_page, name="queue"),
     path("senders/", views_queue.sender_list, name="senders"),
     path("senders/<id:sender_id>/", views_queue.sender_edit, name="sender_edit"),

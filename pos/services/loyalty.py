@@ -283,3 +283,36 @@ def loyalty_points_expire(now: dt.datetime | None = None) -> int:
             account.save(update_fields=["balance", "updated_at"])
             expired += points
     return expired
+
+
+@transaction.atomic
+def loyalty_points_adjust(
+    *, customer, points: int, note: str, actor=None, now: dt.datetime | None = None
+) -> int:
+    """Add (or take, when negative) points outside a sale, written to the ledger as an adjustment with its note:
+    a flow's gift, a correction. Added points expire like earned ones; taken points come from the oldest. The
+    account is created on the first adjustment. Returns the new balance. The caller makes a retry safe (a flow
+    step runs once)."""
+    now = now or timezone.now()
+    if not points:
+        return LoyaltyAccount.objects.filter(customer=customer).values_list("balance", flat=True).first() or 0
+    account, _ = LoyaltyAccount.objects.get_or_create(customer=customer)
+    account = LoyaltyAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
+    program = LoyaltyProgram.objects.filter(organization_id=customer.organization_id).first()
+    expires = program.points_expire_after_days if program else None
+    if points < 0:
+        points = -min(-points, max(account.balance, 0))
+        _spend(account, -points)
+    PointsEntry.objects.create(
+        account=account,
+        kind=PointsEntry.Kind.ADJUSTED,
+        points=points,
+        remaining=max(points, 0),
+        expires_at=now + dt.timedelta(days=expires) if expires and points > 0 else None,
+        actor=actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None,
+        note=note[:300],
+        created_at=now,
+    )
+    account.balance += points
+    account.save(update_fields=["balance", "updated_at"])
+    return account.balance
