@@ -67,3 +67,17 @@ class MessagingConfig(AppConfig):
 
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
         nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))
+        from messaging.services_flow_editor import FLOW_WORDS
+        from messaging.views_flows import can_manage_flows
+
+        words_add(FLOW_WORDS)
+        nav_link_register(
+            NavLink(
+                "Flows",
+                "messaging:flows",
+                71,
+                can_manage_flows,
+                group="messaging",
+                owns=("/messaging/flows/",),
+            )
+        )
