@@ -18,8 +18,8 @@ from messaging.services_flow_editor import (
     flow_status_set,
     flow_tree,
     flow_view,
-    trigger_words,
     tree_flatten,
+    trigger_words,
 )
 from tests.factories import OrganizationFactory, StoreFactory, UserFactory
 from tests.messaging.flow_editor_helpers import converted, enrol, run, sent, step, winback
