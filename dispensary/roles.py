@@ -160,6 +160,10 @@ for _role in (Role.OWNER, Role.MANAGER):
         "messaging.change_messagetemplate",
         "messaging.view_messagingalert",
         "messaging.change_messagingalert",
+        # The flow editor (issue 15).
+        "messaging.view_flow",
+        "messaging.add_flow",
+        "messaging.change_flow",
     ]
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_inboundmessage", "messaging.change_inboundmessage"]

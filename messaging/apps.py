@@ -87,3 +87,17 @@ class MessagingConfig(AppConfig):
                 owns=("/messaging/integrations/klaviyo/",),
             )
         )
+        from messaging.services_flow_editor import FLOW_WORDS
+        from messaging.views_flows import can_manage_flows
+
+        words_add(FLOW_WORDS)
+        nav_link_register(
+            NavLink(
+                "Flows",
+                "messaging:flows",
+                71,
+                can_manage_flows,
+                group="messaging",
+                owns=("/messaging/flows/",),
+            )
+        )

@@ -34,4 +34,5 @@ urlpatterns: list = [
     path("senders/<id:sender_id>/", views_queue.sender_edit, name="sender_edit"),
     *urls_loyalty.urlpatterns,
     *urls_klaviyo.urlpatterns,
+    *urls_flows.urlpatterns,
 ]

@@ -1,43 +1,21 @@
-"""The flows' one public page: the post-purchase question "How was your visit?" (1 to 5), reached by a signed
-link in the message. A GET shows the question (mail scanners follow links and change nothing); a POST records
-the answer. No login, no customer data shown."""
+"""The flow editor's pages, under /messaging/flows/, and the flows' public rating page."""
 
-from django.http import Http404
-from django.shortcuts import render
 from django.urls import path
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 
-from messaging.flows import flow_rating_record, rating_enrollment_get
+from messaging import views_flows
+from messaging.views_flow_rating import RATING_URLS
 
-SCORES = (1, 2, 3, 4, 5)
-
-
-@never_cache
-@require_http_methods(["GET", "POST"])
-def flow_rating(request, token: str):
-    enrollment = rating_enrollment_get(token=token)
-    if enrollment is None:
-        raise Http404("Unknown rating link.")
-    context = {
-        "organization_name": enrollment.flow.organization.name,
-        "store_name": enrollment.store.name if enrollment.store else enrollment.flow.organization.name,
-        "scores": SCORES,
-        "chosen": (enrollment.context or {}).get("rating"),
-        "done": False,
-        "error": "",
-    }
-    if request.method == "POST":
-        raw = request.POST.get("score", "")
-        if raw.isdigit() and int(raw) in SCORES:
-            enrollment = flow_rating_record(enrollment=enrollment, score=int(raw))
-            context.update(done=True, chosen=int(raw))
-        else:
-            context["error"] = "Choose a number from 1 to 5."
-    response = render(request, "messaging/flow_rating.html", context, status=400 if context["error"] else 200)
-    response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
-    response["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-urlpatterns = [path("rate/<str:token>/", flow_rating, name="flow_rating")]
+urlpatterns = [
+    path("flows/", views_flows.flow_index, name="flows"),
+    path("flows/new/", views_flows.flow_create, name="flow_create"),
+    path("flows/ready-made/", views_flows.flow_create_ready_made, name="flow_create_ready_made"),
+    path("flows/<int:pk>/", views_flows.flow_detail, name="flow_detail"),
+    path("flows/<int:pk>/status/", views_flows.flow_status, name="flow_status"),
+    path("flows/<int:pk>/settings/", views_flows.flow_settings, name="flow_settings"),
+    path("flows/<int:pk>/steps/new/", views_flows.step_add, name="flow_step_add"),
+    path("flows/<int:pk>/steps/preview/", views_flows.step_preview, name="flow_step_preview"),
+    path("flows/<int:pk>/steps/<int:step_id>/", views_flows.step_edit, name="flow_step_edit"),
+    path("flows/<int:pk>/steps/<int:step_id>/delete/", views_flows.step_delete, name="flow_step_delete"),
+    path("flows/<int:pk>/steps/<int:step_id>/move/", views_flows.step_move, name="flow_step_move"),
+    *RATING_URLS,
+]
