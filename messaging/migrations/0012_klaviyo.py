@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dispensary', '0006_consent_ledger'),
-        ('messaging', '0007_retention'),
+        ("messaging", "0009_flows_engine"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dispensary', '0006_consent_ledger'),
-        ('messaging', '0007_retention'),
+        ("messaging", "0012_klaviyo"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
