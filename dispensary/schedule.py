@@ -49,4 +49,10 @@ BEAT_SCHEDULE = {
         "task": "messaging.tasks.deliverability_alerts_raise_task",
         "schedule": 600,
     },
+    # Alpine IQ and Springbig: a page of members (balances) and the audiences per enabled vendor, every 10 minutes
+    # (messaging.loyalty_sync.sync.loyalty_pull_all; the cursor is kept between runs).
+    "messaging-loyalty-pull": {
+        "task": "messaging.tasks.loyalty_pull_task",
+        "schedule": 600,
+    },
 }

@@ -18,6 +18,7 @@ class MessagingConfig(AppConfig):
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
         )
+        from messaging.loyalty_sync import handlers as loyalty_sync_handlers  # noqa: F401 - Alpine IQ, Springbig
         from messaging.views_templates import can_edit_templates
 
         words_add(

@@ -283,3 +283,37 @@ def loyalty_points_expire(now: dt.datetime | None = None) -> int:
             account.save(update_fields=["balance", "updated_at"])
             expired += points
     return expired
+
+
+def loyalty_points_adjust(
+    *, customer_id: int, points: int, note: str, actor=None, now: dt.datetime | None = None
+) -> PointsEntry | None:
+    """Add (or take, when negative) points by hand or from an outside system: one "adjusted" ledger entry and
+    the balance with it. Added points expire like earned ones; taken points are spent oldest first (the balance
+    may go below zero if they were spent). The account is created on first use. Zero does nothing."""
+    if not points:
+        return None
+    now = now or timezone.now()
+    with transaction.atomic():
+        account, _ = LoyaltyAccount.objects.get_or_create(customer_id=customer_id)
+        account = LoyaltyAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
+        expires_at = None
+        if points > 0:
+            program = LoyaltyProgram.objects.filter(organization__customers__pk=customer_id).first()
+            days = program.points_expire_after_days if program else None
+            expires_at = now + dt.timedelta(days=days) if days else None
+        else:
+            _spend(account, -points)
+        entry = PointsEntry.objects.create(
+            account=account,
+            kind=PointsEntry.Kind.ADJUSTED,
+            points=points,
+            remaining=max(points, 0),
+            expires_at=expires_at,
+            actor=actor,
+            note=note[:300],
+            created_at=now,
+        )
+        account.balance += points
+        account.save(update_fields=["balance", "updated_at"])
+    return entry
