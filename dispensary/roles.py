@@ -163,3 +163,6 @@ for _role in (Role.OWNER, Role.MANAGER):
     ]
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_inboundmessage", "messaging.change_inboundmessage"]
+# Alpine IQ and Springbig (issue 15): owners and managers keep the keys and run the sync.
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += ["messaging.view_loyaltysyncsettings", "messaging.change_loyaltysyncsettings"]

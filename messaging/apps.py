@@ -68,3 +68,17 @@ class MessagingConfig(AppConfig):
 
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
         nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))
+        from messaging.loyalty_sync.settings import SETTINGS_WORDS
+        from messaging.views_loyalty_sync import can_manage_loyalty_sync
+
+        words_add(SETTINGS_WORDS)
+        nav_link_register(
+            NavLink(
+                "Alpine IQ and Springbig",
+                "messaging:loyalty_sync",
+                74,
+                can_manage_loyalty_sync,
+                group="messaging",
+                owns=("/messaging/integrations/loyalty/",),
+            )
+        )

@@ -90,8 +90,13 @@ class FakeAlpine(FakeLoyaltyServer):
             start, limit = int(query.get("start", 0)), int(query.get("limit", 100))
             page = rows[start : start + limit]
             return self._ok(
-                {"results": [dict(r) for r in page], "start": start, "total": len(rows), "limit": limit,
-                 "size": len(page)}
+                {
+                    "results": [dict(r) for r in page],
+                    "start": start,
+                    "total": len(rows),
+                    "limit": limit,
+                    "size": len(page),
+                }
             )
         if method == "POST" and parts[:3] == ["api", "v1.1", "createUpdateSale"] and uid_ok(3):
             visit = body.get("visit") or {}
@@ -104,13 +109,20 @@ class FakeAlpine(FakeLoyaltyServer):
             if row is None or not isinstance(body.get("value"), int):
                 return 400, {"success": False, "errors": [{"message": "unknown contact or value"}]}
             row["points"] += body["value"]
-            self.adjustments.append({"contactID": row["contactID"], "value": body["value"], "note": body.get("note", "")})
+            self.adjustments.append(
+                {"contactID": row["contactID"], "value": body["value"], "note": body.get("note", "")}
+            )
             return self._ok({"points": row["points"]})
         if method == "GET" and parts[:3] == ["api", "v1.1", "audiences"] and uid_ok(3):
             return self._ok(
-                [{"id": key, "name": a["name"], "audienceSize": len(a["members"])} for key, a in self.audiences.items()]
+                [
+                    {"id": key, "name": a["name"], "audienceSize": len(a["members"])}
+                    for key, a in self.audiences.items()
+                ]
             )
         if method == "GET" and parts[:4] == ["api", "v2", "audience", "members"] and len(parts) == 5:
             audience = self.audiences.get(parts[4])
-            return self._ok(list(audience["members"])) if audience else (404, {"success": False, "errors": []})
+            return (
+                self._ok(list(audience["members"])) if audience else (404, {"success": False, "errors": []})
+            )
         return 404, {"success": False, "errors": [{"message": "Not found"}]}

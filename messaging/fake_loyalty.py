@@ -41,7 +41,9 @@ class FakeLoyaltyServer:
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-fake", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"{self.name}-fake", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -88,14 +88,21 @@ class FakeSpringbig(FakeLoyaltyServer):
         if method == "GET" and parts[:3] == ["pos", "v1", "members"] and len(parts) == 4:
             row = self.members.get(parts[3])
             return (200, {"member": dict(row)}) if row else (404, {"error": "Member not found"})
-        if method == "POST" and parts[:3] == ["pos", "v1", "members"] and len(parts) == 5 and parts[4] == "points":
+        if (
+            method == "POST"
+            and parts[:3] == ["pos", "v1", "members"]
+            and len(parts) == 5
+            and parts[4] == "points"
+        ):
             row = self.members.get(parts[3])
             data = body.get("points_adjustment") or {}
             if row is None or not data.get("pos_id") or not isinstance(data.get("points"), int):
                 return 422, {"error": "unknown member, pos_id or points"}
             if not any(entry["pos_id"] == data["pos_id"] for entry in self.adjustments):
                 row["points"] += data["points"]
-                self.adjustments.append({"member_id": row["id"], "pos_id": data["pos_id"], "points": data["points"]})
+                self.adjustments.append(
+                    {"member_id": row["id"], "pos_id": data["pos_id"], "points": data["points"]}
+                )
             return 200, {"member": dict(row)}
         if method == "POST" and path == "/pos/v1/visits":
             visit = body.get("visit") or {}
@@ -106,7 +113,11 @@ class FakeSpringbig(FakeLoyaltyServer):
         if method == "GET" and path == "/general/v1/external_group_segments":
             return 200, {
                 "group_segments": [
-                    {"id": key, "name": s["name"], "recipients": {"phone_numbers": list(s["phones"]), "email": []}}
+                    {
+                        "id": key,
+                        "name": s["name"],
+                        "recipients": {"phone_numbers": list(s["phones"]), "email": []},
+                    }
                     for key, s in self.segments.items()
                 ]
             }

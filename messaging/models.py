@@ -797,7 +797,9 @@ class LoyaltySyncSettings(models.Model):
     account_id = models.CharField(
         max_length=60, blank=True, help_text="Alpine IQ: the user id (uid). Springbig: the pos_type we send."
     )
-    location = models.CharField(max_length=100, blank=True, help_text="The store name sent with transactions.")
+    location = models.CharField(
+        max_length=100, blank=True, help_text="The store name sent with transactions."
+    )
     base_url = models.URLField(blank=True, help_text="Empty: the vendor's production address.")
     cursor = models.JSONField(default=dict, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
@@ -834,7 +836,9 @@ class LoyaltyMemberLink(models.Model):
         ordering = ["settings_id", "customer_id"]
         constraints = [
             models.UniqueConstraint(fields=["settings", "customer"], name="messaging_loyalty_link_customer"),
-            models.UniqueConstraint(fields=["settings", "vendor_member_id"], name="messaging_loyalty_link_member"),
+            models.UniqueConstraint(
+                fields=["settings", "vendor_member_id"], name="messaging_loyalty_link_member"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -854,7 +858,9 @@ class LoyaltyAudience(models.Model):
     class Meta:
         ordering = ["settings_id", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["settings", "audience_id"], name="messaging_loyalty_audience_once")
+            models.UniqueConstraint(
+                fields=["settings", "audience_id"], name="messaging_loyalty_audience_once"
+            )
         ]
 
     def __str__(self) -> str:

@@ -150,11 +150,14 @@ class AlpineProvider(LoyaltyProvider):
 
     def members_list(self, cursor: dict) -> MemberPage:
         start = int(cursor.get("start") or 0)
-        data = self._data(
-            "GET",
-            f"/api/v1.1/piis/{self.uid}",
-            params={"start": start, "limit": PAGE_SIZE, "sort": "inserted", "dir": "asc"},
-        ) or {}
+        data = (
+            self._data(
+                "GET",
+                f"/api/v1.1/piis/{self.uid}",
+                params={"start": start, "limit": PAGE_SIZE, "sort": "inserted", "dir": "asc"},
+            )
+            or {}
+        )
         rows = data.get("results") or []
         following = start + len(rows)
         done = not rows or following >= int(data.get("total") or 0)

@@ -165,6 +165,7 @@ class LoyaltyProvider:
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code >= 400:
-            raise VendorRefused(f"{self.vendor}: {path} refused the request ({response.status_code}): "
-                                f"{response.text[:200]}")
+            raise VendorRefused(
+                f"{self.vendor}: {path} refused the request ({response.status_code}): {response.text[:200]}"
+            )
         return response

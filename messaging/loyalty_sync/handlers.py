@@ -33,7 +33,9 @@ def on_sale_completed(event: SaleCompleted) -> None:
         return
     _each(
         event.organization_id,
-        lambda settings, provider: sync.sale_push(settings=settings, provider=provider, sale_id=event.sale_id),
+        lambda settings, provider: sync.sale_push(
+            settings=settings, provider=provider, sale_id=event.sale_id
+        ),
     )
 
 
@@ -41,7 +43,9 @@ def on_sale_completed(event: SaleCompleted) -> None:
 def on_sale_voided(event: SaleVoided) -> None:
     _each(
         event.organization_id,
-        lambda settings, provider: sync.void_push(settings=settings, provider=provider, sale_id=event.sale_id),
+        lambda settings, provider: sync.void_push(
+            settings=settings, provider=provider, sale_id=event.sale_id
+        ),
     )
 
 

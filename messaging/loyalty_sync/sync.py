@@ -131,7 +131,9 @@ def member_push(
             )
     except IntegrityError:
         # The member is linked to another customer here (two customers with one vendor member): say so.
-        other = LoyaltyMemberLink.objects.filter(settings=settings, vendor_member_id=answered.member_id).first()
+        other = LoyaltyMemberLink.objects.filter(
+            settings=settings, vendor_member_id=answered.member_id
+        ).first()
         if other is None or other.customer_id == customer.pk:
             raise
         raise VendorError(
@@ -275,7 +277,7 @@ def _customer_for(settings: LoyaltySyncSettings, member: VendorMember) -> tuple[
                     actor=None,
                     phone=member.phone,
                     first_name=member.first_name or "Member",
-                    last_name=member.last_name,
+                    last_name=member.last_name or "(no last name)",
                     email=member.email,
                     date_of_birth=member.birthday,
                 ),
@@ -288,7 +290,9 @@ def _customer_for(settings: LoyaltySyncSettings, member: VendorMember) -> tuple[
         return None, False
 
 
-def member_reconcile(*, settings: LoyaltySyncSettings, provider: LoyaltyProvider, member: VendorMember) -> None:
+def member_reconcile(
+    *, settings: LoyaltySyncSettings, provider: LoyaltyProvider, member: VendorMember
+) -> None:
     """One member pulled from the vendor, against its link (one transaction, the link and account locked)."""
     vendor_name = settings.get_vendor_display()
     link = (
@@ -298,7 +302,9 @@ def member_reconcile(*, settings: LoyaltySyncSettings, provider: LoyaltyProvider
     )
     if link is None:
         if not member.phone:
-            _log(settings, LoyaltySyncLog.Kind.ERROR, f"Member {member.member_id} has no valid mobile number.")
+            _log(
+                settings, LoyaltySyncLog.Kind.ERROR, f"Member {member.member_id} has no valid mobile number."
+            )
             return
         customer, created = _customer_for(settings, member)
         if customer is None:
@@ -361,7 +367,11 @@ def member_reconcile(*, settings: LoyaltySyncSettings, provider: LoyaltyProvider
 
 
 def _segment_for(settings: LoyaltySyncSettings, audience_id: str, name: str) -> Segment:
-    row = LoyaltyAudience.objects.select_related("segment").filter(settings=settings, audience_id=audience_id).first()
+    row = (
+        LoyaltyAudience.objects.select_related("segment")
+        .filter(settings=settings, audience_id=audience_id)
+        .first()
+    )
     title = f"{settings.get_vendor_display()}: {name}"[:120]
     if row is not None:
         if row.name != name:
@@ -392,19 +402,22 @@ def audiences_pull(*, settings: LoyaltySyncSettings, provider: LoyaltyProvider) 
         with transaction.atomic():
             segment = _segment_for(settings, audience.audience_id, audience.name)
             wanted = set(
-                LoyaltyMemberLink.objects.filter(settings=settings, vendor_member_id__in=member_ids).values_list(
-                    "customer_id", flat=True
-                )
+                LoyaltyMemberLink.objects.filter(
+                    settings=settings, vendor_member_id__in=member_ids
+                ).values_list("customer_id", flat=True)
             ) | set(
-                Customer.objects.filter(organization_id=settings.organization_id, phone__in=phones).values_list(
-                    "pk", flat=True
-                )
+                Customer.objects.filter(
+                    organization_id=settings.organization_id, phone__in=phones
+                ).values_list("pk", flat=True)
             )
             current = set(SegmentMember.objects.filter(segment=segment).values_list("customer_id", flat=True))
             now = timezone.now()
             SegmentMember.objects.filter(segment=segment, customer_id__in=current - wanted).delete()
             SegmentMember.objects.bulk_create(
-                [SegmentMember(segment=segment, customer_id=pk, entered_at=now) for pk in sorted(wanted - current)]
+                [
+                    SegmentMember(segment=segment, customer_id=pk, entered_at=now)
+                    for pk in sorted(wanted - current)
+                ]
             )
             for customer_id in sorted(wanted - current):
                 publish(
@@ -416,7 +429,9 @@ def audiences_pull(*, settings: LoyaltySyncSettings, provider: LoyaltyProvider) 
                     )
                 )
             Segment.objects.filter(pk=segment.pk).update(member_count=len(wanted), counted_at=now)
-            LoyaltyAudience.objects.filter(settings=settings, audience_id=audience.audience_id).update(synced_at=now)
+            LoyaltyAudience.objects.filter(settings=settings, audience_id=audience.audience_id).update(
+                synced_at=now
+            )
     return len(audiences)
 
 
@@ -438,7 +453,9 @@ def loyalty_pull(*, settings_id: int) -> int:
             audiences_pull(settings=settings, provider=provider)
     except VendorError as error:
         now = timezone.now()
-        LoyaltySyncSettings.objects.filter(pk=settings.pk).update(last_error=str(error)[:500], last_error_at=now)
+        LoyaltySyncSettings.objects.filter(pk=settings.pk).update(
+            last_error=str(error)[:500], last_error_at=now
+        )
         _log(settings, LoyaltySyncLog.Kind.ERROR, str(error))
         logger.warning("Loyalty pull of %s failed: %s", settings, error)
         return done

@@ -66,7 +66,11 @@ def program(organization):
 @pytest.fixture
 def member(store):
     return CustomerFactory(
-        organization=store.organization, phone="+14155550134", first_name="Ada", last_name="Ng", email="ada@x.org"
+        organization=store.organization,
+        phone="+14155550134",
+        first_name="Ada",
+        last_name="Ng",
+        email="ada@x.org",
     )
 
 

@@ -8,17 +8,7 @@ from dispensary.models import EventDelivery
 from messaging.models import LoyaltyMemberLink
 from pos.models import LoyaltyAccount
 from pos.services import sale_void
-from tests.messaging.loyalty_sync_helpers import (  # noqa: F401 - fixtures
-    alpine,
-    alpine_fake,
-    consent_grant,
-    member,
-    pending_loyalty_deliveries,
-    program,
-    sell_to,
-    springbig,
-    springbig_fake,
-)
+from tests.messaging.loyalty_sync_helpers import consent_grant, pending_loyalty_deliveries, sell_to
 
 pytestmark = pytest.mark.django_db
 
@@ -28,27 +18,48 @@ def balance(customer) -> int:
 
 
 def test_a_sale_reaches_alpine_as_member_transaction_and_balance(
-    alpine, alpine_fake, program, member, store, register, budtender, product, package, adult_id,
+    alpine,
+    alpine_fake,
+    program,
+    member,
+    store,
+    register,
+    budtender,
+    product,
+    package,
+    adult_id,
     django_capture_on_commit_callbacks,
 ):
     consent_grant(member, "sms")
     consent_grant(member, "email", awaiting=False)
     sale = sell_to(
-        member, store=store, register=register, staff=budtender, product=product, adult_id=adult_id,
+        member,
+        store=store,
+        register=register,
+        staff=budtender,
+        product=product,
+        adult_id=adult_id,
         capture=django_capture_on_commit_callbacks,
     )
     assert sale.points_earned > 0
     link = LoyaltyMemberLink.objects.get(settings=alpine, customer=member)
     persona = alpine_fake.personas[link.vendor_member_id]
     assert (persona["mobilePhone"], persona["firstName"], persona["lastName"], persona["email"]) == (
-        "4155550134", "Ada", "Ng", "ada@x.org",
+        "4155550134",
+        "Ada",
+        "Ng",
+        "ada@x.org",
     )
     assert persona["optin"] is True
     visit = alpine_fake.transactions[f"sale-{sale.pk}"]
     assert (visit["pos_user"], visit["transaction_total"], visit["location"]) == (
-        link.vendor_member_id, float(sale.total), "Mission St",
+        link.vendor_member_id,
+        float(sale.total),
+        "Mission St",
     )
-    assert [(row["sku"], row["quantity"]) for row in visit["visit_details_attributes"]] == [(product.sku, 2.0)]
+    assert [(row["sku"], row["quantity"]) for row in visit["visit_details_attributes"]] == [
+        (product.sku, 2.0)
+    ]
     # The balance is set once (by the sale's handler); the points handler finds it equal and writes nothing.
     assert persona["points"] == balance(member) == sale.points_earned
     assert [row["value"] for row in alpine_fake.adjustments] == [sale.points_earned]
@@ -68,13 +79,27 @@ def test_unconfirmed_sms_consent_is_not_an_opt_in(
 
 
 def test_alpine_points_never_double_after_a_lost_answer_and_a_retry(
-    alpine, alpine_fake, program, member, store, register, budtender, product, package, adult_id,
+    alpine,
+    alpine_fake,
+    program,
+    member,
+    store,
+    register,
+    budtender,
+    product,
+    package,
+    adult_id,
     django_capture_on_commit_callbacks,
 ):
     # Alpine IQ applies every adjustment it receives: the answer to the first is lost after it is applied.
     alpine_fake.faults = ["lose@/adjust/loyaltyPoints"]
     sale = sell_to(
-        member, store=store, register=register, staff=budtender, product=product, adult_id=adult_id,
+        member,
+        store=store,
+        register=register,
+        staff=budtender,
+        product=product,
+        adult_id=adult_id,
         capture=django_capture_on_commit_callbacks,
     )
     (stuck,) = pending_loyalty_deliveries()  # whichever of the sale's and the points' handlers came first
@@ -88,12 +113,26 @@ def test_alpine_points_never_double_after_a_lost_answer_and_a_retry(
 
 
 def test_springbig_visit_and_points_never_double_after_lost_answers(
-    springbig, springbig_fake, program, member, store, register, budtender, product, package, adult_id,
+    springbig,
+    springbig_fake,
+    program,
+    member,
+    store,
+    register,
+    budtender,
+    product,
+    package,
+    adult_id,
     django_capture_on_commit_callbacks,
 ):
     springbig_fake.faults = ["lose@/pos/v1/visits", "lose@/points"]
     sale = sell_to(
-        member, store=store, register=register, staff=budtender, product=product, adult_id=adult_id,
+        member,
+        store=store,
+        register=register,
+        staff=budtender,
+        product=product,
+        adult_id=adult_id,
         capture=django_capture_on_commit_callbacks,
     )
     retries = 0
@@ -108,19 +147,35 @@ def test_springbig_visit_and_points_never_double_after_lost_answers(
     assert list(springbig_fake.visits) == [f"sale-{sale.pk}"]
     visit = springbig_fake.visits[f"sale-{sale.pk}"]
     assert (visit["points"], visit["transaction_total"], visit["pos_type"]) == (
-        sale.points_earned, str(sale.total), "greenleaf",
+        sale.points_earned,
+        str(sale.total),
+        "greenleaf",
     )
     assert [entry["points"] for entry in springbig_fake.adjustments] == [sale.points_earned]
     assert row["points"] == balance(member)
 
 
 def test_rate_limits_and_vendor_failures_are_retried_by_the_outbox(
-    springbig, springbig_fake, program, member, store, register, budtender, product, package, adult_id,
+    springbig,
+    springbig_fake,
+    program,
+    member,
+    store,
+    register,
+    budtender,
+    product,
+    package,
+    adult_id,
     django_capture_on_commit_callbacks,
 ):
     springbig_fake.faults = ["429@/pos/v1/visits", "500@/pos/v1/visits"]
     sell_to(
-        member, store=store, register=register, staff=budtender, product=product, adult_id=adult_id,
+        member,
+        store=store,
+        register=register,
+        staff=budtender,
+        product=product,
+        adult_id=adult_id,
         capture=django_capture_on_commit_callbacks,
     )
     (stuck,) = pending_loyalty_deliveries()
@@ -132,11 +187,26 @@ def test_rate_limits_and_vendor_failures_are_retried_by_the_outbox(
 
 
 def test_a_void_sends_its_reversal_and_the_balance_back(
-    alpine, alpine_fake, program, member, store, register, budtender, manager, product, package, adult_id,
+    alpine,
+    alpine_fake,
+    program,
+    member,
+    store,
+    register,
+    budtender,
+    manager,
+    product,
+    package,
+    adult_id,
     django_capture_on_commit_callbacks,
 ):
     sale = sell_to(
-        member, store=store, register=register, staff=budtender, product=product, adult_id=adult_id,
+        member,
+        store=store,
+        register=register,
+        staff=budtender,
+        product=product,
+        adult_id=adult_id,
         capture=django_capture_on_commit_callbacks,
     )
     with django_capture_on_commit_callbacks(execute=True):
@@ -152,13 +222,27 @@ def test_a_void_sends_its_reversal_and_the_balance_back(
 
 
 def test_nothing_is_sent_without_enabled_settings(
-    alpine, alpine_fake, program, member, store, register, budtender, product, package, adult_id,
+    alpine,
+    alpine_fake,
+    program,
+    member,
+    store,
+    register,
+    budtender,
+    product,
+    package,
+    adult_id,
     django_capture_on_commit_callbacks,
 ):
     alpine.enabled = False
     alpine.save()
     sell_to(
-        member, store=store, register=register, staff=budtender, product=product, adult_id=adult_id,
+        member,
+        store=store,
+        register=register,
+        staff=budtender,
+        product=product,
+        adult_id=adult_id,
         capture=django_capture_on_commit_callbacks,
     )
     assert (alpine_fake.requests, LoyaltyMemberLink.objects.count()) == ([], 0)
