@@ -23,7 +23,9 @@ class LoyaltySyncForm(forms.Form):
     )
     account_id = forms.CharField(required=False, max_length=60, label="Account id")
     location = forms.CharField(required=False, max_length=100, label="Store name on transactions")
-    base_url = forms.URLField(required=False, label="API address", help_text="Empty: the vendor's own.")
+    base_url = forms.URLField(
+        required=False, assume_scheme="https", label="API address", help_text="Empty: the vendor's own."
+    )
 
     def __init__(self, *args, vendor: str, saved: LoyaltySyncSettings | None, **kwargs):
         super().__init__(*args, prefix=vendor, **kwargs)

@@ -116,7 +116,8 @@ def member_push(
     *, settings: LoyaltySyncSettings, provider: LoyaltyProvider, customer: Customer
 ) -> LoyaltyMemberLink:
     """Create or update the customer's member at the vendor (found by phone first, so a member the vendor
-    already has is never made twice) and return the link, locked."""
+    already has is never made twice; its balance then meets the register's, `balance_reconcile`) and return
+    the link, locked."""
     link = _link_locked(settings, customer.pk)
     member = _member_in(customer)
     if link is not None:
@@ -140,7 +141,10 @@ def member_push(
             f"{settings.get_vendor_display()} member {answered.member_id} is already linked to customer "
             f"{other.customer_id}."
         ) from None
-    return _link_locked(settings, customer.pk)
+    link = _link_locked(settings, customer.pk)
+    if found is not None:  # a member the vendor already had: its balance meets the register's once
+        balance_reconcile(settings=settings, provider=provider, link=link, theirs=found.points)
+    return link
 
 
 def _link_ensure(settings, provider, customer_id: int) -> LoyaltyMemberLink:
@@ -329,12 +333,20 @@ def member_reconcile(
             f"{vendor_name} member {member.member_id} {'became' if created else 'matched'} customer {customer.pk}.",
             customer_id=customer.pk,
         )
-        has_history = PointsEntry.objects.filter(account__customer_id=customer.pk).exists()
-        agreed = None if has_history else 0  # a new ledger takes the vendor's balance
-    else:
-        agreed = link.synced_balance
+    balance_reconcile(settings=settings, provider=provider, link=link, theirs=member.points)
+
+
+def balance_reconcile(
+    *, settings: LoyaltySyncSettings, provider: LoyaltyProvider, link: LoyaltyMemberLink, theirs: int
+) -> None:
+    """The member's balance at the vendor (`theirs`) against the register's and the last agreed one, the link
+    locked by the caller. Never agreed yet: a ledger without history takes the vendor's balance, one with
+    history keeps its own (a conflict, logged)."""
+    vendor_name = settings.get_vendor_display()
+    agreed = link.synced_balance
+    if agreed is None and not PointsEntry.objects.filter(account__customer_id=link.customer_id).exists():
+        agreed = 0  # a new ledger takes the vendor's balance
     ours = _register_balance(link.customer_id, lock=True)
-    theirs = member.points
     now = timezone.now()
     if ours == theirs:
         balance = ours

@@ -246,3 +246,23 @@ def test_nothing_is_sent_without_enabled_settings(
         capture=django_capture_on_commit_callbacks,
     )
     assert (alpine_fake.requests, LoyaltyMemberLink.objects.count()) == ([], 0)
+
+
+def test_a_new_customer_meets_the_member_the_vendor_already_had_once(
+    alpine, alpine_fake, program, organization, django_capture_on_commit_callbacks
+):
+    from dispensary.services import customer_create
+    from pos.models import PointsEntry
+
+    contact = alpine_fake.persona_add(phone="4155550142", first_name="Old", points=50)
+    with django_capture_on_commit_callbacks(execute=True):
+        customer = customer_create(
+            organization=organization, actor=None, phone="+14155550142", first_name="Old", last_name="Friend"
+        )
+    link = LoyaltyMemberLink.objects.get(settings=alpine, customer=customer)
+    assert (link.vendor_member_id, link.synced_balance) == (contact, 50)
+    assert list(
+        PointsEntry.objects.filter(account__customer=customer).values_list("kind", "points", "note")
+    ) == [("adjusted", 50, "Alpine IQ balance")]
+    assert len(alpine_fake.personas) == 1 and alpine_fake.adjustments == []
+    assert alpine_fake.personas[contact]["lastName"] == "Friend"

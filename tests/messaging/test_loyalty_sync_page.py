@@ -1,10 +1,14 @@
 """The Alpine IQ and Springbig settings page: owners and managers only, the key never shown back."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from dispensary.models import AuditRecord
-from messaging.models import LoyaltySyncSettings
+from messaging.models import LoyaltySyncLog, LoyaltySyncSettings
+from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +65,28 @@ def test_turning_on_without_a_key_is_refused_with_nothing_written(client, manage
 
 
 def test_sync_now_pulls_and_another_organizations_settings_stay_apart(client, manager, alpine, alpine_fake):
+    other = OrganizationFactory()
+    LoyaltySyncSettings.objects.create(
+        organization=other, vendor="springbig", enabled=True, api_key="other-org-5555"
+    )
     alpine_fake.persona_add(phone="4155550177", first_name="Cy")
     client.force_login(manager)
+    page = client.get(URL).content.decode()
+    assert "…5555" not in page and "…" + alpine.api_key[-4:] in page
     response = client.post(reverse("messaging:loyalty_sync_now", args=["alpine"]), follow=True)
     assert "Alpine IQ: 1 members checked" in response.content.decode()
     assert alpine.links.count() == 1
+
+
+def test_the_page_reads_a_fixed_number_of_queries_whatever_the_log(client, manager, alpine):
+    client.force_login(manager)
+    client.get(URL)  # warm the per-process caches
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(URL).status_code == 200
+    LoyaltySyncLog.objects.bulk_create(
+        LoyaltySyncLog(settings=alpine, kind="imported", detail=f"row {n}", created_at=timezone.now())
+        for n in range(15)
+    )
+    with CaptureQueriesContext(connection) as second:
+        assert client.get(URL).status_code == 200
+    assert len(second) == len(first)
