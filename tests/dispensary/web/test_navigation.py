@@ -40,11 +40,11 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Templates",
         "Send queue",
         "Senders",
-        "Alpine IQ and Springbig",
         "Promotions",
         "Event outbox",
         "Delivery zones",
         "Drivers and shifts",
+        "Alpine IQ and Springbig",
     ]
 
 
