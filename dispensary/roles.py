@@ -170,3 +170,6 @@ for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
 # Integrations (issue 15): owners and managers connect their organization's Klaviyo account.
 for _role in (Role.OWNER, Role.MANAGER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_klaviyoaccount", "messaging.change_klaviyoaccount"]
+# Alpine IQ and Springbig (issue 15): owners and managers keep the keys and run the sync.
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += ["messaging.view_loyaltysyncsettings", "messaging.change_loyaltysyncsettings"]

@@ -61,4 +61,10 @@ BEAT_SCHEDULE = {
         "task": "messaging.tasks.flows_dates_enrol_task",
         "schedule": 3600,
     },
+    # Alpine IQ and Springbig: a page of members (balances) and the audiences per enabled vendor, every 10 minutes
+    # (messaging.loyalty_sync.sync.loyalty_pull_all; the cursor is kept between runs).
+    "messaging-loyalty-pull": {
+        "task": "messaging.tasks.loyalty_pull_task",
+        "schedule": 600,
+    },
 }

@@ -19,6 +19,7 @@ class MessagingConfig(AppConfig):
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
         )
+        from messaging.loyalty_sync import handlers as loyalty_sync_handlers  # noqa: F401 - Alpine IQ, Springbig
         from messaging.views_templates import can_edit_templates
 
         words_add(
@@ -99,5 +100,19 @@ class MessagingConfig(AppConfig):
                 can_manage_flows,
                 group="messaging",
                 owns=("/messaging/flows/",),
+            )
+        )
+        from messaging.loyalty_sync.settings import SETTINGS_WORDS
+        from messaging.views_loyalty_sync import can_manage_loyalty_sync
+
+        words_add(SETTINGS_WORDS)
+        nav_link_register(
+            NavLink(
+                "Alpine IQ and Springbig",
+                "messaging:loyalty_sync",
+                74,
+                can_manage_loyalty_sync,
+                group="messaging",
+                owns=("/messaging/integrations/loyalty/",),
             )
         )

@@ -23,6 +23,7 @@ from dispensary.demo import ORG_SLUG
 from dispensary.models import Customer, MarketingConsent, Organization, Store, User
 from dispensary.services import marketing_consent_record
 from messaging.alerts import deliverability_alerts_raise
+from messaging.demo_alpine import alpine_demo
 from messaging.demo_flows import flows_demo
 from messaging.demo_loyal import loyal_demo
 from messaging.gate import SUPPRESSION_WORDS
@@ -480,6 +481,7 @@ def demo_load() -> dict[str, int]:
     added["consent rows"], added["STOP replies"] = _consents(people, stores, staff, now, senders)
     added["inbox replies"] = _inbox(organization, stores, people, staff, now, senders)
     added["loyalty page links"] = loyal_demo(organization, stores, people)
+    added["loyalty members linked"] = alpine_demo(organization, stores, people)
     if not OutboundMessage.objects.filter(
         organization=organization, reference__startswith=f"{MARK}receipt"
     ).exists():

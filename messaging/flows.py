@@ -852,9 +852,7 @@ def _points(enrollment: FlowEnrollment, step: FlowStep, now: dt.datetime) -> Out
 
     points = int(step.config["points"])
     note = str(step.config.get("note") or f"From the flow {enrollment.flow.name}")
-    balance = loyalty_points_adjust(
-        customer=enrollment.customer, points=points, note=note, actor=None, now=now
-    )
+    _, balance = loyalty_points_adjust(customer_id=enrollment.customer_id, points=points, note=note, now=now)
     return Outcome("added", f"{points:+d} points, balance {balance}")
 
 

@@ -975,3 +975,120 @@ class KlaviyoBackfill(models.Model):
         if not total:
             return 100 if self.status == self.Status.DONE else 0
         return min(100, int((self.customers_done + self.sales_done) * 100 / total))
+
+
+# --- Alpine IQ and Springbig (issue 15): members, points balances and audiences kept in step -------------------
+
+
+class LoyaltySyncSettings(models.Model):
+    """One organization's link to Alpine IQ or Springbig: the key (never shown back in full), the vendor's
+    account ids, and how the last sync went. `cursor` is where the periodic pull of members resumes."""
+
+    class Vendor(models.TextChoices):
+        ALPINE = "alpine", "Alpine IQ"
+        SPRINGBIG = "springbig", "Springbig"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    vendor = models.CharField(max_length=10, choices=Vendor.choices)
+    enabled = models.BooleanField(default=False)
+    api_key = models.CharField(max_length=200, blank=True)
+    auth_token = models.CharField(
+        max_length=200, blank=True, help_text="Springbig's AUTH-TOKEN (Alpine IQ needs none)."
+    )
+    account_id = models.CharField(
+        max_length=60, blank=True, help_text="Alpine IQ: the user id (uid). Springbig: the pos_type we send."
+    )
+    location = models.CharField(
+        max_length=100, blank=True, help_text="The store name sent with transactions."
+    )
+    base_url = models.URLField(blank=True, help_text="Empty: the vendor's production address.")
+    cursor = models.JSONField(default=dict, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization_id", "vendor"]
+        verbose_name_plural = "loyalty sync settings"
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "vendor"], name="messaging_loyalty_sync_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_vendor_display()} for {self.organization_id}"
+
+    @property
+    def api_key_hint(self) -> str:
+        return f"…{self.api_key[-4:]}" if len(self.api_key) >= 8 else ("set" if self.api_key else "")
+
+
+class LoyaltyMemberLink(models.Model):
+    """A customer and their member at the vendor, with the balance both sides agreed on at the last sync: a
+    side whose balance moved since then changed it."""
+
+    settings = models.ForeignKey(LoyaltySyncSettings, on_delete=models.CASCADE, related_name="links")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    vendor_member_id = models.CharField(max_length=100)
+    synced_balance = models.IntegerField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["settings_id", "customer_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["settings", "customer"], name="messaging_loyalty_link_customer"),
+            models.UniqueConstraint(
+                fields=["settings", "vendor_member_id"], name="messaging_loyalty_link_member"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} = {self.vendor_member_id}"
+
+
+class LoyaltyAudience(models.Model):
+    """A vendor's audience (segment) kept as a saved Segment whose members are the vendor's list: its rule
+    is "in this segment" (membership is SegmentMember, written only by the pull)."""
+
+    settings = models.ForeignKey(LoyaltySyncSettings, on_delete=models.CASCADE, related_name="audiences")
+    audience_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    segment = models.OneToOneField(Segment, on_delete=models.CASCADE, related_name="loyalty_audience")
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["settings_id", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settings", "audience_id"], name="messaging_loyalty_audience_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LoyaltySyncLog(models.Model):
+    """What a sync did that staff may ask about: conflicts (the register's ledger won), members matched or
+    created, errors."""
+
+    class Kind(models.TextChoices):
+        CONFLICT = "conflict", "Both sides changed: the register's balance kept"
+        IMPORTED = "imported", "Balance taken from the vendor"
+        PUSHED = "pushed", "Balance sent to the vendor"
+        MATCHED = "matched", "Member matched to a customer"
+        CREATED = "created", "Customer created from a member"
+        ERROR = "error", "Error"
+
+    settings = models.ForeignKey(LoyaltySyncSettings, on_delete=models.CASCADE, related_name="log")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["settings", "created_at"], name="messaging_loyalty_log_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail[:40]}"

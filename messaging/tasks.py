@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from messaging.alerts import deliverability_alerts_raise
+from messaging.loyalty_sync.sync import loyalty_pull_all
 from messaging.queue import queue_drain
 from messaging.transactional_handlers import medical_card_notices_queue
 
@@ -44,3 +45,8 @@ def flows_dates_enrol_task() -> int:
     from messaging.flows import flows_dates_enrol
 
     return flows_dates_enrol()
+
+
+@shared_task(name="messaging.tasks.loyalty_pull_task", ignore_result=True)
+def loyalty_pull_task() -> int:
+    return loyalty_pull_all()

@@ -6,6 +6,7 @@ from messaging import (
     urls_flows,
     urls_klaviyo,
     urls_loyalty,
+    urls_loyalty_sync,
     views_deliverability,
     views_inbox,
     views_providers,
@@ -35,4 +36,5 @@ urlpatterns: list = [
     *urls_loyalty.urlpatterns,
     *urls_klaviyo.urlpatterns,
     *urls_flows.urlpatterns,
+    *urls_loyalty_sync.urlpatterns,
 ]

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('dispensary', '0006_consent_ledger'),
-        ("messaging", "0012_klaviyo"),
+        ("messaging", "0013_loyalty_sync"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

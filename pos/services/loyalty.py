@@ -285,34 +285,37 @@ def loyalty_points_expire(now: dt.datetime | None = None) -> int:
     return expired
 
 
-@transaction.atomic
 def loyalty_points_adjust(
-    *, customer, points: int, note: str, actor=None, now: dt.datetime | None = None
-) -> int:
-    """Add (or take, when negative) points outside a sale, written to the ledger as an adjustment with its note:
-    a flow's gift, a correction. Added points expire like earned ones; taken points come from the oldest. The
-    account is created on the first adjustment. Returns the new balance. The caller makes a retry safe (a flow
-    step runs once)."""
+    *, customer_id: int, points: int, note: str, actor=None, now: dt.datetime | None = None
+) -> tuple[PointsEntry | None, int]:
+    """Add (or take, when negative) points outside a sale (a flow's gift, an outside loyalty system's balance, a
+    correction): one "adjusted" ledger entry with its note, and the balance with it. Added points expire like
+    earned ones; taken points are spent oldest first (the balance may go below zero if they were spent). The
+    account is created on first use. Returns the entry (None for zero points) and the new balance. The caller
+    makes a retry safe (a flow step runs once; a sync sets a balance by the difference under a lock)."""
     now = now or timezone.now()
-    if not points:
-        return LoyaltyAccount.objects.filter(customer=customer).values_list("balance", flat=True).first() or 0
-    account, _ = LoyaltyAccount.objects.get_or_create(customer=customer)
-    account = LoyaltyAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
-    program = LoyaltyProgram.objects.filter(organization_id=customer.organization_id).first()
-    expires = program.points_expire_after_days if program else None
-    if points < 0:
-        points = -min(-points, max(account.balance, 0))
-        _spend(account, -points)
-    PointsEntry.objects.create(
-        account=account,
-        kind=PointsEntry.Kind.ADJUSTED,
-        points=points,
-        remaining=max(points, 0),
-        expires_at=now + dt.timedelta(days=expires) if expires and points > 0 else None,
-        actor=actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None,
-        note=note[:300],
-        created_at=now,
-    )
-    account.balance += points
-    account.save(update_fields=["balance", "updated_at"])
-    return account.balance
+    with transaction.atomic():
+        account, _ = LoyaltyAccount.objects.get_or_create(customer_id=customer_id)
+        account = LoyaltyAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
+        if not points:
+            return None, account.balance
+        expires_at = None
+        if points > 0:
+            program = LoyaltyProgram.objects.filter(organization__customers__pk=customer_id).first()
+            days = program.points_expire_after_days if program else None
+            expires_at = now + dt.timedelta(days=days) if days else None
+        else:
+            _spend(account, -points)
+        entry = PointsEntry.objects.create(
+            account=account,
+            kind=PointsEntry.Kind.ADJUSTED,
+            points=points,
+            remaining=max(points, 0),
+            expires_at=expires_at,
+            actor=actor if getattr(actor, "pk", None) and getattr(actor, "is_authenticated", False) else None,
+            note=note[:300],
+            created_at=now,
+        )
+        account.balance += points
+        account.save(update_fields=["balance", "updated_at"])
+    return entry, account.balance

@@ -4,4 +4,14 @@ from tests.messaging.inbound_helpers import ada, shop, sms_settings  # noqa: F40
 
 # Klaviyo: the local fake on a free port and the organization's account.
 from tests.messaging.klaviyo_helpers import klaviyo, klaviyo_fake  # noqa: E402, F401
+
+# Alpine IQ and Springbig: the fakes on free ports and each vendor's settings pointing at its fake.
+from tests.messaging.loyalty_sync_helpers import (  # noqa: F401, E402, I001
+    alpine,
+    alpine_fake,
+    member,
+    program,
+    springbig,
+    springbig_fake,
+)
 from tests.pos.conftest import adult_id, package, product, register  # noqa: F401

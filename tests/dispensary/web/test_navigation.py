@@ -44,6 +44,7 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Event outbox",
         "Delivery zones",
         "Drivers and shifts",
+        "Alpine IQ and Springbig",
     ]
 
 
@@ -97,6 +98,7 @@ def test_a_budtender_sees_the_counter_links_on_the_bar_itself(staff):
         ("/messaging/messages/12/", "Messages"),
         ("/messaging/queue/", "Send queue"),
         ("/messaging/senders/4/", "Senders"),
+        ("/messaging/integrations/loyalty/", "Alpine IQ and Springbig"),
     ],
 )
 def test_the_link_owning_the_page_is_the_one_active(staff, path, expected):
