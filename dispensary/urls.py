@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from dispensary.dashboard import dashboard
+from messaging.coupon_page import coupon_page
 from messaging.views_links import link_open
 
 urlpatterns = [
@@ -17,6 +18,8 @@ urlpatterns = [
     path("dashboard/", dashboard, name="dashboard"),
     # Short links in texts and emails: as short as they can be, at the root.
     path("l/<str:code>", link_open, name="link_open"),
+    # A personal coupon on the customer's phone: the code, a QR code and a barcode for the register's scanner.
+    path("c/<str:token>/", coupon_page, name="coupon_page"),
     path("", include("dispensary.views.urls")),
 ]
 

@@ -14,6 +14,7 @@ class MessagingConfig(AppConfig):
         from dispensary.navigation import NavLink, nav_link_register
         from dispensary.wording import words_add
         from messaging import (
+            attribution_handlers,  # noqa: F401 - sales credited to the messages that earned them
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
