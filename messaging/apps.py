@@ -66,5 +66,17 @@ class MessagingConfig(AppConfig):
 
         words_add(SENDER_WORDS)
 
+        from messaging.views_results import can_see_results
+
+        nav_link_register(
+            NavLink(
+                "Results",
+                "messaging:results",
+                73,
+                can_see_results,
+                group="messaging",
+                owns=("/messaging/results/",),
+            )
+        )
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
         nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))
