@@ -6,8 +6,8 @@ import csv
 import datetime as dt
 import io
 import itertools
-from html import unescape
 from decimal import Decimal as D
+from html import unescape
 
 import pytest
 from django.db import connection
