@@ -175,7 +175,9 @@ def subscribed_customers() -> QuerySet[Customer]:
 
 def _buyer_groups(filters: ResultsFilters) -> list[BuyerGroup]:
     start, end = period_bounds(filters)
-    net = ExpressionWrapper(F("subtotal") - F("discount_total"), output_field=DecimalField(max_digits=12, decimal_places=2))
+    net = ExpressionWrapper(
+        F("subtotal") - F("discount_total"), output_field=DecimalField(max_digits=12, decimal_places=2)
+    )
     rows = (
         Sale.objects.filter(
             store__in=[store.pk for store in filters.stores],
