@@ -23,6 +23,7 @@ from dispensary.demo import ORG_SLUG
 from dispensary.models import Customer, MarketingConsent, Organization, Store, User
 from dispensary.services import marketing_consent_record
 from messaging.alerts import deliverability_alerts_raise
+from messaging.demo_attribution import attribution_demo
 from messaging.gate import SUPPRESSION_WORDS
 from messaging.models import (
     InboundMessage,
@@ -485,4 +486,5 @@ def demo_load() -> dict[str, int]:
         for store, end_of_day in checks:
             deliverability_alerts_raise(now=end_of_day, stores=[store])
         added["alerts"] = MessagingAlert.objects.filter(organization=organization).count() - before
+    added["attribution"] = sum(attribution_demo(organization, stores, people).values())
     return added

@@ -8,7 +8,7 @@ from decimal import Decimal as D
 from dispensary import events
 from dispensary.models import EventDelivery
 from messaging.models import Category, MessageStatusEvent, OutboundMessage
-from pos.models import Promotion
+from pos.models import Promotion, Sale
 from pos.selectors.quote import QuoteLineInput
 from pos.services import TenderInput
 from pos.services.coupons import coupon_issue_personal
@@ -86,3 +86,22 @@ def redeliver(*event_names: str) -> int:
         status=EventDelivery.Status.PENDING
     )
     return deliver(*event_names)
+
+
+def bare_sale(store, register, staff, customer, subtotal, discount="0.00", *, voided=False, at=NOON):
+    number = next(_keys)
+    return Sale.objects.create(
+        store=store,
+        register=register,
+        customer=customer,
+        customer_type="adult_use",
+        staff=staff,
+        local_date=at.astimezone(store.tz).date(),
+        completed_at=at,
+        receipt_number=f"R-{number}",
+        idempotency_key=f"results-{number}",
+        subtotal=D(subtotal),
+        discount_total=D(discount),
+        total=D(subtotal) - D(discount),
+        status=Sale.Status.VOIDED if voided else Sale.Status.COMPLETED,
+    )

@@ -25,32 +25,13 @@ from messaging.models import (
     Segment,
     Suppression,
 )
-from pos.models import Coupon, CouponRedemption, Promotion, Sale
+from pos.models import Coupon, CouponRedemption, Promotion
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
-from tests.messaging.attribution_helpers import NOON, marketing_message
+from tests.messaging.attribution_helpers import NOON, bare_sale, marketing_message
 
 pytestmark = pytest.mark.django_db
 _numbers = itertools.count(1)
 URL = "/messaging/results/?start=2026-03-01&end=2026-03-11"
-
-
-def bare_sale(store, register, staff, customer, subtotal, discount="0.00", *, voided=False, at=NOON):
-    number = next(_numbers)
-    return Sale.objects.create(
-        store=store,
-        register=register,
-        customer=customer,
-        customer_type="adult_use",
-        staff=staff,
-        local_date=at.astimezone(store.tz).date(),
-        completed_at=at,
-        receipt_number=f"R-{number}",
-        idempotency_key=f"results-{number}",
-        subtotal=D(subtotal),
-        discount_total=D(discount),
-        total=D(subtotal) - D(discount),
-        status=Sale.Status.VOIDED if voided else Sale.Status.COMPLETED,
-    )
 
 
 def convert(message, sale, kind, revenue, *, reversed_at=None):
