@@ -340,6 +340,8 @@ PUBLIC_SITE_URL = os.environ.get("PUBLIC_SITE_URL", "").strip() or (
 MESSAGING_SHOP_URL = os.environ.get("MESSAGING_SHOP_URL", "").strip()
 MESSAGING_LINK_HOSTS = env_list("MESSAGING_LINK_HOSTS", "")
 MESSAGING_LINK_RATE_PER_MINUTE = int(os.environ.get("MESSAGING_LINK_RATE_PER_MINUTE", "60"))
+# Attribution: a sale within this many days after a click on a marketing message is credited to it.
+MESSAGING_ATTRIBUTION_CLICK_DAYS = int(os.environ.get("MESSAGING_ATTRIBUTION_CLICK_DAYS", "5"))
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
