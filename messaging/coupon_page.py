@@ -77,6 +77,14 @@ class AgeForm(forms.Form):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def coupon_page(request, token: str):
+    response = _coupon_page(request, token)
+    # The age gate posts back to this page: a browser told "no-referrer" sends "Origin: null", which the CSRF
+    # check refuses. Same-origin still sends nothing to other sites.
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _coupon_page(request, token: str):
     if _over_rate(request):
         response = _page(
             request, "missing.html", {"message": "Too many requests: try again in a minute."}, status=429

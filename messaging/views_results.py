@@ -169,10 +169,8 @@ def results_summary(report: ResultsReport, kinds: dict[str, int]) -> list[tuple[
         ("Messages sent", f"{total.sent:,}"),
         ("Delivered", f"{total.delivered:,}"),
         ("Clicked", f"{total.clicked:,}"),
-        (
-            "Converted",
-            f"{total.converted:,} ({kinds.get('code', 0)} by code, {kinds.get('click', 0)} by click)",
-        ),
+        ("Converted", f"{total.converted:,}"),
+        ("By code · by click", f"{kinds.get('code', 0):,} · {kinds.get('click', 0):,}"),
         ("Revenue", _money(total.revenue)),
         ("Revenue per recipient", _money(total.revenue_per_recipient)),
         ("Unsubscribed", f"{total.unsubscribed:,}"),

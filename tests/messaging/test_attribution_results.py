@@ -140,7 +140,8 @@ def test_the_figures_are_exact(client, manager, dataset):
     assert 'data-summary="Messages sent">4<' in html
     assert 'data-summary="Delivered">3<' in html
     assert 'data-summary="Clicked">3<' in html
-    assert 'data-summary="Converted">2 (1 by code, 1 by click)<' in html
+    assert 'data-summary="Converted">2<' in html
+    assert 'data-summary="By code · by click">1 · 1<' in html
     assert 'data-summary="Revenue">$126.00<' in html
     assert 'data-summary="Revenue per recipient">$25.20<' in html
     assert 'data-summary="Unsubscribed">1<' in html
