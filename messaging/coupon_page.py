@@ -48,13 +48,20 @@ def coupon_by_token(token: str) -> Coupon | None:
 
 
 def qr_svg(text: str) -> str:
-    return segno.make(text, error="m").svg_inline(scale=6, border=2, title=f"QR code of {text}")
+    return segno.make(text, error="m").svg_inline(scale=8, border=2, title=f"QR code of {text}")
 
 
 def code128_svg(text: str) -> str:
     out = io.BytesIO()
     barcode.Code128(text, writer=SVGWriter()).write(
-        out, options={"module_height": 18.0, "font_size": 0, "text_distance": 1.0, "quiet_zone": 4.0}
+        out,
+        options={
+            "module_width": 0.45,
+            "module_height": 20.0,
+            "font_size": 0,
+            "text_distance": 1.0,
+            "quiet_zone": 4.0,
+        },
     )
     return _XML_HEAD.sub("", out.getvalue().decode("utf-8"))
 
