@@ -144,7 +144,7 @@ def results_tables(report: ResultsReport) -> list[dict]:
             "Repeat-purchase rate: subscribers and the others",
             "Buyers of the period with two orders or more in it. Subscribers have marketing consent now "
             "(texts or emails); sales without a customer are not counted.",
-            ["Buyers", "Buyers", "Bought twice or more", "Repeat-purchase rate"],
+            ["Group", "Buyers", "Bought twice or more", "Repeat-purchase rate"],
             [[g.label, g.buyers, g.repeat_buyers, _percent(g.repeat_rate)] for g in report.buyers],
             [g.label for g in report.buyers],
             [g.repeat_rate for g in report.buyers],
@@ -154,7 +154,7 @@ def results_tables(report: ResultsReport) -> list[dict]:
             "average_order",
             "Average order: subscribers and the others",
             "Revenue before taxes (subtotal less discounts) over the orders of the period.",
-            ["Buyers", "Orders", "Revenue", "Average order"],
+            ["Group", "Orders", "Revenue", "Average order"],
             [[g.label, g.orders, _money(g.revenue), _money(g.average_order)] for g in report.buyers],
             [g.label for g in report.buyers],
             [float(g.average_order) if g.average_order is not None else None for g in report.buyers],
