@@ -345,6 +345,8 @@ MESSAGING_LINK_RATE_PER_MINUTE = int(os.environ.get("MESSAGING_LINK_RATE_PER_MIN
 LOYALTY_PAGE_REQUESTS_PER_HOUR = int(os.environ.get("LOYALTY_PAGE_REQUESTS_PER_HOUR", "10"))
 LOYALTY_PAGE_RATE_PER_MINUTE = int(os.environ.get("LOYALTY_PAGE_RATE_PER_MINUTE", "30"))
 LOYALTY_PAGE_SESSION_MINUTES = int(os.environ.get("LOYALTY_PAGE_SESSION_MINUTES", "30"))
+# Attribution: a sale within this many days after a click on a marketing message is credited to it.
+MESSAGING_ATTRIBUTION_CLICK_DAYS = int(os.environ.get("MESSAGING_ATTRIBUTION_CLICK_DAYS", "5"))
 # --- Messages out (email and SMS) -----------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

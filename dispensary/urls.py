@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from dispensary.dashboard import dashboard
+from messaging.coupon_page import coupon_page
 from messaging.views_links import link_open
 from messaging.views_loyalty_page import public_urlpatterns as loyalty_page_urls
 
@@ -20,6 +21,8 @@ urlpatterns = [
     path("l/<str:code>", link_open, name="link_open"),
     # The customer's loyalty page: by a texted link and a PIN, no staff login.
     path("my/", include(loyalty_page_urls)),
+    # A personal coupon on the customer's phone: the code, a QR code and a barcode for the register's scanner.
+    path("c/<str:token>/", coupon_page, name="coupon_page"),
     path("", include("dispensary.views.urls")),
 ]
 

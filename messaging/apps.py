@@ -14,6 +14,7 @@ class MessagingConfig(AppConfig):
         from dispensary.navigation import NavLink, nav_link_register
         from dispensary.wording import words_add
         from messaging import (
+            attribution_handlers,  # noqa: F401 - sales credited to the messages that earned them
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             flow_handlers,  # noqa: F401 - the flows' triggers, goal and webhooks
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
@@ -71,6 +72,18 @@ class MessagingConfig(AppConfig):
 
         words_add(SENDER_WORDS)
 
+        from messaging.views_results import can_see_results
+
+        nav_link_register(
+            NavLink(
+                "Results",
+                "messaging:results",
+                73,
+                can_see_results,
+                group="messaging",
+                owns=("/messaging/results/",),
+            )
+        )
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
         nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))
         from messaging import klaviyo_sync  # noqa: F401 - Klaviyo kept in step: profiles, consent, events

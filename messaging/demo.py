@@ -24,6 +24,7 @@ from dispensary.models import Customer, MarketingConsent, Organization, Store, U
 from dispensary.services import marketing_consent_record
 from messaging.alerts import deliverability_alerts_raise
 from messaging.demo_alpine import alpine_demo
+from messaging.demo_attribution import attribution_demo
 from messaging.demo_flows import flows_demo
 from messaging.demo_loyal import loyal_demo
 from messaging.gate import SUPPRESSION_WORDS
@@ -493,4 +494,5 @@ def demo_load() -> dict[str, int]:
     added["flow enrollments"] = flows_demo(
         organization, stores, [c for p in people.values() for c in p["consented"]]
     )
+    added["attribution"] = sum(attribution_demo(organization, stores, people).values())
     return added

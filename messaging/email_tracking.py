@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from dispensary.models import MarketingConsent
+from messaging.attribution import engagement_publish
 from messaging.feedback import consent_revoke, status_advance, suppression_add
 from messaging.models import Category, Channel, MessageStatusEvent, OutboundMessage, Suppression
 
@@ -90,6 +91,7 @@ def email_tracking_record(*, event: AnymailTrackingEvent, esp_name: str = "") ->
             detail=str(event.click_url or "")[:500],
             occurred_at=at,
         )
+        engagement_publish(message=message, engagement=ENGAGEMENT[kind], at=at)
     if kind in SUPPRESSING:
         reason, category = SUPPRESSING[kind]
         suppression_add(

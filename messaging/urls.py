@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 from messaging import (
+    urls_attr,
     urls_flows,
     urls_klaviyo,
     urls_loyalty,
@@ -37,4 +38,5 @@ urlpatterns: list = [
     *urls_klaviyo.urlpatterns,
     *urls_flows.urlpatterns,
     *urls_loyalty_sync.urlpatterns,
+    *urls_attr.urlpatterns,
 ]

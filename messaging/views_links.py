@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from dispensary.client_address import client_address
+from messaging.attribution import link_click_record
 from messaging.links import CODE_PATTERN
 from messaging.models import LinkClick, ShortLink
 from messaging.rendering import link_allowed
@@ -75,7 +76,11 @@ def link_open(request, code: str):
         )
         response["Retry-After"] = "60"
         return response
-    link = ShortLink.objects.filter(code=code).first() if CODE_PATTERN.match(code) else None
+    link = (
+        ShortLink.objects.select_related("message").filter(code=code).first()
+        if CODE_PATTERN.match(code)
+        else None
+    )
     if link is None:
         return _page(request, "missing.html", {"message": "This link is not valid."}, status=404)
     if request.method == "GET":
@@ -86,6 +91,8 @@ def link_open(request, code: str):
             passed_age_gate=passed,
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
         )
+        if link.message is not None:
+            link_click_record(message=link.message, at=click.clicked_at, detail=f"link {link.code}")
         if passed:
             return _private(_onward(link) or _page(request, "refused.html", status=400))
         token = signing.dumps(click.pk, salt=CLICK_SALT)

@@ -172,3 +172,11 @@ def _promotion_choices_load(store: Store) -> tuple[tuple[Promotion, ...], tuple[
     )
     rewards = tuple(Reward.objects.filter(organization_id=store.organization_id, active=True))
     return promotions, rewards
+
+
+def coupon_code_exists(*, organization_id: int, code: str) -> bool:
+    """Whether `code` (as typed or scanned, any case) is one of the organization's coupon codes."""
+    code = (code or "").strip().upper()
+    if not code or len(code) > 40:
+        return False
+    return Coupon.objects.filter(organization_id=organization_id, code=code).exists()

@@ -38,6 +38,7 @@ from pos.selectors.carts import (
     register_get,
 )
 from pos.selectors.drawers import register_drawer_list
+from pos.selectors.promotions import coupon_code_exists
 from pos.selectors.queue import queue_customer_get
 from pos.services import TenderInput
 from pos.services.carts import (
@@ -513,16 +514,22 @@ def register_id_verify(request, cart_id):
 @require_POST
 @staff_view(*SELL)
 def register_scan(request, cart_id):
-    return _line_change(
-        request,
-        cart_id,
-        lambda cart: cart_scan(
-            cart=cart,
-            staff=request.user,
-            code=request.POST.get("code", ""),
-            quantity=request.POST.get("quantity") or None,
-        ),
-    )
+    """A scanned tag or barcode adds a line; a scanned coupon (the customer's phone shows its code as a
+    barcode) is applied as if typed in the coupon field. The coupon is looked for only when no tag, barcode or
+    SKU matched, so a line's scan reads nothing more."""
+    code = request.POST.get("code", "")
+
+    def scan(cart):
+        try:
+            return cart_scan(
+                cart=cart, staff=request.user, code=code, quantity=request.POST.get("quantity") or None
+            )
+        except ValidationFailed:
+            if not coupon_code_exists(organization_id=request.store.organization_id, code=code):
+                raise
+        return cart_coupon_add(cart=cart, staff=request.user, code=code)
+
+    return _line_change(request, cart_id, scan)
 
 
 @require_GET
