@@ -765,6 +765,11 @@ def _variables(enrollment: FlowEnrollment, store: Store | None, texts: str) -> d
             "balance", flat=True
         )
         values["points_balance"] = str(balance.first() or 0)
+    if "{coupon_link}" in texts:
+        from messaging.coupon_page import coupon_link
+
+        coupon = _coupon_of(enrollment)
+        values["coupon_link"] = coupon_link(coupon) if coupon is not None else ""
     if "{rating_link}" in texts:
         values["rating_link"] = rating_link(enrollment)
     return values
