@@ -36,7 +36,9 @@ def flow_rating(request, token: str):
             context["error"] = "Choose a number from 1 to 5."
     response = render(request, "messaging/flow_rating.html", context, status=400 if context["error"] else 200)
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: a browser told no-referrer posts this page's form with "Origin: null",
+    # which the CSRF check refuses; no Referer leaves the site either way.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -35,7 +35,9 @@ class AgeGateForm(forms.Form):
 
 def _private(response: HttpResponse) -> HttpResponse:
     response["X-Robots-Tag"] = "noindex, nofollow, noarchive"
-    response["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: a browser told no-referrer posts this page's form with "Origin: null",
+    # which the CSRF check refuses; no Referer leaves the site either way.
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 
