@@ -163,3 +163,6 @@ for _role in (Role.OWNER, Role.MANAGER):
     ]
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_inboundmessage", "messaging.change_inboundmessage"]
+# Segments (issue 15): owners and managers build and read them (members are customers' personal data).
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += ["messaging.view_segment", "messaging.add_segment", "messaging.change_segment"]

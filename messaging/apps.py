@@ -16,6 +16,7 @@ class MessagingConfig(AppConfig):
         from messaging import (
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
+            segment_handlers,  # noqa: F401 - customer metrics and saved segments kept current
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
         )
         from messaging.views_templates import can_edit_templates
@@ -65,5 +66,17 @@ class MessagingConfig(AppConfig):
 
         words_add(SENDER_WORDS)
 
+        from messaging.views_segments import can_see_segments
+
+        nav_link_register(
+            NavLink(
+                "Segments",
+                "messaging:segments",
+                70,
+                can_see_segments,
+                group="messaging",
+                owns=("/messaging/segments/",),
+            )
+        )
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
         nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))
