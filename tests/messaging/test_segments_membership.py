@@ -152,3 +152,18 @@ def test_saving_a_segment_fills_it_without_entry_events(organization, manager):
         organization=organization, actor=manager, name="Patients", rules=[], segment=segment
     )
     assert (segment.member_count, entries()) == (2, [])
+
+
+def test_the_demo_segments_are_added_once(organization, manager):
+    from messaging.demo_segments import segments_demo
+
+    CustomerFactory(organization=organization)
+    assert segments_demo(organization, {}, {}) == 4
+    assert segments_demo(organization, {}, {}) == 0
+    assert sorted(Segment.objects.values_list("name", flat=True)) == [
+        "Birthdays this month",
+        "Flower lovers who text",
+        "Lapsed 30+ days",
+        "VIPs",
+    ]
+    assert entries() == []
