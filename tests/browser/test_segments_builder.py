@@ -52,7 +52,7 @@ def test_the_builder_counts_live_and_saves(live_server, browser, width, height):
     expect(page.locator("#segment-count")).to_have_text("3")
     page.screenshot(path=str(SHOTS / f"segments-builder-{width}x{height}.png"), full_page=True)
     assert page.evaluate(WIDE)
-    page.click("button[type=submit]")
+    page.click("#segment-form button[type=submit]")
     page.wait_for_url("**/messaging/segments/*/")
     assert Segment.objects.get().member_count == 3
     assert page.locator("table tbody tr").count() == 3
