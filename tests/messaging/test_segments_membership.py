@@ -167,3 +167,17 @@ def test_the_demo_segments_are_added_once(organization, manager):
         "VIPs",
     ]
     assert entries() == []
+
+
+def test_a_customer_without_metrics_is_judged_with_zeros(organization):
+    newcomers = Segment.objects.create(
+        organization=organization,
+        name="Never bought",
+        rules=[
+            {"field": "orders_count", "op": "eq", "value": 0},
+            {"field": "points_balance", "op": "lte", "value": 0},
+        ],
+    )
+    customer = CustomerFactory(organization=organization)
+    assert customer_segments_update(customer_id=customer.pk, organization_id=organization.pk) == [newcomers]
+    assert [payload["segment_id"] for payload in entries()] == [newcomers.pk]
