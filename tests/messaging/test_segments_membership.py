@@ -181,3 +181,18 @@ def test_a_customer_without_metrics_is_judged_with_zeros(organization):
     customer = CustomerFactory(organization=organization)
     assert customer_segments_update(customer_id=customer.pk, organization_id=organization.pk) == [newcomers]
     assert [payload["segment_id"] for payload in entries()] == [newcomers.pk]
+
+
+def test_the_rebuild_command_shows_its_progress_and_refuses_an_unknown_organization(organization, buyers):
+    import io
+
+    from django.core.management import CommandError, call_command
+
+    CustomerFactory(organization=organization)
+    out, err = io.StringIO(), io.StringIO()
+    call_command("metrics_rebuild", organization=organization.slug, stdout=out, stderr=err)
+    assert out.getvalue() == "Metrics computed for 1 customers; 0 segment entries.\n"
+    assert err.getvalue().endswith("100% 1/1 customers\n")
+    assert CustomerMetrics.objects.count() == 1
+    with pytest.raises(CommandError, match="No organization 'nowhere'."):
+        call_command("metrics_rebuild", organization="nowhere")

@@ -2,8 +2,6 @@
 segments from the sales, refunds, loyalty and messages already recorded (the demo, a generated history, an
 import), with a progress bar on stderr; then score RFM and judge every saved segment again. Safe to run again."""
 
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
 
 from dispensary.models import Organization
@@ -11,13 +9,12 @@ from messaging.metrics import metrics_rebuild
 from messaging.segment_members import segments_refresh
 
 
-def progress_bar(done: int, total: int, *, width: int = 30, stream=sys.stderr) -> None:
+def progress_bar(done: int, total: int, *, write, width: int = 30) -> None:
+    """One line redrawn in place: [#####.....]  50% 500/1,000 customers."""
     filled = width * done // total if total else width
     percent = 100 * done // total if total else 100
-    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done:,}/{total:,} customers")
-    if done >= total:
-        stream.write("\n")
-    stream.flush()
+    bar = f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}% {done:,}/{total:,} customers"
+    write(bar + ("\n" if done >= total else ""))
 
 
 class Command(BaseCommand):
@@ -42,7 +39,12 @@ class Command(BaseCommand):
             organization_id=organization_id,
             missing_only=options["missing"],
             batch=options["batch"],
-            progress=None if options["quiet"] else progress_bar,
+            progress=None if options["quiet"] else self._progress,
         )
         entered = segments_refresh(organization_id=organization_id)
         self.stdout.write(f"Metrics computed for {count:,} customers; {entered:,} segment entries.")
+
+    def _progress(self, done: int, total: int) -> None:
+        progress_bar(
+            done, total, write=lambda text: (self.stderr.write(text, ending=""), self.stderr.flush())
+        )
