@@ -173,3 +173,6 @@ for _role in (Role.OWNER, Role.MANAGER):
 # Alpine IQ and Springbig (issue 15): owners and managers keep the keys and run the sync.
 for _role in (Role.OWNER, Role.MANAGER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_loyaltysyncsettings", "messaging.change_loyaltysyncsettings"]
+# Segments (issue 15): owners and managers build and read them (members are customers' personal data).
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += ["messaging.view_segment", "messaging.add_segment", "messaging.change_segment"]

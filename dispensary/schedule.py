@@ -67,4 +67,10 @@ BEAT_SCHEDULE = {
         "task": "messaging.tasks.loyalty_pull_task",
         "schedule": 600,
     },
+    # Customer metrics (RFM quintiles) and every saved segment judged again: events keep members current as
+    # they arrive; this catches what time alone changes ("no purchase for 30 days") and the consent ledger.
+    "messaging-segments-refresh": {
+        "task": "messaging.tasks.segments_refresh_task",
+        "schedule": 900,
+    },
 }

@@ -18,6 +18,7 @@ class MessagingConfig(AppConfig):
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             flow_handlers,  # noqa: F401 - the flows' triggers, goal and webhooks
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
+            segment_handlers,  # noqa: F401 - customer metrics and saved segments kept current
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
         )
         from messaging.loyalty_sync import handlers as loyalty_sync_handlers  # noqa: F401 - Alpine IQ, Springbig
@@ -82,6 +83,18 @@ class MessagingConfig(AppConfig):
                 can_see_results,
                 group="messaging",
                 owns=("/messaging/results/",),
+            )
+        )
+        from messaging.views_segments import can_see_segments
+
+        nav_link_register(
+            NavLink(
+                "Segments",
+                "messaging:segments",
+                70,
+                can_see_segments,
+                group="messaging",
+                owns=("/messaging/segments/",),
             )
         )
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))

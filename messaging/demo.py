@@ -27,6 +27,7 @@ from messaging.demo_alpine import alpine_demo
 from messaging.demo_attribution import attribution_demo
 from messaging.demo_flows import flows_demo
 from messaging.demo_loyal import loyal_demo
+from messaging.demo_segments import segments_demo
 from messaging.gate import SUPPRESSION_WORDS
 from messaging.models import (
     InboundMessage,
@@ -466,6 +467,7 @@ def demo_load() -> dict[str, int]:
         "inbox replies": 0,
         "messages": 0,
         "alerts": 0,
+        "segments": 0,
     }
     organization = Organization.objects.filter(slug=ORG_SLUG).first()
     if organization is None:
@@ -495,4 +497,5 @@ def demo_load() -> dict[str, int]:
         organization, stores, [c for p in people.values() for c in p["consented"]]
     )
     added["attribution"] = sum(attribution_demo(organization, stores, people).values())
+    added["segments"] = segments_demo(organization, stores, people)
     return added

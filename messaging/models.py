@@ -1092,3 +1092,57 @@ class LoyaltySyncLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail[:40]}"
+
+
+class CustomerMetrics(models.Model):
+    """What the platform knows about one customer, summed up for segments (messaging.segments) and kept current
+    by messaging.segment_handlers as sales, refunds, points, tiers and engagement arrive; `metrics_rebuild`
+    fills it from history. Lifetime value is completed sales minus their refunds (voids excluded); favourites
+    are by spend; the habit is the most frequent of in store, pickup and delivery; RFM scores are quintiles of
+    the organization's buyers (5 best), recomputed for everyone by a periodic job."""
+
+    class Habit(models.TextChoices):
+        IN_STORE = "in_store", "In store"
+        PICKUP = "pickup", "Pickup"
+        DELIVERY = "delivery", "Delivery"
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="metrics"
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    first_purchase_at = models.DateTimeField(null=True, blank=True)
+    last_purchase_at = models.DateTimeField(null=True, blank=True)
+    orders_count = models.PositiveIntegerField(default=0)
+    lifetime_value = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    average_order = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    favourite_category = models.CharField(max_length=20, blank=True)
+    favourite_brand = models.CharField(max_length=120, blank=True)
+    in_store_count = models.PositiveIntegerField(default=0)
+    pickup_count = models.PositiveIntegerField(default=0)
+    delivery_count = models.PositiveIntegerField(default=0)
+    fulfilment_habit = models.CharField(max_length=8, choices=Habit.choices, blank=True)
+    rfm_recency = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_frequency = models.PositiveSmallIntegerField(null=True, blank=True)
+    rfm_monetary = models.PositiveSmallIntegerField(null=True, blank=True)
+    loyalty_tier_id = models.BigIntegerField(null=True, blank=True, help_text="pos.LoyaltyTier id, if any.")
+    points_balance = models.IntegerField(default=0)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
+    message_purchases = models.PositiveIntegerField(default=0, help_text="Sales credited to messages.")
+    last_message_purchase_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "customer metrics"
+        indexes = [
+            models.Index(fields=["organization", "last_purchase_at"], name="messaging_metrics_last"),
+            models.Index(fields=["organization", "orders_count"], name="messaging_metrics_orders"),
+            models.Index(fields=["organization", "lifetime_value"], name="messaging_metrics_value"),
+            models.Index(fields=["organization", "rfm_recency"], name="messaging_metrics_recency"),
+            models.Index(
+                fields=["organization", "favourite_category", "rfm_recency"], name="messaging_metrics_fav_cat"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"metrics of {self.customer_id}"

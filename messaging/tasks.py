@@ -50,3 +50,17 @@ def flows_dates_enrol_task() -> int:
 @shared_task(name="messaging.tasks.loyalty_pull_task", ignore_result=True)
 def loyalty_pull_task() -> int:
     return loyalty_pull_all()
+
+
+@shared_task(name="messaging.tasks.segments_refresh_task", ignore_result=True)
+def segments_refresh_task() -> int:
+    """Metrics for customers who have none yet, RFM scores again for everyone, then every saved segment
+    judged in full (time-relative conditions, consent)."""
+    from messaging.metrics import metrics_rebuild, metrics_rfm_refresh
+    from messaging.models import CustomerMetrics
+    from messaging.segment_members import segments_refresh
+
+    metrics_rebuild(missing_only=True)
+    for organization_id in CustomerMetrics.objects.values_list("organization_id", flat=True).distinct():
+        metrics_rfm_refresh(organization_id=organization_id)
+    return segments_refresh()

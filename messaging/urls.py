@@ -8,6 +8,7 @@ from messaging import (
     urls_klaviyo,
     urls_loyalty,
     urls_loyalty_sync,
+    urls_segments,
     views_deliverability,
     views_inbox,
     views_providers,
@@ -39,4 +40,5 @@ urlpatterns: list = [
     *urls_flows.urlpatterns,
     *urls_loyalty_sync.urlpatterns,
     *urls_attr.urlpatterns,
+    *urls_segments.urlpatterns,
 ]

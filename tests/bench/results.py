@@ -6,6 +6,7 @@ printed. Every bench module records what it prints here under the issue's keys:
     queries_per_sale, queries_per_scan, limit_check_ms_median
     report_ms                                                by report
     messaging          messages_enqueued_per_s, messages_gated_sent_per_s
+    segment_count_ms   a 3-condition segment of 100,000 customers counted (median of 5)
     machine                                                  cores, memory, database version
 
 Nothing here is asserted on time: the file is for people comparing runs and machines."""

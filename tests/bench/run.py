@@ -200,6 +200,9 @@ def main(only: list[Callable[[str], None]] | None = None) -> int:
         from tests.bench.messaging import bench_messaging
 
         bench_messaging(database_label())
+        from tests.bench.segments import bench_segments
+
+        bench_segments(database_label())
         from tests.bench import results
 
         results.write(database_label())
@@ -224,6 +227,10 @@ if __name__ == "__main__":
         from tests.bench.messaging import bench_messaging
 
         sys.exit(main(only=[bench_messaging]))
+    if sys.argv[1:] == ["segments"]:
+        from tests.bench.segments import bench_segments
+
+        sys.exit(main(only=[bench_segments]))
     if sys.argv[1:] == ["checkout"]:  # BENCH_CHECKOUT_HTTP=0: the service layer alone
         from tests.bench.checkout import bench_checkout
 

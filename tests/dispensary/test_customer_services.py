@@ -169,6 +169,11 @@ def test_audit_records_are_append_only(organization, budtender):
     assert AuditRecord.objects.get().action == "customer.created"
 
 
-def test_no_handlers_means_no_deliveries(organization, budtender):
+def test_one_delivery_per_registered_handler(organization, budtender):
+    from dispensary import events
+    from dispensary.event_types import CustomerCreated
+
     create(organization, budtender)
-    assert EventDelivery.objects.count() == 0
+    # Messaging's segments keep each new customer's metrics (messaging.segment_handlers).
+    handlers = events.handlers_for(CustomerCreated.name)
+    assert sorted(EventDelivery.objects.values_list("handler", flat=True)) == sorted(handlers)

@@ -41,6 +41,7 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Send queue",
         "Senders",
         "Promotions",
+        "Segments",
         "Event outbox",
         "Delivery zones",
         "Drivers and shifts",
