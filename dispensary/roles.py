@@ -163,3 +163,10 @@ for _role in (Role.OWNER, Role.MANAGER):
     ]
 for _role in (Role.OWNER, Role.MANAGER, Role.BUDTENDER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_inboundmessage", "messaging.change_inboundmessage"]
+# Campaigns (issue 15): owners and managers write, schedule, test-send and cancel them.
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += [
+        "messaging.view_campaign",
+        "messaging.add_campaign",
+        "messaging.change_campaign",
+    ]

@@ -49,4 +49,10 @@ BEAT_SCHEDULE = {
         "task": "messaging.tasks.deliverability_alerts_raise_task",
         "schedule": 600,
     },
+    # Campaigns (messaging/campaigns.py): the recipients whose local send time has come are queued.
+    "messaging-campaigns-send-due": {
+        "task": "messaging.tasks.campaigns_send_due_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
 }
