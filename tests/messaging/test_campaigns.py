@@ -29,16 +29,7 @@ from messaging.models import (
 from messaging.queue import queue_drain
 from messaging.retention import retention_key, retention_message_enqueue
 from pos.models import Coupon, Promotion
-from tests.messaging.campaign_helpers import (  # noqa: F401 - fixtures
-    campaign_settings,
-    customers,
-    draft,
-    east,
-    everyone,
-    owner,
-    utc,
-    west,
-)
+from tests.messaging.campaign_helpers import customers, draft, everyone, utc
 
 pytestmark = pytest.mark.django_db
 
