@@ -67,3 +67,24 @@ class MessagingConfig(AppConfig):
 
         nav_link_register(NavLink("Send queue", "messaging:queue", 69, can_see_queue, group="messaging"))
         nav_link_register(NavLink("Senders", "messaging:senders", 69, can_see_senders, group="messaging"))
+        from messaging.views_campaigns import can_manage_campaigns
+
+        nav_link_register(
+            NavLink(
+                "Campaigns",
+                "messaging:campaign_index",
+                72,
+                can_manage_campaigns,
+                group="messaging",
+                owns=("/messaging/campaigns/",),
+            )
+        )
+        words_add(
+            {
+                "campaign.created": "Campaign written",
+                "campaign.changed": "Campaign changed",
+                "campaign.scheduled": "Campaign scheduled",
+                "campaign.cancelled": "Campaign cancelled",
+                "campaign.test_sent": "Campaign test sent to staff",
+            }
+        )

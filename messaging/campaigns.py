@@ -288,7 +288,7 @@ def _draw(campaign_id: int, customer_id: int) -> str:
     return hashlib.sha256(f"campaign:{campaign_id}:{customer_id}".encode()).hexdigest()
 
 
-def test_group_size(total: int, share: int) -> int:
+def tested_count(total: int, share: int) -> int:
     """The recipients tested first: `share` percent, at least one per variant."""
     if total < 2:
         return total
@@ -350,7 +350,7 @@ def campaign_schedule(*, campaign: Campaign, actor, now: dt.datetime | None = No
         )
     if campaign.variant_b_body:
         ordered = sorted(rows, key=lambda row: _draw(campaign.pk, row.customer_id))
-        tested = test_group_size(len(ordered), campaign.test_share)
+        tested = tested_count(len(ordered), campaign.test_share)
         for position, row in enumerate(ordered[:tested]):
             row.variant = "a" if position % 2 == 0 else "b"
         decided_at = max(row.due_at for row in ordered[:tested]) + dt.timedelta(

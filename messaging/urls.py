@@ -2,7 +2,14 @@
 
 from django.urls import include, path
 
-from messaging import views_deliverability, views_inbox, views_providers, views_queue, views_templates
+from messaging import (
+    urls_campaigns,
+    views_deliverability,
+    views_inbox,
+    views_providers,
+    views_queue,
+    views_templates,
+)
 
 app_name = "messaging"
 
@@ -22,4 +29,5 @@ urlpatterns: list = [
     path("queue/", views_queue.queue_page, name="queue"),
     path("senders/", views_queue.sender_list, name="senders"),
     path("senders/<id:sender_id>/", views_queue.sender_edit, name="sender_edit"),
+    *urls_campaigns.urlpatterns,
 ]
