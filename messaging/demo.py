@@ -23,6 +23,7 @@ from dispensary.demo import ORG_SLUG
 from dispensary.models import Customer, MarketingConsent, Organization, Store, User
 from dispensary.services import marketing_consent_record
 from messaging.alerts import deliverability_alerts_raise
+from messaging.demo_campaigns import campaigns_demo
 from messaging.gate import SUPPRESSION_WORDS
 from messaging.models import (
     InboundMessage,
@@ -462,6 +463,7 @@ def demo_load() -> dict[str, int]:
         "inbox replies": 0,
         "messages": 0,
         "alerts": 0,
+        "campaigns": 0,
     }
     organization = Organization.objects.filter(slug=ORG_SLUG).first()
     if organization is None:
@@ -485,4 +487,5 @@ def demo_load() -> dict[str, int]:
         for store, end_of_day in checks:
             deliverability_alerts_raise(now=end_of_day, stores=[store])
         added["alerts"] = MessagingAlert.objects.filter(organization=organization).count() - before
+    added["campaigns"] = campaigns_demo(organization, stores, people)
     return added

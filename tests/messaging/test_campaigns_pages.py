@@ -250,3 +250,26 @@ def test_the_list_shows_status_time_recipients_progress_revenue_in_fixed_queries
     assert (scheduled.queued, scheduled.recipients_total, scheduled.first_due) == (2, 2, NOW)
     assert scheduled.revenue == Decimal("42.00")
     assert "$42.00" in page.content.decode()
+
+
+def test_the_demo_has_a_sent_campaign_with_results_and_a_scheduled_one(db, client):
+    from dispensary import demo as core_demo
+    from dispensary.models import User
+    from messaging import demo as messaging_demo
+
+    core_demo.demo_load()
+    added = messaging_demo.demo_load()
+    assert added["campaigns"] == 2
+    sent = Campaign.objects.get(name="Weekend edibles, 20% off")
+    scheduled = Campaign.objects.get(name="New menu this Friday")
+    assert (sent.status, sent.winner) == ("sent", "b")
+    assert scheduled.status == "scheduled" and scheduled.recipients_total > 0
+    assert messaging_demo.demo_load()["campaigns"] == 0
+
+    client.force_login(User.objects.get(username="manager"))
+    assert client.get(LIST).status_code == 200
+    page = client.get(f"{LIST}{sent.pk}/")
+    assert page.status_code == 200
+    total = page.context["results"]["total"]
+    assert total.recipients == sent.recipients_total and total.delivered > 0 and total.clicked > 0
+    assert page.context["results"]["refusals"][0]["code"] == "smart_sending"
