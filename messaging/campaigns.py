@@ -154,6 +154,8 @@ def _problems(fields: dict, organization: Organization) -> dict[str, list[str]]:
             add("winner_after_hours", "Pick the winner between 1 and 168 hours after the test.")
         if fields["channel"] == Channel.EMAIL and not fields["variant_b_subject"].strip():
             add("variant_b_subject", "Variant B needs a subject too (it may be the same).")
+    if fields["send_on"] and fields["send_on"] > timezone.localdate() + dt.timedelta(days=366):
+        add("send_on", "Choose a day within the next year.")
     if bool(fields["send_on"]) != bool(fields["send_at"]):
         add("send_on", "Give both the day and the time, or neither to send as soon as it is scheduled.")
     return problems
