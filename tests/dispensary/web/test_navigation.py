@@ -40,10 +40,10 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Templates",
         "Send queue",
         "Senders",
-        "Campaigns",
         "Promotions",
         "Event outbox",
         "Delivery zones",
+        "Campaigns",
         "Drivers and shifts",
     ]
 
