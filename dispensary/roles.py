@@ -176,3 +176,10 @@ for _role in (Role.OWNER, Role.MANAGER):
 # Segments (issue 15): owners and managers build and read them (members are customers' personal data).
 for _role in (Role.OWNER, Role.MANAGER):
     ROLE_PERMISSIONS[_role] += ["messaging.view_segment", "messaging.add_segment", "messaging.change_segment"]
+# Campaigns (issue 15): owners and managers write, schedule, test-send and cancel them.
+for _role in (Role.OWNER, Role.MANAGER):
+    ROLE_PERMISSIONS[_role] += [
+        "messaging.view_campaign",
+        "messaging.add_campaign",
+        "messaging.change_campaign",
+    ]

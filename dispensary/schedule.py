@@ -73,4 +73,10 @@ BEAT_SCHEDULE = {
         "task": "messaging.tasks.segments_refresh_task",
         "schedule": 900,
     },
+    # Campaigns (messaging/campaigns.py): the recipients whose local send time has come are queued.
+    "messaging-campaigns-send-due": {
+        "task": "messaging.tasks.campaigns_send_due_task",
+        "schedule": 60,
+        "options": {"expires": 50},
+    },
 }

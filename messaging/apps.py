@@ -142,3 +142,24 @@ class MessagingConfig(AppConfig):
                 owns=("/messaging/integrations/loyalty/",),
             )
         )
+        from messaging.views_campaigns import can_manage_campaigns
+
+        nav_link_register(
+            NavLink(
+                "Campaigns",
+                "messaging:campaign_index",
+                72,
+                can_manage_campaigns,
+                group="messaging",
+                owns=("/messaging/campaigns/",),
+            )
+        )
+        words_add(
+            {
+                "campaign.created": "Campaign written",
+                "campaign.changed": "Campaign changed",
+                "campaign.scheduled": "Campaign scheduled",
+                "campaign.cancelled": "Campaign cancelled",
+                "campaign.test_sent": "Campaign test sent to staff",
+            }
+        )

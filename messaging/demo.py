@@ -25,6 +25,7 @@ from dispensary.services import marketing_consent_record
 from messaging.alerts import deliverability_alerts_raise
 from messaging.demo_alpine import alpine_demo
 from messaging.demo_attribution import attribution_demo
+from messaging.demo_campaigns import campaigns_demo
 from messaging.demo_flows import flows_demo
 from messaging.demo_loyal import loyal_demo
 from messaging.demo_segments import segments_demo
@@ -468,6 +469,7 @@ def demo_load() -> dict[str, int]:
         "messages": 0,
         "alerts": 0,
         "segments": 0,
+        "campaigns": 0,
     }
     organization = Organization.objects.filter(slug=ORG_SLUG).first()
     if organization is None:
@@ -498,4 +500,5 @@ def demo_load() -> dict[str, int]:
     )
     added["attribution"] = sum(attribution_demo(organization, stores, people).values())
     added["segments"] = segments_demo(organization, stores, people)
+    added["campaigns"] = campaigns_demo(organization, stores, people)
     return added

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from messaging.alerts import deliverability_alerts_raise
+from messaging.campaigns import campaigns_send_due
 from messaging.loyalty_sync.sync import loyalty_pull_all
 from messaging.queue import queue_drain
 from messaging.transactional_handlers import medical_card_notices_queue
@@ -64,3 +65,8 @@ def segments_refresh_task() -> int:
     for organization_id in CustomerMetrics.objects.values_list("organization_id", flat=True).distinct():
         metrics_rfm_refresh(organization_id=organization_id)
     return segments_refresh()
+
+
+@shared_task(name="messaging.tasks.campaigns_send_due_task", ignore_result=True)
+def campaigns_send_due_task() -> int:
+    return campaigns_send_due()

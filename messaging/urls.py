@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from messaging import (
     urls_attr,
+    urls_campaigns,
     urls_flows,
     urls_klaviyo,
     urls_loyalty,
@@ -41,4 +42,5 @@ urlpatterns: list = [
     *urls_loyalty_sync.urlpatterns,
     *urls_attr.urlpatterns,
     *urls_segments.urlpatterns,
+    *urls_campaigns.urlpatterns,
 ]

@@ -44,6 +44,7 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Segments",
         "Event outbox",
         "Delivery zones",
+        "Campaigns",
         "Drivers and shifts",
         "Alpine IQ and Springbig",
     ]
