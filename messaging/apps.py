@@ -17,6 +17,7 @@ class MessagingConfig(AppConfig):
             delivery_handlers,  # noqa: F401 - the customer's delivery messages
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
+            webhook_handlers,  # noqa: F401 - events sent to the API clients' REST hooks
         )
         from messaging.views_templates import can_edit_templates
 
