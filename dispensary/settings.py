@@ -467,7 +467,12 @@ SPECTACULAR_SETTINGS = {
     # `<id:...>` in the URLs (dispensary.inputs.IdConverter): a row id within 64 bits.
     "PATH_CONVERTER_OVERRIDE": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
     # The consent ledger's channels, named apart from the other "channel" fields (receipts, messages).
-    "ENUM_NAME_OVERRIDES": {"ConsentChannelEnum": "dispensary.models.MarketingConsent.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentChannelEnum": "dispensary.models.MarketingConsent.Channel",
+        "WebhookEventTypeEnum": "dispensary.webhooks.EVENT_CHOICES",
+        "HookStatusEnum": "dispensary.models.WebhookSubscription.Status",
+        "StatusEnum": "inventory.models.Package.Status",
+    },
 }
 
 # --- Cache ----------------------------------------------------------------------------------------------

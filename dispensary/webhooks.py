@@ -88,6 +88,7 @@ CATALOGUE: dict[str, EventKind] = {
         ),
     )
 }
+EVENT_CHOICES = [(kind.type, kind.type) for kind in CATALOGUE.values()]
 BY_SOURCE = {kind.source: kind for kind in CATALOGUE.values()}
 BY_TRIGGER = {kind.trigger: kind for kind in CATALOGUE.values()}
 # Never sent outside: a patient's state identifiers.

@@ -11,7 +11,10 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from dispensary.audit import actor_label, audit_record
+from dispensary.errors import ApplicationError, ValidationFailed
 from dispensary.events import publish
+from dispensary.models import User
 from pos.events import PointsEarned, RewardRedeemed, TierChanged
 from pos.models import Coupon, CouponRedemption, LoyaltyAccount, LoyaltyProgram, PointsEntry, Refund, Sale
 from pos.pricing import ZERO
@@ -283,3 +286,44 @@ def loyalty_points_expire(now: dt.datetime | None = None) -> int:
             account.save(update_fields=["balance", "updated_at"])
             expired += points
     return expired
+
+
+class LoyaltyUnavailable(ApplicationError):
+    code = "loyalty_unavailable"
+    status = 422
+
+
+@transaction.atomic
+def loyalty_points_adjust(*, customer, points: int, reason: str, actor, now: dt.datetime | None = None):
+    """Add points outside a sale (an integration's reward, a goodwill gesture): one adjusted entry in the
+    ledger naming who gave them and why; the points expire like earned ones. Needs an enabled program."""
+    if points <= 0:
+        raise ValidationFailed("Points must be a positive whole number.", details={"points": ["At least 1."]})
+    program = loyalty_settings_get(organization_id=customer.organization_id).program
+    if program is None or not program.enabled:
+        raise LoyaltyUnavailable("The store's loyalty program is off; no points can be added.")
+    now = now or timezone.now()
+    account, _ = LoyaltyAccount.objects.get_or_create(customer=customer)
+    account = LoyaltyAccount.objects.select_for_update(of=("self",)).get(pk=account.pk)
+    expires = program.points_expire_after_days
+    entry = PointsEntry.objects.create(
+        account=account,
+        kind=PointsEntry.Kind.ADJUSTED,
+        points=points,
+        remaining=points,
+        expires_at=now + dt.timedelta(days=expires) if expires else None,
+        actor=actor if isinstance(actor, User) else None,
+        note=f"{actor_label(actor)}: {reason}"[:300],
+        created_at=now,
+    )
+    account.balance = F("balance") + points
+    account.save(update_fields=["balance", "updated_at"])
+    account.refresh_from_db(fields=["balance"])
+    audit_record(
+        actor=actor,
+        action="loyalty.points_added",
+        instance=entry,
+        after={"customer_id": customer.pk, "points": points, "reason": reason, "balance": account.balance},
+        organization=customer.organization,
+    )
+    return entry, account.balance
