@@ -36,6 +36,7 @@ SIGNATURE_RECIPE = (
     "subscription, and repeated failures pause it."
 )
 
+
 class EventSerializer(serializers.Serializer):
     """The body of a delivery and an item of a polling trigger."""
 
