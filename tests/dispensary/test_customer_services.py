@@ -169,6 +169,8 @@ def test_audit_records_are_append_only(organization, budtender):
     assert AuditRecord.objects.get().action == "customer.created"
 
 
-def test_no_handlers_means_no_deliveries(organization, budtender):
+def test_a_new_customer_is_delivered_only_to_the_webhook_handler(organization, budtender):
     create(organization, budtender)
-    assert EventDelivery.objects.count() == 0
+    assert list(EventDelivery.objects.values_list("handler", flat=True)) == [
+        "messaging.webhook_handlers.on_webhook_event"
+    ]
