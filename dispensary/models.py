@@ -384,3 +384,67 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal} {self.endpoint} {self.key}"
+
+
+class WebhookSubscription(models.Model):
+    """An API client's standing order for one kind of event (a REST hook, as Zapier subscribes): each event is
+    POSTed to the target, signed with the subscription's secret (Standard Webhooks)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused after repeated failures"
+        ENDED = "ended", "Ended by the receiver (410 Gone)"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="webhook_subscriptions")
+    event_type = models.CharField(max_length=60)
+    target_url = models.URLField(max_length=2000)
+    # Shown once, when the subscription is made; needed in clear to sign each delivery.
+    secret = models.CharField(max_length=100, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["organization", "event_type", "status"], name="webhook_sub_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} -> {self.target_url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one subscription: its attempts, the last answer and the next retry. The webhook-id
+    (`message_id`) stays the same across retries, so the receiver can drop a duplicate."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be sent"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Given up"
+        CANCELLED = "cancelled", "Cancelled (the subscription ended)"
+
+    subscription = models.ForeignKey(WebhookSubscription, on_delete=models.CASCADE, related_name="deliveries")
+    message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_id = models.UUIDField()
+    event_type = models.CharField(max_length=60)
+    payload = models.JSONField(encoder=DjangoJSONEncoder)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_response_status = models.PositiveIntegerField(null=True, blank=True)
+    last_response_body = models.CharField(max_length=500, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "event_id"], name="webhook_delivery_once")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.message_id} ({self.status})"

@@ -16,6 +16,12 @@ BEAT_SCHEDULE = {
         "task": "compliance.reporting.tasks.sync_alert_overdue_task",
         "schedule": 60,
     },
+    # Outbound webhooks whose retry time has come (dispensary/webhooks.py).
+    "webhooks-send-due": {
+        "task": "dispensary.tasks.webhook_deliveries_send_due_task",
+        "schedule": settings.WEBHOOKS["SEND_INTERVAL_SECONDS"],
+        "options": {"expires": 20},
+    },
     "idempotency-key-purge": {
         "task": "dispensary.tasks.idempotency_key_purge_task",
         "schedule": 3600,

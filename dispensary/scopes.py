@@ -10,4 +10,7 @@ SCOPES: dict[str, str] = {
     "sales:read": "Read sales with their lines, discounts, taxes, tenders and refunds.",
     "orders:read": "Read pickup orders.",
     "orders:write": "Place and cancel pickup orders.",
+    "hooks:manage": "Subscribe to events (REST hooks); each event also needs its read scope.",
+    "loyalty:write": "Add loyalty points to a customer.",
+    "messages:send": "Send a customer a transactional message (never marketing).",
 }

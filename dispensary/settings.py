@@ -253,6 +253,19 @@ OUTBOX = {
     "SWEEP_INTERVAL_SECONDS": float(os.environ.get("OUTBOX_SWEEP_INTERVAL_SECONDS", "30")),
 }
 
+# Outbound webhooks (REST hooks of API clients, dispensary/webhooks.py). A target on a private or loopback
+# address is refused unless allowed (development and tests, where the receiver runs on this machine).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=not PRODUCTION)
+WEBHOOKS = {
+    "TIMEOUT_SECONDS": float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10")),
+    "MAX_ATTEMPTS": int(os.environ.get("WEBHOOKS_MAX_ATTEMPTS", "8")),
+    "BACKOFF_BASE_SECONDS": float(os.environ.get("WEBHOOKS_BACKOFF_BASE_SECONDS", "30")),
+    "BACKOFF_MAX_SECONDS": float(os.environ.get("WEBHOOKS_BACKOFF_MAX_SECONDS", "21600")),
+    # Deliveries failed in a row (each after all its attempts) before the subscription is paused.
+    "PAUSE_AFTER_FAILURES": int(os.environ.get("WEBHOOKS_PAUSE_AFTER_FAILURES", "5")),
+    "SEND_INTERVAL_SECONDS": float(os.environ.get("WEBHOOKS_SEND_INTERVAL_SECONDS", "30")),
+}
+
 INVENTORY = {
     # A receiving shortage or overage larger than this share of the manifest quantity is flagged for the state.
     "DISCREPANCY_REPORT_PERCENT": float(os.environ.get("RECEIVING_DISCREPANCY_REPORT_PERCENT", "2")),
@@ -479,7 +492,12 @@ SPECTACULAR_SETTINGS = {
     # `<id:...>` in the URLs (dispensary.inputs.IdConverter): a row id within 64 bits.
     "PATH_CONVERTER_OVERRIDE": {"id": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
     # The consent ledger's channels, named apart from the other "channel" fields (receipts, messages).
-    "ENUM_NAME_OVERRIDES": {"ConsentChannelEnum": "dispensary.models.MarketingConsent.Channel"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConsentChannelEnum": "dispensary.models.MarketingConsent.Channel",
+        "WebhookEventTypeEnum": "dispensary.webhooks.EVENT_CHOICES",
+        "HookStatusEnum": "dispensary.models.WebhookSubscription.Status",
+        "StatusEnum": "inventory.models.Package.Status",
+    },
 }
 
 # --- Cache ----------------------------------------------------------------------------------------------

@@ -19,3 +19,17 @@ def outbox_sweep_task() -> int:
 @shared_task(name="dispensary.tasks.idempotency_key_purge_task", ignore_result=True)
 def idempotency_key_purge_task() -> int:
     return idempotency_key_purge()
+
+
+@shared_task(name="dispensary.tasks.webhook_delivery_send_task", ignore_result=True)
+def webhook_delivery_send_task(delivery_id: int) -> str:
+    from dispensary.webhooks import webhook_delivery_send
+
+    return webhook_delivery_send(delivery_id=delivery_id)
+
+
+@shared_task(name="dispensary.tasks.webhook_deliveries_send_due_task", ignore_result=True)
+def webhook_deliveries_send_due_task() -> int:
+    from dispensary.webhooks import webhook_deliveries_send_due
+
+    return webhook_deliveries_send_due()

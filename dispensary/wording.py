@@ -102,6 +102,11 @@ WORDS: dict[str, str] = {
     "trip.state_refused": "State refused a delivery trip's records",
     "trip.departed": "Delivery trip left the store",
     "trip.cancelled": "Delivery trip cancelled before it left",
+    "loyalty.points_added": "Loyalty points added by hand or an integration",
+    "webhook.ended": "Event subscription ended by its receiver",
+    "webhook.paused": "Event subscription paused after failures",
+    "webhook.subscribed": "Event subscription added (API)",
+    "webhook.unsubscribed": "Event subscription removed (API)",
     # --- Reports to the state (sync records' kinds) --------------------------------------------------------
     "sales_receipt.create": "Sale reported",
     "sales_receipt.update": "Sale corrected (refund)",

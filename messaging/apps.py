@@ -20,6 +20,7 @@ class MessagingConfig(AppConfig):
             handlers,  # noqa: F401 - registers the handlers of pos events (receipts)
             segment_handlers,  # noqa: F401 - customer metrics and saved segments kept current
             transactional_handlers,  # noqa: F401 - pickup, loyalty and medical card messages
+            webhook_handlers,  # noqa: F401 - events sent to the API clients' REST hooks
         )
         from messaging.loyalty_sync import handlers as loyalty_sync_handlers  # noqa: F401 - Alpine IQ, Springbig
         from messaging.views_templates import can_edit_templates

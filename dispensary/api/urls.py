@@ -16,6 +16,7 @@ from dispensary.api.customers import (
 )
 from dispensary.api.docs import OfflineRedocView
 from dispensary.api.errors import error_body
+from dispensary.api.hooks import TRIGGER_APIS, HookCreateApi, HookDeleteApi, HookListApi
 from dispensary.api.routing import by_method
 from dispensary.api.stores import StoreDetailApi, StoreListApi
 from dispensary.api.tokens import StaffTokenCreateApi, StaffTokenRevokeApi, StaffTokenRotateApi
@@ -42,6 +43,12 @@ v1 = [
         name="customer-detail",
     ),
     path("customers/<id:customer_id>/consent", CustomerConsentCreateApi.as_view(), name="customer-consent"),
+    path("hooks", by_method(get=HookListApi, post=HookCreateApi), name="hook-list"),
+    path("hooks/<id:hook_id>", HookDeleteApi.as_view(), name="hook-detail"),
+    *[
+        path(f"triggers/{trigger}", view.as_view(), name=f"trigger-{trigger}")
+        for trigger, view in TRIGGER_APIS.items()
+    ],
 ]
 
 urlpatterns = [
@@ -50,6 +57,7 @@ urlpatterns = [
     path("v1/compliance/", include("compliance.api.urls")),
     path("v1/", include("pos.api.urls")),
     path("v1/", include("delivery.api_urls")),
+    path("v1/actions/", include("messaging.api_actions_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (docs/?script): no inline script.
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -11,7 +11,10 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from dispensary.audit import actor_label, audit_record
+from dispensary.errors import ApplicationError, ValidationFailed
 from dispensary.events import publish
+from dispensary.models import User
 from pos.events import PointsEarned, RewardRedeemed, TierChanged
 from pos.models import Coupon, CouponRedemption, LoyaltyAccount, LoyaltyProgram, PointsEntry, Refund, Sale
 from pos.pricing import ZERO
@@ -319,3 +322,34 @@ def loyalty_points_adjust(
         account.balance += points
         account.save(update_fields=["balance", "updated_at"])
     return entry, account.balance
+
+
+class LoyaltyUnavailable(ApplicationError):
+    code = "loyalty_unavailable"
+    status = 422
+
+
+@transaction.atomic
+def loyalty_points_add(*, customer, points: int, reason: str, actor, now: dt.datetime | None = None):
+    """Add points outside a sale (an integration's reward, a goodwill gesture): one adjusted entry in the
+    ledger naming who gave them and why; the points expire like earned ones. Needs an enabled program."""
+    if points <= 0:
+        raise ValidationFailed("Points must be a positive whole number.", details={"points": ["At least 1."]})
+    program = loyalty_settings_get(organization_id=customer.organization_id).program
+    if program is None or not program.enabled:
+        raise LoyaltyUnavailable("The store's loyalty program is off; no points can be added.")
+    entry, balance = loyalty_points_adjust(
+        customer_id=customer.pk,
+        points=points,
+        note=f"{actor_label(actor)}: {reason}",
+        actor=actor if isinstance(actor, User) else None,
+        now=now,
+    )
+    audit_record(
+        actor=actor,
+        action="loyalty.points_added",
+        instance=entry,
+        after={"customer_id": customer.pk, "points": points, "reason": reason, "balance": balance},
+        organization=customer.organization,
+    )
+    return entry, balance

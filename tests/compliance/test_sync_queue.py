@@ -286,7 +286,9 @@ def test_a_report_waiting_too_long_raises_one_alert(store, product, simulator, s
 def test_a_redelivered_event_queues_one_report(store, product, simulator):
     stocked(store, product, simulator)
     sell(store, product, 1, sale_id=11)
-    delivery = OutboxEvent.objects.get(name="pos.sale_completed").deliveries.get()
+    delivery = OutboxEvent.objects.get(name="pos.sale_completed").deliveries.get(
+        handler__startswith="compliance."
+    )
     # Force a second run of the handler for the same event, as a duplicate delivery would.
     from compliance.reporting.handlers import on_sale_completed_report_receipt
     from dispensary.events import _DELIVERING, event_types

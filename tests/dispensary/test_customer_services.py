@@ -174,6 +174,6 @@ def test_one_delivery_per_registered_handler(organization, budtender):
     from dispensary.event_types import CustomerCreated
 
     create(organization, budtender)
-    # Messaging's segments keep each new customer's metrics (messaging.segment_handlers).
+    # Messaging's segments keep each new customer's metrics, webhooks tell subscribed third parties, ...
     handlers = events.handlers_for(CustomerCreated.name)
     assert sorted(EventDelivery.objects.values_list("handler", flat=True)) == sorted(handlers)

@@ -267,6 +267,7 @@ def test_each_class_of_bad_input_in_query_parameters_and_path_ids(world, anonymo
         "line_id": world["line_id"],
         "sale_id": 1,
         "order_id": 1,
+        "hook_id": 1,
     }
     for path, item in schema["paths"].items():
         for method, operation in item.items():
