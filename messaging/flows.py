@@ -754,7 +754,8 @@ def _variables(enrollment: FlowEnrollment, store: Store | None, texts: str) -> d
     if "{recommendations}" in texts and store is not None:
         from messaging.recommendations import products_recommended
 
-        picks = products_recommended(enrollment.customer, store, limit=3)
+        reorder = (enrollment.flow.trigger or {}).get("type") == "reorder"
+        picks = products_recommended(enrollment.customer, store, limit=3, include_bought=reorder)
         values["recommendations"] = ", ".join(
             f"{pick.name} (${pick.price:,.2f})" if pick.price is not None else pick.name for pick in picks
         )

@@ -136,8 +136,11 @@ def _sellable_products(store: Store, organization_id: int, *, day: dt.date):
     return Product.objects.filter(organization_id=organization_id, is_active=True).filter(Exists(stock))
 
 
-def products_recommended(customer: Customer, store: Store, *, limit: int = 3) -> list[Recommendation]:
-    """Up to `limit` products for the customer at `store`, best first, each with its reason in plain words."""
+def products_recommended(
+    customer: Customer, store: Store, *, limit: int = 3, include_bought: bool = False
+) -> list[Recommendation]:
+    """Up to `limit` products for the customer at `store`, best first, each with its reason in plain words.
+    What they bought in the last days is left out, unless `include_bought` (a reorder reminder suggests it)."""
     from pos.models import Sale, SaleLine
 
     if limit <= 0:
@@ -187,7 +190,7 @@ def products_recommended(customer: Customer, store: Store, *, limit: int = 3) ->
     products = (
         _sellable_products(store, customer.organization_id, day=day)
         .filter(wanted)
-        .exclude(pk__in=recent)
+        .exclude(pk__in=set() if include_bought else recent)
         .exclude(category__in=forbidden)
         .only("pk", "name", "category", "brand", "price")
     )

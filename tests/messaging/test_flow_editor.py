@@ -327,9 +327,9 @@ def test_switch_on_pause_and_off_are_audited(client, manager, organization, cloc
     assert flow.status == "draft"
     records = AuditRecord.objects.filter(action="flow.status_changed", object_id=str(flow.pk)).order_by("id")
     assert [(r.before, r.after) for r in records] == [
-        ({"status": "draft"}, {"status": "live"}),
-        ({"status": "live"}, {"status": "paused"}),
-        ({"status": "paused"}, {"status": "draft"}),
+        ({"status": "draft"}, {"status": "live", "enrollments_cancelled": 0}),
+        ({"status": "live"}, {"status": "paused", "enrollments_cancelled": 0}),
+        ({"status": "paused"}, {"status": "draft", "enrollments_cancelled": 0}),
     ]
     assert records[0].actor == manager
 

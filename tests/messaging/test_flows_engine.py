@@ -397,7 +397,7 @@ def test_ab_split_assigns_by_share_then_sends_everyone_to_the_winner(organizatio
                     {"test": "property", "condition": {"field": "shoe_size", "op": "eq", "value": 9}},
                 )
             ],
-            'Its condition: Unknown field "shoe_size".',
+            "Its condition: Unknown field “shoe_size”.",
         ),
         (
             {"type": "event", "event": "customer.created"},

@@ -43,9 +43,12 @@ def test_managers_see_reports_and_the_audit_center(staff):
         "Promotions",
         "Segments",
         "Event outbox",
+        "Flows",
         "Delivery zones",
         "Campaigns",
         "Drivers and shifts",
+        "Results",
+        "Klaviyo",
         "Alpine IQ and Springbig",
     ]
 
