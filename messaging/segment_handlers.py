@@ -3,7 +3,7 @@
 (messaging.segment_members), in the delivery's transaction. Both are computed from the source rows, so a
 redelivered event changes nothing and publishes no second entry."""
 
-from dispensary.event_types import CustomerCreated, CustomerUpdated
+from dispensary.event_types import CustomerCreated, CustomerUpdated, MarketingConsentRecorded
 from dispensary.events import handles
 from messaging.events import MessageEngaged
 from messaging.metrics import customer_metrics_refresh
@@ -75,4 +75,10 @@ def on_message_engaged(event: MessageEngaged) -> None:
 @handles(OrderPlaced, OrderCancelled)
 def on_order_changed(event: OrderPlaced | OrderCancelled) -> None:
     """Delivery zones are read from the orders: memberships only, the metrics count sales."""
+    customer_activity(customer_id=event.customer_id, organization_id=event.organization_id, metrics=False)
+
+
+@handles(MarketingConsentRecorded)
+def on_marketing_consent_recorded(event: MarketingConsentRecorded) -> None:
+    """Consent conditions read the ledger: memberships only (a STOP leaves "texts allowed" segments at once)."""
     customer_activity(customer_id=event.customer_id, organization_id=event.organization_id, metrics=False)

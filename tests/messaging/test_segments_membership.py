@@ -196,3 +196,41 @@ def test_the_rebuild_command_shows_its_progress_and_refuses_an_unknown_organizat
     assert CustomerMetrics.objects.count() == 1
     with pytest.raises(CommandError, match="No organization 'nowhere'."):
         call_command("metrics_rebuild", organization="nowhere")
+
+
+def test_withdrawing_consent_takes_the_customer_out_of_a_texts_allowed_segment_at_once(
+    organization, store, manager, django_capture_on_commit_callbacks
+):
+    from dispensary.consent import CURRENT_VERSIONS
+    from dispensary.services import marketing_consent_record
+
+    texters = Segment.objects.create(
+        organization=organization,
+        name="Texts allowed",
+        rules=[{"field": "consent_sms", "op": "is", "value": True}],
+    )
+    customer = CustomerFactory(organization=organization)
+    with django_capture_on_commit_callbacks(execute=True):
+        marketing_consent_record(
+            customer=customer,
+            channel="sms",
+            granted=True,
+            disclosure_version=CURRENT_VERSIONS["sms"],
+            staff=manager,
+            store=store,
+            age_affirmed=True,
+            awaiting_confirmation=False,
+        )
+    assert list(SegmentMember.objects.filter(segment=texters).values_list("customer_id", flat=True)) == [
+        customer.pk
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        marketing_consent_record(
+            customer=customer,
+            channel="sms",
+            granted=False,
+            disclosure_version=CURRENT_VERSIONS["sms"],
+            staff=manager,
+            store=store,
+        )
+    assert not SegmentMember.objects.filter(segment=texters).exists()
