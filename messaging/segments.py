@@ -371,7 +371,12 @@ def condition_check(condition) -> tuple[str, str, list]:
     if kind == "id":
         return field, op, _values(label, op, value, lambda item: _number(label, item, whole=True, low=1))
     if kind in ("days", "within"):
-        return field, op, _values(label, op, value, lambda item: _number(label, item, whole=True, low=0))
+        # At most a hundred years: further back than any sale, and a date the calendar can still hold.
+        return (
+            field,
+            op,
+            _values(label, op, value, lambda item: _number(label, item, whole=True, low=0, high=36500)),
+        )
     if kind == "score":
         return (
             field,

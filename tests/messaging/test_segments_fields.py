@@ -312,6 +312,10 @@ def test_another_organizations_customers_never_match(world, organization):
             "Agreed to marketing texts: choose yes or no.",
         ),
         ("orders_count > 3", "Each condition needs a field, an operator and a value."),
+        (
+            {"field": "days_since_last_purchase", "op": "gt", "value": "1e11"},
+            "Days since the last purchase: enter a number from 0 to 36500.",
+        ),
     ],
 )
 def test_bad_conditions_say_what_is_wrong(organization, condition, words):
