@@ -162,5 +162,7 @@ class MessagingConfig(AppConfig):
                 "campaign.scheduled": "Campaign scheduled",
                 "campaign.cancelled": "Campaign cancelled",
                 "campaign.test_sent": "Campaign test sent to staff",
+                "messaging.segment_saved": "Segment saved",
+                "messaging.segment_archived": "Segment archived",
             }
         )
